@@ -1,0 +1,150 @@
+"""Stigen: anonymous feedback from young jobseekers on their follow-up from NAV."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, render_template, request, session
+from flask_babel import get_locale
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config
+from .extensions import babel, csrf, db, migrate
+from .privacy import install_log_filters
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then environment, then ``test_config``; then extensions,
+    blueprints, error handlers and commands."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("STIGEN_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config.defaults(app.instance_path))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
+    check_config(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_hooks(app)
+    install_log_filters()
+    return app
+
+
+def check_config(app: Flask) -> None:
+    if app.config["STIGEN_K"] < 3:
+        raise RuntimeError("STIGEN_K may never be below 3 (privacy.md, 'Small groups').")
+    if app.config["STIGEN_DATE_PRECISION"] not in ("month", "week"):
+        raise RuntimeError("STIGEN_DATE_PRECISION must be 'month' or 'week'.")
+    from .questionnaire import published
+
+    version = app.config["STIGEN_QUESTIONNAIRE_VERSION"]
+    if version not in published():
+        raise RuntimeError(f"Questionnaire version {version} is not published.")
+
+
+def select_locale() -> str:
+    """The respondent's chosen language (a ?lang= link or the switch in a form, kept in
+    the session), else the browser's preference, else bokmål."""
+    languages = config.LANGUAGES
+    chosen = request.args.get("lang") or request.form.get("lang")
+    if chosen in languages:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in languages:
+        return session["lang"]
+    best = request.accept_languages.best_match([*languages, "no"])
+    return "nb" if best in (None, "no") else best
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .respond import bp as respond_bp
+
+    app.register_blueprint(respond_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def page(code: int):
+        return render_template(f"errors/{code}.html"), code
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404)
+
+    @app.errorhandler(405)
+    def not_allowed(error):
+        return page(404)
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413)
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return page(500)
+
+
+def register_commands(app: Flask) -> None:
+    from .demo.commands import demo_command, seed_demo_command
+
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(demo_command)
+
+
+def register_hooks(app: Flask) -> None:
+    @app.context_processor
+    def inject_language():
+        return {"current_lang": str(get_locale() or "nb"), "languages": config.LANGUAGES}
+
+    @app.after_request
+    def security_headers(response):
+        # No script or style from anywhere else, no inline script, no framing, and no
+        # Referer that could carry an office link's path to anybody.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL so readers never block the writer, and enforced foreign keys. (The busy
+    timeout is the driver's ``timeout``, set in ``config.defaults``.)"""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

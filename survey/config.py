@@ -1,0 +1,78 @@
+"""Configuration: defaults here, overridden by environment variables, then by the mapping
+passed to ``create_app`` (tests)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+LANGUAGES = ("nb", "nn", "en")
+
+
+def database_url(instance_path: str) -> str:
+    """The database to use: ``DATABASE_URL`` if set, else a SQLite file under ``instance/``."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "stigen.db")
+    return normalise_url(url)
+
+
+def normalise_url(url: str) -> str:
+    """Plain PostgreSQL URLs mean psycopg 3, the driver Stigen ships with."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def secret_key(instance_path: str, production: bool) -> str:
+    """``SECRET_KEY`` from the environment; outside production a key kept in ``instance/``."""
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        return key
+    if production:
+        raise RuntimeError(
+            "SECRET_KEY is not set. In production (STIGEN_ENV=production) Stigen will not start "
+            "without it: set SECRET_KEY to a long random string, e.g. "
+            "`python3 -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def engine_options(url: str) -> dict:
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        # Wait up to 5 s for another writer instead of failing with "database is locked".
+        options["connect_args"] = {"timeout": 5.0}
+    return options
+
+
+def defaults(instance_path: str) -> dict:
+    production = os.environ.get("STIGEN_ENV", "").strip().lower() == "production"
+    return {
+        "STIGEN_PRODUCTION": production,
+        "SECRET_KEY": secret_key(instance_path, production),
+        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        # Smallest group an aggregate may describe (privacy.md: never below 3).
+        "STIGEN_K": int(os.environ.get("STIGEN_K", "5")),
+        # How coarsely a submission is dated: "month" (default) or "week" (ISO week).
+        "STIGEN_DATE_PRECISION": os.environ.get("STIGEN_DATE_PRECISION", "month"),
+        # The questionnaire version new respondents get.
+        "STIGEN_QUESTIONNAIRE_VERSION": int(os.environ.get("STIGEN_QUESTIONNAIRE_VERSION", "1")),
+        "BABEL_DEFAULT_LOCALE": "nb",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
+        "LANGUAGES": LANGUAGES,
+        # A respondent may take their time: an expired token is recovered without loss anyway.
+        "WTF_CSRF_TIME_LIMIT": 4 * 3600,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    }

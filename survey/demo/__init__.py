@@ -1,0 +1,1 @@
+"""Demo data: offices and synthetic responses, and the one-command demo server."""

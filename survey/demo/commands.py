@@ -1,0 +1,156 @@
+"""``flask seed-demo`` and ``flask demo``."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import Date, Float, Integer, SmallInteger, String, column, func, insert, select
+from sqlalchemy import table as sa_table
+
+from ..extensions import db
+from ..models import THEME_INDEX_COLUMNS, Office, Response
+from ..periods import today_in_norway
+from ..questionnaire import get as get_questionnaire
+from ..scoring import SCORING_VERSION
+from .synthetic import answer_pool, demo_offices
+
+BATCH = 20_000
+POOL_SIZE = 2_000
+POOL_MEANS = (-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9)
+
+
+def months_back(count: int, today: date) -> list[date]:
+    """The first day of the ``count`` months up to and including this one, oldest first."""
+    months = []
+    year, month = today.year, today.month
+    for _ in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def ensure_offices(count: int) -> list[Office]:
+    existing = {o.slug: o for o in db.session.scalars(select(Office))}
+    for slug, name, municipality, county in demo_offices(count):
+        if slug not in existing:
+            office = Office(slug=slug, name=name, municipality=municipality, county=county)
+            db.session.add(office)
+            existing[slug] = office
+    db.session.commit()
+    wanted = {slug for slug, *_ in demo_offices(count)}
+    return [o for o in existing.values() if o.slug in wanted]
+
+
+# A bare table for bulk inserts: answers go in as ready-made JSON text and ids as UUID
+# values, so a million rows cost the database's time rather than per-row Python work.
+def _bulk_table(dialect: str):
+    answers_type = String if dialect == "sqlite" else None
+    return sa_table(
+        "response",
+        column("id", Response.__table__.c.id.type),
+        column("office_id", Integer),
+        column("period_start", Date),
+        column("questionnaire_version", SmallInteger),
+        column("language", String),
+        column("answers", answers_type or Response.__table__.c.answers.type),
+        column("scoring_version", SmallInteger),
+        column("rung", SmallInteger),
+        column("band", SmallInteger),
+        *(column(name, Float) for name in THEME_INDEX_COLUMNS.values()),
+    )
+
+
+def seed_responses(offices: list[Office], responses: int, months: int, seed: int = 1) -> float:
+    """Insert ``responses`` synthetic responses spread over ``offices`` and the last
+    ``months`` months. Returns the seconds it took."""
+    started = time.perf_counter()
+    questionnaire = get_questionnaire(current_app.config["STIGEN_QUESTIONNAIRE_VERSION"])
+    rng = random.Random(seed)
+    periods = months_back(months, today_in_norway())
+    dialect = db.engine.dialect.name
+    bulk = _bulk_table(dialect)
+    # Offices differ: each draws from one of a few pools of respondents, each pool
+    # around its own mean, so that a million rows need only a few thousand made by hand.
+    pools = []
+    for n, mean in enumerate(POOL_MEANS):
+        rows = []
+        for person in answer_pool(questionnaire, mean, min(POOL_SIZE, max(responses, 50)), seed + n):
+            row = {
+                "questionnaire_version": questionnaire.version,
+                "language": person.language,
+                "answers": json.dumps(person.answers) if dialect == "sqlite" else person.answers,
+                "scoring_version": SCORING_VERSION,
+                "rung": person.scores.rung,
+                "band": person.scores.band,
+            }
+            for theme, name in THEME_INDEX_COLUMNS.items():
+                row[name] = person.scores.theme_indices.get(theme)
+            rows.append(row)
+        pools.append(rows)
+    office_pools = [(office.id, pools[rng.randrange(len(pools))]) for office in offices]
+
+    with db.engine.begin() as connection:
+        batch = []
+        for _ in range(responses):
+            office_id, rows = office_pools[rng.randrange(len(office_pools))]
+            batch.append(
+                {
+                    **rows[rng.randrange(len(rows))],
+                    "id": uuid.uuid4(),
+                    "office_id": office_id,
+                    "period_start": periods[rng.randrange(len(periods))],
+                }
+            )
+            if len(batch) == BATCH:
+                connection.execute(insert(bulk), batch)
+                batch = []
+        if batch:
+            connection.execute(insert(bulk), batch)
+    return time.perf_counter() - started
+
+
+@click.command("seed-demo")
+@click.option("--offices", default=len(demo_offices(10)), show_default=True, help="How many offices.")
+@click.option("--responses", default=0, show_default=True, help="Synthetic responses to add.")
+@click.option("--months", default=24, show_default=True, help="Spread over this many months.")
+@click.option("--seed", default=1, show_default=True, help="Random seed, for repeatable data.")
+@with_appcontext
+def seed_demo_command(offices: int, responses: int, months: int, seed: int) -> None:
+    """Create demo offices and, optionally, synthetic responses."""
+    created = ensure_offices(offices)
+    click.echo(f"{len(created)} demo offices ready.")
+    if responses:
+        seconds = seed_responses(created, responses, months, seed)
+        click.echo(f"Added {responses:,} synthetic responses in {seconds:.1f} s "
+                   f"({responses / seconds:,.0f} per second).")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--responses", default=3000, show_default=True,
+              help="Synthetic responses to seed when the database has none.")
+@with_appcontext
+def demo_command(host: str, port: int, responses: int) -> None:
+    """Migrate the database, seed demo data if it is empty, and serve Stigen."""
+    upgrade()
+    offices = ensure_offices(len(demo_offices(10)))
+    if not db.session.scalar(select(func.count()).select_from(Response)):
+        seconds = seed_responses(offices, responses, months=12)
+        click.echo(f"Seeded {responses:,} synthetic responses in {seconds:.1f} s.")
+    first = offices[0]
+    click.echo(f"\nStigen runs on http://{host}:{port}/  (office link: /k/{first.slug})\n")
+    from werkzeug.serving import run_simple
+
+    from ..privacy import PrivateRequestHandler
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True,
+               request_handler=PrivateRequestHandler)

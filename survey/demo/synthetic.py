@@ -1,0 +1,89 @@
+"""Synthetic responses for demos and benchmarks. Pure: no Flask, no database.
+
+Each synthetic respondent has one latent "how well the follow-up works for me" value,
+drawn around their office's own mean; the ladder rung and every agreement item follow
+it with noise, so offices differ and the themes hang together as real ones would.
+Scores come from the real scoring functions.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ..questionnaire import DONT_KNOW, Questionnaire
+from ..scoring import Scores, score
+
+DEMO_OFFICES = (
+    # slug, name, municipality, county
+    ("gamle-oslo", "NAV Gamle Oslo", "Oslo", "Oslo"),
+    ("grunerlokka", "NAV Grünerløkka", "Oslo", "Oslo"),
+    ("bergenhus", "NAV Bergenhus", "Bergen", "Vestland"),
+    ("trondheim-midtbyen", "NAV Midtbyen", "Trondheim", "Trøndelag"),
+    ("stavanger", "NAV Stavanger", "Stavanger", "Rogaland"),
+    ("tromso", "NAV Tromsø", "Tromsø", "Troms"),
+    ("kristiansand", "NAV Kristiansand", "Kristiansand", "Agder"),
+    ("bodo", "NAV Bodø", "Bodø", "Nordland"),
+    ("lillehammer", "NAV Lillehammer", "Lillehammer", "Innlandet"),
+    ("drammen", "NAV Drammen", "Drammen", "Buskerud"),
+)
+
+
+def demo_offices(count: int) -> list[tuple[str, str, str, str]]:
+    """``count`` offices: the real-sounding ones first, then numbered ones for scale tests."""
+    offices = list(DEMO_OFFICES[:count])
+    for n in range(len(offices), count):
+        offices.append((f"demo-{n + 1:03d}", f"NAV Demo {n + 1:03d}", "Demo", "Demo"))
+    return offices
+
+
+@dataclass(frozen=True)
+class SyntheticAnswers:
+    answers: dict
+    scores: Scores
+    language: str
+
+
+def _agreement(latent: float, rng: random.Random) -> int:
+    return min(5, max(1, round(3 + 1.1 * latent + rng.gauss(0, 0.8))))
+
+
+def respondent(questionnaire: Questionnaire, office_mean: float, rng: random.Random):
+    """One synthetic respondent's answers and scores."""
+    latent = rng.gauss(office_mean, 1.0)
+    answers: dict = {}
+    for item in questionnaire.items:
+        if item.type == "text":
+            continue
+        draw = rng.random()
+        if draw < 0.04:
+            continue  # skipped
+        if draw < 0.08 and item.dont_know:
+            answers[item.code] = DONT_KNOW
+            continue
+        if item.type == "ladder":
+            answers[item.code] = min(8, max(1, round(4.3 + 1.6 * latent + rng.gauss(0, 1.2))))
+        elif item.type == "scale":
+            # Stigma is felt more where the follow-up works less well.
+            direction = -1 if item.theme and not questionnaire.themes[item.theme].higher_is_better else 1
+            value = _agreement(direction * latent, rng)
+            answers[item.code] = 6 - value if item.reverse else value
+        elif item.type == "choice":
+            answers[item.code] = rng.choice(item.options).value
+        elif item.type == "multi":
+            substantive = [o.value for o in item.options if o.value not in item.exclusive]
+            if rng.random() < 0.2:
+                answers[item.code] = [rng.choice(item.exclusive)] if item.exclusive else []
+            else:
+                picked = rng.sample(substantive, k=rng.choice((1, 1, 2, 3)))
+                answers[item.code] = [v for v in substantive if v in picked]
+    language = rng.choices(("nb", "nn", "en"), weights=(80, 12, 8))[0]
+    return SyntheticAnswers(answers=answers, scores=score(questionnaire, answers), language=language)
+
+
+def answer_pool(questionnaire: Questionnaire, office_mean: float, size: int, seed: int):
+    """A pool of distinct synthetic respondents around one office mean. Millions of rows
+    are drawn from small pools so that making them costs database time, not Python time."""
+    rng = random.Random(seed)
+    return [respondent(questionnaire, office_mean, rng) for _ in range(size)]
+

@@ -1,0 +1,285 @@
+"""Questionnaires are data: TOML files in ``survey/questionnaires/`` (format in
+``docs/questionnaire-format.md``). This module loads and validates them. Pure: no Flask."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+LANGUAGES = ("nb", "nn", "en")
+ITEM_TYPES = ("ladder", "scale", "choice", "multi", "text")
+DONT_KNOW = -1  # "Vet ikke / vil ikke svare", the one missing-value code
+CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DIRECTORY = Path(__file__).parent / "questionnaires"
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire file that does not validate; ``problems`` lists every fault found."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Text:
+    """One user-visible text in every language."""
+
+    nb: str
+    nn: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return getattr(self, lang if lang in LANGUAGES else "nb")
+
+
+@dataclass(frozen=True)
+class Option:
+    value: int | str
+    label: Text
+    rung: int | None = None
+    hint: Text | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str
+    type: str
+    text: Text
+    hint: Text | None = None
+    options: tuple[Option, ...] = ()
+    scale: str | None = None
+    theme: str | None = None
+    reverse: bool = False
+    dont_know: bool = False
+    exclusive: tuple[str, ...] = ()
+    max_length: int = 1000
+
+    @property
+    def values(self) -> tuple:
+        """Every value a valid answer may take (``DONT_KNOW`` included where offered)."""
+        vals = tuple(o.value for o in self.options)
+        return vals + (DONT_KNOW,) if self.dont_know else vals
+
+    @property
+    def value_range(self) -> tuple[int, int]:
+        """Lowest and highest substantive value of a scale item."""
+        nums = [o.value for o in self.options]
+        return min(nums), max(nums)
+
+
+@dataclass(frozen=True)
+class Page:
+    code: str
+    title: Text
+    items: tuple[Item, ...]
+    intro: Text | None = None
+
+
+@dataclass(frozen=True)
+class Theme:
+    code: str
+    label: Text
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    version: int
+    title: Text
+    pages: tuple[Page, ...]
+    themes: dict[str, Theme] = field(default_factory=dict)
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for page in self.pages for item in page.items)
+
+    def item(self, code: str) -> Item:
+        return self._by_code[code]
+
+    @property
+    def _by_code(self) -> dict[str, Item]:
+        return {item.code: item for item in self.items}
+
+    def page_of(self, code: str) -> int:
+        for index, page in enumerate(self.pages):
+            if any(item.code == code for item in page.items):
+                return index
+        raise KeyError(code)
+
+    def theme_items(self, theme: str) -> tuple[Item, ...]:
+        return tuple(item for item in self.items if item.theme == theme)
+
+
+def _text(raw, where: str, problems: list[str], required: bool = True) -> Text | None:
+    if raw is None:
+        if required:
+            problems.append(f"{where}: missing text")
+        return None
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: text must be a table of nb, nn and en")
+        return None
+    values = {}
+    for lang in LANGUAGES:
+        value = raw.get(lang)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where}: no {lang} text")
+            value = ""
+        values[lang] = value.strip()
+    extra = set(raw) - set(LANGUAGES)
+    if extra:
+        problems.append(f"{where}: unknown languages {sorted(extra)}")
+    return Text(**values)
+
+
+def _options(raw_options, where: str, problems: list[str], *, string_codes: bool) -> tuple:
+    options = []
+    seen = set()
+    if not isinstance(raw_options, list) or not raw_options:
+        problems.append(f"{where}: needs a non-empty list of options")
+        return ()
+    for n, raw in enumerate(raw_options):
+        at = f"{where} option {n + 1}"
+        value = raw.get("code") if string_codes else raw.get("value")
+        if string_codes and not (isinstance(value, str) and CODE_RE.match(value)):
+            problems.append(f"{at}: code must be lower snake_case ascii")
+        if not string_codes and (not isinstance(value, int) or isinstance(value, bool)):
+            problems.append(f"{at}: value must be an integer")
+        elif not string_codes and value == DONT_KNOW:
+            problems.append(f"{at}: {DONT_KNOW} is reserved for 'vet ikke'")
+        if value in seen:
+            problems.append(f"{at}: duplicate value {value!r}")
+        seen.add(value)
+        options.append(
+            Option(
+                value=value,
+                label=_text(raw.get("label"), f"{at} label", problems),
+                rung=raw.get("rung"),
+                hint=_text(raw.get("hint"), f"{at} hint", problems, required=False),
+            )
+        )
+    return tuple(options)
+
+
+def parse(data: dict) -> Questionnaire:
+    """Build a questionnaire from parsed TOML, or raise ``QuestionnaireError`` listing
+    every problem (codes unique, translations complete, scales consistent, one ladder)."""
+    problems: list[str] = []
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        problems.append("version: must be a positive integer")
+    title = _text(data.get("title"), "title", problems)
+
+    scales = {}
+    for code, raw in (data.get("scales") or {}).items():
+        opts = _options(raw.get("options"), f"scale {code}", problems, string_codes=False)
+        values = sorted(o.value for o in opts)
+        if values and values != list(range(values[0], values[0] + len(values))):
+            problems.append(f"scale {code}: values must be consecutive integers")
+        scales[code] = opts
+
+    themes = {}
+    for code, raw in (data.get("themes") or {}).items():
+        themes[code] = Theme(
+            code=code,
+            label=_text(raw.get("label"), f"theme {code}", problems),
+            higher_is_better=bool(raw.get("higher_is_better", True)),
+        )
+
+    pages = []
+    codes: set[str] = set()
+    ladders = 0
+    for p, raw_page in enumerate(data.get("pages") or []):
+        page_code = raw_page.get("code", f"#{p + 1}")
+        items = []
+        for raw in raw_page.get("items") or []:
+            code = raw.get("code", "")
+            where = f"item {code or '?'}"
+            if not CODE_RE.match(code):
+                problems.append(f"{where}: code must be lower snake_case ascii")
+            if code in codes:
+                problems.append(f"{where}: duplicate code")
+            codes.add(code)
+            kind = raw.get("type")
+            if kind not in ITEM_TYPES:
+                problems.append(f"{where}: unknown type {kind!r}")
+                continue
+            options: tuple = ()
+            if kind == "scale":
+                if raw.get("scale") not in scales:
+                    problems.append(f"{where}: unknown scale {raw.get('scale')!r}")
+                options = scales.get(raw.get("scale"), ())
+            elif kind in ("ladder", "choice"):
+                options = _options(raw.get("options"), where, problems, string_codes=False)
+            elif kind == "multi":
+                options = _options(raw.get("options"), where, problems, string_codes=True)
+            theme = raw.get("theme")
+            if theme is not None and (kind != "scale" or theme not in themes):
+                problems.append(f"{where}: theme {theme!r} needs a scale item and a known theme")
+            if kind == "ladder":
+                ladders += 1
+                rungs = sorted(o.rung for o in options if isinstance(o.rung, int))
+                if rungs != list(range(1, 9)) or any(o.value != o.rung for o in options):
+                    problems.append(f"{where}: a ladder has eight options, value == rung 1..8")
+            exclusive = tuple(raw.get("exclusive") or ())
+            if set(exclusive) - {o.value for o in options}:
+                problems.append(f"{where}: exclusive names an unknown option")
+            items.append(
+                Item(
+                    code=code,
+                    type=kind,
+                    text=_text(raw.get("text"), where, problems),
+                    hint=_text(raw.get("hint"), f"{where} hint", problems, required=False),
+                    options=options,
+                    scale=raw.get("scale"),
+                    theme=theme,
+                    reverse=bool(raw.get("reverse", False)),
+                    dont_know=bool(raw.get("dont_know", False)) and kind != "multi",
+                    exclusive=exclusive,
+                    max_length=int(raw.get("max_length", 1000)),
+                )
+            )
+        if not items:
+            problems.append(f"page {page_code}: has no items")
+        pages.append(
+            Page(
+                code=page_code,
+                title=_text(raw_page.get("title"), f"page {page_code}", problems),
+                intro=_text(raw_page.get("intro"), f"page {page_code} intro", problems, False),
+                items=tuple(items),
+            )
+        )
+    if not pages:
+        problems.append("the questionnaire has no pages")
+    if ladders != 1:
+        problems.append(f"the questionnaire needs exactly one ladder item, has {ladders}")
+    for code in themes:
+        if not any(i.theme == code for page in pages for i in page.items):
+            problems.append(f"theme {code}: no item scores it")
+    if problems:
+        raise QuestionnaireError(problems)
+    return Questionnaire(version=version, title=title, pages=tuple(pages), themes=themes)
+
+
+def load_file(path: Path) -> Questionnaire:
+    with open(path, "rb") as fh:
+        return parse(tomllib.load(fh))
+
+
+@cache
+def published() -> dict[int, Questionnaire]:
+    """Every questionnaire version shipped with Stigen, by version number."""
+    found = {}
+    for path in sorted(DIRECTORY.glob("v*.toml")):
+        questionnaire = load_file(path)
+        if questionnaire.version in found:
+            raise QuestionnaireError([f"{path.name}: version {questionnaire.version} twice"])
+        found[questionnaire.version] = questionnaire
+    return found
+
+
+def get(version: int) -> Questionnaire:
+    return published()[version]

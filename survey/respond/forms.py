@@ -1,0 +1,127 @@
+"""The answer form, built from the questionnaire data in the respondent's language.
+
+One form holds every item of the questionnaire: the current page's items are shown,
+the rest travel along as hidden inputs. The answers therefore live in the page, not
+in the session: an expired session, a language switch or a failed save loses nothing.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectMultipleField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional, ValidationError
+
+from ..questionnaire import DONT_KNOW, Item, Questionnaire
+
+
+class _Invalid:
+    """What a value that is not a number becomes, so the validator can name it kindly."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID = _Invalid()
+
+
+def to_int(value):
+    if isinstance(value, int) or value is None:
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return INVALID
+
+
+class OneOf:
+    """The answer must be one of the item's options (or 'vet ikke' where offered)."""
+
+    def __init__(self, item: Item):
+        self.values = set(item.values)
+
+    def __call__(self, form, field):
+        if field.data is not None and field.data not in self.values:
+            raise ValidationError(_("Velg ett av alternativene."))
+
+
+class SomeOf:
+    """Every checked option must exist; an exclusive option stands alone."""
+
+    def __init__(self, item: Item):
+        self.values = {o.value for o in item.options}
+        self.exclusive = set(item.exclusive)
+
+    def __call__(self, form, field):
+        chosen = field.data or []
+        if any(value not in self.values for value in chosen):
+            raise ValidationError(_("Velg blant alternativene i listen."))
+        if len(chosen) > 1 and self.exclusive & set(chosen):
+            raise ValidationError(
+                _("«%(option)s» kan ikke kombineres med andre valg.", option=self._label(field))
+            )
+
+    def _label(self, field):
+        return next(c.label for c in field.choices if c.value in self.exclusive)
+
+
+def _field(item: Item, lang: str):
+    label = item.text(lang)
+    if item.type == "text":
+        return TextAreaField(
+            label,
+            validators=[
+                Optional(),
+                Length(
+                    max=item.max_length,
+                    message=_("Svaret kan være høyst %(max)d tegn langt.", max=item.max_length),
+                ),
+            ],
+        )
+    if item.type == "multi":
+        return SelectMultipleField(
+            label,
+            choices=[SelectChoice(o.value, o.label(lang)) for o in item.options],
+            validate_choice=False,
+            validators=[SomeOf(item)],
+        )
+    choices = [SelectChoice(o.value, o.label(lang)) for o in item.options]
+    if item.dont_know:
+        choices.append(SelectChoice(DONT_KNOW, _("Vet ikke / vil ikke svare")))
+    return RadioField(
+        label,
+        choices=choices,
+        coerce=to_int,
+        validate_choice=False,
+        validators=[Optional(), OneOf(item)],
+    )
+
+
+def answer_form(questionnaire: Questionnaire, lang: str, **kwargs) -> FlaskForm:
+    """A form with one field per item, named by the item's code."""
+
+    class AnswerForm(FlaskForm):
+        pass
+
+    for item in questionnaire.items:
+        setattr(AnswerForm, item.code, _field(item, lang))
+    return AnswerForm(**kwargs)
+
+
+def answers_of(form: FlaskForm, questionnaire: Questionnaire) -> tuple[dict, dict]:
+    """The validated answers as stored: ``answers`` (code -> int or list of option codes)
+    and ``texts`` (code -> free text), leaving out what was not answered."""
+    answers, texts = {}, {}
+    for item in questionnaire.items:
+        data = form[item.code].data
+        if item.type == "text":
+            if data and data.strip():
+                texts[item.code] = data.strip()
+        elif item.type == "multi":
+            if data:
+                order = [o.value for o in item.options]
+                answers[item.code] = sorted(set(data), key=order.index)
+        elif data is not None:
+            answers[item.code] = data
+    return answers, texts

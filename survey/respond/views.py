@@ -1,0 +1,214 @@
+"""Routes of the respondent side."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from .. import questionnaire as questionnaires
+from ..extensions import csrf, db
+from ..models import THEME_INDEX_COLUMNS, Comment, Office, Response, SubmissionReceipt
+from ..periods import coarse_date, today_in_norway
+from ..redact import redact
+from ..scoring import SCORING_VERSION, score
+from . import bp
+from .forms import answer_form, answers_of
+
+NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def office_or_404(slug: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        abort(404)
+    return office
+
+
+def live_questionnaire(version: str | None = None):
+    """The version the respondent started on if it is still published, else the live one."""
+    published = questionnaires.published()
+    if version and version.isdigit() and int(version) in published:
+        return published[int(version)]
+    return published[current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
+
+
+@bp.get("/")
+def front():
+    """Front page: pick your office if you came without an office link (search without JS)."""
+    query = request.args.get("q", "").strip()[:100]
+    statement = select(Office).where(Office.active.is_(True)).order_by(Office.name)
+    if query:
+        pattern = f"%{query.lower()}%"
+        statement = statement.where(
+            or_(func.lower(Office.name).like(pattern), func.lower(Office.municipality).like(pattern))
+        )
+    offices = db.session.scalars(statement).all()
+    return render_template("respond/front.html", offices=offices, query=query)
+
+
+@bp.get("/k/<slug>")
+def start(slug: str):
+    """Start page: what is collected, that it is anonymous and voluntary, who sees what."""
+    office = office_or_404(slug)
+    if not office.active:
+        return render_template("respond/closed.html", office=office), 200
+    questionnaire = live_questionnaire()
+    form = answer_form(questionnaire, str(get_locale()), formdata=None)
+    return render_template(
+        "respond/start.html",
+        office=office,
+        form=form,
+        questionnaire=questionnaire,
+        nonce=secrets.token_hex(16),
+    )
+
+
+@bp.get("/k/<slug>/svar")
+def questionnaire_get(slug: str):
+    """The questionnaire is reached through the start page's button."""
+    return redirect(url_for("respond.start", slug=slug))
+
+
+@bp.post("/k/<slug>/svar")
+@csrf.exempt  # the form checks its own token, so an expired one costs no answers
+def questionnaire_post(slug: str):
+    """One questionnaire page: validate, move on or back, switch language, or submit."""
+    office = office_or_404(slug)
+    if not office.active:
+        return render_template("respond/closed.html", office=office), 200
+    questionnaire = live_questionnaire(request.form.get("v"))
+    last_page = len(questionnaire.pages) - 1
+    page = _page_number(request.form.get("page"), last_page)
+    nonce = request.form.get("nonce", "")
+    if not NONCE_RE.match(nonce):
+        nonce = secrets.token_hex(16)
+    nav = request.form.get("nav", "next")
+    switching_language = request.form.get("lang") in current_app.config["LANGUAGES"]
+    if switching_language:
+        refresh()  # the locale selector has stored the new language in the session
+
+    form = answer_form(questionnaire, str(get_locale()))
+    form.validate()
+    expired = bool(form.csrf_token.errors)
+    wrong = [code for code in form.errors if code != "csrf_token"]
+    status, notice, show_errors = 200, None, True
+
+    if switching_language or nav == "start":
+        show_errors = False
+        page = 0 if nav == "start" else page
+    elif expired:
+        # Nothing of the answers is lost: the same page comes back with a fresh token.
+        notice = _(
+            "Siden var åpen lenge, så vi må be deg trykke en gang til. "
+            "Svarene dine er tatt vare på."
+        )
+    elif nav == "back":
+        page, show_errors = max(page - 1, 0), False
+    elif wrong:
+        pages_wrong = sorted({questionnaire.page_of(code) for code in wrong})
+        page = page if page in pages_wrong else pages_wrong[0]
+        notice = _("Noe må rettes før du kan gå videre. Se merknaden ved spørsmålet.")
+    elif nav == "submit" and page == last_page:
+        answers, texts = answers_of(form, questionnaire)
+        if save(office, questionnaire, answers, texts, nonce):
+            return redirect(url_for("respond.thanks", slug=office.slug), code=303)
+        status = 503
+        notice = _(
+            "Vi klarte ikke å lagre svarene akkurat nå, og ingenting er lagret. "
+            "Svarene dine står fortsatt i skjemaet: prøv å sende igjen om litt."
+        )
+    elif nav == "next":
+        page = min(page + 1, last_page)
+
+    return (
+        render_template(
+            "respond/page.html",
+            office=office,
+            form=form,
+            questionnaire=questionnaire,
+            page_index=page,
+            page=questionnaire.pages[page],
+            last_page=last_page,
+            nonce=nonce,
+            notice=notice,
+            show_errors=show_errors,
+        ),
+        status,
+    )
+
+
+@bp.get("/k/<slug>/takk")
+def thanks(slug: str):
+    """Thank-you page after a submission."""
+    office = office_or_404(slug)
+    return render_template("respond/thanks.html", office=office)
+
+
+def _page_number(raw: str | None, last_page: int) -> int:
+    try:
+        return min(max(int(raw or 0), 0), last_page)
+    except ValueError:
+        return 0
+
+
+def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) -> bool:
+    """Store one submission whole, once, or not at all. Returns False if the database
+    could not take it (nothing is then stored); True if stored now or before."""
+    period_start = coarse_date(today_in_norway(), current_app.config["STIGEN_DATE_PRECISION"])
+    nonce_hash = hashlib.sha256(nonce.encode()).hexdigest()
+    scores = score(questionnaire, answers)
+    language = str(get_locale())
+    response = Response(
+        office_id=office.id,
+        period_start=period_start,
+        questionnaire_version=questionnaire.version,
+        language=language,
+        answers=answers,
+        scoring_version=SCORING_VERSION,
+        rung=scores.rung,
+        band=scores.band,
+        **{column: scores.theme_indices.get(theme) for theme, column in THEME_INDEX_COLUMNS.items()},
+    )
+    comments = [
+        Comment(
+            office_id=office.id,
+            period_start=period_start,
+            questionnaire_version=questionnaire.version,
+            language=language,
+            item_code=code,
+            body=cleaned,
+        )
+        for code, text in texts.items()
+        if (cleaned := redact(text))
+    ]
+    try:
+        db.session.add(SubmissionReceipt(nonce_hash=nonce_hash, period_start=period_start))
+        db.session.add(response)
+        db.session.add_all(comments)
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        # A double-click or a resent form: the first one was stored, so all is well.
+        try:
+            return db.session.get(SubmissionReceipt, nonce_hash) is not None
+        except SQLAlchemyError:
+            db.session.rollback()
+            return False
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("A submission could not be stored; nothing was saved.")
+        return False
+
+
+@bp.get("/personvern")
+def privacy():
+    """What Stigen stores and what it never stores, in plain words."""
+    return render_template("respond/privacy.html")
