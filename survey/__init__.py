@@ -11,6 +11,7 @@ from flask import Flask, render_template, request, session
 from flask_babel import get_locale
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
 
 from . import config
 from .extensions import babel, csrf, db, migrate
@@ -62,7 +63,12 @@ def select_locale() -> str:
     """The respondent's chosen language (a ?lang= link or the switch in a form, kept in
     the session), else the browser's preference, else bokmål."""
     languages = config.LANGUAGES
-    chosen = request.args.get("lang") or request.form.get("lang")
+    chosen = request.args.get("lang")
+    if not chosen and request.method == "POST":
+        try:
+            chosen = request.form.get("lang")
+        except HTTPException:  # e.g. a body too large: the error page still needs a language
+            chosen = None
     if chosen in languages:
         session["lang"] = chosen
         return chosen

@@ -1,0 +1,15 @@
+"""gunicorn settings for Stigen in production: ``gunicorn app:app``.
+
+The access log holds the method, the path without its query string, the status, the
+size and the duration: no client address, no time of day, no user agent, no referrer
+(privacy.md). The journal or log shipper adds its own timestamps; those are the
+server's, not a response's, and the line cannot be tied to an answer.
+"""
+
+import os
+
+bind = os.environ.get("STIGEN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("STIGEN_WORKERS", "2"))
+accesslog = "-"
+access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"

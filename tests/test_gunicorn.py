@@ -1,0 +1,84 @@
+"""The production server, for real: gunicorn with ``gunicorn.conf.py`` on loopback.
+A submission with a distinctive user agent, referrer, forwarded address and query token
+leaves none of them in gunicorn's access or error log."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import Response
+
+from .http import HttpClient
+from .test_anonymity import AGENT, CLIENT, FORWARDED, FREE_TEXT, REFERRER
+from .test_respond import FULL, answer_all, send
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(app, database_url, tmp_path):
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "STIGEN_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "gunicorn-test",
+        "STIGEN_BIND": f"127.0.0.1:{port}",
+    }
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    client = HttpClient(f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if client.get("/").status_code == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail("gunicorn did not start:\n" + log.read_text())
+        time.sleep(0.2)
+    yield client, log
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_gunicorn_logs_hold_no_trace_of_the_respondent(gunicorn, app):
+    client, log = gunicorn
+    headers = CLIENT["headers"]
+    assert client.get("/k/bodo?invite=secret-token-42", headers=headers).status_code == 200
+    last = answer_all(client, answers=FULL | {"hel_fritekst": FREE_TEXT}, headers=headers)
+    done = send(client, last, headers=headers)
+    assert done.status == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+    time.sleep(0.3)  # let the access log flush
+    logged = log.read_text()
+    access = [line for line in logged.splitlines() if line.startswith('"')]
+    assert any(line.startswith('"POST /k/bodo/svar" 303') for line in access), logged
+    assert any(line.startswith('"GET /k/bodo" 200') for line in access), logged
+    for trace in (AGENT, "StigenPrivacyProbe", REFERRER, "ola-nordmann", FORWARDED,
+                  "secret-token-42", "invite=", "Veilederen", "912 34 567"):
+        assert trace not in logged
+    for line in access:
+        assert "127.0.0.1" not in line
