@@ -115,9 +115,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .demo.commands import demo_command, seed_demo_command
+    from .translate import translate_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(translate_command)
 
 
 def register_hooks(app: Flask) -> None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
 import threading
 import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import DateTime, Interval, Time, inspect, select, text
+from sqlalchemy import DateTime, Interval, Time, inspect, make_url, select, text
 
 from survey.extensions import db
 from survey.models import Response
@@ -57,22 +58,33 @@ def test_no_trace_in_any_row(client, app):
     assert now.isoformat() not in dump or now.day == 1
 
 
-def test_no_trace_in_the_database_files(client, app, database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("byte-level search of the database file is a SQLite check; "
-                    "the row dump above covers PostgreSQL")
-    submit_with_traces(client)
+def database_bytes(app, database_url: str) -> bytes:
+    """Everything the database holds, as bytes: the SQLite file with its WAL, or a full
+    ``pg_dump`` of the PostgreSQL database."""
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    path = database_url.removeprefix("sqlite:///")
-    raw = b""
-    for suffix in ("", "-wal", "-shm"):
-        try:
-            with open(path + suffix, "rb") as fh:
-                raw += fh.read()
-        except FileNotFoundError:
-            pass
+    if database_url.startswith("sqlite"):
+        path = database_url.removeprefix("sqlite:///")
+        raw = b""
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                with open(path + suffix, "rb") as fh:
+                    raw += fh.read()
+            except FileNotFoundError:
+                pass
+        return raw
+    url = make_url(database_url)
+    return subprocess.run(
+        ["pg_dump", "-h", url.host, "-p", str(url.port or 5432), "-U", url.username,
+         url.database],
+        check=True, capture_output=True,
+    ).stdout
+
+
+def test_no_trace_in_the_database_files(client, app, database_url):
+    submit_with_traces(client)
+    raw = database_bytes(app, database_url)
     assert "avklaring".encode() in raw
     for trace in TRACES:
         assert trace.encode() not in raw

@@ -95,10 +95,10 @@ def test_embedded_default_is_sqlite_in_instance(tmp_path, monkeypatch):
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["timeout"] == 5.0
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("STIGEN_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/pragmas.db"})
     with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite pragmas")
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

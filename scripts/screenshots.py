@@ -1,0 +1,47 @@
+"""Screenshots of the respondent pages at phone size, for the README.
+
+Usage: start the demo (``flask demo``), then
+    .venv/bin/pip install playwright && .venv/bin/python scripts/screenshots.py [base-url]
+Drives Debian's Chromium (``apt-get install chromium``); Playwright's own browser
+download is not needed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000"
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        phone = browser.new_context(viewport={"width": 360, "height": 740},
+                                    device_scale_factor=2, is_mobile=True, has_touch=True,
+                                    locale="nb-NO")
+        page = phone.new_page()
+        page.goto(f"{BASE}/k/bodo")
+        page.screenshot(path=OUT / "start-phone.png")
+        page.get_by_role("button", name="Start").click()
+        page.get_by_label("Veilederen min og jeg planla og bestemte sammen.").check()
+        page.screenshot(path=OUT / "ladder-phone.png")
+        page.get_by_role("button", name="Nynorsk").click()
+        # A tampered value, as a broken client might send, shows the error beside its field.
+        page.evaluate("document.querySelector('input[name=med_spurt]').value = '9'")
+        page.locator("input[name=med_spurt]").first.check()
+        page.get_by_role("button", name="Neste").first.click()
+        page.locator(".has-error").first.scroll_into_view_if_needed()
+        page.screenshot(path=OUT / "error-nn-phone.png")
+        browser.close()
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
