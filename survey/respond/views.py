@@ -164,12 +164,16 @@ def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) 
     period_start = coarse_date(today_in_norway(), current_app.config["STIGEN_DATE_PRECISION"])
     nonce_hash = hashlib.sha256(nonce.encode()).hexdigest()
     scores = score(questionnaire, answers)
-    language = str(get_locale())
+    # What a response and its comments share: the office, the coarse period, the version
+    # and the language, and nothing else.
+    shared = {
+        "office_id": office.id,
+        "period_start": period_start,
+        "questionnaire_version": questionnaire.version,
+        "language": str(get_locale()),
+    }
     response = Response(
-        office_id=office.id,
-        period_start=period_start,
-        questionnaire_version=questionnaire.version,
-        language=language,
+        **shared,
         answers=answers,
         scoring_version=SCORING_VERSION,
         rung=scores.rung,
@@ -177,14 +181,7 @@ def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) 
         **{column: scores.theme_indices.get(theme) for theme, column in THEME_INDEX_COLUMNS.items()},
     )
     comments = [
-        Comment(
-            office_id=office.id,
-            period_start=period_start,
-            questionnaire_version=questionnaire.version,
-            language=language,
-            item_code=code,
-            body=cleaned,
-        )
+        Comment(**shared, item_code=code, body=cleaned)
         for code, text in texts.items()
         if (cleaned := redact(text))
     ]
