@@ -5,19 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlencode
 
-from flask import Flask, render_template, request, session
-from flask_babel import get_locale
+from flask import Flask, render_template, request, session, url_for
+from flask_babel import get_locale, gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from . import config
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .privacy import install_log_filters
 
 ROOT = Path(__file__).resolve().parent.parent
+PLOTLY_VERSION = version("plotly")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -83,12 +86,26 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Logg inn for å se resultatene."
+    login_manager.localize_callback = gettext
+    # No hash of address and user agent in the session: nothing client-derived is kept.
+    login_manager.session_protection = None
+    from . import formatting
+
+    formatting.register(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .dashboard import bp as dashboard_bp
     from .respond import bp as respond_bp
 
     app.register_blueprint(respond_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -107,6 +124,15 @@ def register_errorhandlers(app: Flask) -> None:
     def too_large(error):
         return page(413)
 
+    @app.errorhandler(429)
+    def too_many(error):
+        if request.endpoint == "auth.login":
+            from .auth.forms import LoginForm
+
+            message = gettext("For mange mislykkede forsøk. Vent et kvarter og prøv igjen.")
+            return render_template("auth/login.html", form=LoginForm(), error=message), 429
+        return page(429)
+
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
@@ -115,8 +141,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .demo.commands import demo_command, seed_demo_command
+    from .auth.commands import users
     from .translate import translate_command
 
+    app.cli.add_command(users)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(translate_command)
@@ -125,7 +153,15 @@ def register_commands(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     @app.context_processor
     def inject_language():
-        return {"current_lang": str(get_locale() or "nb"), "languages": config.LANGUAGES}
+        def language_url(code: str) -> str:
+            """This page in another language, keeping its query (period, sorting …)."""
+            args = {**request.args.to_dict(), "lang": code}
+            if request.endpoint and request.url_rule and "GET" in request.url_rule.methods:
+                return url_for(request.endpoint, **(request.view_args or {}), **args)
+            return "?" + urlencode(args)
+
+        return {"current_lang": str(get_locale() or "nb"), "languages": config.LANGUAGES,
+                "language_url": language_url, "plotly_version": PLOTLY_VERSION}
 
     @app.after_request
     def security_headers(response):

@@ -11,19 +11,24 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Column,
     Date,
     Float,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     String,
+    Table,
     Text,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 
@@ -124,3 +129,88 @@ class SubmissionReceipt(db.Model):
 
     nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     period_start: Mapped[date] = mapped_column(Date)
+
+
+# --- Aggregates kept current at submission --------------------------------------------
+# One row per office, month (the stored coarse date) and questionnaire version, updated in
+# the submission's own transaction, so that dashboards sum a few thousand rows instead of
+# scanning every response. ``survey.tally`` owns how rows are added and rebuilt.
+
+RUNGS = range(1, 9)
+
+tally_table = Table(
+    "tally",
+    db.metadata,
+    Column("office_id", Integer, ForeignKey("office.id"), primary_key=True),
+    Column("period_start", Date, primary_key=True),
+    Column("questionnaire_version", SmallInteger, primary_key=True),
+    Column("responses", Integer, nullable=False, default=0),
+    *(Column(f"rung_{rung}", Integer, nullable=False, default=0) for rung in RUNGS),
+    *(
+        Column(f"{theme}_{part}", Float if part != "n" else Integer, nullable=False, default=0)
+        for theme in THEME_INDEX_COLUMNS
+        for part in ("n", "sum", "sumsq")
+    ),
+)
+
+
+class Tally(db.Model):
+    """Counts and sums of one office's responses in one month, for one version."""
+
+    __table__ = tally_table
+
+
+class MeasureTally(db.Model):
+    """How many took part in each measure (tiltak), and how useful they found it."""
+
+    __tablename__ = "measure_tally"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participants: Mapped[int] = mapped_column(default=0)
+    # Of the participants: how many answered the usefulness item, and how many agreed (4–5).
+    useful_answered: Mapped[int] = mapped_column(default=0)
+    useful_agreed: Mapped[int] = mapped_column(default=0)
+
+
+# --- Accounts -----------------------------------------------------------------------------
+
+ROLES = ("admin", "leder", "forsker")
+
+account_office = Table(
+    "account_office",
+    db.metadata,
+    Column("account_id", Integer, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True),
+    Column("office_id", Integer, ForeignKey("office.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Account(UserMixin, db.Model):
+    """Someone who signs in: an administrator, an office leader or a researcher."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    offices: Mapped[list[Office]] = relationship(secondary=account_office, order_by="Office.name")
+
+    __table_args__ = (CheckConstraint("role IN ('admin', 'leder', 'forsker')", name="role_known"),)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)  # scrypt
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def sees_all_offices(self) -> bool:
+        return self.role in ("admin", "forsker")

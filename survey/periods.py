@@ -3,6 +3,8 @@ never by the day or the time (privacy.md). One place for that rule."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,3 +24,91 @@ def coarse_date(day: date, precision: str = "month") -> date:
 def today_in_norway() -> date:
     """Today's date where the respondents are; used only to pick the period."""
     return datetime.now(OSLO).date()
+
+
+# Reporting periods: fixed, non-overlapping windows (privacy.md: no free date range, since
+# differencing two overlapping ranges reveals single responses).
+PERIOD_KINDS = {"month": 1, "quarter": 3, "half": 6}
+_CODE = re.compile(r"^(?P<year>\d{4})-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])|H(?P<half>[12]))$")
+
+
+@dataclass(frozen=True, order=True)
+class ReportingPeriod:
+    """A month, quarter or half-year: ``2026-11``, ``2026-Q4``, ``2026-H2``."""
+
+    year: int
+    kind: str
+    number: int  # month 1–12, quarter 1–4 or half 1–2
+
+    def __post_init__(self):
+        if self.kind not in PERIOD_KINDS:
+            raise ValueError(f"unknown period kind {self.kind!r}")
+        if not 1 <= self.number <= 12 // PERIOD_KINDS[self.kind]:
+            raise ValueError(f"no {self.kind} number {self.number}")
+
+    @property
+    def months(self) -> int:
+        return PERIOD_KINDS[self.kind]
+
+    @property
+    def start(self) -> date:
+        return date(self.year, (self.number - 1) * self.months + 1, 1)
+
+    @property
+    def end(self) -> date:
+        """The first day after the period."""
+        return _add_months(self.start, self.months)
+
+    @property
+    def code(self) -> str:
+        if self.kind == "month":
+            return f"{self.year}-{self.number:02d}"
+        return f"{self.year}-{'Q' if self.kind == 'quarter' else 'H'}{self.number}"
+
+    def __str__(self) -> str:
+        return self.code
+
+    @classmethod
+    def parse(cls, code: str) -> ReportingPeriod:
+        match = _CODE.match(code or "")
+        if not match:
+            raise ValueError(f"not a period: {code!r}")
+        year = int(match["year"])
+        if match["month"]:
+            return cls(year, "month", int(match["month"]))
+        if match["quarter"]:
+            return cls(year, "quarter", int(match["quarter"]))
+        return cls(year, "half", int(match["half"]))
+
+    @classmethod
+    def containing(cls, day: date, kind: str) -> ReportingPeriod:
+        return cls(day.year, kind, (day.month - 1) // PERIOD_KINDS[kind] + 1)
+
+    def previous(self) -> ReportingPeriod:
+        return ReportingPeriod.containing(_add_months(self.start, -self.months), self.kind)
+
+    def following(self) -> ReportingPeriod:
+        return ReportingPeriod.containing(self.end, self.kind)
+
+    def parent(self) -> ReportingPeriod | None:
+        """The quarter of a month, the half-year of a quarter; a half-year has none."""
+        wider = {"month": "quarter", "quarter": "half"}.get(self.kind)
+        return ReportingPeriod.containing(self.start, wider) if wider else None
+
+    def children(self) -> tuple[ReportingPeriod, ...]:
+        narrower = {"quarter": "month", "half": "quarter"}.get(self.kind)
+        if not narrower:
+            return ()
+        step = PERIOD_KINDS[narrower]
+        return tuple(
+            ReportingPeriod.containing(_add_months(self.start, n), narrower)
+            for n in range(0, self.months, step)
+        )
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

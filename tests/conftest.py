@@ -61,7 +61,8 @@ def database_url(migrated_database, tmp_path):
         engine = create_engine(migrated_database)
         with engine.begin() as connection:
             connection.execute(
-                text("TRUNCATE response, comment, submission_receipt, office RESTART IDENTITY CASCADE")
+                text("TRUNCATE response, comment, submission_receipt, tally, measure_tally, "
+                     "account_office, account, office RESTART IDENTITY CASCADE")
             )
         engine.dispose()
     else:

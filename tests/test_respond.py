@@ -302,7 +302,6 @@ class _database_locked:
         from sqlalchemy import create_engine, text
 
         if self.url.startswith("sqlite"):
-            self.app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 0.2}}
             self.engine = create_engine(self.url)
             self.connection = self.engine.connect()
             self.connection.exec_driver_sql("BEGIN EXCLUSIVE")
@@ -311,15 +310,18 @@ class _database_locked:
             self.connection = self.engine.connect()
             self.connection.execute(text("BEGIN"))
             self.connection.execute(text("LOCK TABLE submission_receipt IN ACCESS EXCLUSIVE MODE"))
-        with self.app.app_context():
-            db.engine.dispose()  # new connections, with the short timeout
-            if not self.url.startswith("sqlite"):
-                from sqlalchemy import event
+        from sqlalchemy import event
 
-                @event.listens_for(db.engine, "connect")
-                def _short_lock_timeout(dbapi_connection, record):
-                    with dbapi_connection.cursor() as cursor:
-                        cursor.execute("SET lock_timeout = '200ms'")
+        sqlite = self.url.startswith("sqlite")
+        with self.app.app_context():
+            db.engine.dispose()  # new connections, which wait only briefly for the lock
+
+            @event.listens_for(db.engine, "connect")
+            def _short_lock_timeout(dbapi_connection, record):
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA busy_timeout = 200" if sqlite
+                               else "SET lock_timeout = '200ms'")
+                cursor.close()
         return self
 
     def __exit__(self, *exc):

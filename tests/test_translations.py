@@ -15,17 +15,18 @@ from babel.messages.pofile import read_po
 from .forms import start
 
 ROOT = Path(__file__).resolve().parent.parent
-METHOD_MAP = [("survey/**.py", "python"), ("templates/**.html", "jinja2")]
-OPTIONS = {"templates/**.html": {"trimmed": "true"}}
+SOURCES = (("survey", [("**.py", "python")], {}),
+           ("templates", [("**.html", "jinja2")], {"**.html": {"trimmed": "true"}}))
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def used_messages() -> set[str]:
     found = set()
-    for _, _, message, _, _ in extract_from_dir(
-        str(ROOT), METHOD_MAP, OPTIONS, keywords={"_": None, "gettext": None, "_l": None}
-    ):
-        found.add(message if isinstance(message, str) else message[0])
+    keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+    for folder, method_map, options in SOURCES:
+        for _, _, message, _, _ in extract_from_dir(str(ROOT / folder), method_map, options,
+                                                     keywords=keywords):
+            found.add(message if isinstance(message, str) else message[0])
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 import uuid
@@ -15,7 +16,8 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import THEME_INDEX_COLUMNS, Office, Response
+from .. import tally
+from ..models import THEME_INDEX_COLUMNS, Account, Office, Response
 from ..periods import today_in_norway
 from ..questionnaire import get as get_questionnaire
 from ..scoring import SCORING_VERSION
@@ -107,7 +109,32 @@ def seed_responses(offices: list[Office], responses: int, months: int, seed: int
 
     with db.engine.begin() as connection:
         _insert_rows(connection, rows())
+    tally.rebuild(db.session)
+    db.session.commit()
     return time.perf_counter() - started
+
+
+# Demo accounts, printed when the demo server starts. Never use these outside a demo.
+DEMO_ACCOUNTS = (
+    # username, password, role, office slugs
+    ("admin", "stigen-admin", "admin", ()),
+    ("leder", "stigen-leder", "leder", ("bodo",)),
+    ("leder2", "stigen-leder2", "leder", ("tromso", "bergenhus")),
+    ("forsker", "stigen-forsker", "forsker", ()),
+)
+
+
+def ensure_demo_accounts() -> None:
+    existing = set(db.session.scalars(select(Account.username)))
+    offices = {o.slug: o for o in db.session.scalars(select(Office))}
+    for username, password, role, slugs in DEMO_ACCOUNTS:
+        if username in existing:
+            continue
+        account = Account(username=username, role=role,
+                          offices=[offices[s] for s in slugs if s in offices])
+        account.set_password(password)
+        db.session.add(account)
+    db.session.commit()
 
 
 @click.command("seed-demo")
@@ -135,12 +162,18 @@ def seed_demo_command(offices: int, responses: int, months: int, seed: int) -> N
 def demo_command(host: str, port: int, responses: int) -> None:
     """Migrate the database, seed demo data if it is empty, and serve Stigen."""
     upgrade()
+    logging.getLogger("werkzeug").disabled = False  # Alembic's log set-up turned it off
     offices = ensure_offices(len(demo_offices(10)))
+    ensure_demo_accounts()
     if not db.session.scalar(select(func.count()).select_from(Response)):
         seconds = seed_responses(offices, responses, months=12)
         click.echo(f"Seeded {responses:,} synthetic responses in {seconds:.1f} s.")
-    first = offices[0]
-    click.echo(f"\nStigen runs on http://{host}:{port}/  (office link: /k/{first.slug})\n")
+    base = f"http://{host}:{port}"
+    click.echo(f"\nStigen runs on {base}/  (a survey: {base}/k/bodo)")
+    click.echo(f"Results: {base}/resultater/ — demo accounts (username / password):")
+    for username, password, role, slugs in DEMO_ACCOUNTS:
+        click.echo(f"  {username:8} / {password:15} {role}" + (f" for {', '.join(slugs)}" if slugs else ""))
+    click.echo("")
     from werkzeug.serving import run_simple
 
     from ..privacy import PrivateRequestHandler

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import questionnaire as questionnaires
+from .. import tally
 from ..extensions import csrf, db
 from ..models import THEME_INDEX_COLUMNS, Comment, Office, Response, SubmissionReceipt
 from ..periods import coarse_date, today_in_norway
@@ -189,6 +190,7 @@ def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) 
         db.session.add(SubmissionReceipt(nonce_hash=nonce_hash, period_start=period_start))
         db.session.add(response)
         db.session.add_all(comments)
+        tally.add(db.session, response)
         db.session.commit()
         return True
     except IntegrityError:

@@ -1,0 +1,75 @@
+"""Routes for signing in and out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from ..extensions import db, limiter, login_manager
+from ..models import Account
+from . import bp
+from .forms import LoginForm
+
+# Failed sign-ins only count towards the limits; a successful one costs nothing.
+FAILED = 401
+
+
+def _failed(response) -> bool:
+    return response.status_code == FAILED
+
+
+def _username_key() -> str:
+    return "login:" + (request.form.get("username") or "").strip().lower()[:80]
+
+
+@login_manager.user_loader
+def load_account(account_id: str) -> Account | None:
+    account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
+    return account if account and account.active else None
+
+
+def safe_next(target: str | None) -> str | None:
+    """A path on this site to go back to after signing in, or None: never another host
+    (no open redirect), never a scheme-relative or backslashed trick."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/logg-inn", methods=["GET", "POST"])
+@limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_failed)
+@limiter.limit("5 per 15 minutes", methods=["POST"], deduct_when=_failed,
+               key_func=_username_key)
+def login():
+    """Sign-in page for leaders, researchers and administrators."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("dashboard.home"))
+    if form.validate_on_submit():
+        username = form.username.data.strip().lower()
+        account = db.session.scalar(select(Account).where(func.lower(Account.username) == username))
+        if account and account.active and account.check_password(form.password.data):
+            session.clear()  # a fresh session on sign-in: nothing carried over
+            login_user(account)
+            return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
+        return render_template("auth/login.html", form=form,
+                               error=_("Feil brukernavn eller passord.")), FAILED
+    return render_template("auth/login.html", form=form, error=None)
+
+
+@bp.post("/logg-ut")
+@login_required
+def logout():
+    """Sign out and forget the session."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,314 @@
+"""What the dashboards show, from the tallies: figures for any office (or the whole
+country) and reporting period, and which of them may be shown (``survey.suppression``).
+
+A snapshot holds one questionnaire version's tallies; it is cached per process and
+replaced as soon as the tallies hold more responses, so figures and their visibility
+always come from the same data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import RUNGS, THEME_INDEX_COLUMNS, MeasureTally, tally_table
+from ..periods import PERIOD_KINDS, ReportingPeriod
+from ..statistics import mean_interval, median_from_counts, wilson_interval
+from ..suppression import NATIONAL, lattice, protect
+
+THEMES = tuple(THEME_INDEX_COLUMNS)
+BANDS = {1: (1, 2), 2: (3, 4, 5), 3: (6, 7, 8)}
+# Position of each number in a tally vector.
+RESPONSES = 0
+RUNG_AT = {rung: rung for rung in RUNGS}  # 1..8
+THEME_AT = {theme: 9 + 3 * n for n, theme in enumerate(THEMES)}  # n, sum, sumsq
+WIDTH = 9 + 3 * len(THEMES)
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+@dataclass(frozen=True)
+class Ladder:
+    n: int
+    counts: dict[int, int]
+    median: float | None
+    band_counts: dict[int, int]
+    real_share: float  # share in "reell innflytelse"
+    real_interval: tuple[float, float]
+
+    def share(self, rung: int) -> float:
+        return self.counts[rung] / self.n
+
+    def band_share(self, band: int) -> float:
+        return self.band_counts[band] / self.n
+
+
+@dataclass(frozen=True)
+class ThemeFigure:
+    n: int
+    mean: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Figures for one scope (office id or NATIONAL) and period; None where hidden."""
+
+    scope: object
+    period: ReportingPeriod
+    responses: int | None
+    ladder: Ladder | None
+    themes: dict[str, ThemeFigure | None]
+
+
+@dataclass
+class Snapshot:
+    version: int
+    k: int
+    months: dict[tuple[object, date], list[float]]  # (office_id, month) -> tally vector
+    offices: tuple[int, ...]
+    _sums: dict = field(default_factory=dict, repr=False)
+
+    # --- figures ------------------------------------------------------------------
+    def vector(self, scope, period: ReportingPeriod) -> list[float]:
+        key = (scope, period)
+        if key not in self._sums:
+            scopes = self.offices if scope == NATIONAL else (scope,)
+            total = [0.0] * WIDTH
+            month = period.start
+            while month < period.end:
+                for office in scopes:
+                    row = self.months.get((office, month))
+                    if row:
+                        total = [a + b for a, b in zip(total, row, strict=True)]
+                month = ReportingPeriod.containing(month, "month").end
+            self._sums[key] = total
+        return self._sums[key]
+
+    @cached_property
+    def month_range(self) -> tuple[date, date] | None:
+        if not self.months:
+            return None
+        months = [m for _, m in self.months]
+        return min(months), max(months)
+
+    def periods(self, kind: str) -> list[ReportingPeriod]:
+        """Every period of ``kind`` that has data, newest first."""
+        if not self.month_range:
+            return []
+        first, last = self.month_range
+        period = ReportingPeriod.containing(first, kind)
+        found = []
+        while period.start <= last:
+            found.append(period)
+            period = period.following()
+        return found[::-1]
+
+    def default_period(self) -> ReportingPeriod | None:
+        periods = self.periods("quarter")
+        return periods[0] if periods else None
+
+    # --- visibility -------------------------------------------------------------
+    def _counts(self, position: int | slice) -> dict:
+        counts = defaultdict(int)
+        for (office, month), row in self.months.items():
+            value = sum(row[position]) if isinstance(position, slice) else row[position]
+            counts[(office, month)] += int(value)
+        return counts
+
+    def _protected(self, position, allowed=None) -> frozenset:
+        counts, relations = lattice(self._counts(position), self.offices)
+        return protect(counts, relations, self.k, allowed=allowed)
+
+    @cached_property
+    def visible_responses(self) -> frozenset:
+        return self._protected(RESPONSES)
+
+    @cached_property
+    def visible_ladder(self) -> frozenset:
+        return self._protected(slice(1, 9), allowed=self.visible_responses)
+
+    @cached_property
+    def visible_themes(self) -> dict[str, frozenset]:
+        return {
+            theme: self._protected(THEME_AT[theme], allowed=self.visible_responses)
+            for theme in THEMES
+        }
+
+    def warm(self) -> Snapshot:
+        """Work out every visibility now (done once per snapshot, under the cache lock)."""
+        _ = self.visible_ladder, self.visible_themes
+        return self
+
+    # --- cells ------------------------------------------------------------------
+    def cell(self, scope, period: ReportingPeriod) -> Cell:
+        key = (scope, period)
+        if key not in self.visible_responses:
+            return Cell(scope, period, None, None, {theme: None for theme in THEMES})
+        vector = self.vector(scope, period)
+        return Cell(
+            scope, period, int(vector[RESPONSES]),
+            _ladder(vector) if key in self.visible_ladder else None,
+            {theme: _theme(vector, THEME_AT[theme]) if key in self.visible_themes[theme] else None
+             for theme in THEMES},
+        )
+
+    def hidden_remainder(self, period: ReportingPeriod) -> Cell | None:
+        """"Andre kontorer": the offices whose figures are not shown for ``period``,
+        pooled. Each figure is the national one minus the offices shown, so it is given
+        only where the national figure is shown; the suppression rule keeps such a pool
+        at 0 or at least k."""
+        def pool(visible: frozenset, at) -> list[float] | None:
+            if (NATIONAL, period) not in visible:
+                return None
+            vector = list(self.vector(NATIONAL, period))
+            for office in self.offices:
+                if (office, period) in visible:
+                    vector = [a - b for a, b in zip(vector, self.vector(office, period),
+                                                    strict=True)]
+            return vector if _count(vector, at) >= self.k else None
+
+        responses = pool(self.visible_responses, RESPONSES)
+        if responses is None:
+            return None
+        ladder_pool = pool(self.visible_ladder, slice(1, 9))
+        themes = {}
+        for theme in THEMES:
+            vector = pool(self.visible_themes[theme], THEME_AT[theme])
+            themes[theme] = _theme(vector, THEME_AT[theme]) if vector else None
+        return Cell("andre", period, int(responses[RESPONSES]),
+                    _ladder(ladder_pool) if ladder_pool else None, themes)
+
+
+def _count(vector, at) -> int:
+    return int(sum(vector[at]) if isinstance(at, slice) else vector[at])
+
+
+def _ladder(vector) -> Ladder:
+    counts = {rung: int(vector[RUNG_AT[rung]]) for rung in RUNGS}
+    n = sum(counts.values())
+    bands = {band: sum(counts[r] for r in rungs) for band, rungs in BANDS.items()}
+    return Ladder(n, counts, median_from_counts(counts), bands, bands[3] / n,
+                  wilson_interval(bands[3], n))
+
+
+def _theme(vector, at) -> ThemeFigure:
+    n, total, total_sq = int(vector[at]), vector[at + 1], vector[at + 2]
+    return ThemeFigure(n, *mean_interval(n, total, total_sq))
+
+
+# --- loading and caching -------------------------------------------------------------
+
+_cache: dict[tuple, Snapshot] = {}
+_lock = threading.Lock()
+
+
+def snapshot(version: int, k: int) -> Snapshot:
+    """The tallies of ``version``, reusing the cached snapshot while no response has
+    been added since it was read."""
+    t = tally_table.c
+    stamp = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(t.responses), 0))
+        .where(t.questionnaire_version == version)
+    ).one()
+    key = (version, k, *stamp)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is None:
+            cached = _load(version, k).warm()
+            for old in [c for c in _cache if c[:2] == (version, k)]:
+                del _cache[old]
+            _cache[key] = cached
+        return cached
+
+
+def _load(version: int, k: int) -> Snapshot:
+    t = tally_table.c
+    columns = [
+        t.responses,
+        *(t[f"rung_{rung}"] for rung in RUNGS),
+        *(t[f"{theme}_{part}"] for theme in THEMES for part in ("n", "sum", "sumsq")),
+    ]
+    months: dict[tuple[object, date], list[float]] = {}
+    offices = set()
+    rows = db.session.execute(
+        select(t.office_id, t.period_start, *columns).where(t.questionnaire_version == version)
+    )
+    for office_id, period_start, *values in rows:
+        key = (office_id, _month(period_start))  # ISO-week dates fold into their month
+        offices.add(office_id)
+        if key in months:
+            months[key] = [a + b for a, b in zip(months[key], values, strict=True)]
+        else:
+            months[key] = [float(v) for v in values]
+    return Snapshot(version=version, k=k, months=months, offices=tuple(sorted(offices)))
+
+
+def versions() -> list[int]:
+    t = tally_table.c
+    return list(db.session.scalars(
+        select(t.questionnaire_version).distinct().order_by(t.questionnaire_version.desc())
+    ))
+
+
+# --- measures (tiltak), for one office ---------------------------------------------
+
+@dataclass(frozen=True)
+class MeasureFigure:
+    measure: str
+    participants: int | None  # None: too few to show
+    useful_share: float | None
+    useful_answered: int | None
+
+
+def measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[MeasureFigure]:
+    """How many took part in each measure at the office in ``period``, and the share who
+    found it useful; each count protected over the office's own reporting periods."""
+    m = MeasureTally
+    rows = db.session.execute(
+        select(m.measure, m.period_start, m.participants, m.useful_answered, m.useful_agreed)
+        .where(m.office_id == office_id, m.questionnaire_version == snap.version)
+    ).all()
+    by_measure: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for measure, period_start, participants, answered, agreed in rows:
+        cell = by_measure[measure][_month(period_start)]
+        cell[0] += participants
+        cell[1] += answered
+        cell[2] += agreed
+    allowed = {c for c in snap.visible_responses if c[0] == office_id}
+    figures = []
+    for measure, months in sorted(by_measure.items()):
+        key = (office_id, period)
+        counts, relations = lattice({(office_id, mo): v[0] for mo, v in months.items()}, [office_id])
+        shown = protect(counts, relations, snap.k, allowed=allowed)
+        if key not in shown:
+            figures.append(MeasureFigure(measure, None, None, None))
+            continue
+        in_period = [v for mo, v in months.items() if period.contains(mo)]
+        participants = sum(v[0] for v in in_period)
+        answered_counts, _ = lattice({(office_id, mo): v[1] for mo, v in months.items()}, [office_id])
+        useful_shown = protect(answered_counts, relations, snap.k, allowed=shown)
+        answered = sum(v[1] for v in in_period)
+        agreed = sum(v[2] for v in in_period)
+        if key in useful_shown and answered:
+            figures.append(MeasureFigure(measure, participants, agreed / answered, answered))
+        else:
+            figures.append(MeasureFigure(measure, participants, None, None))
+    return figures
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+__all__ = ["PERIOD_KINDS", "NATIONAL", "Snapshot", "snapshot", "measures", "versions"]

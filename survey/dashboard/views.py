@@ -1,0 +1,213 @@
+"""Routes of the leaders' dashboards. Every figure comes from ``data`` (tallies and the
+one suppression rule); views only choose, label and draw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import questionnaire as questionnaires
+from ..extensions import db
+from ..models import Office
+from ..periods import PERIOD_KINDS, ReportingPeriod
+from . import bp, charts, data
+from .labels import BAND_OF_RUNG, BANDS, KIND_LABELS, RUNGS, period_label, rung_label
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+TREND_PERIODS = 8
+SORT_KEYS = ("navn", "svar", "median", "reell", *data.THEMES)
+
+
+def accessible_offices() -> list[Office]:
+    """Offices the signed-in account may see: all for admin and forsker, their own for
+    a leder."""
+    if current_user.sees_all_offices():
+        return list(db.session.scalars(select(Office).order_by(Office.name)))
+    return list(current_user.offices)
+
+
+def chosen_version() -> int:
+    versions = data.versions() or [current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
+    raw = request.args.get("versjon", "")
+    return int(raw) if raw.isdigit() and int(raw) in versions else versions[0]
+
+
+def chosen_period(snap: data.Snapshot) -> ReportingPeriod | None:
+    """The period asked for if it is one of the fixed periods with data, else the
+    newest quarter: there is no free date range."""
+    try:
+        period = ReportingPeriod.parse(request.args.get("periode", ""))
+    except ValueError:
+        return snap.default_period()
+    return period if period in snap.periods(period.kind) else snap.default_period()
+
+
+def period_choices(snap: data.Snapshot) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [
+        (str(KIND_LABELS[kind]), [(p.code, period_label(p)) for p in snap.periods(kind)])
+        for kind in PERIOD_KINDS
+    ]
+
+
+def theme_labels(version: int) -> dict[str, str]:
+    lang = str(get_locale())
+    themes = questionnaires.get(version).themes if version in questionnaires.published() else {}
+    return {code: (themes[code].label(lang) if code in themes else code) for code in data.THEMES}
+
+
+def band_labels() -> dict[int, str]:
+    return {band: str(label) for band, label in BANDS.items()}
+
+
+@bp.get("/")
+@login_required
+def home():
+    """Where a signed-in account starts: its office, or the overview."""
+    offices = accessible_offices()
+    if current_user.role == "leder" and len(offices) == 1:
+        return redirect(url_for("dashboard.office", slug=offices[0].slug))
+    return redirect(url_for("dashboard.overview"))
+
+
+@bp.get("/oversikt")
+@login_required
+def overview():
+    """All offices the account may see, side by side for one period, with the country."""
+    offices = accessible_offices()
+    if current_user.role == "leder" and len(offices) == 1:
+        return redirect(url_for("dashboard.office", slug=offices[0].slug, **request.args))
+    version = chosen_version()
+    snap = data.snapshot(version, current_app.config["STIGEN_K"])
+    period = chosen_period(snap)
+    lang = str(get_locale())
+    rows, pool, national, figure = [], None, None, None
+    if period:
+        rows = [(office, snap.cell(office.id, period)) for office in offices]
+        rows = _sorted(rows, request.args.get("sorter", "navn"))
+        national = snap.cell(data.NATIONAL, period)
+        if current_user.sees_all_offices():
+            pool = snap.hidden_remainder(period)
+        drawn = [(o.name, c.ladder) for o, c in rows if c.ladder]
+        if pool and pool.ladder:
+            drawn.append((_("Andre kontorer"), pool.ladder))
+        if drawn:
+            figure = charts.overview(
+                [name for name, _ in drawn],
+                {band: [ladder.band_share(band) for _, ladder in drawn] for band in BANDS},
+                band_labels(), lang,
+            )
+    return render_template(
+        "dashboard/overview.html",
+        snap=snap, period=period, version=version, versions=data.versions(),
+        choices=period_choices(snap) if period else [], rows=rows, pool=pool,
+        national=national, figure=figure, themes=theme_labels(version),
+        sort=request.args.get("sorter", "navn"), sort_keys=SORT_KEYS, period_label=period_label,
+    )
+
+
+def _sorted(rows, key: str):
+    def value(row):
+        office, cell = row
+        if key == "svar":
+            return cell.responses
+        if key == "median":
+            return cell.ladder.median if cell.ladder else None
+        if key == "reell":
+            return cell.ladder.real_share if cell.ladder else None
+        if key in data.THEMES:
+            figure = cell.themes[key]
+            return figure.mean if figure else None
+        return None
+
+    if key not in SORT_KEYS or key == "navn":
+        return rows
+    # Highest first; cells too small to show go last and look the same as empty ones.
+    return sorted(rows, key=lambda row: (value(row) is None, -(value(row) or 0)))
+
+
+@bp.get("/kontor/<slug>")
+@login_required
+def office(slug: str):
+    """One office: the ladder, the themes beside the country and the previous period,
+    the trend, and the measures, for one fixed period."""
+    office = next((o for o in accessible_offices() if o.slug == slug), None)
+    if office is None:
+        abort(404)  # another office's page does not reveal that it exists
+    version = chosen_version()
+    snap = data.snapshot(version, current_app.config["STIGEN_K"])
+    period = chosen_period(snap)
+    lang = str(get_locale())
+    context = {"office": office, "snap": snap, "period": period, "version": version,
+               "versions": data.versions(), "period_label": period_label,
+               "choices": period_choices(snap) if period else [],
+               "themes": theme_labels(version), "rung_label": rung_label,
+               "band_labels": band_labels(), "band_of_rung": BAND_OF_RUNG}
+    if period is None:
+        return render_template("dashboard/office.html", cell=None, **context)
+
+    cell = snap.cell(office.id, period)
+    national = snap.cell(data.NATIONAL, period)
+    previous = snap.cell(office.id, period.previous())
+    trend = [period]
+    while len(trend) < TREND_PERIODS and trend[-1].previous() in snap.periods(period.kind):
+        trend.append(trend[-1].previous())
+    trend_cells = [snap.cell(office.id, p) for p in reversed(trend)]
+    measure_labels = _measure_labels(version, lang)
+    measures = [m for m in data.measures(snap, office.id, period) if m.measure in measure_labels]
+    measures.sort(key=lambda m: list(measure_labels).index(m.measure))
+
+    figures = {}
+    if cell.ladder:
+        figures["ladder"] = charts.ladder(
+            {r: cell.ladder.share(r) for r in RUNGS}, cell.ladder.counts,
+            {r: rung_label(r) for r in RUNGS}, BAND_OF_RUNG, band_labels(), lang)
+    series = [
+        (office.name, cell), (_("Hele landet"), national),
+        (_("Forrige periode (%(period)s)", period=period_label(period.previous())), previous),
+    ]
+    theme_values = [
+        (name, [(f.mean, f.low, f.high) if (f := c.themes[t]) else None for t in data.THEMES])
+        for name, c in series
+    ]
+    if any(v for _, values in theme_values for v in values):
+        figures["themes"] = charts.themes(
+            [context["themes"][t] for t in data.THEMES], theme_values, lang)
+    if any(c.ladder for c in trend_cells):
+        figures["trend"] = charts.trend(
+            [period_label(c.period) for c in trend_cells],
+            {b: [c.ladder.band_share(b) if c.ladder else None for c in trend_cells] for b in BANDS},
+            band_labels(), [c.ladder.median if c.ladder else None for c in trend_cells],
+            _("Median trinn"), lang)
+    shown_measures = [m for m in measures if m.participants]
+    if shown_measures:
+        figures["measures"] = charts.measures(
+            [measure_labels[m.measure] for m in shown_measures],
+            [m.participants for m in shown_measures], lang)
+    return render_template(
+        "dashboard/office.html", cell=cell, national=national, previous=previous,
+        series=series, trend_cells=trend_cells, measures=measures,
+        measure_labels=measure_labels, figures=figures, **context,
+    )
+
+
+def _measure_labels(version: int, lang: str) -> dict[str, str]:
+    from ..tally import MEASURES_ITEM
+
+    if version not in questionnaires.published():
+        return {}
+    item = questionnaires.get(version).item(MEASURES_ITEM)
+    return {o.value: o.label(lang) for o in item.options}
+
+
+@bp.get("/plotly-<version>.min.js")
+def plotly_js(version: str):
+    """plotly.js, the copy shipped in the plotly package, from our own server."""
+    if version != plotly.__version__:
+        abort(404)
+    return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=365 * 24 * 3600)

@@ -1,0 +1,113 @@
+"""The tallies dashboards read, kept in one place: what one response adds (pure), how
+that is written in the submission's own transaction, and how the tallies are rebuilt
+from the responses (after a bulk load, or to repair).
+
+Measures come from the multi-choice item ``tilt_deltatt`` and usefulness from
+``tilt_nyttig``; item codes are stable across questionnaire versions by design.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import case, delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from .models import RUNGS, THEME_INDEX_COLUMNS, MeasureTally, Response, tally_table
+from .questionnaire import DONT_KNOW
+
+MEASURES_ITEM = "tilt_deltatt"
+USEFUL_ITEM = "tilt_nyttig"
+AGREE = (4, 5)  # "litt enig" and "helt enig" on the agreement scale
+KEY = ("office_id", "period_start", "questionnaire_version")
+
+
+def increments(response: Response) -> tuple[dict, list[dict]]:
+    """What one response adds to the tallies: the tally row's increments, and one
+    measure-tally row per measure taken part in. Pure."""
+    row = {"responses": 1, **{f"rung_{r}": int(response.rung == r) for r in RUNGS}}
+    for theme, column in THEME_INDEX_COLUMNS.items():
+        value = getattr(response, column)
+        row[f"{theme}_n"] = int(value is not None)
+        row[f"{theme}_sum"] = value or 0.0
+        row[f"{theme}_sumsq"] = (value or 0.0) ** 2
+    useful = response.answers.get(USEFUL_ITEM)
+    answered = useful is not None and useful != DONT_KNOW
+    measures = [
+        {
+            "measure": code,
+            "participants": 1,
+            "useful_answered": int(answered),
+            "useful_agreed": int(answered and useful in AGREE),
+        }
+        for code in response.answers.get(MEASURES_ITEM, [])
+    ]
+    return row, measures
+
+
+def _upsert(session, table, key: dict, values: dict, key_columns) -> None:
+    dialect = session.get_bind().dialect.name
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = make(table).values(**key, **values)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key_columns),
+        set_={name: table.c[name] + statement.excluded[name] for name in values},
+    )
+    session.execute(statement)
+
+
+def add(session, response: Response) -> None:
+    """Add one response to the tallies, in the caller's transaction."""
+    key = {name: getattr(response, name) for name in KEY}
+    row, measures = increments(response)
+    _upsert(session, tally_table, key, row, KEY)
+    for measure in measures:
+        code = measure.pop("measure")
+        _upsert(session, MeasureTally.__table__, key | {"measure": code}, measure,
+                (*KEY, "measure"))
+
+
+def rebuild(session) -> None:
+    """Recompute both tallies from the responses, in the caller's transaction."""
+    session.execute(delete(tally_table))
+    session.execute(delete(MeasureTally.__table__))
+    r = Response.__table__.c
+    columns = [
+        r.office_id, r.period_start, r.questionnaire_version, func.count(),
+        *(func.sum(case((r.rung == rung, 1), else_=0)) for rung in RUNGS),
+    ]
+    names = [*KEY, "responses", *(f"rung_{rung}" for rung in RUNGS)]
+    for theme, column in THEME_INDEX_COLUMNS.items():
+        value = r[column]
+        columns += [func.count(value), func.coalesce(func.sum(value), 0.0),
+                    func.coalesce(func.sum(value * value), 0.0)]
+        names += [f"{theme}_n", f"{theme}_sum", f"{theme}_sumsq"]
+    grouped = select(*columns).group_by(r.office_id, r.period_start, r.questionnaire_version)
+    session.execute(insert(tally_table).from_select(names, grouped))
+    session.execute(text(_measure_rebuild_sql(session.get_bind().dialect.name)))
+
+
+def _measure_rebuild_sql(dialect: str) -> str:
+    """One INSERT … SELECT over the measures array of every response: JSON functions
+    differ between SQLite and PostgreSQL, the rest is the same."""
+    if dialect == "postgresql":
+        source = (f"response, json_array_elements_text(response.answers -> '{MEASURES_ITEM}') "
+                  "AS m(measure)")
+        useful = f"(response.answers ->> '{USEFUL_ITEM}')::int"
+    else:
+        source = f"response, json_each(response.answers, '$.{MEASURES_ITEM}') AS m"
+        useful = f"json_extract(response.answers, '$.{USEFUL_ITEM}')"
+    measure = "m.measure" if dialect == "postgresql" else "m.value"
+    return f"""
+        INSERT INTO measure_tally (office_id, period_start, questionnaire_version, measure,
+                                   participants, useful_answered, useful_agreed)
+        SELECT response.office_id, response.period_start, response.questionnaire_version,
+               {measure}, count(*),
+               sum(CASE WHEN {useful} BETWEEN 1 AND 5 THEN 1 ELSE 0 END),
+               sum(CASE WHEN {useful} IN {AGREE} THEN 1 ELSE 0 END)
+        FROM {source}
+        GROUP BY response.office_id, response.period_start, response.questionnaire_version,
+                 {measure}
+    """
+
+
+__all__ = ["add", "increments", "rebuild"]
