@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, render_template, request, session, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
@@ -89,8 +89,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Logg inn for å se resultatene."
-    login_manager.localize_callback = gettext
+    login_manager.login_message = lazy_gettext("Logg inn for å se resultatene.")
+    login_manager.localize_callback = str  # the lazy message, in the reader's language
     # No hash of address and user agent in the session: nothing client-derived is kept.
     login_manager.session_protection = None
     from . import formatting

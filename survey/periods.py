@@ -45,6 +45,11 @@ class ReportingPeriod:
             raise ValueError(f"unknown period kind {self.kind!r}")
         if not 1 <= self.number <= 12 // PERIOD_KINDS[self.kind]:
             raise ValueError(f"no {self.kind} number {self.number}")
+        # Periods key the suppression lattice's dictionaries: hash once, not per lookup.
+        object.__setattr__(self, "_hash", hash((self.year, self.kind, self.number)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def months(self) -> int:

@@ -7,7 +7,12 @@ relations between cells (national = sum of offices, quarter = sum of its months,
 half-year = sum of its quarters); every count they can derive must be 0 or at least k,
 and so must what is left of a known total after its known parts ("andre kontorer").
 Where that fails, one more shown cell is hidden (secondary suppression) and the check
-runs again, until nothing leaks. Pure Python: no Flask, no database.
+runs again, until nothing leaks.
+
+The attacker is modelled twice: first as solving one relation at a time (a fast
+worklist, which finds nearly every leak), then, once that finds none, as solving all the
+relations together by exact linear algebra, which also finds the rare leaks that need
+several relations at once. Pure Python: no Flask, no database.
 """
 
 from __future__ import annotations
@@ -104,7 +109,7 @@ class _Indexed:
             self.value.append(0)
         return found
 
-    def closure(self, visible: list[bool]):
+    def closure(self, visible: list[bool]) -> _Closure:
         """What the attacker knows from the visible cells: from any relation with one
         unknown member left, that member, until nothing changes. A worklist keeps, per
         relation, the number of unknown members and the sum of the unknown children (the
@@ -173,76 +178,46 @@ class _Indexed:
     def exact_victims(self, visible: list[bool], closure: _Closure, k: int) -> set[int]:
         """Leaks that need more than one relation at a time. The closure solves one
         relation at a time; an attacker with linear algebra also combines them (a 2x2
-        block of hidden cells, row and column sums known, pins a third cell in one of
-        its columns). Solve the relations that still have two or more unknown members
-        exactly, per connected group, and hide one visible cell per leak found."""
+        block of hidden cells whose row and column sums are known pins down a third
+        cell in one of its columns). Solve the relations that still have two or more
+        unknown members exactly, and hide one visible cell per leak found."""
         value, known = self.value, closure.known
-        small = [c for c, n in enumerate(value) if 0 < n < k and not known[c]]
-        if not small:  # a leak, of a cell or of a remainder, needs an unknown small cell
+        if not any(0 < n < k and not seen for n, seen in zip(value, known)):
+            return set()  # a leak, of a cell or of a remainder, needs an unknown small cell
+        group = [r for r, n in enumerate(closure.unknown) if n >= 2]
+        rows = [self._row(r, known) for r in group]
+        solved = _solved_columns(rows)
+        if not solved:
             return set()
-        groups = self._open_groups(closure, set(small))
+        targets = [{c: 1} for c in sorted(solved) if 0 < value[c] < k]
+        for r in group:
+            p = self.parents[r]
+            if known[p] or p in solved:
+                rest = [c for c in self.children[r] if not (known[c] or c in solved)]
+                if 0 < sum(value[c] for c in rest) < k:
+                    targets.append(dict.fromkeys(rest, 1))
+        if not targets:
+            return set()
+        basis = _Echelon(rows, track=True)
         taken: set[int] = set()
-        leaked = False
-        for group in groups:
-            rows = [self._row(r, known) for r in group]
-            solved = _solved_columns(rows)
-            targets = [{c: 1} for c in sorted(solved) if 0 < value[c] < k]
-            for r in group:
-                p = self.parents[r]
-                if known[p] or p in solved:
-                    rest = [c for c in self.children[r] if not (known[c] or c in solved)]
-                    if 0 < sum(value[c] for c in rest) < k:
-                        targets.append(dict.fromkeys(rest, 1))
-            if not targets:
-                continue
-            basis = _Echelon(rows, track=True)
-            for target in targets:
-                combination = basis.express(target)
-                if combination is None:  # a random zero, not a solution: nothing leaks
-                    continue
-                leaked = True
-                weight: dict[int, int] = {}  # known cells the leak is computed from
-                for i, factor in combination.items():
-                    for c, sign in self._row(group[i], None).items():
-                        if known[c]:
-                            weight[c] = (weight.get(c, 0) + factor * sign) % _PRIME
-                used = [c for c, w in weight.items() if w]
-                if not taken.isdisjoint(used):
-                    continue
-                victim = self._victim([(value[c], False, c) for c in used], visible, closure, taken)
-                if victim is not None:
-                    taken.add(victim)
-        if leaked and not taken:  # impossible while counts agree with the relations
+        for target in targets:
+            combination = basis.express(target)
+            if combination is None:  # cannot happen: the target is pinned down
+                raise RuntimeError("a pinned-down sum has no derivation")
+            weight: dict[int, int] = {}  # the known cells the leak is computed from
+            for i, factor in combination.items():
+                for c, sign in self._row(group[i], None).items():
+                    if known[c]:
+                        weight[c] = (weight.get(c, 0) + factor * sign) % _PRIME
+            used = [c for c, w in weight.items() if w]
+            if not taken.isdisjoint(used):
+                continue  # already being dealt with: hide no more than needed
+            victim = self._victim([(value[c], False, c) for c in used], visible, closure, taken)
+            if victim is not None:
+                taken.add(victim)
+        if not taken:  # impossible while counts agree with the relations
             raise RuntimeError("a small group leaks, but no visible cell gives it away")
         return taken
-
-    def _open_groups(self, closure: _Closure, small: set[int]) -> list[list[int]]:
-        """The relations with two or more unknown members, grouped by the unknown cells
-        they share, keeping only groups with a small unknown cell."""
-        known, unknown = closure.known, closure.unknown
-        root: dict[int, int] = {}
-
-        def find(c: int) -> int:
-            while root.setdefault(c, c) != c:
-                root[c] = root[root[c]]
-                c = root[c]
-            return c
-
-        open_relations = [r for r, n in enumerate(unknown) if n >= 2]
-        for r in open_relations:
-            cells = [c for c in self.members(r) if not known[c]]
-            first = find(cells[0])
-            for c in cells[1:]:
-                other = find(c)
-                if other != first:
-                    root[other] = first
-        wanted = {find(c) for c in small if c in root}
-        groups: dict[int, list[int]] = {}
-        for r in open_relations:
-            top = find(next(c for c in self.members(r) if not known[c]))
-            if top in wanted:
-                groups.setdefault(top, []).append(r)
-        return list(groups.values())
 
     def _row(self, r: int, known: list[bool] | None) -> dict[int, int]:
         """Relation r as an equation, parent - children = 0, over its unknown members
@@ -254,6 +229,7 @@ class _Indexed:
         return row
 
     def members(self, r: int) -> list[int]:
+        """Relation r's parent, then its children."""
         return [self.parents[r], *self.children[r]]
 
     def _victim(
@@ -284,6 +260,8 @@ class _Indexed:
 
 
 class _Closure(NamedTuple):
+    """What one closure found; see ``_Indexed.closure``."""
+
     known: list[bool]
     reason: list[int]
     derived: list[int]
@@ -338,8 +316,12 @@ class _Echelon:
                     combination[j] = (combination.get(j, 0) - factor * v) % _PRIME
         return row, combination
 
+    def spans(self, target: dict[int, int]) -> bool:
+        """Whether some combination of the input rows is ``target``."""
+        return not self._reduce(dict(target), None)[0]
+
     def express(self, target: dict[int, int]) -> dict[int, int] | None:
-        """Coefficients of input rows summing to ``target``, or None if none do."""
+        """Coefficients of input rows summing to ``target`` (needs ``track``), or None."""
         rest, combination = self._reduce(dict(target), {})
         if rest:
             return None
@@ -347,17 +329,19 @@ class _Echelon:
 
 
 def _solved_columns(rows: list[dict[int, int]]) -> set[int]:
-    """The columns every solution of rows . x = 0 leaves at 0: the cells the equations
-    pin down. Checked on one solution with pseudo-random free values (fixed seed, so the
-    same counts always give the same answer); a column that is 0 there only by chance
-    (odds 2**-61) is then refuted by express()."""
+    """The columns that every solution of rows . x = 0 leaves at 0: the cells that the
+    equations pin down. Candidates are the zeros of one solution with pseudo-random free
+    values (a pinned column is 0 in every solution; a free one in this one only by a
+    2**-61 chance), each then confirmed by writing its unit vector as a combination of
+    the rows. The seed is fixed: the same counts must always give the same answer, or
+    two page loads could be subtracted."""
     echelon = _Echelon(rows)
     columns = {c for row in rows for c in row}
     draw = random.Random(0x5717).randrange
     x = {c: draw(1, _PRIME) for c in columns if c not in echelon.pivot}
     for column in reversed(echelon.order):
         x[column] = -sum(v * x[c] for c, v in echelon.pivot[column].items() if c != column) % _PRIME
-    return {c for c in columns if x[c] == 0}
+    return {c for c in columns if x[c] == 0 and echelon.spans({c: 1})}
 
 
 def lattice(

@@ -44,26 +44,33 @@ def increments(response: Response) -> tuple[dict, list[dict]]:
     return row, measures
 
 
-def _upsert(session, table, key: dict, values: dict, key_columns) -> None:
+def _upsert_many(session, table, key_columns, rows: list[dict]) -> None:
+    """Add each row's values to the row with the same key, or insert it; one statement
+    executed for all rows."""
+    if not rows:
+        return
     dialect = session.get_bind().dialect.name
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = make(table).values(**key, **values)
+    statement = make(table)
+    values = [name for name in rows[0] if name not in key_columns]
     statement = statement.on_conflict_do_update(
         index_elements=list(key_columns),
         set_={name: table.c[name] + statement.excluded[name] for name in values},
     )
-    session.execute(statement)
+    session.execute(statement, rows)
 
 
 def add(session, response: Response) -> None:
     """Add one response to the tallies, in the caller's transaction."""
     key = {name: getattr(response, name) for name in KEY}
     row, measures = increments(response)
-    _upsert(session, tally_table, key, row, KEY)
-    for measure in measures:
-        code = measure.pop("measure")
-        _upsert(session, MeasureTally.__table__, key | {"measure": code}, measure,
-                (*KEY, "measure"))
+    add_rows(session, [key | row], [key | measure for measure in measures])
+
+
+def add_rows(session, tally_rows: list[dict], measure_rows: list[dict]) -> None:
+    """Add ready-made increments (keyed rows) to both tallies."""
+    _upsert_many(session, tally_table, KEY, tally_rows)
+    _upsert_many(session, MeasureTally.__table__, (*KEY, "measure"), measure_rows)
 
 
 def rebuild(session) -> None:

@@ -24,8 +24,10 @@ def translate_command() -> None:
 @translate_command.command("update")
 def update() -> None:
     """Extract messages from code and templates and merge them into nn and en."""
-    pybabel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "--no-location",
-            "--project", "Stigen", "--copyright-holder", "Stigen", "-o", str(POT), str(ROOT))
+    # --ignore-dirs: only dot-folders; Babel's default also skips "_*", i.e. templates/_macros.
+    pybabel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
+            "--no-location", "--ignore-dirs", ".* __pycache__", "--project", "Stigen",
+            "--copyright-holder", "Stigen", "-o", str(POT), str(ROOT))
     pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching")
 
 

@@ -140,3 +140,32 @@ def test_oversized_request_gets_a_friendly_413(client):
     response = client.post("/k/bodo/svar", data={"hel_fritekst": "x" * 100_000})
     assert response.status_code == 413
     assert "for stort" in response.get_data(as_text=True)
+
+
+def test_seeded_tallies_equal_a_rebuild_from_the_responses(runner, app):
+    from survey import tally
+    from survey.models import MeasureTally, tally_table
+
+    assert runner.invoke(args=["seed-demo", "--offices", "3", "--responses", "400",
+                               "--months", "4"]).exit_code == 0
+    # A second run adds to the tallies rather than replacing them.
+    assert runner.invoke(args=["seed-demo", "--offices", "3", "--responses", "150",
+                               "--months", "4", "--seed", "2"]).exit_code == 0
+
+    def tallies():
+        rows = db.session.execute(select(tally_table).order_by(
+            tally_table.c.office_id, tally_table.c.period_start)).all()
+        measures = db.session.execute(select(MeasureTally.__table__).order_by(
+            MeasureTally.office_id, MeasureTally.period_start, MeasureTally.measure)).all()
+        return [tuple(r) for r in rows], [tuple(m) for m in measures]
+
+    with app.app_context():
+        seeded = tallies()
+        tally.rebuild(db.session)
+        db.session.commit()
+        rebuilt = tallies()
+    assert sum(r[3] for r in rebuilt[0]) == 550
+    assert seeded[1] == rebuilt[1]
+    assert len(seeded[0]) == len(rebuilt[0])
+    for a, b in zip(seeded[0], rebuilt[0], strict=True):
+        assert a == pytest.approx(b)

@@ -339,3 +339,20 @@ def test_tally_matches_the_responses_after_submissions_and_after_a_rebuild(clien
         assert ("mentor" in {m[1] for m in rebuilt[1]})
         mentor = next(m for m in rebuilt[1] if m[1] == "mentor")
         assert mentor[2:] == (4, 0, 0)  # "vet ikke" on usefulness is not an answer
+
+
+def test_snapshot_lattice_counts_match_the_suppression_lattice(app):
+    """The snapshot sums each measure up the lattice itself (once per cell); it must give
+    exactly what ``suppression.lattice`` gives."""
+    from survey.dashboard import data
+    from survey.suppression import lattice
+
+    with app.app_context():
+        add_responses("bodo", APRIL, 7, rung=2)
+        add_responses("bodo", JUNE, 3, rung=8, index=10.0)
+        add_responses("tromso", MAY, 9)
+        add_responses("tromso", date(2026, 9, 1), 4)
+        snap = data.snapshot(1, 5)
+        for position in (data.RESPONSES, slice(1, 9), data.THEME_AT["relasjon"]):
+            expected = lattice(snap._counts(position), snap.offices)[0]
+            assert snap._lattice_counts(position) == expected

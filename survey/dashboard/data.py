@@ -125,9 +125,36 @@ class Snapshot:
             counts[(office, month)] += int(value)
         return counts
 
+    @cached_property
+    def _lattice(self):
+        """Cells and relations of the reporting lattice, built once: every measure
+        (responses, ladder answers, each theme) shares them and differs only in counts."""
+        counts, relations = lattice(self._counts(RESPONSES), self.offices)
+        children_of = {}
+        for parent, children in relations:
+            children_of.setdefault(parent, children)
+        bases = {cell for cell in counts if cell not in children_of}
+        return counts, relations, children_of, bases
+
+    def _lattice_counts(self, position) -> dict:
+        """Counts of every lattice cell for one measure: month cells from the tallies,
+        every other cell as the sum of its children (each computed once)."""
+        _, _, children_of, bases = self._lattice
+        month_counts = self._counts(position)
+        counts = {cell: month_counts.get((cell[0], cell[1].start), 0) for cell in bases}
+
+        def count(cell) -> int:
+            if cell not in counts:
+                counts[cell] = sum(count(child) for child in children_of[cell])
+            return counts[cell]
+
+        for cell in children_of:
+            count(cell)
+        return counts
+
     def _protected(self, position, allowed=None) -> frozenset:
-        counts, relations = lattice(self._counts(position), self.offices)
-        return protect(counts, relations, self.k, allowed=allowed)
+        counts = self._lattice[0] if position == RESPONSES else self._lattice_counts(position)
+        return protect(counts, self._lattice[1], self.k, allowed=allowed)
 
     @cached_property
     def visible_responses(self) -> frozenset:

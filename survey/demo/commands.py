@@ -81,7 +81,8 @@ def _insert_rows(connection, rows) -> None:
 
 def seed_responses(offices: list[Office], responses: int, months: int, seed: int = 1) -> float:
     """Insert ``responses`` synthetic responses spread over ``offices`` and the last
-    ``months`` months. Returns the seconds it took."""
+    ``months`` months, then rebuild the tallies from all responses (one GROUP BY each,
+    faster at a million rows than adding them up one by one). Returns the seconds taken."""
     started = time.perf_counter()
     questionnaire = get_questionnaire(current_app.config["STIGEN_QUESTIONNAIRE_VERSION"])
     rng = random.Random(seed)
