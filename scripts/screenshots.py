@@ -39,6 +39,17 @@ def main() -> None:
         page.get_by_role("button", name="Neste").first.click()
         page.locator(".has-error").first.scroll_into_view_if_needed()
         page.screenshot(path=OUT / "error-nn-phone.png")
+
+        desktop = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nb-NO")
+        page = desktop.new_page()
+        page.goto(f"{BASE}/resultater/")
+        page.fill("#username", "leder")
+        page.fill("#password", "stigen-leder")
+        page.get_by_role("button", name="Logg inn").click()
+        page.wait_for_selector(".chart .main-svg")
+        page.wait_for_timeout(500)
+        page.screenshot(path=OUT / "office-desktop.png", full_page=False,
+                        clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
         browser.close()
     print(f"screenshots written to {OUT}")
 

@@ -232,6 +232,10 @@ def test_plotly_is_served_from_our_own_server_with_a_long_cache(client):
         assert "max-age=31536000" in response.headers["Cache-Control"]
         assert len(response.get_data()) > 1_000_000
     assert client.get("/resultater/plotly-0.0.0.min.js").status_code == 404
+    # Its style rules, which the CSP keeps it from injecting, come as a stylesheet.
+    css = client.get(f"/resultater/plotly-{plotly.__version__}.css")
+    assert css.mimetype == "text/css" and "max-age=31536000" in css.headers["Cache-Control"]
+    assert ".js-plotly-plot .plotly .main-svg{position:absolute" in css.get_data(as_text=True)
 
 
 def test_respondent_pages_never_load_a_chart_library(client):

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Office
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from . import bp, charts, data
+from .plotly_css import stylesheet
 from .labels import BAND_OF_RUNG, BANDS, KIND_LABELS, RUNGS, period_label, rung_label
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -211,3 +212,15 @@ def plotly_js(version: str):
     if version != plotly.__version__:
         abort(404)
     return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=365 * 24 * 3600)
+
+
+@bp.get("/plotly-<version>.css")
+def plotly_css(version: str):
+    """plotly.js's style rules from our own server, since the CSP keeps plotly.js from
+    adding them itself."""
+    if version != plotly.__version__:
+        abort(404)
+    response = current_app.response_class(stylesheet(PLOTLY_JS), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = 365 * 24 * 3600
+    return response
