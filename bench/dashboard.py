@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from survey import create_app  # noqa: E402
+from survey import create_app, tally  # noqa: E402
 from survey.dashboard import data  # noqa: E402
 from survey.demo.commands import ensure_offices, seed_responses  # noqa: E402
 from survey.extensions import db  # noqa: E402
@@ -78,15 +78,40 @@ def main() -> None:
             assert response.status_code == 200, response.status_code
         return call
 
-    def cold(path):
+    def first(path):
         def call():
-            data.clear_cache()
+            with app.app_context():
+                data.clear_cache()
             get(path)()
         return call
+
+    def after_new_response(path):
+        """A response arrives, then the page is asked for: served from the previous
+        snapshot while the next is built in a background thread."""
+        def call():
+            with app.app_context():
+                add_response()
+            get(path)()
+        return call
+
+    def add_response():
+        response = Response(office_id=office.id, period_start=quarter.start,
+                            questionnaire_version=1, language="nb", answers={},
+                            scoring_version=1, rung=None, band=None)
+        db.session.add(response)
+        tally.add(db.session, response)
+        db.session.commit()
+
+    def refresh_time():
+        with app.app_context():
+            started = time.perf_counter()
+            data._load(1, app.config["STIGEN_K"]).warm()
+            return [(time.perf_counter() - started) * 1000]
 
     with app.app_context():
         snap = data.snapshot(1, app.config["STIGEN_K"])
         period = snap.default_period().code
+        quarter = snap.default_period()
         engine = db.engine
 
         def raw(sql, **params):
@@ -96,7 +121,6 @@ def main() -> None:
             return call
 
         tally_query = raw("SELECT * FROM tally WHERE questionnaire_version = 1")
-        quarter = snap.default_period()
         response_query = raw(
             "SELECT rung, count(*), avg(medvirkning_index) FROM response "
             "WHERE office_id = :office AND period_start >= :start AND period_start < :end "
@@ -117,10 +141,15 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         row("office page, warm", timed(get(office_path), args.repeat), floors["tally"]),
         row("overview, warm", timed(get(overview_path), args.repeat), floors["tally"]),
-        row("office page, cold (new data)", timed(cold(office_path), max(3, args.repeat // 5)),
+        row("office page, just after a response", timed(after_new_response(office_path),
+                                                         args.repeat), floors["tally"]),
+        row("overview, just after a response", timed(after_new_response(overview_path),
+                                                      args.repeat), floors["tally"]),
+        row("office page, first request", timed(first(office_path), max(3, args.repeat // 5)),
             floors["tally"]),
-        row("overview, cold (new data)", timed(cold(overview_path), max(3, args.repeat // 5)),
+        row("overview, first request", timed(first(overview_path), max(3, args.repeat // 5)),
             floors["tally"]),
+        row("snapshot build (background)", refresh_time(), floors["tally"]),
         row("floor: tally rows, raw SQL", floors["tally"], None),
         row("ref: one office-quarter from responses", floors["office"], None),
         row("ref: all offices' quarter from responses", floors["national"], None),

@@ -65,6 +65,9 @@ def defaults(instance_path: str) -> dict:
         "STIGEN_DATE_PRECISION": os.environ.get("STIGEN_DATE_PRECISION", "month"),
         # The questionnaire version new respondents get.
         "STIGEN_QUESTIONNAIRE_VERSION": int(os.environ.get("STIGEN_QUESTIONNAIRE_VERSION", "1")),
+        # After new responses, serve the previous dashboard snapshot while a thread builds
+        # the next (see survey/dashboard/data.py).
+        "STIGEN_DASHBOARD_BACKGROUND_REFRESH": True,
         "BABEL_DEFAULT_LOCALE": "nb",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
         "LANGUAGES": LANGUAGES,

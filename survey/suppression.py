@@ -41,7 +41,11 @@ def protect(
 ) -> frozenset[Cell]:
     """The cells whose figures may be shown: each has a count of at least k (and is in
     ``allowed``, if given), and nothing derivable from them through ``relations`` is a
-    small group. A cell missing from ``counts`` counts 0 and is never shown."""
+    small group. A cell missing from ``counts`` counts 0 and is never shown.
+
+    ``allowed`` protects one audience on its own: what two leaders see together is not
+    checked (protect their union for that). Raises ValueError if k is below MIN_K or the
+    counts do not add up along the relations."""
     if k < MIN_K:
         raise ValueError(f"k must be at least {MIN_K} (privacy.md, 'Small groups'), not {k}")
     indexed = _Indexed(counts, relations)

@@ -360,3 +360,38 @@ def test_snapshot_lattice_counts_match_the_suppression_lattice(app):
         for position in (data.RESPONSES, slice(1, 9), data.THEME_AT["relasjon"]):
             expected = lattice(snap._counts(position), snap.offices)[0]
             assert snap._lattice_counts(position) == expected
+
+
+@pytest.mark.parametrize("app_config", [{"STIGEN_DASHBOARD_BACKGROUND_REFRESH": True}])
+def test_new_responses_reach_the_dashboard_through_a_background_refresh(app):
+    """After new data the previous snapshot is served (whole and consistent) while the
+    next one is built in a thread; then the new figures appear."""
+    import time
+
+    from survey.dashboard import data
+
+    with app.app_context():
+        add_responses("bodo", APRIL, 10)
+        first = data.snapshot(1, 5)
+        assert first.cell(office_id("bodo"), ReportingPeriod.parse("2026-04")).responses == 10
+        add_responses("bodo", APRIL, 5)
+        assert data.snapshot(1, 5) is first  # stale but consistent, served at once
+        deadline = time.monotonic() + 10
+        while (fresh := data.snapshot(1, 5)) is first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fresh is not first
+        assert fresh.cell(office_id("bodo"), ReportingPeriod.parse("2026-04")).responses == 15
+
+
+def test_snapshots_are_kept_per_app(app, database_url, tmp_path):
+    """Two apps on two databases with equal totals never share a snapshot."""
+    from survey.dashboard import data
+
+    with app.app_context():
+        add_responses("bodo", APRIL, 6)
+        mine = data.snapshot(1, 5)
+    from .conftest import make_app
+
+    other = make_app(database_url, tmp_path / "other")
+    with other.app_context():
+        assert data.snapshot(1, 5) is not mine

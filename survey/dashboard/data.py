@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -77,6 +78,14 @@ class Snapshot:
     months: dict[tuple[object, date], list[float]]  # (office_id, month) -> tally vector
     offices: tuple[int, ...]
     _sums: dict = field(default_factory=dict, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    def memo(self, key, make):
+        """What a page derives from this snapshot (charts, measures), made once: a
+        snapshot never changes, so neither does anything derived from it."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     # --- figures ------------------------------------------------------------------
     def vector(self, scope, period: ReportingPeriod) -> list[float]:
@@ -235,27 +244,76 @@ def _theme(vector, at) -> ThemeFigure:
 
 # --- loading and caching -------------------------------------------------------------
 
-_cache: dict[tuple, Snapshot] = {}
-_lock = threading.Lock()
+class SnapshotCache:
+    """One app's snapshots, one per (version, k).
+
+    A snapshot is rebuilt when the tallies hold more responses than it did. Until the new
+    one is ready, requests get the previous one (built in a background thread when
+    ``STIGEN_DASHBOARD_BACKGROUND_REFRESH`` is on): a few seconds behind, but its figures
+    and what it hides always come from the same data, so it stays safe to show.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries: dict[tuple[int, int], tuple[tuple, Snapshot]] = {}
+        self.refreshing: set[tuple[int, int]] = set()
+
+    def get(self, app, version: int, k: int) -> Snapshot:
+        key = (version, k)
+        stamp = _stamp(version)
+        entry = self.entries.get(key)
+        if entry and entry[0] == stamp:
+            return entry[1]
+        if entry and app.config.get("STIGEN_DASHBOARD_BACKGROUND_REFRESH", True):
+            with self.lock:
+                if key not in self.refreshing:
+                    self.refreshing.add(key)
+                    threading.Thread(target=self._refresh_in_background, args=(app, key),
+                                     daemon=True).start()
+            return entry[1]
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry and entry[0] == stamp:
+                return entry[1]
+            snap = _load(version, k).warm()
+            self.entries[key] = (stamp, snap)
+            return snap
+
+    def _refresh_in_background(self, app, key) -> None:
+        version, k = key
+        try:
+            with app.app_context():
+                stamp = _stamp(version)  # read before the rows: at worst refreshed again
+                snap = _load(version, k).warm()
+                with self.lock:
+                    self.entries[key] = (stamp, snap)
+                db.session.remove()
+        finally:
+            with self.lock:
+                self.refreshing.discard(key)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+def _stamp(version: int) -> tuple:
+    """What changes whenever a response is added: the tallies' row count and total."""
+    t = tally_table.c
+    return tuple(db.session.execute(
+        select(func.count(), func.coalesce(func.sum(t.responses), 0))
+        .where(t.questionnaire_version == version)
+    ).one())
+
+
+def _cache(app) -> SnapshotCache:
+    return app.extensions.setdefault("stigen_snapshots", SnapshotCache())
 
 
 def snapshot(version: int, k: int) -> Snapshot:
-    """The tallies of ``version``, reusing the cached snapshot while no response has
-    been added since it was read."""
-    t = tally_table.c
-    stamp = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(t.responses), 0))
-        .where(t.questionnaire_version == version)
-    ).one()
-    key = (version, k, *stamp)
-    with _lock:
-        cached = _cache.get(key)
-        if cached is None:
-            cached = _load(version, k).warm()
-            for old in [c for c in _cache if c[:2] == (version, k)]:
-                del _cache[old]
-            _cache[key] = cached
-        return cached
+    """The tallies of ``version`` with what may be shown of them (see SnapshotCache)."""
+    app = current_app._get_current_object()
+    return _cache(app).get(app, version, k)
 
 
 def _load(version: int, k: int) -> Snapshot:
@@ -299,7 +357,13 @@ class MeasureFigure:
 
 def measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[MeasureFigure]:
     """How many took part in each measure at the office in ``period``, and the share who
-    found it useful; each count protected over the office's own reporting periods."""
+    found it useful; each count protected over the office's own reporting periods.
+    (Measure tallies change only with the response tallies, so the snapshot can keep it.)"""
+    return snap.memo(("measures", office_id, period),
+                     lambda: _measures(snap, office_id, period))
+
+
+def _measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[MeasureFigure]:
     m = MeasureTally
     rows = db.session.execute(
         select(m.measure, m.period_start, m.participants, m.useful_answered, m.useful_agreed)
@@ -334,8 +398,7 @@ def measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[Me
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _cache(current_app._get_current_object()).clear()
 
 
 __all__ = ["PERIOD_KINDS", "NATIONAL", "Snapshot", "snapshot", "measures", "versions"]

@@ -98,11 +98,13 @@ def overview():
         if pool and pool.ladder:
             drawn.append((_("Andre kontorer"), pool.ladder))
         if drawn:
-            figure = charts.overview(
-                [name for name, _ in drawn],
-                {band: [ladder.band_share(band) for _, ladder in drawn] for band in BANDS},
-                band_labels(), lang,
-            )
+            figure = snap.memo(
+                ("overview-figure", period, lang, tuple(name for name, _ in drawn)),
+                lambda: charts.overview(
+                    [name for name, _ in drawn],
+                    {band: [ladder.band_share(band) for _, ladder in drawn] for band in BANDS},
+                    band_labels(), lang,
+                ))
     return render_template(
         "dashboard/overview.html",
         snap=snap, period=period, version=version, versions=data.versions(),
@@ -163,15 +165,27 @@ def office(slug: str):
     measures = [m for m in data.measures(snap, office.id, period) if m.measure in measure_labels]
     measures.sort(key=lambda m: list(measure_labels).index(m.measure))
 
+    series = [
+        (office.name, cell), (_("Hele landet"), national),
+        (_("Forrige periode (%(period)s)", period=period_label(period.previous())), previous),
+    ]
+    figures = snap.memo(("office-figures", office.id, period, lang), lambda: _office_figures(
+        office, period, cell, series, trend_cells, measures, measure_labels, context, lang))
+    return render_template(
+        "dashboard/office.html", cell=cell, national=national, previous=previous,
+        series=series, trend_cells=trend_cells, measures=measures,
+        measure_labels=measure_labels, figures=figures, **context,
+    )
+
+
+def _office_figures(office, period, cell, series, trend_cells, measures, measure_labels,
+                    context, lang) -> dict[str, str]:
+    """The office page's plotly figures as JSON (built once per snapshot and language)."""
     figures = {}
     if cell.ladder:
         figures["ladder"] = charts.ladder(
             {r: cell.ladder.share(r) for r in RUNGS}, cell.ladder.counts,
             {r: rung_label(r) for r in RUNGS}, BAND_OF_RUNG, band_labels(), lang)
-    series = [
-        (office.name, cell), (_("Hele landet"), national),
-        (_("Forrige periode (%(period)s)", period=period_label(period.previous())), previous),
-    ]
     theme_values = [
         (name, [(f.mean, f.low, f.high) if (f := c.themes[t]) else None for t in data.THEMES])
         for name, c in series
@@ -190,11 +204,7 @@ def office(slug: str):
         figures["measures"] = charts.measures(
             [measure_labels[m.measure] for m in shown_measures],
             [m.participants for m in shown_measures], lang)
-    return render_template(
-        "dashboard/office.html", cell=cell, national=national, previous=previous,
-        series=series, trend_cells=trend_cells, measures=measures,
-        measure_labels=measure_labels, figures=figures, **context,
-    )
+    return figures
 
 
 def _measure_labels(version: int, lang: str) -> dict[str, str]:
