@@ -395,3 +395,5 @@ def test_snapshots_are_kept_per_app(app, database_url, tmp_path):
     other = make_app(database_url, tmp_path / "other")
     with other.app_context():
         assert data.snapshot(1, 5) is not mine
+        db.session.remove()
+        db.engine.dispose()
