@@ -99,13 +99,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .dashboard import bp as dashboard_bp
+    from .export import bp as export_bp
     from .respond import bp as respond_bp
 
     app.register_blueprint(respond_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(export_bp)
+    app.register_blueprint(admin_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -142,9 +146,11 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from .demo.commands import demo_command, seed_demo_command
     from .auth.commands import users
+    from .export.commands import export_command
     from .translate import translate_command
 
     app.cli.add_command(users)
+    app.cli.add_command(export_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(translate_command)

@@ -9,7 +9,7 @@ or anything handed to a person, and ids are random UUIDs, never sequence numbers
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -214,3 +215,19 @@ class Account(UserMixin, db.Model):
 
     def sees_all_offices(self) -> bool:
         return self.role in ("admin", "forsker")
+
+
+# --- Audit --------------------------------------------------------------------------------
+
+class AuditEvent(db.Model):
+    """Who did what, and when: staff actions and every export. Staff are not anonymous;
+    nothing here refers to a response."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(80))  # username, or "shell" for flask commands
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,8 @@
+"""Researchers' export: the response-level CSV with its codebook, the free-text file and
+the aggregate table, streamed, suppressed under the one small-group rule, and audited."""
+
+from flask import Blueprint
+
+bp = Blueprint("export", __name__, url_prefix="/eksport")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,136 @@
+"""Internal consistency of each theme: Cronbach's alpha (Cronbach 1951, "Coefficient alpha
+and the internal structure of tests", Psychometrika 16(3), 297–334).
+
+    α = k / (k − 1) · (1 − Σ var_i / var_total)
+
+with k items, var_i the sample variance (n − 1) of item i and var_total the sample variance
+of the per-respondent sum of the k items. Reverse-coded items are flipped first
+(low + high − value). Only listwise complete cases count: a response is used when every
+item of the theme is answered with a substantive value (1–5); an empty answer or -1
+("vet ikke / vil ikke svare") leaves the whole response out.
+
+Both ways of computing it, in Python over rows and in one SQL query per theme over the
+response table, reduce the data to the same sums and share ``alpha_from_sums``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+
+from ..models import Response
+from ..questionnaire import DONT_KNOW, Item, Questionnaire
+
+
+@dataclass(frozen=True)
+class Alpha:
+    alpha: float | None  # None when fewer than 2 complete cases or zero total variance
+    n: int  # complete cases used (every item of the theme answered 1..5, no -1)
+    items: int
+
+
+def item_value(item: Item, value) -> float | None:
+    """One answer as it enters alpha: reverse-coded items flipped (low + high − value);
+    None for a missing answer, -1 (don't know) or anything that is not an option value."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value == DONT_KNOW or (isinstance(value, float) and not value.is_integer()):
+        return None
+    low, high = item.value_range
+    if not low <= value <= high:
+        return None
+    return float(low + high - value if item.reverse else value)
+
+
+def _sample_variance(n, total, total_sq) -> float:
+    # (Σx² − (Σx)²/n) / (n − 1), written so integer sums stay exact until the division.
+    return (n * total_sq - total * total) / (n * (n - 1))
+
+
+def alpha_from_sums(n, items, item_sums, item_sumsqs, total_sum, total_sumsq) -> Alpha:
+    """Cronbach's alpha from the sums of n complete cases: per item Σx and Σx², and Σ and
+    Σ² of the per-row total. Sample variances (n − 1) throughout."""
+    n, items = int(n or 0), int(items)
+
+    def exact(x):
+        x = x or 0
+        if isinstance(x, Decimal):
+            return int(x) if x == x.to_integral_value() else float(x)
+        return x
+
+    if n < 2 or items < 2:
+        return Alpha(None, n, items)
+    item_sums, item_sumsqs = [exact(s) for s in item_sums], [exact(s) for s in item_sumsqs]
+    if len(item_sums) != items or len(item_sumsqs) != items:
+        raise ValueError(f"expected sums for {items} items")
+    total_variance = _sample_variance(n, exact(total_sum), exact(total_sumsq))
+    if total_variance <= 0:
+        return Alpha(None, n, items)
+    item_variance = sum(_sample_variance(n, s, q) for s, q in zip(item_sums, item_sumsqs))
+    alpha = items / (items - 1) * (1 - item_variance / total_variance)
+    return Alpha(float(alpha), n, items)
+
+
+def cronbach_alpha(rows: Iterable[Sequence[float]], items: int) -> Alpha:
+    """Cronbach's alpha over rows of item values (already flipped where reverse-coded),
+    in one pass. A row with a missing value (None) is not a complete case and is skipped."""
+    n = 0
+    sums, sumsqs = [0.0] * items, [0.0] * items
+    total_sum = total_sumsq = 0.0
+    for row in rows:
+        row = list(row)
+        if len(row) != items:
+            raise ValueError(f"a row has {len(row)} values, expected {items}")
+        if any(value is None for value in row):
+            continue
+        n += 1
+        total = 0.0
+        for i, value in enumerate(row):
+            sums[i] += value
+            sumsqs[i] += value * value
+            total += value
+        total_sum += total
+        total_sumsq += total * total
+    return alpha_from_sums(n, items, sums, sumsqs, total_sum, total_sumsq)
+
+
+def alpha_by_theme(session, questionnaire: Questionnaire, where: Sequence = ()) -> dict[str, Alpha]:
+    """Cronbach's alpha of each theme over the stored responses to this questionnaire
+    version that match ``where`` (SQLAlchemy clauses on ``Response``), listwise complete
+    cases only. One aggregate query per theme; works on SQLite and PostgreSQL."""
+    result = {}
+    for theme in questionnaire.themes:
+        theme_items = questionnaire.theme_items(theme)
+        raw = [Response.answers[item.code].as_integer() for item in theme_items]
+        complete = and_(*(value.between(*item.value_range)
+                          for item, value in zip(theme_items, raw)))
+        values = [
+            (sum(item.value_range) - value) if item.reverse else value
+            for item, value in zip(theme_items, raw)
+        ]
+        total = values[0]
+        for value in values[1:]:
+            total = total + value
+        query = (
+            select(
+                func.count(),
+                *(func.sum(value) for value in values),
+                *(func.sum(value * value) for value in values),
+                func.sum(total),
+                func.sum(total * total),
+            )
+            .select_from(Response)
+            .where(Response.questionnaire_version == questionnaire.version, complete, *where)
+        )
+        row = session.execute(query).one()
+        k = len(theme_items)
+        result[theme] = alpha_from_sums(
+            row[0], k, row[1:1 + k], row[1 + k:1 + 2 * k], row[1 + 2 * k], row[2 + 2 * k]
+        )
+    return result
+
+
+__all__ = ["Alpha", "item_value", "cronbach_alpha", "alpha_from_sums", "alpha_by_theme"]
