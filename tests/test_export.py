@@ -293,10 +293,11 @@ def test_admins_read_the_audit_log_and_nobody_else_does(researcher, app):
         add_responses("bodo", APRIL, 6)
         make_account("admin", "admin")
     download(researcher, "/eksport/svar.csv")
+    download(researcher, "/eksport/aggregert.csv")
     assert researcher.get("/admin/revisjon").status_code == 404  # a researcher
     admin = app.test_client()
     sign_in(admin, "admin")
     html = admin.get("/admin/revisjon").get_data(as_text=True)
     assert "export.responses" in html and "forsker" in html and "\"rows\": 6" in html
     only = admin.get("/admin/revisjon?handling=export.aggregate").get_data(as_text=True)
-    assert "export.responses</td>" not in only
+    assert "export.aggregate</td>" in only and "export.responses</td>" not in only
