@@ -99,23 +99,3 @@ def quote(text: str, separator: str) -> str:
     if separator in text or '"' in text or "\r" in text or "\n" in text:
         return '"' + text.replace('"', '""') + '"'
     return text
-
-
-class NumericLineWriter:
-    """The same lines as ``LineWriter`` for rows of a few leading text cells, already
-    quoted (``quote``), followed by numbers (int, float or None): numbers never need
-    quoting, so the row is one C-level join. A test holds it to ``csv.writer``."""
-
-    def __init__(self, fmt: CsvFormat, text_cells: int):
-        self.separator = fmt.separator
-        self.decimal = fmt.decimal
-        self.text_cells = text_cells
-
-    def line(self, row) -> str:
-        separator = self.separator
-        head = separator.join(row[: self.text_cells])
-        # str(None) is the only way "None" can appear among numbers: it becomes empty.
-        numbers = separator.join(map(str, row[self.text_cells:])).replace("None", "")
-        if self.decimal != ".":
-            numbers = numbers.replace(".", self.decimal)
-        return head + separator + numbers + "\r\n"
