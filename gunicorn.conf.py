@@ -13,3 +13,16 @@ workers = int(os.environ.get("STIGEN_WORKERS", "2"))
 accesslog = "-"
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+
+
+def on_starting(server):
+    """Refuse to start, with a clear message, on an unreachable or unmigrated database
+    (and, in production, without SECRET_KEY: create_app says so)."""
+    from survey import create_app
+    from survey.startup import NotReady, check_ready
+
+    try:
+        check_ready(create_app())
+    except (NotReady, RuntimeError) as error:
+        server.log.error("Stigen will not start: %s", error)
+        raise SystemExit(1) from None

@@ -130,6 +130,10 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
+        if request.endpoint == "respond.questionnaire_post":
+            from .respond.views import page_after_limit
+
+            return page_after_limit(**request.view_args)
         if request.endpoint == "auth.login":
             from .auth.forms import LoginForm
 

@@ -78,6 +78,10 @@ def defaults(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": production,
         # In memory by default; redis://127.0.0.1:6379 to share limits between instances.
         "RATELIMIT_STORAGE_URI": os.environ.get("STIGEN_RATELIMIT_STORAGE", "memory://"),
+        # Per client address. Generous, since a waiting room's guest Wi-Fi puts many young
+        # people behind one address: questionnaire pages, and finished submissions.
+        "STIGEN_PAGE_LIMIT": os.environ.get("STIGEN_PAGE_LIMIT", "600 per 10 minutes"),
+        "STIGEN_SUBMIT_LIMIT": os.environ.get("STIGEN_SUBMIT_LIMIT", "30 per 10 minutes"),
         "RATELIMIT_HEADERS_ENABLED": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,

@@ -82,3 +82,36 @@ def test_gunicorn_logs_hold_no_trace_of_the_respondent(gunicorn, app):
         assert trace not in logged
     for line in access:
         assert "127.0.0.1" not in line
+
+
+def _gunicorn_once(tmp_path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "STIGEN_INSTANCE_PATH": str(tmp_path / "instance"),
+             "STIGEN_BIND": f"127.0.0.1:{free_port()}", "SECRET_KEY": "x", **env},
+    )
+
+
+def test_gunicorn_refuses_an_unmigrated_database(tmp_path):
+    done = _gunicorn_once(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/empty.db")
+    assert done.returncode != 0
+    assert "Stigen will not start" in done.stderr and "flask db upgrade" in done.stderr
+
+
+def test_gunicorn_refuses_an_unreachable_database(tmp_path):
+    done = _gunicorn_once(tmp_path, DATABASE_URL="postgresql://postgres@127.0.0.1:1/nowhere")
+    assert done.returncode != 0
+    assert "cannot reach its database" in done.stderr and "DATABASE_URL" in done.stderr
+
+
+def test_gunicorn_refuses_production_without_a_secret_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**env, "STIGEN_ENV": "production", "STIGEN_INSTANCE_PATH": str(tmp_path),
+             "STIGEN_BIND": f"127.0.0.1:{free_port()}"},
+    )
+    assert done.returncode != 0
+    assert "SECRET_KEY is not set" in done.stderr

@@ -330,3 +330,30 @@ class _database_locked:
         self.engine.dispose()
         with self.app.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("app_config", [{"STIGEN_SUBMIT_LIMIT": "2 per minute"}])
+def test_too_many_submissions_from_one_address_get_a_friendly_page_with_answers_kept(client, app):
+    for _ in range(2):
+        assert send(client, answer_all(client)).status == 303
+    last = answer_all(client)
+    limited = send(client, last)
+    assert limited.status == 429
+    assert "vente et par minutter" in limited.html
+    assert limited.checked("bak_alder") == [str(FULL["bak_alder"])]
+    assert limited.hidden("med_stige") == ["6"] and limited.hidden("hel_fritekst")
+    with app.app_context():
+        assert count(Response) == 2
+    # Another address is not held back.
+    other = app.test_client()
+    assert send(other, answer_all(other, environ_base={"REMOTE_ADDR": "10.9.8.7"}),
+                environ_base={"REMOTE_ADDR": "10.9.8.7"}).status == 303
+
+
+@pytest.mark.parametrize("app_config", [{"STIGEN_PAGE_LIMIT": "3 per minute"}])
+def test_moving_between_pages_is_limited_too_without_losing_answers(client):
+    page = start(client).submit(client, answers={"med_stige": 4})
+    page = page.submit(client, answers={"sti_rundt": 2})
+    limited = page.submit(client, answers={"tal_klar": 5})
+    assert limited.status == 429
+    assert limited.checked("tal_klar") == ["5"] and limited.hidden("med_stige") == ["4"]

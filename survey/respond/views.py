@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import questionnaire as questionnaires
 from .. import tally
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from ..models import THEME_INDEX_COLUMNS, Comment, Office, Response, SubmissionReceipt
 from ..periods import coarse_date, today_in_norway
 from ..redact import redact
@@ -77,8 +77,22 @@ def questionnaire_get(slug: str):
     return redirect(url_for("respond.start", slug=slug))
 
 
+def _page_limit() -> str:
+    return current_app.config["STIGEN_PAGE_LIMIT"]
+
+
+def _submit_limit() -> str:
+    return current_app.config["STIGEN_SUBMIT_LIMIT"]
+
+
+def _not_a_submission() -> bool:
+    return request.form.get("nav") != "submit"
+
+
 @bp.post("/k/<slug>/svar")
 @csrf.exempt  # the form checks its own token, so an expired one costs no answers
+@limiter.limit(_page_limit, scope="questionnaire-pages")
+@limiter.limit(_submit_limit, scope="questionnaire-submissions", exempt_when=_not_a_submission)
 def questionnaire_post(slug: str):
     """One questionnaire page: validate, move on or back, switch language, or submit."""
     office = office_or_404(slug)
@@ -143,6 +157,26 @@ def questionnaire_post(slug: str):
         ),
         status,
     )
+
+
+def page_after_limit(slug: str):
+    """The page the respondent was on, with every answer still in it and a note to wait:
+    what a rate limit shows instead of a bare 429."""
+    office = office_or_404(slug)
+    questionnaire = live_questionnaire(request.form.get("v"))
+    last_page = len(questionnaire.pages) - 1
+    page = _page_number(request.form.get("page"), last_page)
+    nonce = request.form.get("nonce", "")
+    form = answer_form(questionnaire, str(get_locale()))
+    form.validate()
+    return render_template(
+        "respond/page.html", office=office, form=form, questionnaire=questionnaire,
+        page_index=page, page=questionnaire.pages[page], last_page=last_page,
+        nonce=nonce if NONCE_RE.match(nonce) else secrets.token_hex(16),
+        notice=_("Det kom mange svar fra samme nettverk på kort tid, så vi ber deg vente et "
+                 "par minutter og trykke igjen. Svarene dine står fortsatt i skjemaet."),
+        show_errors=False,
+    ), 429
 
 
 @bp.get("/k/<slug>/takk")
