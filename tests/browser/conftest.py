@@ -1,0 +1,176 @@
+"""Fixtures for the real-browser tests: Debian's Chromium through Playwright (never
+Playwright's own download), a live Stigen on loopback, and contexts that are always
+closed.
+
+Every test in this folder is marked ``browser``. Without /usr/bin/chromium the tests are
+skipped with a note on how to install it, except on CI (``CI=true``), where a missing
+browser fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+TIMEOUT_MS = 15_000
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
+         "locale": "nb-NO"}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "nb-NO"}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# Plotly probes the page's style sheets and says so when the CSP keeps it out; harmless.
+ALLOWED_CONSOLE_ERRORS = ("Cannot addRelatedStyleRule, probably due to strict CSP",)
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def _unavailable(message: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: the browser tests must run on CI)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, launched once per run."""
+    if not os.access(CHROMIUM, os.X_OK):
+        _unavailable(f"{CHROMIUM} is missing: install Debian's Chromium with "
+                     "`apt-get install chromium` to run the browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright for Python is missing: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # keep the test output readable
+        pass
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True,
+                                  request_handler=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app (offices bodo, tromso, stengt) served on loopback for one test."""
+    with LiveServer(app) as server:
+        yield server
+
+
+class Problems:
+    """What went wrong in a page as the browser saw it: console errors, uncaught
+    exceptions, failed requests and responses with an error status."""
+
+    def __init__(self):
+        self.console, self.exceptions, self.failed, self.statuses = [], [], [], []
+
+    def watch(self, page):
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.exceptions.append(str(error)))
+        page.on("requestfailed", lambda request: self.failed.append(
+            f"{request.method} {request.url}: {request.failure}"))
+        page.on("response", lambda response: response.status >= 400 and self.statuses.append(
+            f"{response.status} {response.request.method} {response.url}"))
+        return page
+
+    def _console(self, message):
+        if message.type == "error" and not any(
+                allowed in message.text for allowed in ALLOWED_CONSOLE_ERRORS):
+            location = message.location or {}
+            self.console.append(f"{message.text} ({location.get('url', '')})")
+
+    def all(self) -> list[str]:
+        return self.console + self.exceptions + self.failed + self.statuses
+
+
+class Browsing:
+    """Opens contexts and pages on the live server and closes every one of them."""
+
+    def __init__(self, browser, server: LiveServer):
+        self.browser, self.server = browser, server
+        self.contexts = []
+        self.problems = Problems()
+
+    def page(self, options=PHONE, **extra):
+        context = self.browser.new_context(base_url=self.server.url, **{**options, **extra})
+        self.contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        return self.problems.watch(page)
+
+    def phone(self, **extra):
+        return self.page(PHONE, **extra)
+
+    def desktop(self, **extra):
+        return self.page(DESKTOP, **extra)
+
+    def close(self):
+        while self.contexts:
+            self.contexts.pop().close()
+
+
+@pytest.fixture
+def browsing(browser, live_server):
+    """Pages in fresh contexts against ``live_server``; closed before the server stops."""
+    session = Browsing(browser, live_server)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/screenshots/ (git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page, username: str, password: str = "riktig-passord-1") -> None:
+    """Sign in through the real form."""
+    page.goto("/logg-inn")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("form.stack button[type=submit]")
+    assert "/logg-inn" not in page.url, page.content()
