@@ -1,0 +1,1 @@
+"""Load tests: many concurrent respondents against real gunicorn processes on loopback."""
