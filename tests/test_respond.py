@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import Comment, Response, SubmissionReceipt
+from survey.models import Comment, Office, Response, SubmissionReceipt
 from survey.questionnaire import get
 from survey.scoring import score
 
@@ -357,3 +357,118 @@ def test_moving_between_pages_is_limited_too_without_losing_answers(client):
     limited = page.submit(client, answers={"tal_klar": 5})
     assert limited.status == 429
     assert limited.checked("tal_klar") == ["5"] and limited.hidden("med_stige") == ["4"]
+
+
+class _Proxy:
+    """A TCP relay on loopback to the real database server, which the test can stop and
+    start again: the database "goes away" as a stopped server or a cut network would."""
+
+    def __init__(self, target_port: int):
+        import socket
+        import threading
+
+        self.socket, self.threading = socket, threading
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.links: list = []
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open:
+                client.close()
+                continue
+            server = self.socket.create_connection(("127.0.0.1", self.target_port))
+            self.links += [client, server]
+            for a, b in ((client, server), (server, client)):
+                self.threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.close()
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.open = False
+        for link in self.links:
+            try:
+                link.shutdown(self.socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.links.clear()
+
+    def start(self):
+        self.open = True
+
+    def close(self):
+        self.stop()
+        self.listener.close()
+
+
+def test_the_database_going_away_mid_questionnaire_loses_nothing(database_url, tmp_path):
+    """The database server stops (PostgreSQL) or its file disappears (SQLite) while the
+    respondent is on the last page: a friendly page, every answer still in the form,
+    nothing half-written; when it is back, the same form is stored once."""
+    import os
+    import shutil
+
+    from sqlalchemy import make_url
+
+    from .conftest import make_app
+
+    proxy = None
+    if database_url.startswith("sqlite"):
+        url = database_url
+    else:
+        proxy = _Proxy(make_url(database_url).port or 5432)
+        url = make_url(database_url).set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False)
+    app = make_app(url, tmp_path / "instance")
+    try:
+        with app.app_context():
+            db.session.add(Office(slug="bodo", name="NAV Bodø"))
+            db.session.commit()
+        client = app.test_client()
+        last = answer_all(client)
+        path = database_url.removeprefix("sqlite:///")
+        with app.app_context():
+            db.engine.dispose()
+        if proxy:
+            proxy.stop()
+        else:
+            shutil.move(path, path + ".away")
+        gone = send(client, last)
+        assert gone.status == 503 and "ingenting er lagret" in gone.html
+        assert gone.checked("bak_alder") == [str(FULL["bak_alder"])]
+        assert gone.hidden("med_stige") == ["6"] and gone.hidden("hel_fritekst")
+        if proxy:
+            proxy.start()
+        else:
+            with app.app_context():
+                db.engine.dispose()
+            os.remove(path)  # the empty file SQLite made while the real one was away
+            shutil.move(path + ".away", path)
+        assert gone.submit(client, ("nav", "submit")).status == 303
+        with app.app_context():
+            assert count(Response) == count(SubmissionReceipt) == count(Comment) == 1
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if proxy:
+            proxy.close()

@@ -95,7 +95,12 @@ def _not_a_submission() -> bool:
 @limiter.limit(_submit_limit, scope="questionnaire-submissions", exempt_when=_not_a_submission)
 def questionnaire_post(slug: str):
     """One questionnaire page: validate, move on or back, switch language, or submit."""
-    office = office_or_404(slug)
+    try:
+        office = office_or_404(slug)
+    except SQLAlchemyError:
+        # The database is away: the answers are all in this form, so give the page back.
+        db.session.rollback()
+        return _page_without_database(slug)
     if not office.active:
         return render_template("respond/closed.html", office=office), 200
     questionnaire = live_questionnaire(request.form.get("v"))
@@ -157,6 +162,26 @@ def questionnaire_post(slug: str):
         ),
         status,
     )
+
+
+def _page_without_database(slug: str):
+    """The page the respondent was on, rebuilt from the posted form alone, when the
+    database cannot even be read: nothing is saved, and nothing is lost."""
+    questionnaire = live_questionnaire(request.form.get("v"))
+    last_page = len(questionnaire.pages) - 1
+    page = _page_number(request.form.get("page"), last_page)
+    nonce = request.form.get("nonce", "")
+    form = answer_form(questionnaire, str(get_locale()))
+    form.validate()
+    current_app.logger.warning("The database could not be read; a page was given back.")
+    return render_template(
+        "respond/page.html", office=Office(slug=slug, name=""), form=form,
+        questionnaire=questionnaire, page_index=page, page=questionnaire.pages[page],
+        last_page=last_page, nonce=nonce if NONCE_RE.match(nonce) else secrets.token_hex(16),
+        notice=_("Vi klarte ikke å lagre svarene akkurat nå, og ingenting er lagret. "
+                 "Svarene dine står fortsatt i skjemaet: prøv å sende igjen om litt."),
+        show_errors=True,
+    ), 503
 
 
 def page_after_limit(slug: str):

@@ -174,3 +174,91 @@ def sign_in(page, username: str, password: str = "riktig-passord-1") -> None:
     with page.expect_navigation():
         page.click("form.stack button[type=submit]")
     assert "/logg-inn" not in page.url, page.content()
+
+
+# --- the questionnaire, as a respondent works it ----------------------------------------
+
+def _questionnaire():
+    from survey.questionnaire import get
+
+    return get(1)
+
+
+def page_codes(index: int) -> list[str]:
+    """Item codes shown on questionnaire page ``index`` (0-based)."""
+    return [item.code for item in _questionnaire().pages[index].items]
+
+
+def page_count() -> int:
+    return len(_questionnaire().pages)
+
+
+def page_title(index: int, lang: str) -> str:
+    return _questionnaire().pages[index].title(lang)
+
+
+def press(page, name: str) -> None:
+    """Press a visible button by its accessible name and wait for the page it loads."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=name, exact=True).click()
+
+
+def expect_page(page, index: int, lang: str = "nb") -> None:
+    """The browser shows questionnaire page ``index`` in ``lang``."""
+    total = page_count()
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("h1").inner_text() == page_title(index, lang)
+    progress = page.locator(".progress-text").inner_text()
+    assert progress.endswith(f"{index + 1} {'of' if lang == 'en' else 'av'} {total}"), progress
+
+
+def option(page, code: str, value):
+    return page.locator(f'input[name="{code}"][value="{value}"]')
+
+
+def choose(page, code: str, value) -> None:
+    """Answer by clicking the option's label, as a finger would."""
+    for v in value if isinstance(value, list) else [value]:
+        box = option(page, code, v)
+        page.locator(f'label[for="{box.get_attribute("id")}"]').click()
+        assert box.is_checked(), (code, v)
+
+
+def answer_page(page, index: int, answers: dict) -> None:
+    for code in page_codes(index):
+        if code not in answers:
+            continue
+        if page.locator(f'textarea[name="{code}"]').count():
+            page.locator(f'textarea[name="{code}"]').fill(answers[code])
+        else:
+            choose(page, code, answers[code])
+
+
+def checked_values(page, code: str) -> list[str]:
+    boxes = page.locator(f'input[name="{code}"]:is([type=radio], [type=checkbox])')
+    return [box.get_attribute("value") for box in boxes.all() if box.is_checked()]
+
+
+def assert_answers_shown(page, index: int, answers: dict) -> None:
+    """Every answer for page ``index`` is checked (or typed) in the form on screen."""
+    for code in page_codes(index):
+        if page.locator(f'textarea[name="{code}"]').count():
+            assert page.locator(f'textarea[name="{code}"]').input_value() == \
+                answers.get(code, ""), code
+            continue
+        want = answers.get(code)
+        want = [] if want is None else [str(v) for v in (want if isinstance(want, list)
+                                                       else [want])]
+        assert sorted(checked_values(page, code)) == sorted(want), code
+
+
+def stored_responses(app):
+    from sqlalchemy import select
+
+    from survey.extensions import db
+    from survey.models import Comment, Response
+
+    with app.app_context():
+        responses = [(r.answers, r.language, r.rung) for r in db.session.scalars(select(Response))]
+        comments = [c.body for c in db.session.scalars(select(Comment))]
+    return responses, comments
