@@ -6,3 +6,10 @@ from flask import Blueprint
 bp = Blueprint("dashboard", __name__, url_prefix="/resultater")
 
 from . import views  # noqa: E402,F401
+
+
+@bp.app_context_processor
+def plotly_ids():
+    from .plotly_css import maplibre_style_id
+
+    return {"plotly_maplibre_id": maplibre_style_id(views.PLOTLY_JS)}

@@ -79,7 +79,7 @@ def themes(theme_labels: list[str], series: list[tuple[str, list[tuple | None]]]
             error_x={"type": "data", "symmetric": False,
                      "array": [v[2] - v[0] for _, v in shown],
                      "arrayminus": [v[0] - v[1] for _, v in shown], "color": colour},
-            mode="markers", name=name,
+            mode="markers", name=name, orientation="h",  # grouped along the theme axis
             marker={"color": colour, "size": 11, "symbol": symbol},
             hovertemplate="%{y}: %{x:.0f}<extra>" + name + "</extra>",
         )

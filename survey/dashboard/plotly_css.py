@@ -34,3 +34,14 @@ def stylesheet(plotly_js: Path) -> str:
     if len(rules) < 20 or not any(".main-svg{position:absolute" in r for r in rules):
         raise RuntimeError("plotly.js style rules were not read completely")
     return "\n".join(rules) + "\n"
+
+
+_MAPLIBRE = re.compile(r'getElementById\("([0-9a-f]{32,64})"\)\)\{var \w+=document\.createElement\("style"\)')
+
+
+@cache
+def maplibre_style_id(plotly_js: Path) -> str | None:
+    """The id plotly.js gives the map styles it would insert at load time; an element
+    with that id already on the page makes it skip them (the CSP would block them)."""
+    match = _MAPLIBRE.search(plotly_js.read_text(encoding="utf-8"))
+    return match.group(1) if match else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -38,22 +39,31 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-def _unavailable(message: str):
+def require_chromium() -> None:
+    """Skip when Debian's Chromium (or Playwright) is missing, saying how to install it;
+    on CI (``CI=true``) fail instead, so that the browser tests cannot silently vanish."""
+    problem = None
+    if not os.access(CHROMIUM, os.X_OK):
+        problem = (f"{CHROMIUM} is missing: install Debian's Chromium with "
+                   "`apt-get install chromium` to run the browser tests")
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "Playwright for Python is missing: pip install -e '.[test]'"
+    if problem is None:
+        return
     if os.environ.get("CI") == "true":
-        pytest.fail(message + " (CI=true: the browser tests must run on CI)", pytrace=False)
-    pytest.skip(message)
+        pytest.fail(problem + " (CI=true: the browser tests must run on CI)", pytrace=False)
+    pytest.skip(problem)
 
 
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium, launched once per run."""
-    if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"{CHROMIUM} is missing: install Debian's Chromium with "
-                     "`apt-get install chromium` to run the browser tests")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is missing: pip install -e '.[test]'")
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
@@ -166,14 +176,15 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def sign_in(page, username: str, password: str = "riktig-passord-1") -> None:
-    """Sign in through the real form."""
-    page.goto("/logg-inn")
+def sign_in(page, username: str, next_url: str = "/personvern",
+            password: str = "riktig-passord-1") -> None:
+    """Sign in through the real form and land on ``next_url``."""
+    page.goto("/logg-inn?next=" + quote(next_url, safe="/"))
     page.fill("#username", username)
     page.fill("#password", password)
     with page.expect_navigation():
         page.click("form.stack button[type=submit]")
-    assert "/logg-inn" not in page.url, page.content()
+    assert page.url.endswith(next_url), page.url
 
 
 # --- the questionnaire, as a respondent works it ----------------------------------------

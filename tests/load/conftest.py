@@ -3,9 +3,9 @@ database for shared rate limits, and a loopback address of the run's own."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
-from contextlib import ExitStack
 
 import pytest
 
@@ -32,10 +32,11 @@ def redis_url(source_address):
     from redis.exceptions import RedisError
 
     try:
-        with Redis.from_url(REDIS, socket_timeout=2) as probe:
-            probe.ping()
-            empty = [n for n in range(8, 16) if probe.execute_command("SELECT", n) == b"OK"
-                     and probe.dbsize() == 0]
+        empty = []
+        for number in range(8, 16):
+            with Redis.from_url(f"{REDIS}/{number}", socket_timeout=2) as probe:
+                if probe.dbsize() == 0:
+                    empty.append(number)
     except (RedisError, OSError) as error:
         pytest.skip(f"needs Redis at {REDIS} to share rate limits between instances: {error}")
     number = random.choice(empty or list(range(8, 16)))
@@ -50,14 +51,27 @@ def redis_url(source_address):
 def start_gunicorn(app, database_url, tmp_path):
     """``start_gunicorn(count, **env)``: ``count`` gunicorns (3 workers each) on the test
     database, ready to serve; every process is stopped afterwards, pass or fail."""
-    stack = ExitStack()
+    started = itertools.count()
+    running: list[Gunicorn] = []
+
+    def stop_all() -> None:
+        for server in running:  # all at once: each takes a second or more to drain
+            server.terminate()
+        failures = []
+        for server in running:
+            try:
+                server.stop()
+            except Exception as error:  # noqa: BLE001 - stop the others, then report
+                failures.append(error)
+        if failures:
+            raise failures[0]
 
     def start(count: int = 1, **env) -> list[Gunicorn]:
         ports: set[int] = set()
         while len(ports) < count:
             ports.add(free_port())
         servers = []
-        for index, port in enumerate(sorted(ports)):
+        for port in sorted(ports):
             server = Gunicorn(
                 {
                     "DATABASE_URL": database_url,
@@ -69,13 +83,15 @@ def start_gunicorn(app, database_url, tmp_path):
                     **env,
                     "STIGEN_BIND": f"127.0.0.1:{port}",
                 },
-                tmp_path / f"gunicorn-{len(servers)}-{index}.log",
+                tmp_path / f"gunicorn-{next(started)}.log",
             )
-            stack.callback(server.stop)
+            running.append(server)
             servers.append(server)
         for server in servers:
             server.wait_ready()
         return servers
 
-    with stack:
+    try:
         yield start
+    finally:
+        stop_all()

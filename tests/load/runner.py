@@ -77,6 +77,10 @@ class _SourceHandler(urllib.request.HTTPHandler):
         return self.do_open(http.client.HTTPConnection, req, source_address=(self.source, 0))
 
 
+class Abandoned(Exception):
+    """The load's time is up: the respondent leaves before sending, as people do."""
+
+
 @dataclass
 class Record:
     step: str
@@ -92,8 +96,10 @@ class LoadClient(HttpClient):
     request under the step named by ``step``."""
 
     def __init__(self, bases: list[str], source: str, records: list[Record],
-                 rng: random.Random, jar: CookieJar | None = None):
+                 rng: random.Random, jar: CookieJar | None = None,
+                 deadline: float | None = None):
         self.bases = [b.rstrip("/") for b in bases]
+        self.deadline = deadline  # time.monotonic() after which a page is not requested
         self.source = source
         self.records = records
         self.rng = rng
@@ -106,7 +112,7 @@ class LoadClient(HttpClient):
     def twin(self, step: str) -> LoadClient:
         """The same browser (cookies) in a second thread: a double click."""
         other = LoadClient(self.bases, self.source, self.records,
-                           random.Random(self.rng.random()), self.jar)
+                           random.Random(self.rng.random()), self.jar, self.deadline)
         other.step = step
         return other
 
@@ -114,7 +120,12 @@ class LoadClient(HttpClient):
         index = self.rng.randrange(len(self.bases))
         return index, self.bases[index]
 
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
     def _timed(self, request: urllib.request.Request, server: int) -> _Response:
+        if self.step in ("start", "page", "back") and self.expired():
+            raise Abandoned
         began = time.perf_counter()
         try:
             with self.opener.open(request, timeout=20) as response:
@@ -170,6 +181,11 @@ class Gunicorn:
                 self.stop()
                 raise RuntimeError(f"gunicorn on {self.base} did not start:\n{self.log()}")
             time.sleep(0.1)
+
+    def terminate(self) -> None:
+        """Ask for a graceful stop (SIGTERM) without waiting for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM (graceful), then SIGKILL to the whole group after ``timeout``."""
@@ -316,6 +332,9 @@ def respond(client: LoadClient, slug: str, lang: str, rng: random.Random,
     The questionnaire joins ``out`` before it is sent, so that one whose later steps
     fail still counts for what the database should hold."""
     last, chosen, nonce = fill_in(client, slug, lang, rng)
+    if client.expired():
+        raise Abandoned
+    # From here on the questionnaire is sent, and the respondent goes on to the end.
     stored, text = as_stored(chosen)
     done = Questionnaire(nonce, slug, lang, stored, text, double=double)
     out.append(done)
@@ -373,6 +392,7 @@ class LoadResult:
     failures: list[str]
     seconds: float
     seed: int
+    abandoned: int = 0
 
     @property
     def accepted(self) -> list[Questionnaire]:
@@ -400,7 +420,8 @@ class LoadResult:
             f"{accepted} submissions stored in {self.seconds:.1f} s: "
             f"{accepted / self.seconds:.1f} submissions/s, "
             f"{len(self.records) / self.seconds:.0f} requests/s; "
-            f"{doubles} sent twice; requests per instance {spread}"
+            f"{doubles} sent twice, {self.abandoned} left unsent at the deadline; "
+            f"requests per instance {spread}"
         )
         return "\n".join(lines)
 
@@ -409,13 +430,15 @@ def run_load(bases: list[str], source: str, title: str, threads: int = 40,
              seconds: float = 15, max_submissions: int = 400, slugs=("bodo", "tromso"),
              seed: int | None = None) -> LoadResult:
     """``threads`` respondents, each completing questionnaires one after another until
-    ``seconds`` have passed or ``max_submissions`` questionnaires have been begun."""
+    ``seconds`` have passed or ``max_submissions`` questionnaires have been begun. At
+    the deadline a questionnaire not yet sent is left (nothing of it is stored), unless
+    it is the respondent's first; one being sent is finished."""
     seed = random.randrange(2**32) if seed is None else seed
     records: list[Record] = []
     questionnaires: list[Questionnaire] = []
     failures: list[str] = []
     lock = threading.Lock()
-    begun = [0]
+    begun, abandoned = [0], [0]
     deadline = time.monotonic() + seconds
 
     def slot() -> bool:
@@ -427,18 +450,27 @@ def run_load(bases: list[str], source: str, title: str, threads: int = 40,
 
     def respondent(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
-        failed = 0
+        failed, rounds = 0, 0
         while failed < 3 and slot():
-            client = LoadClient(bases, source, records, rng)  # a new browser each time
-            roll = rng.random()
+            # A new browser each time. Every respondent's first questionnaire is finished
+            # whatever the time, so that each kind of sending is always tried at least once.
+            client = LoadClient(bases, source, records, rng,
+                                deadline=deadline if rounds else None)
+            # One in five sends twice; in the first round, for sure, threads 0, 10, 20 …
+            # one after the other and threads 1, 11, 21 … as a double click.
+            roll = rng.random() if rounds else (index % 10) / 10 + 0.05
             double = "sequential" if roll < 0.1 else "concurrent" if roll < 0.2 else "none"
             lang = rng.choices(("nb", "nn", "en"), (6, 2, 2))[0]
             try:
                 respond(client, rng.choice(slugs), lang, rng, double, questionnaires)
+            except Abandoned:
+                with lock:
+                    abandoned[0] += 1
             except Exception:  # noqa: BLE001 - every failure is reported by the test
                 failed += 1
                 with lock:
                     failures.append(traceback.format_exc(limit=3))
+            rounds += 1
 
     began = time.perf_counter()
     workers = [threading.Thread(target=respondent, args=(i,), daemon=True)
@@ -451,4 +483,5 @@ def run_load(bases: list[str], source: str, title: str, threads: int = 40,
     stuck = sum(worker.is_alive() for worker in workers)
     if stuck:
         failures.append(f"{stuck} respondent threads were still running after the deadline")
-    return LoadResult(title, threads, questionnaires, records, failures, elapsed, seed)
+    return LoadResult(title, threads, questionnaires, records, failures, elapsed, seed,
+                      abandoned[0])
