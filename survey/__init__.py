@@ -165,9 +165,13 @@ def register_hooks(app: Flask) -> None:
     def inject_language():
         def language_url(code: str) -> str:
             """This page in another language, keeping its query (period, sorting …)."""
-            args = {**request.args.to_dict(), "lang": code}
+            view_args = request.view_args or {}
+            # Route arguments and url_for's own "_…" options never come from the query.
+            args = {k: v for k, v in request.args.to_dict().items()
+                    if k not in view_args and not k.startswith("_")}
+            args["lang"] = code
             if request.endpoint and request.url_rule and "GET" in request.url_rule.methods:
-                return url_for(request.endpoint, **(request.view_args or {}), **args)
+                return url_for(request.endpoint, _method="GET", **view_args, **args)
             return "?" + urlencode(args)
 
         return {"current_lang": str(get_locale() or "nb"), "languages": config.LANGUAGES,

@@ -45,6 +45,8 @@ class ReportingPeriod:
             raise ValueError(f"unknown period kind {self.kind!r}")
         if not 1 <= self.number <= 12 // PERIOD_KINDS[self.kind]:
             raise ValueError(f"no {self.kind} number {self.number}")
+        if not 1 <= self.year <= 9998:  # its end, and the period after it, must be dates
+            raise ValueError(f"year {self.year} is out of range")
         # Periods key the suppression lattice's dictionaries: hash once, not per lookup.
         object.__setattr__(self, "_hash", hash((self.year, self.kind, self.number)))
 

@@ -43,12 +43,14 @@ def test_unknown_precision_is_refused():
         "se https://example.com/profil?id=7",
         "se www.facebook.com/ola",
         "se nav.no/minside",
+        "ring 12345678https://ola-nordmann.de/cv",
+        "CV: ola-nordmann.no12345678901",
     ],
 )
 def test_identifiers_are_removed(text):
     cleaned = redact(text)
     assert REMOVED in cleaned
-    for piece in ("912", "4567", "@", "12345", "http", "www", "nav.no", "22-33"):
+    for piece in ("912", "4567", "@", "12345", "http", "www", "nav.no", "22-33", "nordmann"):
         assert piece not in cleaned
 
 
@@ -78,3 +80,7 @@ def test_any_mobile_number_in_a_sentence_is_removed(before, number, after):
 @given(st.from_regex(r"\d{11}", fullmatch=True))
 def test_any_eleven_digit_number_is_removed(number):
     assert number not in redact(f"nummeret mitt er {number}.")
+
+
+def test_control_characters_are_removed_and_lines_kept():
+    assert redact("hei\x00du\x07 og\nlinje\tto") == "heidu og\nlinje\tto"

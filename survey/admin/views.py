@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
+from ..numbers import whole_number
 from ..models import AuditEvent
 from . import bp
 
@@ -35,7 +36,7 @@ def audit_log():
     statement = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if chosen in actions:
         statement = statement.where(AuditEvent.action == chosen)
-    page = max(int(request.args.get("side", "1")) if request.args.get("side", "").isdigit() else 1, 1)
+    page = whole_number(request.args.get("side"), low=1, high=10_000) or 1
     events = db.session.scalars(statement.limit(PAGE + 1).offset((page - 1) * PAGE)).all()
     return render_template("admin/audit.html", events=events[:PAGE], more=len(events) > PAGE,
                            page=page, actions=actions, chosen=chosen)

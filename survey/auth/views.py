@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
 from ..extensions import db, limiter, login_manager
+from ..numbers import whole_number
 from ..models import Account
 from . import bp
 from .forms import LoginForm
@@ -28,7 +29,8 @@ def _username_key() -> str:
 
 @login_manager.user_loader
 def load_account(account_id: str) -> Account | None:
-    account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
+    number = whole_number(account_id, low=1, high=2**31 - 1)
+    account = db.session.get(Account, number) if number else None
     return account if account and account.active else None
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from .. import questionnaire as questionnaires
 from ..extensions import db
+from ..numbers import whole_number
 from ..models import Office
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from . import bp, charts, data
@@ -36,7 +37,8 @@ def accessible_offices() -> list[Office]:
 def chosen_version() -> int:
     versions = data.versions() or [current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
     raw = request.args.get("versjon", "")
-    return int(raw) if raw.isdigit() and int(raw) in versions else versions[0]
+    version = whole_number(raw)
+    return version if version in versions else versions[0]
 
 
 def chosen_period(snap: data.Snapshot) -> ReportingPeriod | None:
@@ -82,7 +84,8 @@ def overview():
     """All offices the account may see, side by side for one period, with the country."""
     offices = accessible_offices()
     if current_user.role == "leder" and len(offices) == 1:
-        return redirect(url_for("dashboard.office", slug=offices[0].slug, **request.args))
+        kept = {k: request.args[k] for k in ("periode", "versjon") if k in request.args}
+        return redirect(url_for("dashboard.office", slug=offices[0].slug, **kept))
     version = chosen_version()
     snap = data.snapshot(version, current_app.config["STIGEN_K"])
     period = chosen_period(snap)

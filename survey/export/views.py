@@ -16,6 +16,7 @@ from .. import questionnaire as questionnaires
 from ..dashboard import data
 from ..dashboard.labels import KIND_LABELS, period_label
 from ..extensions import db
+from ..numbers import whole_number
 from ..models import Comment, Office, Response
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from . import bp
@@ -46,8 +47,9 @@ def chosen_selection() -> tuple[Selection, list[str]]:
     notes = []
     published = questionnaires.published()
     raw = request.args.get("versjon", "")
-    version = int(raw) if raw.isdigit() and int(raw) in published else \
-        current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
+    version = whole_number(raw)
+    if version not in published:
+        version = current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
     periods = []
     for code in request.args.getlist("periode"):
         try:

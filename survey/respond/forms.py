@@ -29,6 +29,8 @@ INVALID = _Invalid()
 def to_int(value):
     if isinstance(value, int) or value is None:
         return value
+    if isinstance(value, str) and not value.strip():
+        return None  # blank counts as not answered, as WTForms' Optional sees it
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -123,5 +125,7 @@ def answers_of(form: FlaskForm, questionnaire: Questionnaire) -> tuple[dict, dic
                 order = [o.value for o in item.options]
                 answers[item.code] = sorted(set(data), key=order.index)
         elif data is not None:
+            if data not in item.values:  # validation passed it: never store it anyway
+                raise ValueError(f"{item.code}: {data!r} is not an answer")
             answers[item.code] = data
     return answers, texts

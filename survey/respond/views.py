@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from .. import questionnaire as questionnaires
 from .. import tally
 from ..extensions import csrf, db, limiter
+from ..numbers import whole_number
 from ..models import THEME_INDEX_COLUMNS, Comment, Office, Response, SubmissionReceipt
 from ..periods import coarse_date, today_in_norway
 from ..redact import redact
@@ -35,8 +36,8 @@ def office_or_404(slug: str) -> Office:
 def live_questionnaire(version: str | None = None):
     """The version the respondent started on if it is still published, else the live one."""
     published = questionnaires.published()
-    if version and version.isdigit() and int(version) in published:
-        return published[int(version)]
+    if whole_number(version) in published:
+        return published[whole_number(version)]
     return published[current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
 
 
