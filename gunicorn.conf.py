@@ -13,6 +13,20 @@ workers = int(os.environ.get("STIGEN_WORKERS", "2"))
 accesslog = "-"
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+# gunicorn's own lines (worker start, shutdown) carry the date, not the time of day: a
+# worker restarted in the minute someone answered would otherwise date that answer.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"dated": {"format": "[%(asctime)s] [%(levelname)s] %(message)s",
+                             "datefmt": "%Y-%m-%d"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "dated",
+                             "stream": "ext://sys.stdout"}},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+    },
+}
 
 
 def on_starting(server):

@@ -9,10 +9,11 @@ from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, render_template, request, session, url_for
+from flask import Flask, abort, render_template, request, session
 from flask_babel import get_locale, gettext, lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import config
@@ -128,6 +129,21 @@ def register_errorhandlers(app: Flask) -> None:
     def too_large(error):
         return page(413)
 
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        """A staff form whose token expired or is missing: the form again, with a word on
+        why. (The questionnaire checks its own token and never gets here.)"""
+        if request.endpoint == "auth.login":
+            from .auth.forms import LoginForm
+
+            message = gettext("Siden var åpen lenge. Logg inn på nytt.")
+            return render_template("auth/login.html", form=LoginForm(), error=message), 400
+        return page(400)
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return page(400)
+
     @app.errorhandler(429)
     def too_many(error):
         if request.endpoint == "respond.questionnaire_post":
@@ -164,18 +180,22 @@ def register_hooks(app: Flask) -> None:
     @app.context_processor
     def inject_language():
         def language_url(code: str) -> str:
-            """This page in another language, keeping its query (period, sorting …)."""
-            view_args = request.view_args or {}
-            # Route arguments and url_for's own "_…" options never come from the query.
-            args = {k: v for k, v in request.args.to_dict().items()
-                    if k not in view_args and not k.startswith("_")}
-            args["lang"] = code
-            if request.endpoint and request.url_rule and "GET" in request.url_rule.methods:
-                return url_for(request.endpoint, _method="GET", **view_args, **args)
-            return "?" + urlencode(args)
+            """This page in another language: the same path and query, with ``lang``
+            set. Built from the request as it came, never through url_for, so no query
+            key can collide with a route's arguments."""
+            args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+            return "?" + urlencode([*args, ("lang", code)])
 
         return {"current_lang": str(get_locale() or "nb"), "languages": config.LANGUAGES,
                 "language_url": language_url, "plotly_version": PLOTLY_VERSION}
+
+    @app.before_request
+    def refuse_nul():
+        """No address with a NUL byte names anything here (and PostgreSQL cannot even
+        compare text with one): a plain 404. Query values that reach the database drop
+        theirs where they are read."""
+        if "\x00" in request.path:
+            abort(404)
 
     @app.after_request
     def security_headers(response):

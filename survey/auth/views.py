@@ -56,11 +56,11 @@ def login():
         form.next.data = safe_next(request.args.get("next")) or ""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("dashboard.home"))
-    if form.validate_on_submit():
+    if form.validate_on_submit() and "\x00" not in form.username.data + form.password.data:
         username = form.username.data.strip().lower()
         account = db.session.scalar(select(Account).where(func.lower(Account.username) == username))
         if account and account.active and account.check_password(form.password.data):
-            session.clear()  # a fresh session on sign-in: nothing carried over
+            _fresh_session()  # nothing carried over into the signed-in session
             login_user(account)
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
         return render_template("auth/login.html", form=form,
@@ -73,5 +73,13 @@ def login():
 def logout():
     """Sign out and forget the session."""
     logout_user()
-    session.clear()
+    _fresh_session()
     return redirect(url_for("auth.login"))
+
+
+def _fresh_session() -> None:
+    """Forget the session, but not the language the visitor chose."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang

@@ -56,7 +56,7 @@ def chosen_selection() -> tuple[Selection, list[str]]:
             periods.append(ReportingPeriod.parse(code))
         except ValueError:
             notes.append(code)
-    slugs = request.args.getlist("kontor")
+    slugs = [slug for slug in request.args.getlist("kontor") if "\x00" not in slug]
     offices = db.session.scalars(select(Office).where(Office.slug.in_(slugs))).all() if slugs else []
     notes += sorted(set(slugs) - {o.slug for o in offices})
     return Selection(version, tuple(sorted(set(periods))), tuple(sorted(o.id for o in offices))), notes
@@ -241,7 +241,8 @@ def codebook():
     filename = f"stigen-svar-v{selection.version}-{fmt.suffix}.csv"
     return render_template(
         "export/codebook.html", questionnaire=questionnaire, columns=columns(questionnaire),
-        alphas=alphas, csv_url=url_for("export.codebook_csv", **request.args),
+        alphas=alphas,
+        csv_url=url_for("export.codebook_csv") + "?" + request.query_string.decode("latin-1"),
         snippets={"r": r_snippet(filename, fmt.separator, fmt.decimal, questionnaire=questionnaire),
                   "pandas": pandas_snippet(filename, fmt.separator, fmt.decimal,
                                            questionnaire=questionnaire)},

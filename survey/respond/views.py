@@ -44,7 +44,7 @@ def live_questionnaire(version: str | None = None):
 @bp.get("/")
 def front():
     """Front page: pick your office if you came without an office link (search without JS)."""
-    query = request.args.get("q", "").strip()[:100]
+    query = request.args.get("q", "").replace("\x00", "").strip()[:100]
     statement = select(Office).where(Office.active.is_(True)).order_by(Office.name)
     if query:
         pattern = f"%{query.lower()}%"

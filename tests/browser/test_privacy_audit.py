@@ -1,0 +1,112 @@
+"""A privacy audit that cannot be fooled: a respondent answers through a real browser,
+through gunicorn, with a distinctive user agent and forwarded address; then the database
+(its file, or a full pg_dump), every line gunicorn and the app wrote, and the browser's
+cookies are searched for the address, the user agent and the time of day."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import Response
+from survey.periods import OSLO
+
+from ..test_anonymity import database_bytes
+from ..test_gunicorn import free_port
+from .conftest import answer_page, page_count, press
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+AGENT = "Mozilla/5.0 (Linux; Android 14; StigenAuditPhone) AuditBrowser/77.7"
+FORWARDED = "203.0.113.199"
+ANSWERS = {"med_stige": 6, "sti_rundt": 2, "rel_antall": 3, "bak_alder": 2,
+           "hel_fritekst": "Møtene var for korte."}
+
+
+def times_of_day(moment: datetime) -> set[str]:
+    """The submission's time of day as logs and dumps would write it, in UTC and Oslo."""
+    found = set()
+    for zone in (UTC, OSLO):
+        local = moment.astimezone(zone)
+        found |= {local.strftime("%H:%M"), local.strftime("%H%M%S"), local.strftime("%H:%M:%S")}
+    return found
+
+
+def test_nothing_of_the_respondent_is_left_anywhere(browser, app, database_url, tmp_path):
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "STIGEN_INSTANCE_PATH": str(tmp_path),
+           "SECRET_KEY": "audit", "STIGEN_BIND": f"127.0.0.1:{port}", "STIGEN_WORKERS": "2"}
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                                   "app:app"], cwd=ROOT, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
+    context = None
+    try:
+        context = browser.new_context(
+            viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+            locale="nb-NO", user_agent=AGENT, extra_http_headers={"X-Forwarded-For": FORWARDED})
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                page.goto(f"{base}/k/bodo")
+                break
+            except Exception:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.3)
+        press(page, "Start")
+        for index in range(page_count()):
+            answer_page(page, index, ANSWERS)
+            if index < page_count() - 1:
+                press(page, "Neste")
+        submitted = {datetime.now(UTC)}
+        press(page, "Send inn")
+        submitted.add(datetime.now(UTC))
+        assert page.url.endswith("/k/bodo/takk")
+        cookies = context.cookies()
+    finally:
+        if context:
+            context.close()
+        server.terminate()
+        server.wait(timeout=20)
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+    traces = {AGENT, "StigenAuditPhone", "AuditBrowser", FORWARDED}
+    clock = set().union(*(times_of_day(moment) for moment in submitted))
+
+    stored = database_bytes(app, database_url).decode("utf-8", "replace")
+    assert "Møtene var for korte" in stored  # the search does see the data
+    for trace in traces | clock | {"127.0.0.1"}:
+        assert trace not in stored, trace
+
+    logged = log_path.read_text()
+    assert '"POST /k/bodo/svar" 303' in logged  # the search does see the log
+    for trace in traces | clock:
+        assert trace not in logged, trace
+    for line in logged.splitlines():
+        if line.startswith('"'):  # an access line
+            assert "127.0.0.1" not in line, line
+
+    assert cookies, "the browser kept a session cookie"
+    for cookie in cookies:
+        raw = cookie["value"]
+        payload = raw.split(".")[0]
+        compressed = payload.startswith(".")
+        decoded = "" if compressed else base64.urlsafe_b64decode(payload + "==").decode(
+            "utf-8", "replace")
+        for trace in traces | clock | {"127.0.0.1"}:
+            assert trace not in raw and trace not in decoded, (cookie["name"], trace)
+        if decoded:
+            assert set(json.loads(decoded)) <= {"csrf_token", "lang"}
