@@ -19,12 +19,19 @@ logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"dated": {"format": "[%(asctime)s] [%(levelname)s] %(message)s",
-                             "datefmt": "%Y-%m-%d"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "dated",
-                             "stream": "ext://sys.stdout"}},
+                             "datefmt": "%Y-%m-%d"},
+                   "plain": {"format": "%(message)s"}},
+    # As gunicorn's own defaults: errors to stderr, the access log to stdout.
+    "handlers": {
+        "error": {"class": "logging.StreamHandler", "formatter": "dated",
+                  "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "plain",
+                   "stream": "ext://sys.stdout"},
+    },
+    "root": {"level": "INFO", "handlers": ["error"]},
     "loggers": {
-        "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
     },
 }
 
