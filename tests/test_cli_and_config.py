@@ -169,3 +169,9 @@ def test_seeded_tallies_equal_a_rebuild_from_the_responses(runner, app):
     assert len(seeded[0]) == len(rebuilt[0])
     for a, b in zip(seeded[0], rebuilt[0], strict=True):
         assert a == pytest.approx(b)
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    secure = client.get("/", base_url="https://stigen.example")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
