@@ -61,12 +61,10 @@ class Tally:
     by_cell: dict = field(default_factory=dict)
 
 
-def item_values(questionnaire: Questionnaire):
-    """A function from a response's stored answers (JSON text) to its item cells, in
-    column order: scale and choice values as stored (-1 = vet ikke, None = not answered),
-    and one 1/0 per option of a multi-choice item (None for all if it was skipped). One
-    JSON parse per row and C-level lookups: this runs a million times in an export."""
-    segments: list = []  # ("singles", [codes]) or ("multi", code, (options…))
+def _segments(questionnaire: Questionnaire) -> list:
+    """The item columns as runs: ("singles", [codes]) for items with one value each, and
+    ("multi", code, (options…)) for a multi-choice item's 0/1 columns; in column order."""
+    segments: list = []
     for column in columns(questionnaire):
         if column.item is None:
             continue
@@ -79,6 +77,15 @@ def item_values(questionnaire: Questionnaire):
             segments[-1][1].append(column.item.code)
         else:
             segments.append(("singles", [column.item.code]))
+    return segments
+
+
+def item_values(questionnaire: Questionnaire):
+    """A function from a response's stored answers (JSON text) to its item cells, in
+    column order: scale and choice values as stored (-1 = vet ikke, None = not answered),
+    and one 1/0 per option of a multi-choice item (None for all if it was skipped). One
+    JSON parse per row and C-level lookups: this runs a million times in an export."""
+    segments = _segments(questionnaire)
 
     def values(answers_json) -> list:
         answers = loads(answers_json) if isinstance(answers_json, (str, bytes)) else answers_json
@@ -105,19 +112,7 @@ def item_text(questionnaire: Questionnaire, separator: str):
     """Like ``item_values``, but straight to the CSV text of those cells (joined by
     ``separator``): the export's hot path, all of it C-level lookups and joins. A test
     holds it to ``item_values`` written by csv.writer."""
-    segments = []
-    for column in columns(questionnaire):
-        if column.item is None:
-            continue
-        if column.kind == BINARY:
-            if segments and segments[-1][0] == "multi" and segments[-1][1] == column.item.code:
-                segments[-1] = ("multi", column.item.code, (*segments[-1][2], column.option))
-            else:
-                segments.append(("multi", column.item.code, (column.option,)))
-        elif segments and segments[-1][0] == "singles":
-            segments[-1][1].append(column.item.code)
-        else:
-            segments.append(("singles", [column.item.code]))
+    segments = _segments(questionnaire)
     small = _SMALL.__getitem__
     empty = {code: separator.join([""] * len(options))
              for kind, code, *rest in segments if kind == "multi" for options in rest}

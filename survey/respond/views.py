@@ -165,30 +165,9 @@ def questionnaire_post(slug: str):
     )
 
 
-def _page_without_database(slug: str):
-    """The page the respondent was on, rebuilt from the posted form alone, when the
-    database cannot even be read: nothing is saved, and nothing is lost."""
-    questionnaire = live_questionnaire(request.form.get("v"))
-    last_page = len(questionnaire.pages) - 1
-    page = _page_number(request.form.get("page"), last_page)
-    nonce = request.form.get("nonce", "")
-    form = answer_form(questionnaire, str(get_locale()))
-    form.validate()
-    current_app.logger.warning("The database could not be read; a page was given back.")
-    return render_template(
-        "respond/page.html", office=Office(slug=slug, name=""), form=form,
-        questionnaire=questionnaire, page_index=page, page=questionnaire.pages[page],
-        last_page=last_page, nonce=nonce if NONCE_RE.match(nonce) else secrets.token_hex(16),
-        notice=_("Vi klarte ikke å lagre svarene akkurat nå, og ingenting er lagret. "
-                 "Svarene dine står fortsatt i skjemaet: prøv å sende igjen om litt."),
-        show_errors=True,
-    ), 503
-
-
-def page_after_limit(slug: str):
-    """The page the respondent was on, with every answer still in it and a note to wait:
-    what a rate limit shows instead of a bare 429."""
-    office = office_or_404(slug)
+def _page_from_form(office: Office, notice: str, status: int, alarm: bool = False):
+    """The page the respondent was on, rebuilt from the posted form alone, with every
+    answer in it and ``notice`` on top: for when the request cannot go further."""
     questionnaire = live_questionnaire(request.form.get("v"))
     last_page = len(questionnaire.pages) - 1
     page = _page_number(request.form.get("page"), last_page)
@@ -199,10 +178,26 @@ def page_after_limit(slug: str):
         "respond/page.html", office=office, form=form, questionnaire=questionnaire,
         page_index=page, page=questionnaire.pages[page], last_page=last_page,
         nonce=nonce if NONCE_RE.match(nonce) else secrets.token_hex(16),
-        notice=_("Det kom mange svar fra samme nettverk på kort tid, så vi ber deg vente et "
-                 "par minutter og trykke igjen. Svarene dine står fortsatt i skjemaet."),
-        show_errors=False,
-    ), 429
+        notice=notice, show_errors=alarm,
+    ), status
+
+
+def _page_without_database(slug: str):
+    """The database cannot even be read: nothing is saved, and nothing is lost."""
+    current_app.logger.warning("The database could not be read; a page was given back.")
+    return _page_from_form(
+        Office(slug=slug, name=""),
+        _("Vi klarte ikke å lagre svarene akkurat nå, og ingenting er lagret. "
+          "Svarene dine står fortsatt i skjemaet: prøv å sende igjen om litt."), 503, alarm=True)
+
+
+def page_after_limit(slug: str):
+    """What a rate limit shows instead of a bare 429: the respondent's page, every answer
+    still in it, and a note to wait."""
+    return _page_from_form(
+        office_or_404(slug),
+        _("Det kom mange svar fra samme nettverk på kort tid, så vi ber deg vente et "
+          "par minutter og trykke igjen. Svarene dine står fortsatt i skjemaet."), 429)
 
 
 @bp.get("/k/<slug>/takk")
