@@ -34,8 +34,9 @@ def accessible_offices() -> list[Office]:
     return list(current_user.offices)
 
 
-def chosen_version() -> int:
-    versions = data.versions() or [current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
+def chosen_version(versions: list[int]) -> int:
+    """The version asked for if it has data, else the newest with data (or the live one)."""
+    versions = versions or [current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
     raw = request.args.get("versjon", "")
     version = whole_number(raw)
     return version if version in versions else versions[0]
@@ -86,7 +87,8 @@ def overview():
     if current_user.role == "leder" and len(offices) == 1:
         kept = {k: request.args[k] for k in ("periode", "versjon") if k in request.args}
         return redirect(url_for("dashboard.office", slug=offices[0].slug, **kept))
-    version = chosen_version()
+    versions = data.versions()
+    version = chosen_version(versions)
     snap = data.snapshot(version, current_app.config["STIGEN_K"])
     period = chosen_period(snap)
     lang = str(get_locale())
@@ -110,7 +112,7 @@ def overview():
                 ))
     return render_template(
         "dashboard/overview.html",
-        snap=snap, period=period, version=version, versions=data.versions(),
+        snap=snap, period=period, version=version, versions=versions,
         choices=period_choices(snap) if period else [], rows=rows, pool=pool,
         national=national, figure=figure, themes=theme_labels(version),
         sort=request.args.get("sorter", "navn"), sort_keys=SORT_KEYS, period_label=period_label,
@@ -145,12 +147,13 @@ def office(slug: str):
     office = next((o for o in accessible_offices() if o.slug == slug), None)
     if office is None:
         abort(404)  # another office's page does not reveal that it exists
-    version = chosen_version()
+    versions = data.versions()
+    version = chosen_version(versions)
     snap = data.snapshot(version, current_app.config["STIGEN_K"])
     period = chosen_period(snap)
     lang = str(get_locale())
     context = {"office": office, "snap": snap, "period": period, "version": version,
-               "versions": data.versions(), "period_label": period_label,
+               "versions": versions, "period_label": period_label,
                "choices": period_choices(snap) if period else [],
                "themes": theme_labels(version), "rung_label": rung_label,
                "band_labels": band_labels(), "band_of_rung": BAND_OF_RUNG}

@@ -18,7 +18,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from orjson import loads
@@ -58,7 +58,6 @@ class Tally:
     rows: int = 0
     pooled: int = 0
     left_out: int = 0
-    by_cell: dict = field(default_factory=dict)
 
 
 def _segments(questionnaire: Questionnaire) -> list:
@@ -83,8 +82,9 @@ def _segments(questionnaire: Questionnaire) -> list:
 def item_values(questionnaire: Questionnaire):
     """A function from a response's stored answers (JSON text) to its item cells, in
     column order: scale and choice values as stored (-1 = vet ikke, None = not answered),
-    and one 1/0 per option of a multi-choice item (None for all if it was skipped). One
-    JSON parse per row and C-level lookups: this runs a million times in an export."""
+    and one 1/0 per option of a multi-choice item (None for all if it was skipped). The
+    plain definition of the cells; the export writes them with ``item_text``, which a
+    test holds to this."""
     segments = _segments(questionnaire)
 
     def values(answers_json) -> list:

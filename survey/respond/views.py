@@ -36,8 +36,9 @@ def office_or_404(slug: str) -> Office:
 def live_questionnaire(version: str | None = None):
     """The version the respondent started on if it is still published, else the live one."""
     published = questionnaires.published()
-    if whole_number(version) in published:
-        return published[whole_number(version)]
+    number = whole_number(version)
+    if number in published:
+        return published[number]
     return published[current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
 
 
