@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,37 +31,46 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def gunicorn(app, database_url, tmp_path):
+@contextmanager
+def running_gunicorn(tmp_path, database_url: str, *options: str, **env: str):
+    """gunicorn with gunicorn.conf.py on a free loopback port, serving ``database_url``,
+    until it answers; yields (process, client, log path) and stops it afterwards."""
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "STIGEN_INSTANCE_PATH": str(tmp_path / "instance"),
-        "SECRET_KEY": "gunicorn-test",
-        "STIGEN_BIND": f"127.0.0.1:{port}",
-    }
+    env = {**os.environ, "DATABASE_URL": database_url,
+           "STIGEN_INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "gunicorn-test",
+           "STIGEN_BIND": f"127.0.0.1:{port}", **env}
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options, "app:app"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
-    client = HttpClient(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 20
-    while True:
+    try:
+        client = HttpClient(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if client.get("/").status_code == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("gunicorn did not start:\n" + log.read_text())
+            time.sleep(0.2)
+        yield process, client, log
+    finally:
+        process.terminate()
         try:
-            if client.get("/").status_code == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
             process.kill()
-            pytest.fail("gunicorn did not start:\n" + log.read_text())
-        time.sleep(0.2)
-    yield client, log
-    process.terminate()
-    process.wait(timeout=20)
+            process.wait()
+
+
+@pytest.fixture
+def gunicorn(app, database_url, tmp_path):
+    with running_gunicorn(tmp_path, database_url) as (_, client, log):
+        yield client, log
 
 
 def test_gunicorn_logs_hold_no_trace_of_the_respondent(gunicorn, app):
@@ -128,66 +138,48 @@ def test_a_worker_killed_mid_submission_leaves_nothing_half_written(app, databas
 
     from survey.models import Comment, SubmissionReceipt
 
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": database_url, "STIGEN_INSTANCE_PATH": str(tmp_path),
-           "SECRET_KEY": "kill-test", "STIGEN_BIND": f"127.0.0.1:{port}", "STIGEN_WORKERS": "1"}
-    with open(log, "wb") as out:
-        master = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--timeout", "60",
-             "app:app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    client = HttpClient(f"http://127.0.0.1:{port}")
     blocker = create_engine(database_url)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if client.get("/").status_code == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline and master.poll() is None, log.read_text()
-            time.sleep(0.2)
-        last = answer_all(client, answers=FULL | {"hel_fritekst": "Skrevet før krasjet"})
-        with blocker.connect() as lock:
-            if database_url.startswith("sqlite"):
-                lock.exec_driver_sql("BEGIN EXCLUSIVE")
-            else:
-                lock.execute(text("BEGIN"))
-                lock.execute(text("LOCK TABLE tally IN ACCESS EXCLUSIVE MODE"))
-            outcome = {}
-            sender = threading.Thread(target=lambda: outcome.update(r=_try_send(client, last)))
-            sender.start()
-            time.sleep(1.5)  # the worker is now inside its transaction, waiting
-            if not database_url.startswith("sqlite"):
-                with blocker.connect() as probe:  # proof: it waits on the tally, mid-write
-                    waiting = probe.execute(text(
-                        "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND query LIKE 'INSERT INTO tally%'")).scalars().all()
-                assert waiting, "the worker is not waiting inside its transaction"
-            workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
-                                     text=True).stdout.split()
-            assert len(workers) == 1
-            os.kill(int(workers[0]), signal.SIGKILL)
-            sender.join(timeout=30)
-            lock.rollback()
-        assert outcome["r"] is None or outcome["r"] >= 500  # the connection died
-        with app.app_context():
-            for model in (Response, Comment, SubmissionReceipt):
-                assert db.session.scalar(select(func.count()).select_from(model)) == 0
-        # The master starts a new worker; the same form, sent again, is stored once.
-        deadline = time.monotonic() + 20
-        while (status := _try_send(client, last)) is None and time.monotonic() < deadline:
-            time.sleep(0.3)
-        assert status == 303
-        with app.app_context():
-            db.session.remove()
-            for model in (Response, Comment, SubmissionReceipt):
-                assert db.session.scalar(select(func.count()).select_from(model)) == 1
+        with running_gunicorn(tmp_path, database_url, "--timeout", "60",
+                              STIGEN_WORKERS="1") as (master, client, _):
+            last = answer_all(client, answers=FULL | {"hel_fritekst": "Skrevet før krasjet"})
+            with blocker.connect() as lock:
+                if database_url.startswith("sqlite"):
+                    lock.exec_driver_sql("BEGIN EXCLUSIVE")
+                else:
+                    lock.execute(text("BEGIN"))
+                    lock.execute(text("LOCK TABLE tally IN ACCESS EXCLUSIVE MODE"))
+                outcome = {}
+                sender = threading.Thread(target=lambda: outcome.update(r=_try_send(client, last)))
+                sender.start()
+                time.sleep(1.5)  # the worker is now inside its transaction, waiting
+                if not database_url.startswith("sqlite"):
+                    with blocker.connect() as probe:  # proof: it waits on the tally, mid-write
+                        waiting = probe.execute(text(
+                            "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND query LIKE 'INSERT INTO tally%'")).scalars().all()
+                    assert waiting, "the worker is not waiting inside its transaction"
+                workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
+                                         text=True).stdout.split()
+                assert len(workers) == 1
+                os.kill(int(workers[0]), signal.SIGKILL)
+                sender.join(timeout=30)
+                lock.rollback()
+            assert outcome["r"] is None or outcome["r"] >= 500  # the connection died
+            with app.app_context():
+                for model in (Response, Comment, SubmissionReceipt):
+                    assert db.session.scalar(select(func.count()).select_from(model)) == 0
+            # The master starts a new worker; the same form, sent again, is stored once.
+            deadline = time.monotonic() + 20
+            while (status := _try_send(client, last)) is None and time.monotonic() < deadline:
+                time.sleep(0.3)
+            assert status == 303
+            with app.app_context():
+                db.session.remove()
+                for model in (Response, Comment, SubmissionReceipt):
+                    assert db.session.scalar(select(func.count()).select_from(model)) == 1
     finally:
         blocker.dispose()
-        master.terminate()
-        master.wait(timeout=20)
 
 
 def _try_send(client, page) -> int | None:

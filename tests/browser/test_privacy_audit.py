@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -21,10 +16,9 @@ from survey.models import Response
 from survey.periods import OSLO
 
 from ..test_anonymity import database_bytes
-from ..test_gunicorn import free_port
+from ..test_gunicorn import running_gunicorn
 from .conftest import answer_page, page_count, press
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 AGENT = "Mozilla/5.0 (Linux; Android 14; StigenAuditPhone) AuditBrowser/77.7"
 FORWARDED = "203.0.113.199"
 ANSWERS = {"med_stige": 6, "sti_rundt": 2, "rel_antall": 3, "bak_alder": 2,
@@ -41,45 +35,26 @@ def times_of_day(moment: datetime) -> set[str]:
 
 
 def test_nothing_of_the_respondent_is_left_anywhere(browser, app, database_url, tmp_path):
-    port = free_port()
-    log_path = tmp_path / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": database_url, "STIGEN_INSTANCE_PATH": str(tmp_path),
-           "SECRET_KEY": "audit", "STIGEN_BIND": f"127.0.0.1:{port}", "STIGEN_WORKERS": "2"}
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                                   "app:app"], cwd=ROOT, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
-    context = None
-    try:
+    with running_gunicorn(tmp_path, database_url, STIGEN_WORKERS="2") as (_, server, log_path):
         context = browser.new_context(
             viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
             locale="nb-NO", user_agent=AGENT, extra_http_headers={"X-Forwarded-For": FORWARDED})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                page.goto(f"{base}/k/bodo")
-                break
-            except Exception:
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.3)
-        press(page, "Start")
-        for index in range(page_count()):
-            answer_page(page, index, ANSWERS)
-            if index < page_count() - 1:
-                press(page, "Neste")
-        submitted = {datetime.now(UTC)}
-        press(page, "Send inn")
-        submitted.add(datetime.now(UTC))
-        assert page.url.endswith("/k/bodo/takk")
-        cookies = context.cookies()
-    finally:
-        if context:
+        try:
+            page = context.new_page()
+            page.set_default_timeout(15000)
+            page.goto(f"{server.base}/k/bodo")
+            press(page, "Start")
+            for index in range(page_count()):
+                answer_page(page, index, ANSWERS)
+                if index < page_count() - 1:
+                    press(page, "Neste")
+            submitted = {datetime.now(UTC)}
+            press(page, "Send inn")
+            submitted.add(datetime.now(UTC))
+            assert page.url.endswith("/k/bodo/takk")
+            cookies = context.cookies()
+        finally:
             context.close()
-        server.terminate()
-        server.wait(timeout=20)
 
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 1
