@@ -52,8 +52,23 @@ class Office(db.Model):
     municipality: Mapped[str] = mapped_column(String(120), default="")
     county: Mapped[str] = mapped_column(String(120), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # The questionnaire is open from ``opens_on`` through ``closes_on`` (both inclusive; None
+    # means no limit on that side). Admins set them to whole months, so that survey periods
+    # line up with the dashboard's reporting periods.
+    opens_on: Mapped[date | None] = mapped_column(Date)
+    closes_on: Mapped[date | None] = mapped_column(Date)
+    # Only respondents with a one-time access code may answer (see ``AccessCode``).
+    codes_required: Mapped[bool] = mapped_column(default=False)
 
     responses: Mapped[list[Response]] = relationship(back_populates="office")
+
+    def is_open_on(self, day: date) -> bool:
+        """Whether a respondent may answer on ``day``: active and inside the open period."""
+        return (
+            self.active
+            and (self.opens_on is None or self.opens_on <= day)
+            and (self.closes_on is None or day <= self.closes_on)
+        )
 
     def __repr__(self) -> str:
         return f"<Office {self.slug}>"
@@ -198,6 +213,10 @@ class Account(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
+    # A forced password reset: the hash of a one-time token shown to the admin once, and
+    # when it stops working. Both empty when no reset is pending.
+    reset_token_hash: Mapped[str | None] = mapped_column(String(64))
+    reset_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     offices: Mapped[list[Office]] = relationship(secondary=account_office, order_by="Office.name")
 
@@ -231,3 +250,60 @@ class AuditEvent(db.Model):
     actor: Mapped[str] = mapped_column(String(80))  # username, or "shell" for flask commands
     action: Mapped[str] = mapped_column(String(64), index=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# --- One-time access codes ------------------------------------------------------------------
+
+class AccessCode(db.Model):
+    """A one-time code for an office that answers by invitation. Only a keyed hash of the
+    code is kept, and whether it has been used: nothing here points at a response, and no
+    response points here (privacy.md)."""
+
+    __tablename__ = "access_code"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"), index=True)
+    # A label for the batch it was printed in (e.g. "2026-11 venterom"), so admins can
+    # see how many of a batch are used; never a person.
+    batch: Mapped[str] = mapped_column(String(80), default="")
+    used: Mapped[bool] = mapped_column(default=False)
+
+
+# --- Questionnaire versions and site settings ----------------------------------------------
+
+class PublishedQuestionnaire(db.Model):
+    """A questionnaire version published from the admin pages (the TOML source as
+    uploaded, after it validated). Versions shipped as files in ``survey/questionnaires``
+    are not repeated here."""
+
+    __tablename__ = "questionnaire_version"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str] = mapped_column(String(80))
+
+
+class Setting(db.Model):
+    """A setting admins change at runtime (e.g. which questionnaire version is live)."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+# --- "Dette gjør vi" ----------------------------------------------------------------------
+
+class ActionNote(db.Model):
+    """What an office changes in response to its results ("Dere sa … – vi gjør …"), written
+    by its leaders and shown on the office's public page."""
+
+    __tablename__ = "action_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"), index=True)
+    written_on: Mapped[date] = mapped_column(Date)
+    you_said: Mapped[str] = mapped_column(Text)
+    we_do: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))

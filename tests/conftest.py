@@ -64,6 +64,7 @@ def database_url(migrated_database, tmp_path):
         with engine.begin() as connection:
             connection.execute(
                 text("TRUNCATE response, comment, submission_receipt, tally, measure_tally, "
+                     "access_code, action_note, questionnaire_version, setting, audit_event, "
                      "account_office, account, office RESTART IDENTITY CASCADE")
             )
         engine.dispose()

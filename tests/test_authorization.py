@@ -36,6 +36,7 @@ EXPECTED = {
     "export.aggregate_csv": (302, 302, 404, 404, 200, 200),
     "export.codebook": (302, 302, 404, 404, 200, 200),
     "export.codebook_csv": (302, 302, 404, 404, 200, 200),
+    "admin.index": (302, 302, 404, 404, 404, 200),
     "admin.audit_log": (302, 302, 404, 404, 404, 200),
 }
 ARGUMENTS = {"slug": "bodo", "version": plotly.__version__, "filename": "css/stigen.css"}

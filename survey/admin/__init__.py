@@ -1,4 +1,6 @@
-"""Administration. For now: the audit log of staff actions and exports."""
+"""Administration: offices and posters, survey periods, access codes, accounts,
+questionnaire versions, moderation of free text, and the audit log. Each task has its own
+module of views here and a ``flask`` command beside it for scripting."""
 
 from flask import Blueprint
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import abort, render_template, request
-from flask_login import current_user, login_required
+from flask import render_template, request
 from sqlalchemy import select
 
+from ..auth.access import admin_required
 from ..extensions import db
 from ..numbers import whole_number
 from ..models import AuditEvent
@@ -16,15 +14,11 @@ from . import bp
 PAGE = 100
 
 
-def admin_required(view):
-    """Administrators only; anyone else signed in gets the same 404 as a missing page."""
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role != "admin":
-            abort(404)
-        return view(*args, **kwargs)
-    return wrapped
+@bp.get("/")
+@admin_required
+def index():
+    """The administrator's start page: one link per task."""
+    return render_template("admin/index.html")
 
 
 @bp.get("/revisjon")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import random
-from functools import wraps
 
 from flask import Response as HttpResponse
 from flask import abort, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale
-from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 
 from .. import audit
@@ -22,6 +20,7 @@ from ..periods import PERIOD_KINDS, ReportingPeriod
 from . import bp
 from .aggregate import FLOAT_COLUMNS as AGGREGATE_FLOATS
 from .aggregate import HEADER as AGGREGATE_HEADER
+from ..auth.access import researcher_required
 from .aggregate import aggregate_rows
 from .codebook import HEADER as CODEBOOK_HEADER
 from .codebook import codebook_rows, pandas_snippet, r_snippet
@@ -29,17 +28,6 @@ from .columns import columns
 from .csvfile import CsvFormat, encode, guard
 from .reliability import alpha_by_theme
 from .responses import Selection, Tally, response_file
-
-
-def researcher_required(view):
-    """Researchers and administrators; a leader gets the same 404 as a missing page."""
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role not in ("forsker", "admin"):
-            abort(404)
-        return view(*args, **kwargs)
-    return wrapped
 
 
 def chosen_selection() -> tuple[Selection, list[str]]:

@@ -60,7 +60,7 @@ def front():
 def start(slug: str):
     """Start page: what is collected, that it is anonymous and voluntary, who sees what."""
     office = office_or_404(slug)
-    if not office.active:
+    if not office.is_open_on(today_in_norway()):
         return render_template("respond/closed.html", office=office), 200
     questionnaire = live_questionnaire()
     form = answer_form(questionnaire, str(get_locale()), formdata=None)
@@ -103,7 +103,9 @@ def questionnaire_post(slug: str):
         # The database is away: the answers are all in this form, so give the page back.
         db.session.rollback()
         return _page_without_database(slug)
-    if not office.active:
+    if not office.is_open_on(today_in_norway()):
+        # Closed while they answered: say so (the answers cannot be stored for a closed
+        # office; the page tells them why rather than failing later).
         return render_template("respond/closed.html", office=office), 200
     questionnaire = live_questionnaire(request.form.get("v"))
     last_page = len(questionnaire.pages) - 1
