@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from importlib.metadata import version
 from pathlib import Path
@@ -56,6 +57,11 @@ def check_config(app: Flask) -> None:
         raise RuntimeError("STIGEN_K may never be below 3 (privacy.md, 'Small groups').")
     if app.config["STIGEN_DATE_PRECISION"] not in ("month", "week"):
         raise RuntimeError("STIGEN_DATE_PRECISION must be 'month' or 'week'.")
+    base_url = app.config.get("STIGEN_BASE_URL") or ""
+    if base_url and not re.match(r"^https?://[^/\s?#]+/?$", base_url):
+        raise RuntimeError(
+            "STIGEN_BASE_URL must be the public address without a path, e.g. "
+            f"https://stigen.example.no (got {base_url!r}).")
     from .questionnaire import published
 
     version = app.config["STIGEN_QUESTIONNAIRE_VERSION"]
@@ -104,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .dashboard import bp as dashboard_bp
     from .export import bp as export_bp
+    from .public import bp as public_bp
     from .respond import bp as respond_bp
 
     app.register_blueprint(respond_bp)
@@ -111,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(export_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(public_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -127,6 +135,10 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
+        if request.endpoint == "admin.questionnaires":
+            from .admin.questionnaires import too_large as publish_too_large
+
+            return publish_too_large() or page(413)
         return page(413)
 
     @app.errorhandler(CSRFError)
@@ -150,6 +162,10 @@ def register_errorhandlers(app: Flask) -> None:
             from .respond.views import page_after_limit
 
             return page_after_limit(**request.view_args)
+        if request.endpoint == "respond.code_post":
+            from .respond.views import code_page_after_limit
+
+            return code_page_after_limit(**request.view_args)
         if request.endpoint == "auth.login":
             from .auth.forms import LoginForm
 
@@ -167,13 +183,26 @@ def register_commands(app: Flask) -> None:
     from .demo.commands import demo_command, seed_demo_command
     from .auth.commands import users
     from .export.commands import export_command
+    from .admin.questionnaire_commands import questionnaire_command
+    from .dashboard.note_commands import notes as notes_command
     from .translate import translate_command
+    from .admin.moderation_commands import moderation_command
+    from .admin.office_commands import offices as offices_command
+    from .admin.office_commands import periods as periods_command
 
+    from .admin.code_commands import codes_command
+
+    app.cli.add_command(codes_command)
     app.cli.add_command(users)
     app.cli.add_command(export_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(translate_command)
+    app.cli.add_command(moderation_command)
+    app.cli.add_command(offices_command)
+    app.cli.add_command(periods_command)
+    app.cli.add_command(questionnaire_command)
+    app.cli.add_command(notes_command)
 
 
 def register_hooks(app: Flask) -> None:

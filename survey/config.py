@@ -68,6 +68,9 @@ def defaults(instance_path: str) -> dict:
         # After new responses, serve the previous dashboard snapshot while a thread builds
         # the next (see survey/dashboard/data.py).
         "STIGEN_DASHBOARD_BACKGROUND_REFRESH": True,
+        # Where respondents reach Stigen, e.g. https://stigen.example.no: the links on QR
+        # codes and posters. Empty: the address the admin page was opened on.
+        "STIGEN_BASE_URL": os.environ.get("STIGEN_BASE_URL", "").strip(),
         "BABEL_DEFAULT_LOCALE": "nb",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
         "LANGUAGES": LANGUAGES,
@@ -82,6 +85,8 @@ def defaults(instance_path: str) -> dict:
         # people behind one address: questionnaire pages, and finished submissions.
         "STIGEN_PAGE_LIMIT": os.environ.get("STIGEN_PAGE_LIMIT", "600 per 10 minutes"),
         "STIGEN_SUBMIT_LIMIT": os.environ.get("STIGEN_SUBMIT_LIMIT", "30 per 10 minutes"),
+        # Access codes tried and refused (unknown or used), against guessing.
+        "STIGEN_CODE_LIMIT": os.environ.get("STIGEN_CODE_LIMIT", "20 per 10 minutes"),
         "RATELIMIT_HEADERS_ENABLED": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,

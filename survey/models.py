@@ -114,8 +114,8 @@ class Response(db.Model):
 class Comment(db.Model):
     """A free-text answer, kept apart from its response so the two cannot be joined.
 
-    Leaders never see a comment that a moderator has not approved (status stays
-    ``pending`` until moderation exists).
+    Leaders and researchers see only comments a moderator has approved (possibly with
+    a part redacted, which replaces the body); a rejected comment keeps no text.
     """
 
     __tablename__ = "comment"

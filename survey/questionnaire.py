@@ -283,3 +283,54 @@ def published() -> dict[int, Questionnaire]:
 
 def get(version: int) -> Questionnaire:
     return published()[version]
+
+
+# --- comparing two versions -----------------------------------------------------------
+
+ASPECTS = ("type", "text", "scale", "options", "theme", "reverse")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How ``new`` relates to ``old``, item by item: responses to a ``kept`` item stay
+    comparable across the versions; a ``changed`` item keeps its code but differs in the
+    named aspects, so its answers may not be."""
+
+    kept: tuple[str, ...]
+    changed: tuple[tuple[str, tuple[str, ...]], ...]  # (code, aspects that differ)
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _aspects(item: Item) -> dict[str, object]:
+    """What decides whether answers to an item mean the same in two versions: the
+    bokmål wording (the source language), the values and their labels, the scoring."""
+    return {
+        "type": item.type,
+        "text": item.text.nb,
+        "scale": item.scale,
+        "options": (tuple((o.value, o.rung, o.label.nb) for o in item.options), item.dont_know),
+        "theme": item.theme,
+        "reverse": item.reverse,
+    }
+
+
+def compare(old: Questionnaire, new: Questionnaire) -> Comparison:
+    """Which item codes ``new`` keeps unchanged, keeps but changes, adds and removes,
+    in questionnaire order (``removed`` in ``old``'s order)."""
+    before = {item.code: _aspects(item) for item in old.items}
+    after = {item.code: _aspects(item) for item in new.items}
+    kept, changed = [], []
+    for code, aspects in after.items():
+        if code in before:
+            differ = tuple(a for a in ASPECTS if aspects[a] != before[code][a])
+            if differ:
+                changed.append((code, differ))
+            else:
+                kept.append(code)
+    return Comparison(
+        kept=tuple(kept),
+        changed=tuple(changed),
+        added=tuple(code for code in after if code not in before),
+        removed=tuple(code for code in before if code not in after),
+    )

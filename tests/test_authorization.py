@@ -9,6 +9,7 @@ from flask import url_for
 
 from .forms import start
 from .test_dashboard import APRIL, add_responses, make_account, sign_in
+from .test_notes import add_note
 
 ROLES = ("anonymous", "respondent", "leder_other", "leder_own", "forsker", "admin")
 
@@ -22,6 +23,7 @@ EXPECTED = {
     "respond.questionnaire_post": (200,) * 6,  # no token: the same page back, nothing lost
     "respond.thanks": (200,) * 6,
     "respond.privacy": (200,) * 6,
+    "respond.code_post": (303,) * 6,  # Bodø takes its open link: to the start page
     "auth.login": (200, 200, 302, 302, 302, 302),
     "auth.logout": (400,) * 6,  # a POST without its CSRF token
     "dashboard.home": (302,) * 6,
@@ -29,6 +31,10 @@ EXPECTED = {
     "dashboard.office": (302, 302, 404, 200, 200, 200),
     "dashboard.plotly_js": (200,) * 6,
     "dashboard.plotly_css": (200,) * 6,
+    "dashboard.notes": (302, 302, 404, 200, 200, 200),  # forsker reads, never writes
+    "dashboard.note_edit": (302, 302, 404, 200, 404, 200),
+    "dashboard.note_delete": (302, 302, 404, 200, 404, 200),
+    "public.office": (200,) * 6,
     "export.index": (302, 302, 404, 404, 200, 200),
     "export.responses_csv": (302, 302, 404, 404, 200, 200),
     "export.responses_info": (302, 302, 404, 404, 200, 200),
@@ -38,8 +44,46 @@ EXPECTED = {
     "export.codebook_csv": (302, 302, 404, 404, 200, 200),
     "admin.index": (302, 302, 404, 404, 404, 200),
     "admin.audit_log": (302, 302, 404, 404, 404, 200),
+    "admin.codes_overview": (302, 302, 404, 404, 404, 200),
+    "admin.codes_page": (302, 302, 404, 404, 404, 200),
+    "admin.codes_mode": (400,) * 6,  # POSTs without their CSRF token
+    "admin.codes_generate": (400,) * 6,
+    "admin.codes_delete": (400,) * 6,
+    "admin.offices": (302, 302, 404, 404, 404, 200),
+    "admin.office_new": (302, 302, 404, 404, 404, 200),
+    "admin.office": (302, 302, 404, 404, 404, 200),
+    "admin.office_edit": (302, 302, 404, 404, 404, 200),
+    "admin.office_qr_svg": (302, 302, 404, 404, 404, 200),
+    "admin.office_qr_png": (302, 302, 404, 404, 404, 200),
+    "admin.office_poster": (302, 302, 404, 404, 404, 200),
+    "admin.office_poster_svg": (302, 302, 404, 404, 404, 200),
+    "admin.periods": (302, 302, 404, 404, 404, 200),
+    # POSTs without their CSRF token (with one, non-admins get 404: test_admin_offices.py)
+    "admin.office_deactivate": (400,) * 6,
+    "admin.office_activate": (400,) * 6,
+    "admin.office_period": (400,) * 6,
+    "admin.office_open_now": (400,) * 6,
+    "admin.office_close_now": (400,) * 6,
+    "admin.periods_open_now": (400,) * 6,
+    "admin.periods_close_now": (400,) * 6,
+    "admin.questionnaires": (302, 302, 404, 404, 404, 200),
+    "admin.questionnaire": (302, 302, 404, 404, 404, 200),
+    "admin.questionnaire_live": (400,) * 6,  # a POST without its CSRF token
+    "admin.users": (302, 302, 404, 404, 404, 200),
+    "admin.user_new": (302, 302, 404, 404, 404, 200),
+    "admin.user_edit": (302, 302, 404, 404, 404, 200),
+    "admin.user_deactivate": (400,) * 6,  # POSTs without their CSRF token
+    "admin.user_activate": (400,) * 6,
+    "admin.user_reset": (400,) * 6,
+    "admin.moderation": (302, 302, 404, 404, 404, 200),
+    "admin.moderation_approve": (400,) * 6,  # POSTs without their CSRF token
+    "admin.moderation_reject": (400,) * 6,
+    "admin.moderation_redact": (400,) * 6,
+    "auth.reset_password": (404,) * 6,  # an unknown link: the friendly "link does not work" page
 }
-ARGUMENTS = {"slug": "bodo", "version": plotly.__version__, "filename": "css/stigen.css"}
+ARGUMENTS = {"slug": "bodo", "version": plotly.__version__, "filename": "css/stigen.css",
+             "note_id": 1, "account_id": 1, "number": 1,
+             "comment_id": "00000000-0000-4000-8000-000000000000"}
 
 
 def test_every_route_has_an_expectation(app):
@@ -66,6 +110,7 @@ def test_every_route_for_every_role(app, role):
         make_account("forsker", "forsker")
         make_account("admin", "admin")
         add_responses("bodo", APRIL, 6)
+        add_note("bodo")  # note 1, for the note pages
     client = visitor(app, role)
     seen = []
     for rule in app.url_map.iter_rules():

@@ -71,6 +71,17 @@ def test_k_below_three_is_refused(database_url, tmp_path, monkeypatch):
         create_app({"SQLALCHEMY_DATABASE_URI": database_url, "STIGEN_K": 2})
 
 
+@pytest.mark.parametrize("base_url", ["stigen.example.no", "https://stigen.example.no/sti",
+                                      "javascript:alert(1)", "https://a b"])
+def test_a_malformed_base_url_is_refused(database_url, tmp_path, monkeypatch, base_url):
+    monkeypatch.setenv("STIGEN_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="STIGEN_BASE_URL"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "STIGEN_BASE_URL": base_url})
+    for good in ("https://stigen.example.no", "http://127.0.0.1:8000/"):
+        assert create_app({"SQLALCHEMY_DATABASE_URI": database_url,
+                           "STIGEN_BASE_URL": good}).config["STIGEN_BASE_URL"] == good
+
+
 def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
     monkeypatch.setenv("STIGEN_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("STIGEN_ENV", "production")

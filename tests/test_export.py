@@ -148,7 +148,7 @@ def test_the_csv_injection_guard_on_text_cells(researcher, app):
         add_responses("=1+2", APRIL, 6)
         db.session.add(Comment(office_id=office_id("=1+2"), period_start=APRIL,
                                questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body='=HYPERLINK("http://x";"klikk")'))
+                               body='=HYPERLINK("http://x";"klikk")', status="approved"))
         db.session.commit()
     _, rows, _ = download(researcher, "/eksport/svar.csv")
     assert {r["office"] for r in rows} == {"'=1+2"}
@@ -162,7 +162,8 @@ def test_excel_format_has_bom_semicolons_and_decimal_commas(researcher, app):
         add_responses("bodo", APRIL, 6, index=62.5)
         db.session.add(Comment(office_id=office_id("bodo"), period_start=APRIL,
                                questionnaire_version=1, language="nn", item_code="hel_fritekst",
-                               body="Rettleiaren lytta; bra for meg. Æ, ø og å."))
+                               body="Rettleiaren lytta; bra for meg. Æ, ø og å.",
+                               status="approved"))
         db.session.commit()
     fields, rows, body = download(researcher, "/eksport/svar.csv?format=excel")
     assert body.startswith(b"\xef\xbb\xbf")
@@ -173,18 +174,25 @@ def test_excel_format_has_bom_semicolons_and_decimal_commas(researcher, app):
     assert "Æ, ø og å".encode("utf-8") in text_body
 
 
-def test_free_text_is_opt_in_and_hides_small_offices(researcher, app):
+def test_free_text_is_opt_in_approved_only_and_pools_small_offices(researcher, app):
     with app.app_context():
         add_responses("bodo", APRIL, 10)
         for slug in ("bodo", "tromso"):
-            db.session.add(Comment(office_id=office_id(slug), period_start=APRIL,
-                                   questionnaire_version=1, language="nb",
-                                   item_code="hel_fritekst", body=f"tekst fra {slug}"))
+            for status in ("approved", "pending", "rejected"):
+                db.session.add(Comment(office_id=office_id(slug), period_start=APRIL,
+                                       questionnaire_version=1, language="nb",
+                                       item_code="hel_fritekst", body=f"{status} fra {slug}",
+                                       status=status))
         db.session.commit()
     assert researcher.get("/eksport/fritekst.csv").status_code == 404
-    _, texts, _ = download(researcher, "/eksport/fritekst.csv?bekreft=ja")
+    fields, texts, _ = download(researcher, "/eksport/fritekst.csv?bekreft=ja")
+    assert "id" not in fields
     by_text = {t["text"]: t["office"] for t in texts}
-    assert by_text == {"tekst fra bodo": "bodo", "tekst fra tromso": ""}  # tromso has 0 answers
+    # Only approved text; tromso has 0 answers in April, so its comment is pooled.
+    assert by_text == {"approved fra bodo": "bodo", "approved fra tromso": "andre"}
+    # Asked for by office, a small office's comment is left out rather than pooled alone.
+    _, alone, _ = download(researcher, "/eksport/fritekst.csv?bekreft=ja&kontor=tromso")
+    assert alone == []
 
 
 def test_aggregate_table_matches_the_dashboard_and_suppresses_alike(researcher, app):
@@ -291,6 +299,7 @@ def test_admins_read_the_audit_log_and_nobody_else_does(researcher, app):
     admin = app.test_client()
     sign_in(admin, "admin")
     html = admin.get("/admin/revisjon").get_data(as_text=True)
-    assert "export.responses" in html and "forsker" in html and "\"rows\": 6" in html
+    assert "export.responses" in html and "forsker" in html
+    assert re.search(r"rows:</span>\s*6<", html)
     only = admin.get("/admin/revisjon?handling=export.aggregate").get_data(as_text=True)
     assert "export.aggregate</td>" in only and "export.responses</td>" not in only

@@ -7,3 +7,8 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from . import views  # noqa: E402,F401
+from . import users  # noqa: E402,F401
+from . import questionnaires  # noqa: E402,F401
+from . import offices  # noqa: E402,F401
+from . import moderation  # noqa: E402,F401
+from . import codes  # noqa: E402,F401

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 
 class LoginForm(FlaskForm):
@@ -16,3 +16,26 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
+
+
+def _no_nul(form, field):
+    if "\x00" in (field.data or ""):  # sign-in refuses it, so it could never be used
+        raise ValidationError(_l("Passordet kan ikke inneholde kontrolltegn."))
+
+
+class ResetForm(FlaskForm):
+    """A new password, typed twice, from a one-time reset link."""
+
+    password = PasswordField(
+        _l("Nytt passord"),
+        validators=[DataRequired(_l("Skriv et nytt passord.")),
+                    Length(min=10, max=200, message=_l("Passordet må ha mellom 10 og 200 tegn.")),
+                    _no_nul],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Skriv passordet en gang til"),
+        validators=[DataRequired(_l("Skriv passordet en gang til.")),
+                    EqualTo("password", message=_l("Passordene er ikke like."))],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
+from .. import audit
 from ..extensions import db, limiter, login_manager
 from ..numbers import whole_number
 from ..models import Account
 from . import bp
-from .forms import LoginForm
+from .accounts import account_for_token, finish_reset
+from .forms import LoginForm, ResetForm
 
 # Failed sign-ins only count towards the limits; a successful one costs nothing.
 FAILED = 401
@@ -75,6 +77,32 @@ def logout():
     logout_user()
     _fresh_session()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/logg-inn/ny-passord", methods=["GET", "POST"])
+def reset_password():
+    """A one-time link from an administrator: choose a new password. Every kind of bad
+    link (unknown, expired, used, deactivated account) gets the same page.
+
+    The token travels in the query string (``?lenke=``), never in the path, because the
+    access logs keep paths but drop query strings (gunicorn.conf.py, survey/privacy.py)."""
+    token = request.args.get("lenke", "").replace("\x00", "")
+    account = account_for_token(token, lock=request.method == "POST")
+    if account is None:
+        response = render_template("auth/reset.html", form=None)
+        return response, 404, {"Cache-Control": "no-store"}
+    form = ResetForm()
+    if form.validate_on_submit():
+        finish_reset(account, form.password.data)
+        audit.record("user.password_set", {"username": account.username}, actor=account)
+        db.session.commit()
+        if current_user.is_authenticated:  # whoever was signed in here, sign in afresh
+            logout_user()
+        _fresh_session()
+        flash(_("Passordet er lagret. Logg inn med det nye passordet."))
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, account=account), \
+        {"Cache-Control": "no-store"}
 
 
 def _fresh_session() -> None:

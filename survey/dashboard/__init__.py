@@ -6,6 +6,7 @@ from flask import Blueprint
 bp = Blueprint("dashboard", __name__, url_prefix="/resultater")
 
 from . import views  # noqa: E402,F401
+from . import notes  # noqa: E402,F401
 
 
 @bp.app_context_processor

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import questionnaire as questionnaires
+from ..versions import available, live_version
 from ..extensions import db
 from ..numbers import whole_number
 from ..models import Office
@@ -36,7 +36,7 @@ def accessible_offices() -> list[Office]:
 
 def chosen_version(versions: list[int]) -> int:
     """The version asked for if it has data, else the newest with data (or the live one)."""
-    versions = versions or [current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
+    versions = versions or [live_version()]
     raw = request.args.get("versjon", "")
     version = whole_number(raw)
     return version if version in versions else versions[0]
@@ -61,7 +61,8 @@ def period_choices(snap: data.Snapshot) -> list[tuple[str, list[tuple[str, str]]
 
 def theme_labels(version: int) -> dict[str, str]:
     lang = str(get_locale())
-    themes = questionnaires.get(version).themes if version in questionnaires.published() else {}
+    known = available()
+    themes = known[version].themes if version in known else {}
     return {code: (themes[code].label(lang) if code in themes else code) for code in data.THEMES}
 
 
@@ -170,6 +171,7 @@ def office(slug: str):
     measure_labels = _measure_labels(version, lang)
     measures = [m for m in data.measures(snap, office.id, period) if m.measure in measure_labels]
     measures.sort(key=lambda m: list(measure_labels).index(m.measure))
+    comments = _approved_comments(office, period, version, cell)
 
     series = [
         (office.name, cell), (_("Hele landet"), national),
@@ -180,8 +182,27 @@ def office(slug: str):
     return render_template(
         "dashboard/office.html", cell=cell, national=national, previous=previous,
         series=series, trend_cells=trend_cells, measures=measures,
-        measure_labels=measure_labels, figures=figures, **context,
+        measure_labels=measure_labels, figures=figures, comments=comments, **context,
     )
+
+
+def _approved_comments(office, period, version: int, cell) -> list[str] | None:
+    """The office's approved free text from every month of ``period``, in a new random
+    order on every request; None when the office's figures for the period are hidden
+    (the same rule as the figures: too few responses, so nothing of theirs is shown).
+    Pending and rejected comments never leave the moderation queue."""
+    import random
+
+    from ..models import Comment
+
+    if cell.responses is None:
+        return None
+    bodies = list(db.session.scalars(select(Comment.body).where(
+        Comment.office_id == office.id, Comment.status == "approved", Comment.body != "",
+        Comment.questionnaire_version == version,
+        Comment.period_start >= period.start, Comment.period_start < period.end)))
+    random.SystemRandom().shuffle(bodies)
+    return bodies
 
 
 def _office_figures(office, period, cell, series, trend_cells, measures, measure_labels,
@@ -216,9 +237,10 @@ def _office_figures(office, period, cell, series, trend_cells, measures, measure
 def _measure_labels(version: int, lang: str) -> dict[str, str]:
     from ..tally import MEASURES_ITEM
 
-    if version not in questionnaires.published():
+    known = available()
+    if version not in known or MEASURES_ITEM not in {i.code for i in known[version].items}:
         return {}
-    item = questionnaires.get(version).item(MEASURES_ITEM)
+    item = known[version].item(MEASURES_ITEM)
     return {o.value: o.label(lang) for o in item.options}
 
 

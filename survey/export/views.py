@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from sqlalchemy import and_, or_, select
 
 from .. import audit
-from .. import questionnaire as questionnaires
+from .. import versions as questionnaires
 from ..dashboard import data
 from ..dashboard.labels import KIND_LABELS, period_label
 from ..extensions import db
@@ -33,11 +33,11 @@ from .responses import Selection, Tally, response_file
 def chosen_selection() -> tuple[Selection, list[str]]:
     """The filters in the query string; anything unknown is dropped with a note."""
     notes = []
-    published = questionnaires.published()
+    available = questionnaires.available()
     raw = request.args.get("versjon", "")
     version = whole_number(raw)
-    if version not in published:
-        version = current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
+    if version not in available:
+        version = questionnaires.live_version(available)
     periods = []
     for code in request.args.getlist("periode"):
         try:
@@ -113,7 +113,7 @@ def index():
     return render_template(
         "export/index.html", selection=selection, notes=notes, offices=offices,
         counts=counts, alphas=alphas, choices=choices, questionnaire=questionnaire,
-        versions=sorted(questionnaires.published()), query=request.query_string.decode(),
+        versions=sorted(questionnaires.available()), query=request.query_string.decode(),
         themes={code: t.label(str(get_locale())) for code, t in questionnaire.themes.items()},
         k=snap.k,
     )
@@ -164,8 +164,9 @@ def responses_info():
 @bp.get("/fritekst.csv")
 @researcher_required
 def comments_csv():
-    """Free text, opt-in, in its own file: not moderated yet, so only with the researcher's
-    explicit confirmation, shuffled, and with no office where the office-month is small."""
+    """Free text, opt-in, in its own file (only with the researcher's explicit
+    confirmation): approved comments only, shuffled, no id. An office-month too small to
+    show is pooled as "andre" or left out, by the response file's rule."""
     if request.args.get("bekreft") != "ja":
         abort(404)
     selection, _ = chosen_selection()
@@ -174,7 +175,8 @@ def comments_csv():
     codes = office_codes()
     statement = select(Comment.period_start, Comment.questionnaire_version, Comment.language,
                        Comment.office_id, Comment.item_code, Comment.body).where(
-        Comment.questionnaire_version == selection.version)
+        Comment.questionnaire_version == selection.version, Comment.status == "approved",
+        Comment.body != "")
     if selection.periods:
         statement = statement.where(or_(*(and_(Comment.period_start >= p.start,
                                                Comment.period_start < p.end)
@@ -183,12 +185,20 @@ def comments_csv():
         statement = statement.where(Comment.office_id.in_(selection.office_ids))
     found = db.session.execute(statement).all()
     random.SystemRandom().shuffle(found)
-    body = []
-    for n, (period_start, version, language, office_id, item_code, text) in enumerate(found, 1):
+    body, pooled, left_out = [], 0, 0
+    for period_start, version, language, office_id, item_code, text in found:
         month = ReportingPeriod.containing(period_start.replace(day=1), "month")
-        office = guard(codes[office_id]) if (office_id, month) in snap.visible_responses else ""
-        body.append((n, period_start.isoformat(), version, language, office, item_code, guard(text)))
+        if (office_id, month) in snap.visible_responses:
+            office = guard(codes[office_id])
+        elif not selection.office_ids and (data.NATIONAL, month) in snap.visible_responses:
+            office, pooled = "andre", pooled + 1
+        else:  # asked for by office, or the whole month is small: pooling would not hide it
+            left_out += 1
+            continue
+        body.append((len(body) + 1, period_start.isoformat(), version, language, office,
+                     item_code, guard(text)))
     audit.record("export.free_text", {"selection": _describe(selection, codes), "rows": len(body),
+                                      "pooled": pooled, "left_out": left_out,
                                       "format": fmt.suffix})
     db.session.commit()
     header = ["row", "period", "questionnaire_version", "language", "office", "item", "text"]

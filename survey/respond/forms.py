@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectMultipleField, TextAreaField
+from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
@@ -129,3 +129,10 @@ def answers_of(form: FlaskForm, questionnaire: Questionnaire) -> tuple[dict, dic
                 raise ValueError(f"{item.code}: {data!r} is not an answer")
             answers[item.code] = data
     return answers, texts
+
+
+class CodeForm(FlaskForm):
+    """A one-time access code (templates/respond/code.html draws its input). Only the CSRF
+    token is checked here; what a code looks like is ``survey.codes.normalise``'s job."""
+
+    code = StringField()

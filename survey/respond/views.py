@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale, refresh
@@ -12,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .. import questionnaire as questionnaires
+from .. import versions
 from .. import tally
 from ..extensions import csrf, db, limiter
 from ..numbers import whole_number
@@ -22,6 +23,11 @@ from ..redact import redact
 from ..scoring import SCORING_VERSION, score
 from . import bp
 from .forms import answer_form, answers_of
+from flask import g, session
+from sqlalchemy import update
+from .. import codes as access_codes
+from ..models import AccessCode
+from .forms import CodeForm
 
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -34,12 +40,11 @@ def office_or_404(slug: str) -> Office:
 
 
 def live_questionnaire(version: str | None = None):
-    """The version the respondent started on if it is still published, else the live one."""
-    published = questionnaires.published()
+    """The version the respondent started on if it is still available (so a version
+    made live meanwhile does not change their questionnaire), else the live one."""
+    available, live = versions.for_respondent()
     number = whole_number(version)
-    if number in published:
-        return published[number]
-    return published[current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]]
+    return available[number if number in available else live]
 
 
 @bp.get("/")
@@ -61,7 +66,9 @@ def start(slug: str):
     """Start page: what is collected, that it is anonymous and voluntary, who sees what."""
     office = office_or_404(slug)
     if not office.is_open_on(today_in_norway()):
-        return render_template("respond/closed.html", office=office), 200
+        return render_template("respond/closed.html", office=office, today=today_in_norway()), 200
+    if office.codes_required:
+        return code_page(office)
     questionnaire = live_questionnaire()
     form = answer_form(questionnaire, str(get_locale()), formdata=None)
     return render_template(
@@ -103,16 +110,24 @@ def questionnaire_post(slug: str):
         # The database is away: the answers are all in this form, so give the page back.
         db.session.rollback()
         return _page_without_database(slug)
-    if not office.is_open_on(today_in_norway()):
-        # Closed while they answered: say so (the answers cannot be stored for a closed
-        # office; the page tells them why rather than failing later).
-        return render_template("respond/closed.html", office=office), 200
+    today = today_in_norway()
+    if not (office.is_open_on(today) or office.is_open_on(today - timedelta(days=1))):
+        # Closed while they answered: a day's grace, so that whoever was under way when
+        # the period ended is not lost; after that, say so rather than fail later.
+        return render_template("respond/closed.html", office=office, today=today), 200
     questionnaire = live_questionnaire(request.form.get("v"))
     last_page = len(questionnaire.pages) - 1
     page = _page_number(request.form.get("page"), last_page)
     nonce = request.form.get("nonce", "")
     if not NONCE_RE.match(nonce):
         nonce = secrets.token_hex(16)
+    admission = None
+    if office.codes_required:
+        admission = request.form.get("admission", "")
+        if not access_codes.admits(current_app.config["SECRET_KEY"], admission, office.id, nonce):
+            # No code was used for this form (or its admission was forged or is too old):
+            # nothing is stored, and the respondent is asked for a code.
+            return code_page(office, notice=_("Skriv inn koden din for å starte."))
     nav = request.form.get("nav", "next")
     switching_language = request.form.get("lang") in current_app.config["LANGUAGES"]
     if switching_language:
@@ -142,6 +157,7 @@ def questionnaire_post(slug: str):
     elif nav == "submit" and page == last_page:
         answers, texts = answers_of(form, questionnaire)
         if save(office, questionnaire, answers, texts, nonce):
+            session.pop(ADMISSION_KEY, None)  # a code-only office: this admission is spent
             return redirect(url_for("respond.thanks", slug=office.slug), code=303)
         status = 503
         notice = _(
@@ -163,6 +179,7 @@ def questionnaire_post(slug: str):
             nonce=nonce,
             notice=notice,
             show_errors=show_errors,
+            admission=admission,
         ),
         status,
     )
@@ -182,6 +199,7 @@ def _page_from_form(office: Office, notice: str, status: int, alarm: bool = Fals
         page_index=page, page=questionnaire.pages[page], last_page=last_page,
         nonce=nonce if NONCE_RE.match(nonce) else secrets.token_hex(16),
         notice=notice, show_errors=alarm,
+        admission=request.form.get("admission", "")[:512] or None,
     ), status
 
 
@@ -201,6 +219,150 @@ def page_after_limit(slug: str):
         office_or_404(slug),
         _("Det kom mange svar fra samme nettverk på kort tid, så vi ber deg vente et "
           "par minutter og trykke igjen. Svarene dine står fortsatt i skjemaet."), 429)
+
+
+# --- One-time access codes (privacy.md: the code table knows only used / unused) -----------
+
+ADMISSION_KEY = "admission"  # session: the admission of this browser's questionnaire under way
+
+
+def _code_limit() -> str:
+    return current_app.config["STIGEN_CODE_LIMIT"]
+
+
+def _code_refused(response) -> bool:
+    """Only codes looked up and refused count against the limit on guessing."""
+    return g.get("code_refused", False)
+
+
+def _kept_admission(office: Office) -> tuple[str, str] | None:
+    """The admission this browser got for ``office`` and has not yet spent, with its
+    nonce: a reload of the page after a code was accepted must not ask for a new code."""
+    token = session.get(ADMISSION_KEY)
+    found = access_codes.read_admission(current_app.config["SECRET_KEY"], token)
+    if found and found.office_id == office.id and NONCE_RE.match(found.nonce):
+        return token, found.nonce
+    return None
+
+
+def code_page(office: Office, typed: str = "", error: str | None = None,
+              notice: str | None = None, status: int = 200):
+    """The start page of a code-only office: what is collected, then the code form (or,
+    if this browser already has an unspent admission, the Start button with it)."""
+    kept = _kept_admission(office) if not (typed or error) else None
+    questionnaire = live_questionnaire()
+    return render_template(
+        "respond/start.html", office=office, questionnaire=questionnaire,
+        form=answer_form(questionnaire, str(get_locale()), formdata=None),
+        nonce=kept[1] if kept else secrets.token_hex(16),
+        admission=kept[0] if kept else None,
+        code_form=CodeForm(formdata=None), code_typed=typed[:64], code_error=error,
+        code_notice=notice,
+    ), status
+
+
+def _first_page(office: Office, admission: str, nonce: str):
+    questionnaire = live_questionnaire()
+    return render_template(
+        "respond/page.html", office=office, questionnaire=questionnaire,
+        form=answer_form(questionnaire, str(get_locale()), formdata=None),
+        page_index=0, page=questionnaire.pages[0], last_page=len(questionnaire.pages) - 1,
+        nonce=nonce, notice=None, show_errors=False, admission=admission,
+    )
+
+
+def _code_error(error: access_codes.CodeError) -> str:
+    if error.reason == "empty":
+        return _("Skriv inn koden du har fått.")
+    if error.reason == "character" and error.character.isprintable():
+        return _("Det finnes ingen «%(character)s» i kodene: sjekk at du har skrevet av "
+                 "koden riktig.", character=error.character)
+    if error.reason == "character":
+        return _("Koden har et tegn som ikke finnes i kodene: sjekk at du har skrevet av "
+                 "koden riktig.")
+    return _("Koden har 8 tegn, for eksempel K7RM-XH4P. Sjekk at du har fått med alle.")
+
+
+def redeem(office: Office, digest: str) -> str:
+    """Mark the code with hash ``digest`` used, in a transaction of its own that holds
+    nothing else and is committed here, long before (and apart from) the submission:
+    the code's row and a response never share a transaction, a transaction id or a time.
+    Returns ``"ok"``, ``"used"`` or ``"unknown"``."""
+    table = AccessCode.__table__
+    # One redemption per office at a time. The lock still lets submissions point at the
+    # office (NO KEY UPDATE), and it orders the rewrite below so two cannot deadlock.
+    db.session.execute(select(Office.id).where(Office.id == office.id)
+                       .with_for_update(key_share=True))
+    flipped = db.session.execute(
+        update(table).where(table.c.code_hash == digest, table.c.office_id == office.id,
+                            table.c.used.is_(False)).values(used=True)).rowcount
+    if flipped == 1:
+        # Rewrite every code row of the office in this transaction, so that on PostgreSQL
+        # they all carry its transaction id (xmin): the table cannot tell which code was
+        # used when, only how many were.
+        db.session.execute(update(table).where(table.c.office_id == office.id)
+                           .values(used=table.c.used))
+        db.session.commit()
+        return "ok"
+    used = db.session.scalar(select(table.c.used).where(table.c.code_hash == digest,
+                                                        table.c.office_id == office.id))
+    db.session.rollback()
+    return "unknown" if used is None else "used"
+
+
+@bp.post("/k/<slug>/kode")
+@csrf.exempt  # the form checks its own token: an expired one costs a press, not an error page
+@limiter.limit(_code_limit, scope="access-codes", deduct_when=_code_refused)
+def code_post(slug: str):
+    """A respondent's one-time code: if unused, spend it and open the questionnaire with
+    an admission (signed, timed, never stored) in its hidden fields."""
+    office = office_or_404(slug)
+    if not office.is_open_on(today_in_norway()):
+        return render_template("respond/closed.html", office=office,
+                               today=today_in_norway()), 200
+    if not office.codes_required:
+        return redirect(url_for("respond.start", slug=office.slug), code=303)
+    form = CodeForm()
+    typed = (form.code.data or "").replace("\x00", "")[:64]
+    if not form.validate():  # only the CSRF token can fail
+        return code_page(office, typed, notice=_(
+            "Siden var åpen lenge, så vi må be deg trykke en gang til."))
+    try:
+        code = access_codes.normalise(typed)
+    except access_codes.CodeError as error:
+        return code_page(office, typed, error=_code_error(error))
+    try:
+        outcome = redeem(office, access_codes.code_hash(code, current_app.config["SECRET_KEY"]))
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("An access code could not be checked.")
+        return code_page(office, typed, notice=_(
+            "Vi klarte ikke å sjekke koden akkurat nå. Koden er ikke brukt: prøv igjen om litt."),
+            status=503)
+    if outcome == "ok":
+        nonce = secrets.token_hex(16)
+        admission = access_codes.admission(current_app.config["SECRET_KEY"], office.id, nonce)
+        session[ADMISSION_KEY] = admission
+        return _first_page(office, admission, nonce)
+    kept = _kept_admission(office)
+    if outcome == "used" and kept:
+        # This browser spent a code here and has not sent its answers: a reload of the
+        # page that accepted it. Carry on with the same admission.
+        return _first_page(office, *kept)
+    g.code_refused = True
+    if outcome == "used":
+        error = _("Denne koden er allerede brukt. Hver kode virker bare én gang.")
+    else:
+        error = _("Vi finner ikke denne koden for %(office)s. Sjekk at du har skrevet den "
+                  "slik den står.", office=office.name)
+    return code_page(office, typed, error=error)
+
+
+def code_page_after_limit(slug: str):
+    """What the limit on code guessing shows instead of a bare 429."""
+    return code_page(office_or_404(slug), request.form.get("code", "")[:64], notice=_(
+        "Det er prøvd mange koder som ikke virket fra samme nettverk på kort tid. "
+        "Vent noen minutter og prøv igjen."), status=429)
 
 
 @bp.get("/k/<slug>/takk")

@@ -1,0 +1,267 @@
+"""One-time access codes per office: switch an office between its open link and codes
+only, generate a batch (a printable sheet or a CSV file, once: only hashes are kept), see
+how many of each batch are used, and delete a batch's unused codes.
+
+A code exists in clear text only in the response to the request that generated it; the
+table keeps its keyed hash, the office, the batch label and used/unused (privacy.md).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+
+from flask import (Response, abort, current_app, flash, has_request_context, redirect,
+                   render_template, session, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import case, delete, func, insert, select
+from wtforms import HiddenField, IntegerField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from .. import audit, codes
+from ..auth.access import admin_required
+from ..export.csvfile import CsvFormat, encode, guard
+from ..extensions import db
+from ..models import AccessCode, Office
+from . import bp
+
+NO_STORE = {"Cache-Control": "no-store"}
+FORMATS = ("ark", "csv", "excel")
+ONCE_KEY = "codes_once"  # session: tokens of generate forms shown and not yet sent
+CHUNK = 500
+
+
+# --- Logic shared with ``flask codes`` -----------------------------------------------------
+
+def office_link(office: Office, base_url: str | None = None) -> str:
+    """The office's survey link: on ``base_url`` (or ``STIGEN_BASE_URL``) if set, else on
+    the current request's address; from a shell with neither, the path alone."""
+    base = base_url or current_app.config.get("STIGEN_BASE_URL")
+    if has_request_context():
+        if not base:
+            return url_for("respond.start", slug=office.slug, _external=True)
+        return base.rstrip("/") + url_for("respond.start", slug=office.slug)
+    with current_app.test_request_context():
+        path = url_for("respond.start", slug=office.slug)
+    return base.rstrip("/") + path if base else path
+
+
+def new_batch(office: Office, count: int, batch: str) -> list[str]:
+    """Add ``count`` new codes for ``office`` under the label ``batch`` to the session (the
+    caller audits and commits) and return them, canonical, in clear text: the only time
+    they exist so."""
+    key = current_app.config["SECRET_KEY"]
+    fresh = codes.generate(count)
+    while True:
+        hashes = {codes.code_hash(code, key): code for code in fresh}
+        taken = set()
+        digests = list(hashes)
+        for at in range(0, len(digests), CHUNK):
+            chunk = digests[at:at + CHUNK]
+            taken |= set(db.session.scalars(
+                select(AccessCode.code_hash).where(AccessCode.code_hash.in_(chunk))))
+        if not taken:
+            break
+        # An existing code was drawn again (rare): draw replacements for those only.
+        keep = [code for digest, code in hashes.items() if digest not in taken]
+        fresh = keep + codes.generate(len(taken), avoid=set(keep))
+    db.session.execute(insert(AccessCode), [
+        {"code_hash": digest, "office_id": office.id, "batch": batch, "used": False}
+        for digest in hashes
+    ])
+    return fresh
+
+
+def batch_counts(office_id: int | None = None) -> list[tuple[int, str, int, int]]:
+    """(office id, batch, used, unused) for every batch, by office and batch label."""
+    used = func.sum(case((AccessCode.used.is_(True), 1), else_=0))
+    statement = (select(AccessCode.office_id, AccessCode.batch, used, func.count() - used)
+                 .group_by(AccessCode.office_id, AccessCode.batch)
+                 .order_by(AccessCode.office_id, AccessCode.batch))
+    if office_id is not None:
+        statement = statement.where(AccessCode.office_id == office_id)
+    return [(o, b, int(u or 0), int(n or 0)) for o, b, u, n in db.session.execute(statement)]
+
+
+def delete_unused(office: Office, batch: str) -> int:
+    """Delete the unused codes of ``batch``; used ones stay, to be counted."""
+    result = db.session.execute(
+        delete(AccessCode).where(AccessCode.office_id == office.id, AccessCode.batch == batch,
+                                 AccessCode.used.is_(False)))
+    return result.rowcount or 0
+
+
+def csv_bytes(office: Office, batch: str, clear: list[str], link: str,
+              fmt: CsvFormat = CsvFormat()) -> bytes:
+    """The codes as CSV: one line per code with its batch, the office and its link."""
+    rows = ([codes.display(code), guard(batch), guard(office.name), link] for code in clear)
+    return b"".join(encode(["code", "batch", "office", "link"], rows, fmt))
+
+
+def file_label(text: str) -> str:
+    """A batch label as a safe piece of a file name."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:40] or "koder"
+
+
+# --- Forms ---------------------------------------------------------------------------------
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ModeForm(FlaskForm):
+    mode = RadioField(_l("Hvordan kommer man inn?"), choices=[
+        SelectChoice("open", _l("Åpen lenke – alle med lenken kan svare")),
+        SelectChoice("codes", _l("Bare med kode – hver kode kan brukes én gang")),
+    ], validators=[DataRequired(_l("Velg en av delene."))])
+
+
+class GenerateForm(FlaskForm):
+    count = IntegerField(
+        _l("Antall koder"),
+        validators=[InputRequired(_l("Skriv et antall fra 1 til %(max)d.", max=codes.MAX_COUNT)),
+                    NumberRange(1, codes.MAX_COUNT,
+                                _l("Skriv et antall fra 1 til %(max)d.", max=codes.MAX_COUNT))])
+    batch = StringField(
+        _l("Navn på bunken"), filters=[_strip],
+        description=_l("For eksempel måned og sted, som «2026-11 venterom». "
+                       "Aldri navn på personer."),
+        validators=[DataRequired(_l("Gi bunken et navn.")),
+                    Length(max=80, message=_l("Navnet kan være høyst 80 tegn."))])
+    format = RadioField(_l("Format"), default="ark", choices=[
+        SelectChoice("ark", _l("Utskriftsark (en side med mange koder til å klippe ut)")),
+        SelectChoice("csv", _l("CSV-fil (komma, UTF-8, RFC 4180), for eksempel til SMS-utsending")),
+        SelectChoice("excel", _l("CSV-fil for Excel (semikolon)")),
+    ], validators=[DataRequired(_l("Velg et format."))])
+    once = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.count.errors:  # one message, also for text that is not a number
+            self.count.errors = [_("Skriv et antall fra 1 til %(max)d.", max=codes.MAX_COUNT)]
+        return valid
+
+
+class DeleteForm(FlaskForm):
+    batch = HiddenField(validators=[DataRequired()])
+
+
+# --- Views ---------------------------------------------------------------------------------
+
+def _office(slug: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        abort(404)
+    return office
+
+
+def _once() -> str:
+    """A token for a generate form, so that sending it twice (a reload of the sheet)
+    does not make a second batch."""
+    token = secrets.token_hex(8)
+    session[ONCE_KEY] = [*session.get(ONCE_KEY, [])[-4:], token]
+    return token
+
+
+def _page(office: Office, mode_form=None, generate_form=None, status: int = 200):
+    mode_form = mode_form or ModeForm(mode="codes" if office.codes_required else "open")
+    if generate_form is None:
+        generate_form = GenerateForm(formdata=None, batch=date.today().strftime("%Y-%m"))
+    generate_form.once.data = _once()
+    batches = [(batch, used, unused) for _o, batch, used, unused in batch_counts(office.id)]
+    return render_template(
+        "admin/codes.html", office=office, mode_form=mode_form, generate_form=generate_form,
+        delete_form=DeleteForm(formdata=None), batches=batches, link=office_link(office),
+        unused_total=sum(unused for _b, _u, unused in batches),
+        max_count=codes.MAX_COUNT,
+    ), status, NO_STORE
+
+
+@bp.get("/koder")
+@admin_required
+def codes_overview():
+    """Every office: open link or codes only, and how many codes are used and unused."""
+    offices = db.session.scalars(select(Office).order_by(Office.name)).all()
+    totals: dict[int, list[int]] = {}
+    for office_id, _batch, used, unused in batch_counts():
+        total = totals.setdefault(office_id, [0, 0])
+        total[0] += used
+        total[1] += unused
+    return render_template("admin/codes_overview.html", offices=offices, totals=totals)
+
+
+@bp.get("/kontor/<slug>/koder")
+@admin_required
+def codes_page(slug: str):
+    """The office's codes: mode, a new batch, and the batches so far."""
+    return _page(_office(slug))
+
+
+@bp.post("/kontor/<slug>/koder/modus")
+@admin_required
+def codes_mode(slug: str):
+    office = _office(slug)
+    form = ModeForm()
+    if not form.validate():
+        return _page(office, mode_form=form)
+    required = form.mode.data == "codes"
+    if required != office.codes_required:
+        office.codes_required = required
+        audit.record("codes.mode", {"office": office.slug, "codes_required": required})
+        db.session.commit()
+    flash(_("Nå kan bare den som har en kode, svare for %(office)s.", office=office.name)
+          if required else
+          _("Nå kan alle med lenken svare for %(office)s.", office=office.name))
+    return redirect(url_for("admin.codes_page", slug=office.slug), code=303)
+
+
+@bp.post("/kontor/<slug>/koder/lag")
+@admin_required
+def codes_generate(slug: str):
+    """Generate a batch and hand it over once, as a printable sheet or a CSV file."""
+    office = _office(slug)
+    form = GenerateForm()
+    if not form.validate():
+        return _page(office, generate_form=form)
+    shown = session.get(ONCE_KEY, [])
+    if form.once.data not in shown:
+        flash(_("Denne bunken er allerede laget (skjemaet ble sendt to ganger). "
+                "Lag en ny bunke her hvis du trenger flere koder."))
+        return redirect(url_for("admin.codes_page", slug=office.slug), code=303)
+    session[ONCE_KEY] = [token for token in shown if token != form.once.data]
+    count, batch, kind = form.count.data, form.batch.data, form.format.data
+    clear = new_batch(office, count, batch)
+    audit.record("codes.generate", {"office": office.slug, "batch": batch, "count": count,
+                                    "format": kind})
+    db.session.commit()
+    link = office_link(office)
+    if kind == "ark":
+        return render_template("admin/code_sheet.html", office=office, batch=batch, link=link,
+                               codes=[codes.display(code) for code in clear]), 200, NO_STORE
+    fmt = CsvFormat.excel_norwegian() if kind == "excel" else CsvFormat()
+    response = Response(csv_bytes(office, batch, clear, link, fmt),
+                        mimetype="text/csv", headers=NO_STORE)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="koder-{office.slug}-{file_label(batch)}-{fmt.suffix}.csv"')
+    return response
+
+
+@bp.post("/kontor/<slug>/koder/slett")
+@admin_required
+def codes_delete(slug: str):
+    """Delete the unused codes of one batch (the used ones stay, as a count)."""
+    office = _office(slug)
+    form = DeleteForm()
+    if not form.validate():
+        abort(400)
+    deleted = delete_unused(office, form.batch.data)
+    audit.record("codes.delete", {"office": office.slug, "batch": form.batch.data,
+                                  "count": deleted})
+    db.session.commit()
+    flash(_("%(count)d ubrukte koder i bunken «%(batch)s» er slettet.", count=deleted,
+            batch=form.batch.data))
+    return redirect(url_for("admin.codes_page", slug=office.slug), code=303)

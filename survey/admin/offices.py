@@ -1,0 +1,366 @@
+"""Offices, their links, QR codes and posters, and survey periods.
+
+An office's slug is in its link, and so on every poster printed for it: it never changes
+once the office exists. A deactivated office keeps its responses; its link shows the
+"closed" page, as it does outside an open period.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit import record
+from ..auth.access import admin_required
+from ..extensions import db
+from ..models import Office
+from ..periods import today_in_norway
+from . import bp, posters
+from .office_forms import (
+    OfficeCreateForm,
+    OfficeEditForm,
+    RESERVED_SLUGS,
+    PeriodForm,
+    first_day,
+    last_day,
+    month_code,
+    parse_month,
+    suggest_slug,
+)
+
+
+# --- Shared with the flask commands -------------------------------------------------------
+
+def office_link(office: Office, base_url: str | None = None,
+                endpoint: str = "respond.start") -> str:
+    """The absolute address of the office's start page (or of another page of the office,
+    such as its public page ``public.office``): on ``base_url`` (or the ``STIGEN_BASE_URL``
+    setting) when given, else on the address of this request."""
+    base = (base_url or current_app.config.get("STIGEN_BASE_URL") or "").strip()
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"not an http(s) base address: {base!r}")
+        adapter = current_app.url_map.bind(
+            parts.netloc, script_name=parts.path.rstrip("/") or "/", url_scheme=parts.scheme)
+        return adapter.build(endpoint, {"slug": office.slug}, force_external=True)
+    return url_for(endpoint, slug=office.slug, _external=True)
+
+
+def set_period(office: Office, opens_on: date | None, closes_on: date | None) -> dict:
+    """Set the open period; returns the audit details (the period before and after)."""
+    details = {"office": office.slug,
+               "before": [_iso(office.opens_on), _iso(office.closes_on)],
+               "after": [_iso(opens_on), _iso(closes_on)]}
+    office.opens_on, office.closes_on = opens_on, closes_on
+    return details
+
+
+def open_now(office: Office, today: date) -> dict:
+    """Open from the first day of this month, until further notice."""
+    return set_period(office, today.replace(day=1), None)
+
+
+def close_now(office: Office, today: date) -> dict:
+    """Closed from today: the period ended yesterday. (A respondent under way still gets
+    to submit today: the questionnaire accepts a day's grace.) A start still ahead is
+    dropped, so the office does not reopen by itself."""
+    yesterday = today - timedelta(days=1)
+    opens_on = office.opens_on if office.opens_on and office.opens_on <= yesterday else None
+    return set_period(office, opens_on, yesterday)
+
+
+def period_from_months(opens_from: str, opens_to: str | None) -> tuple[date, date | None]:
+    """Dates from ``YYYY-MM`` months (already validated)."""
+    end = parse_month(opens_to)
+    return first_day(parse_month(opens_from)), last_day(end) if end else None
+
+
+def status_of(office: Office, today: date) -> str:
+    """"open", "closed" or "deactivated"."""
+    if not office.active:
+        return "deactivated"
+    return "open" if office.is_open_on(today) else "closed"
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+def _taken(slug: str) -> str:
+    return _("Kortnavnet «%(slug)s» er tatt av et annet kontor.", slug=slug)
+
+
+def _office_or_404(slug: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.slug == slug[:80]))
+    if office is None:
+        abort(404)
+    return office
+
+
+def _all_offices() -> list[Office]:
+    return list(db.session.scalars(select(Office).order_by(Office.active.desc(), Office.name)))
+
+
+@bp.get("/kontor")
+@admin_required
+def offices():
+    """Every office with its status and period."""
+    return render_template("admin/offices.html", offices=_all_offices(), today=today_in_norway(),
+                           status_of=status_of)
+
+
+@bp.route("/kontor/ny", methods=["GET", "POST"])
+@admin_required
+def office_new():
+    """A new office, with its first period."""
+    form = OfficeCreateForm()
+    if request.method == "GET":
+        form.opens_from.data = month_code(today_in_norway())
+        return render_template("admin/office_form.html", form=form, office=None)
+    valid = form.validate_on_submit()
+    slug = form.slug.data or suggest_slug(form.name.data or "")
+    if not form.slug.errors and form.name.data:
+        taken = db.session.scalar(select(Office.id).where(Office.slug == slug)) is not None
+        if not slug or slug in RESERVED_SLUGS:
+            form.slug.errors.append(_("Navnet gir ikke noe brukbart kortnavn: skriv et selv."))
+        elif taken:
+            form.slug.errors.append(_taken(slug))
+        form.slug.data = form.slug.data or slug  # show the suggestion, to keep or change
+    if valid and not form.slug.errors:
+        opens_on, closes_on = period_from_months(form.opens_from.data, form.opens_to.data)
+        office = Office(slug=slug, name=form.name.data.strip(),
+                        municipality=(form.municipality.data or "").strip(),
+                        county=(form.county.data or "").strip(),
+                        opens_on=opens_on, closes_on=closes_on)
+        db.session.add(office)
+        record("office.create", {"office": slug, "name": office.name,
+                                 "municipality": office.municipality, "county": office.county,
+                                 "period": [_iso(opens_on), _iso(closes_on)]})
+        try:
+            db.session.commit()
+        except IntegrityError:  # another admin took the slug a moment ago
+            db.session.rollback()
+            form.slug.errors.append(_taken(slug))
+        else:
+            flash(_("Kontoret «%(name)s» er opprettet.", name=office.name))
+            return redirect(url_for("admin.office", slug=slug), code=303)
+    return render_template("admin/office_form.html", form=form, office=None)
+
+
+@bp.get("/kontor/<slug>")
+@admin_required
+def office(slug: str):
+    """One office: its link, QR code and poster, its period, and what may be changed."""
+    office = _office_or_404(slug)
+    form = PeriodForm(formdata=None, opens_from=month_code(office.opens_on),
+                      opens_to=month_code(office.closes_on))
+    return _office_page(office, form)
+
+
+def _office_page(office: Office, period_form: PeriodForm):
+    link = office_link(office)
+    title = _("QR-kode til %(link)s", link=link)
+    return render_template(
+        "admin/office.html", office=office, link=link, today=today_in_norway(),
+        status=status_of(office, today_in_norway()), period_form=period_form,
+        qr=Markup(posters.qr_svg(link, title)),
+    )
+
+
+@bp.route("/kontor/<slug>/endre", methods=["GET", "POST"])
+@admin_required
+def office_edit(slug: str):
+    """Rename an office, or correct its municipality or county. The slug stays."""
+    office = _office_or_404(slug)
+    form = OfficeEditForm(obj=office)
+    if form.validate_on_submit():
+        before = {"name": office.name, "municipality": office.municipality, "county": office.county}
+        after = {"name": form.name.data.strip(),
+                 "municipality": (form.municipality.data or "").strip(),
+                 "county": (form.county.data or "").strip()}
+        changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+        if changed:
+            office.name, office.municipality, office.county = (
+                after["name"], after["municipality"], after["county"])
+            record("office.rename" if "name" in changed else "office.edit",
+                   {"office": office.slug, "changed": changed})
+            db.session.commit()
+            flash(_("Endringene er lagret."))
+        return redirect(url_for("admin.office", slug=office.slug), code=303)
+    return render_template("admin/office_form.html", form=form, office=office)
+
+
+@bp.post("/kontor/<slug>/deaktiver")
+@admin_required
+def office_deactivate(slug: str):
+    office = _office_or_404(slug)
+    if office.active:
+        office.active = False
+        record("office.deactivate", {"office": office.slug})
+        db.session.commit()
+        flash(_("Kontoret er deaktivert. Svarene er tatt vare på, og lenken viser at "
+                "undersøkelsen er stengt."))
+    return redirect(url_for("admin.office", slug=office.slug), code=303)
+
+
+@bp.post("/kontor/<slug>/aktiver")
+@admin_required
+def office_activate(slug: str):
+    office = _office_or_404(slug)
+    if not office.active:
+        office.active = True
+        record("office.activate", {"office": office.slug})
+        db.session.commit()
+        flash(_("Kontoret er aktivert igjen."))
+    return redirect(url_for("admin.office", slug=office.slug), code=303)
+
+
+@bp.post("/kontor/<slug>/periode")
+@admin_required
+def office_period(slug: str):
+    """Set the office's period in whole months."""
+    office = _office_or_404(slug)
+    form = PeriodForm()
+    if not form.validate_on_submit():
+        return _office_page(office, form)
+    record("period.set", set_period(office, *period_from_months(form.opens_from.data,
+                                                                form.opens_to.data)))
+    db.session.commit()
+    flash(_("Perioden er lagret."))
+    return redirect(url_for("admin.office", slug=office.slug), code=303)
+
+
+@bp.post("/kontor/<slug>/apne")
+@admin_required
+def office_open_now(slug: str):
+    office = _office_or_404(slug)
+    record("period.open", open_now(office, today_in_norway()))
+    db.session.commit()
+    flash(_("Undersøkelsen er åpen fra denne måneden, inntil videre."))
+    return redirect(url_for("admin.office", slug=office.slug), code=303)
+
+
+@bp.post("/kontor/<slug>/steng")
+@admin_required
+def office_close_now(slug: str):
+    office = _office_or_404(slug)
+    record("period.close", close_now(office, today_in_norway()))
+    db.session.commit()
+    flash(_("Undersøkelsen er stengt for dette kontoret."))
+    return redirect(url_for("admin.office", slug=office.slug), code=303)
+
+
+# --- QR codes and posters ----------------------------------------------------------------
+
+def _download(body: bytes, mimetype: str, filename: str):
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/kontor/<slug>/qr.svg")
+@admin_required
+def office_qr_svg(slug: str):
+    office = _office_or_404(slug)
+    return _download(posters.qr_file(office_link(office), "svg"), "image/svg+xml",
+                     f"stigen-{office.slug}-qr.svg")
+
+
+@bp.get("/kontor/<slug>/qr.png")
+@admin_required
+def office_qr_png(slug: str):
+    office = _office_or_404(slug)
+    return _download(posters.qr_file(office_link(office), "png"), "image/png",
+                     f"stigen-{office.slug}-qr.png")
+
+
+def poster_texts(office: Office, base_url: str | None = None) -> posters.PosterTexts:
+    """The poster's words, in the language of the page (bokmål unless switched)."""
+    public_page = office_link(office, base_url, endpoint="public.office")
+    return posters.PosterTexts(
+        office=office.name,
+        heading=_("Hvordan opplever du oppfølgingen fra NAV?"),
+        about=_("En kort, anonym undersøkelse for deg mellom 18 og 29 år om oppfølgingen du "
+                "får fra NAV."),
+        anonymity=_("Du er anonym: vi spør ikke om navn eller fødselsnummer, og ingen kan se "
+                    "hva akkurat du har svart."),
+        scan=_("Skann QR-koden med mobilkameraet, eller skriv inn adressen:"),
+        duration=_("Det tar 5–8 minutter, og det er frivillig."),
+        footer=_("Se hva kontoret gjør med svarene: %(link)s", link=public_page),
+    )
+
+
+@bp.get("/kontor/<slug>/plakat")
+@admin_required
+def office_poster(slug: str):
+    """The poster as a page that prints on one A4 sheet."""
+    office = _office_or_404(slug)
+    link = office_link(office)
+    qr = Markup(posters.qr_svg(link, _("QR-kode til %(link)s", link=link)))
+    return render_template("admin/poster.html", office=office, link=link, qr=qr,
+                           texts=poster_texts(office),
+                           public_link=office_link(office, endpoint="public.office"))
+
+
+@bp.get("/kontor/<slug>/plakat.svg")
+@admin_required
+def office_poster_svg(slug: str):
+    """The poster as an A4 SVG file, for print shops and for turning into PDF."""
+    office = _office_or_404(slug)
+    svg = posters.poster_svg(office_link(office), poster_texts(office))
+    return _download(svg.encode(), "image/svg+xml", f"stigen-{office.slug}-plakat.svg")
+
+
+# --- Periods for every office --------------------------------------------------------------
+
+@bp.route("/perioder", methods=["GET", "POST"])
+@admin_required
+def periods():
+    """One period for every active office at once."""
+    form = PeriodForm()
+    if request.method == "GET":
+        form.opens_from.data = month_code(today_in_norway())
+    elif form.validate_on_submit():
+        opens_on, closes_on = period_from_months(form.opens_from.data, form.opens_to.data)
+        _for_all("period.set", lambda office: set_period(office, opens_on, closes_on))
+        flash(_("Perioden er lagret for alle aktive kontorer."))
+        return redirect(url_for("admin.periods"), code=303)
+    return render_template("admin/periods.html", form=form, offices=_all_offices(),
+                           today=today_in_norway(), status_of=status_of)
+
+
+@bp.post("/perioder/apne")
+@admin_required
+def periods_open_now():
+    today = today_in_norway()
+    _for_all("period.open", lambda office: open_now(office, today))
+    flash(_("Undersøkelsen er åpen for alle aktive kontorer, inntil videre."))
+    return redirect(url_for("admin.periods"), code=303)
+
+
+@bp.post("/perioder/steng")
+@admin_required
+def periods_close_now():
+    today = today_in_norway()
+    _for_all("period.close", lambda office: close_now(office, today))
+    flash(_("Undersøkelsen er stengt for alle kontorer."))
+    return redirect(url_for("admin.periods"), code=303)
+
+
+def _for_all(action: str, change) -> None:
+    """Apply ``change`` to every active office, one audit event for all, one commit."""
+    offices = db.session.scalars(select(Office).where(Office.active.is_(True))).all()
+    changes = [change(office) for office in offices]
+    record(action, {"all_offices": True, "offices": {
+        c["office"]: {"before": c["before"], "after": c["after"]} for c in changes}})
+    db.session.commit()

@@ -1,0 +1,65 @@
+"""``flask notes``: an office's "Dette gjør vi" notes from the shell."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from .. import periods
+from ..audit import record
+from ..extensions import db
+from ..models import ActionNote, Office
+from .notes import NOTE_MAX, clean_text, office_notes
+
+
+def _office(slug: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        raise click.ClickException(f"No office with slug {slug!r}.")
+    return office
+
+
+def _text(value: str, option: str) -> str:
+    text = clean_text(value)
+    if not text:
+        raise click.ClickException(f"{option} may not be empty.")
+    if len(text) > NOTE_MAX:
+        raise click.ClickException(f"{option} is {len(text)} characters; at most {NOTE_MAX}.")
+    return text
+
+
+@click.group("notes")
+def notes() -> None:
+    """List and add an office's "Dette gjør vi" notes (shown on its public page)."""
+
+
+@notes.command("list")
+@click.option("--office", "slug", required=True, help="Office slug.")
+@with_appcontext
+def list_notes(slug: str) -> None:
+    """An office's notes, newest first."""
+    found = office_notes(_office(slug).id)
+    if not found:
+        click.echo(f"No notes for {slug}.")
+    for note in found:
+        click.echo(f"#{note.id} {note.written_on.isoformat()}")
+        click.echo(f"  Dere sa: {note.you_said}")
+        click.echo(f"  Vi gjør: {note.we_do}")
+
+
+@notes.command("add")
+@click.option("--office", "slug", required=True, help="Office slug.")
+@click.option("--you-said", required=True, help='What the young people said ("Dere sa …").')
+@click.option("--we-do", required=True, help='What the office does about it ("Vi gjør …").')
+@with_appcontext
+def add_note(slug: str, you_said: str, we_do: str) -> None:
+    """Add a note, dated today; audited as "shell"."""
+    office = _office(slug)
+    note = ActionNote(office_id=office.id, written_on=periods.today_in_norway(),
+                      you_said=_text(you_said, "--you-said"), we_do=_text(we_do, "--we-do"))
+    db.session.add(note)
+    db.session.flush()
+    record("note.create", {"office": office.slug, "note": note.id}, actor="shell")
+    db.session.commit()
+    click.echo(f"Added note #{note.id} for {office.slug}.")

@@ -1,0 +1,195 @@
+"""Which questionnaire versions exist and which one is live: the one place for the rule.
+
+A version is either shipped as a file in ``survey/questionnaires`` (``questionnaire.
+published()``) or published from the admin pages (a ``PublishedQuestionnaire`` row with
+its TOML source). The live version, the one new respondents get, is the ``Setting``
+``live_questionnaire_version`` when it names an available version, else the configured
+``STIGEN_QUESTIONNAIRE_VERSION``.
+
+Every gunicorn worker reads the version numbers from the database at each call (one
+small query), so a version published or made live in one worker is seen by all at their
+next request; the TOML of a row is read and parsed only once per process.
+
+``publish`` and ``make_live`` add to the session and write their audit event; the caller
+commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from datetime import UTC, datetime
+
+from flask import current_app, has_request_context
+from flask_babel import force_locale, gettext
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import audit
+from .extensions import db
+from .models import THEME_INDEX_COLUMNS, PublishedQuestionnaire, Setting
+from .numbers import whole_number
+from .questionnaire import Questionnaire, QuestionnaireError, parse, published
+
+LIVE_SETTING = "live_questionnaire_version"
+MAX_VERSION = 32767  # responses keep their version in a SMALLINT
+
+# Parsed rows, per process: by (version, published_at) as read from the database, and
+# the questionnaire itself by (version, hash of the source), parsed once.
+_rows: dict[tuple[int, str], Questionnaire | None] = {}
+_parsed: dict[tuple[int, str], Questionnaire] = {}
+
+
+def _(message: str, **variables) -> str:
+    """``gettext`` in the reader's language on a page; in bokmål from a command."""
+    if has_request_context():
+        return gettext(message, **variables)
+    with force_locale("nb"):
+        return gettext(message, **variables)
+
+
+def _digest(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def _from_source(version: int, source: str) -> Questionnaire | None:
+    key = (version, _digest(source))
+    if key not in _parsed:
+        try:
+            _parsed[key] = parse(tomllib.loads(source))
+        except (tomllib.TOMLDecodeError, QuestionnaireError) as error:
+            # Stored after it validated, so only a stricter Stigen could refuse it now:
+            # leave it out rather than fail every page.
+            current_app.logger.error("Published questionnaire %s no longer parses: %s",
+                                     version, error)
+            return None
+    return _parsed[key]
+
+
+def available() -> dict[int, Questionnaire]:
+    """Every version a respondent may be given or a dashboard may show, by number:
+    the shipped files and the versions published in the database."""
+    found = dict(published())
+    rows = db.session.execute(
+        select(PublishedQuestionnaire.version, PublishedQuestionnaire.published_at)
+    ).all()
+    for version, published_at in rows:
+        if version in found:  # a shipped file wins (publish refuses the number anyway)
+            continue
+        key = (version, str(published_at))
+        if key not in _rows:
+            source = db.session.scalar(
+                select(PublishedQuestionnaire.source).where(PublishedQuestionnaire.version == version))
+            _rows[key] = _from_source(version, source)
+        if _rows[key] is not None:
+            found[version] = _rows[key]
+    return dict(sorted(found.items()))
+
+
+def get(version: int) -> Questionnaire:
+    """One available version (``KeyError`` if there is none by that number)."""
+    return available()[version]
+
+
+def live_version(versions: dict[int, Questionnaire] | None = None) -> int:
+    """The version new respondents get: the admins' choice if it is available, else the
+    configured one."""
+    versions = available() if versions is None else versions
+    setting = db.session.get(Setting, LIVE_SETTING)
+    chosen = whole_number(setting.value) if setting else None
+    if chosen in versions:
+        return chosen
+    return current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
+
+
+def live() -> Questionnaire:
+    versions = available()
+    return versions[live_version(versions)]
+
+
+_last_seen: tuple[dict[int, Questionnaire], int] | None = None
+
+
+def for_respondent() -> tuple[dict[int, Questionnaire], int]:
+    """The available versions and the live one, for the questionnaire's pages, which
+    must come back even when the database is away (every answer is in the form): then
+    what this process saw last, or the shipped files and the configured version."""
+    global _last_seen
+    try:
+        found = available()
+        _last_seen = found, live_version(found)
+    except SQLAlchemyError:
+        db.session.rollback()
+        if _last_seen is None:
+            return dict(published()), current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
+    return _last_seen
+
+
+def check(source: str) -> Questionnaire:
+    """The questionnaire in ``source`` if it may be published, or ``QuestionnaireError``
+    with every problem found: TOML syntax, the format's rules, a number already taken,
+    themes Stigen does not store."""
+    if "\x00" in source:
+        raise QuestionnaireError([_("Teksten inneholder et NUL-tegn.")])
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as error:
+        raise QuestionnaireError([_("TOML-syntaksfeil: %(error)s", error=str(error))]) from None
+    problems: list[str] = []
+    questionnaire = None
+    try:
+        questionnaire = parse(data)
+    except QuestionnaireError as error:
+        problems += error.problems
+    except (AttributeError, TypeError, ValueError, KeyError) as error:
+        # A table where a list belongs, a text where a number belongs, and so on.
+        problems.append(_("Filen følger ikke formatet i docs/questionnaire-format.md "
+                          "(%(error)s).", error=f"{type(error).__name__}: {error}"))
+    version = data.get("version")
+    if isinstance(version, bool):
+        problems.append(_("Versjonsnummeret må være et heltall."))
+    elif isinstance(version, int):
+        if version in available():
+            problems.append(_("Versjon %(number)d finnes allerede. Gi den nye versjonen et "
+                              "nytt nummer.", number=version))
+        elif version > MAX_VERSION:
+            problems.append(_("Versjonsnummeret kan ikke være større enn %(max)d.",
+                              max=MAX_VERSION))
+    themes = data.get("themes")
+    unknown = sorted(set(themes) - set(THEME_INDEX_COLUMNS)) if isinstance(themes, dict) else []
+    if unknown:
+        problems.append(_("Ukjente temaer: %(themes)s. Stigen lagrer bare %(known)s.",
+                          themes=", ".join(map(str, unknown)),
+                          known=", ".join(THEME_INDEX_COLUMNS)))
+    if problems:
+        raise QuestionnaireError(problems)
+    return questionnaire
+
+
+def publish(source: str, actor) -> Questionnaire:
+    """Validate ``source`` (TOML) and add it as a new version, with its audit event.
+    ``actor``: the signed-in account, or "shell". The caller commits."""
+    questionnaire = check(source)
+    row = PublishedQuestionnaire(
+        version=questionnaire.version, source=source, published_at=datetime.now(UTC),
+        published_by=getattr(actor, "username", None) or str(actor))
+    db.session.add(row)
+    audit.record("questionnaire.publish", {"version": questionnaire.version}, actor=actor)
+    db.session.flush()
+    return questionnaire
+
+
+def make_live(version: int, actor=None) -> int:
+    """Make ``version`` the one new respondents get, with its audit event. Returns the
+    version that was live. The caller commits."""
+    versions = available()
+    if version not in versions:
+        raise QuestionnaireError([_("Versjon %(number)d finnes ikke.", number=version)])
+    previous = live_version(versions)
+    setting = db.session.get(Setting, LIVE_SETTING)
+    if setting is None:
+        db.session.add(Setting(key=LIVE_SETTING, value=str(version)))
+    else:
+        setting.value = str(version)
+    audit.record("questionnaire.live", {"version": version, "previous": previous}, actor=actor)
+    return previous
