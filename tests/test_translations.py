@@ -90,3 +90,45 @@ def test_pages_show_no_bokmal_interface_text(client, lang):
         for message in changed:
             if "%(" not in message:
                 assert message not in text, message
+
+
+@pytest.mark.parametrize("lang", ["nn", "en"])
+def test_staff_and_public_pages_show_no_bokmal_interface_text(app, client, lang):
+    """The same for every staff page an admin opens, an office's public page and the
+    access-code page."""
+    from datetime import date
+
+    from survey.extensions import db
+    from survey.models import ActionNote, Comment, Office
+
+    from .test_dashboard import add_responses, make_account, office_id, sign_in
+
+    with open(ROOT / f"translations/{lang}/LC_MESSAGES/messages.po", "rb") as fh:
+        changed = [m.id for m in read_po(fh) if m.id and m.string != m.id and len(m.id) > 8
+                   and "%(" not in m.id]
+    with app.app_context():
+        add_responses("bodo", date(2025, 3, 1), 12)
+        make_account("admin", "admin")
+        db.session.add(ActionNote(office_id=office_id("bodo"), written_on=date(2025, 9, 1),
+                                  you_said="x" * 10, we_do="y" * 10))
+        db.session.add(Comment(office_id=office_id("bodo"), period_start=date(2025, 3, 1),
+                               questionnaire_version=1, language="nb", item_code="fritekst",
+                               body="Ole i Bodø, 3 ganger"))
+        db.session.get(Office, office_id("tromso")).codes_required = True
+        db.session.commit()
+    sign_in(client, "admin")
+    client.get(f"/?lang={lang}")
+    paths = ["/admin/", "/admin/kontor", "/admin/kontor/ny", "/admin/kontor/bodo",
+             "/admin/kontor/bodo/plakat", "/admin/perioder", "/admin/koder",
+             "/admin/kontor/bodo/koder", "/admin/brukere", "/admin/brukere/ny",
+             "/admin/brukere/1", "/admin/sporreskjema", "/admin/sporreskjema/1",
+             "/admin/moderering", "/admin/revisjon", "/resultater/kontor/bodo",
+             "/resultater/kontor/bodo/dette-gjor-vi", "/k/bodo/resultater", "/k/tromso"]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert f'<html lang="{lang}">' in html, path
+        text = re.sub(r"<[^>]+>", " ", html)
+        shown = [message for message in changed if message in text]
+        assert shown == [], f"{path}: {shown}"

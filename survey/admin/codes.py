@@ -12,7 +12,7 @@ import re
 import secrets
 from datetime import date
 
-from flask import (Response, abort, current_app, flash, has_request_context, redirect,
+from flask import (Response, abort, current_app, flash, redirect,
                    render_template, session, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,6 +28,7 @@ from ..export.csvfile import CsvFormat, encode, guard
 from ..extensions import db
 from ..models import AccessCode, Office
 from . import bp
+from .offices import office_link
 
 NO_STORE = {"Cache-Control": "no-store"}
 FORMATS = ("ark", "csv", "excel")
@@ -36,19 +37,6 @@ CHUNK = 500
 
 
 # --- Logic shared with ``flask codes`` -----------------------------------------------------
-
-def office_link(office: Office, base_url: str | None = None) -> str:
-    """The office's survey link: on ``base_url`` (or ``STIGEN_BASE_URL``) if set, else on
-    the current request's address; from a shell with neither, the path alone."""
-    base = base_url or current_app.config.get("STIGEN_BASE_URL")
-    if has_request_context():
-        if not base:
-            return url_for("respond.start", slug=office.slug, _external=True)
-        return base.rstrip("/") + url_for("respond.start", slug=office.slug)
-    with current_app.test_request_context():
-        path = url_for("respond.start", slug=office.slug)
-    return base.rstrip("/") + path if base else path
-
 
 def new_batch(office: Office, count: int, batch: str) -> list[str]:
     """Add ``count`` new codes for ``office`` under the label ``batch`` to the session (the

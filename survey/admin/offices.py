@@ -8,7 +8,6 @@ once the office exists. A deactivated office keeps its responses; its link shows
 from __future__ import annotations
 
 from datetime import date, timedelta
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit import record
 from ..auth.access import admin_required
 from ..extensions import db
+from ..links import absolute_url
 from ..models import Office
 from ..periods import today_in_norway
 from . import bp, posters
@@ -40,17 +40,8 @@ from .office_forms import (
 def office_link(office: Office, base_url: str | None = None,
                 endpoint: str = "respond.start") -> str:
     """The absolute address of the office's start page (or of another page of the office,
-    such as its public page ``public.office``): on ``base_url`` (or the ``STIGEN_BASE_URL``
-    setting) when given, else on the address of this request."""
-    base = (base_url or current_app.config.get("STIGEN_BASE_URL") or "").strip()
-    if base:
-        parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"not an http(s) base address: {base!r}")
-        adapter = current_app.url_map.bind(
-            parts.netloc, script_name=parts.path.rstrip("/") or "/", url_scheme=parts.scheme)
-        return adapter.build(endpoint, {"slug": office.slug}, force_external=True)
-    return url_for(endpoint, slug=office.slug, _external=True)
+    such as its public page ``public.office``); see ``survey.links.absolute_url``."""
+    return absolute_url(endpoint, base_url, slug=office.slug)
 
 
 def set_period(office: Office, opens_on: date | None, closes_on: date | None) -> dict:

@@ -8,10 +8,10 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 
 from ..extensions import db
+from ..links import absolute_url
 from ..models import Account
 
 RESET_VALID_FOR = timedelta(hours=72)
@@ -108,14 +108,6 @@ def clear_reset(account: Account) -> None:
 
 
 def reset_url(token: str, base_url: str | None = None) -> str:
-    """The link to give the account's owner: on ``base_url`` (or the ``STIGEN_BASE_URL``
-    setting) when given, else on the address of the current request. From a shell with
-    neither, the path alone."""
-    base = base_url or current_app.config.get("STIGEN_BASE_URL")
-    if has_request_context():
-        path = url_for("auth.reset_password", lenke=token)
-        return base.rstrip("/") + path if base else \
-            url_for("auth.reset_password", lenke=token, _external=True)
-    with current_app.test_request_context():  # a shell: no address to build on
-        path = url_for("auth.reset_password", lenke=token)
-    return base.rstrip("/") + path if base else path
+    """The link to give the account's owner (see ``survey.links.absolute_url``)."""
+    return absolute_url("auth.reset_password", base_url, lenke=token)
+
