@@ -1,4 +1,5 @@
-"""Screenshots of the respondent pages at phone size, for the README.
+"""Screenshots for the README: respondent pages at phone size, an office leader's page,
+administration pages and the printed poster.
 
 Usage: start the demo (``flask demo``), then
     .venv/bin/pip install playwright && .venv/bin/python scripts/screenshots.py [base-url]
@@ -50,6 +51,27 @@ def main() -> None:
         page.wait_for_timeout(500)
         page.screenshot(path=OUT / "office-desktop.png", full_page=False,
                         clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
+
+        # Administration, as admin: the poster, an office's page and the moderation queue.
+        admin = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nb-NO")
+        page = admin.new_page()
+        page.goto(f"{BASE}/logg-inn?next=/admin/")
+        page.fill("#username", "admin")
+        page.fill("#password", "stigen-admin")
+        page.get_by_role("button", name="Logg inn").click()
+        page.goto(f"{BASE}/admin/kontor/bodo")
+        page.screenshot(path=OUT / "admin-office-desktop.png")
+        page.goto(f"{BASE}/admin/moderering")
+        page.screenshot(path=OUT / "moderation-desktop.png")
+        page.emulate_media(media="print")
+        page.goto(f"{BASE}/admin/kontor/bodo/plakat")
+        page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+        page.screenshot(path=OUT / "poster-print.png")
+
+        page = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                   is_mobile=True, locale="nb-NO").new_page()
+        page.goto(f"{BASE}/k/bodo/resultater?lang=nb")
+        page.screenshot(path=OUT / "public-office-phone.png", full_page=True)
         browser.close()
     print(f"screenshots written to {OUT}")
 

@@ -186,3 +186,18 @@ def test_hsts_only_over_https(client):
     assert "Strict-Transport-Security" not in client.get("/").headers
     secure = client.get("/", base_url="https://stigen.example")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_demo_administration_content_is_added_once(app):
+    from survey.demo.administration import seed_administration
+    from survey.models import ActionNote, Comment, Office
+
+    with app.app_context():
+        offices = db.session.scalars(select(Office).order_by(Office.slug)).all()
+        for _ in range(2):
+            seed_administration(offices)
+            db.session.commit()
+        statuses = [c.status for c in db.session.scalars(select(Comment))]
+        assert len(statuses) == 5 * len(offices)
+        assert {"pending", "approved"} == set(statuses)
+        assert db.session.scalar(select(func.count()).select_from(ActionNote)) == 2 * 3
