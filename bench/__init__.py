@@ -1,0 +1,1 @@
+"""Stigen's benchmark suite: ``.venv/bin/python -m bench`` (see bench/run.py)."""
