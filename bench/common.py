@@ -72,35 +72,67 @@ class Measured:
     returncode: int
 
 
-# A small launcher between the suite and the measured command: a child's peak RSS counts
-# the memory of the process it was forked from, so the command is started by this small
-# interpreter (about 10 MB) rather than by the suite's own (which holds the app).
-LAUNCHER = (
-    "import os, sys\n"
-    "pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)\n"
-    "_, status, usage = os.wait4(pid, 0)\n"
-    "open(os.environ['BENCH_RSS_FILE'], 'w').write(str(usage.ru_maxrss))\n"
-    "sys.exit(os.waitstatus_to_exitcode(status))\n"
-)
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                found += [int(child) for child in fh.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("Rss:")), 0)
+    except OSError:
+        return 0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, summed (shared pages count in
+    each process, so this errs high). A child between fork and exec still shares its
+    parent's pages and command line: it is skipped, not counted twice."""
+    total, todo = 0, [(pid, None)]
+    while todo:
+        current, parent_cmdline = todo.pop()
+        cmdline = _cmdline(current)
+        if parent_cmdline is not None and cmdline == parent_cmdline:
+            continue
+        total += _rss_kb(current)
+        todo += [(child, cmdline) for child in _children(current)]
+    return total / 1024
 
 
 def run_measured(command: list[str], env: dict, stdout: Path | None = None) -> Measured:
-    """Run ``command`` and return its wall time and its own peak resident memory."""
+    """Run ``command`` and return its wall time and the peak resident memory of its whole
+    process tree (the export renders in worker processes), sampled every 20 ms."""
     folder = Path(env.get("STIGEN_INSTANCE_PATH", tempfile.gettempdir()))
-    log, errors, rss = folder / "command.log", folder / "command.err", folder / "command.rss"
+    log, errors = folder / "command.log", folder / "command.err"
     program = shutil.which(command[0]) or command[0]
+    peak = 0.0
     started = time.perf_counter()
     with open(stdout or log, "wb") as out, open(errors, "wb") as err:
-        done = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, program, *command[1:]],
-                              stdout=out, stderr=err, env={**env, "BENCH_RSS_FILE": str(rss)},
-                              cwd=ROOT)
+        process = subprocess.Popen([program, *command[1:]], stdout=out, stderr=err, env=env,
+                                   cwd=ROOT)
+        while process.poll() is None:
+            peak = max(peak, tree_rss_mb(process.pid))
+            time.sleep(0.02)
     seconds = time.perf_counter() - started
     output = errors.read_text(errors="replace")
     if stdout is None:
         output = log.read_text(errors="replace") + output
-    peak = int(rss.read_text()) / 1024 if rss.exists() else float("nan")
-    rss.unlink(missing_ok=True)
-    return Measured(seconds, peak, output, done.returncode)
+    return Measured(seconds, peak or float("nan"), output, process.returncode)
 
 
 class Database:

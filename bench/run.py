@@ -197,8 +197,10 @@ def report(results: list[tuple[Database, list[Row]]], info: dict, watch: LoadWat
         "reads the version's tallies with raw SQL: the aggregate every dashboard page is "
         "built from.",
         "- **CSV export**: `flask export responses` as a process of its own, wall time "
-        "including start-up, memory its own peak RSS; both rates count every response in the "
-        "database (the export reads them all, even those it leaves out under k).",
+        "including start-up, memory the peak resident memory of its whole process tree "
+        "(render workers included; summed, so shared pages count twice); both rates count "
+        "every response in the database (the export reads them all, even those it leaves out "
+        "under k).",
         "- **Submissions**: gunicorn with `gunicorn.conf.py` (2 workers) over loopback; 100 "
         "client threads in one process on the same machine replay what a respondent walking "
         "the real form sent (a fresh nonce each round, so each round stores a new "

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from .. import audit
-from .. import questionnaire as questionnaires
+from .. import versions as questionnaires
 from ..dashboard import data
 from ..extensions import db
 from ..models import Office
@@ -34,8 +34,8 @@ def export_command() -> None:
 @with_appcontext
 def responses(out: Path, version: int | None, periods, offices, excel: bool) -> None:
     """The response-level CSV, exactly as the web export writes it."""
-    version = version or current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
-    if version not in questionnaires.published():
+    version = version or questionnaires.live_version()
+    if version not in questionnaires.available():
         raise click.ClickException(f"Questionnaire version {version} is not published.")
     try:
         chosen_periods = tuple(sorted({ReportingPeriod.parse(p) for p in periods}))

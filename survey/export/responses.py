@@ -1,10 +1,17 @@
 """The response-level rows: selected, suppressed and shuffled as they stream.
 
 - One JSON parse per row (orjson) and C-level lookups turn the stored answers into item
-  cells; a million rows take seconds.
+  cells (survey/export/spill.py, shared with the worker processes).
 - Shuffled on every export without sorting a million rows or holding them in memory:
-  rows are read in storage order and scattered over temporary files at random, then
-  read back file by file in random order (see ``shuffled_lines``).
+  rendered lines are scattered over temporary files at random, then the files are read
+  back in random order, each shuffled (see survey/export/spill.py).
+- Large selections render on every core (up to ``MAX_WORKERS``): small worker processes
+  (``python spill.py``, the standard library and orjson only) each render a share of the
+  rows into their own bucket files and then number a share of the buckets, while this
+  process streams the numbered buckets in order. On SQLite each worker reads its own
+  rowid range from the file; on PostgreSQL this process reads the selection with
+  ``COPY … TO STDOUT`` (the server formats the rows) and hands blocks of it to the
+  workers. Small selections, and in-memory databases, render here.
 - An office-month too small to show on the dashboards is too small here: its rows go into
   "andre" (other offices) when all offices are exported and the whole month may be shown,
   and are left out otherwise (survey.suppression decides, through the dashboard snapshot).
@@ -12,26 +19,34 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import random
 import re
-import secrets
+import select
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
 
-from orjson import loads
+import orjson
 
+from ..dashboard.data import RESPONSES
 from ..periods import ReportingPeriod
 from ..questionnaire import Questionnaire
 from ..suppression import NATIONAL
+from . import spill as spilling
 from .columns import BINARY, columns
 from .csvfile import CsvFormat, guard, header_bytes, quote
+from .spill import BUCKETS, END, FRAME, Renderer, Spill, bucket_order, bucket_records
+from .spill import fresh_random, numbered_bucket
 
-BUCKET_BITS = 8
-BUCKETS = 1 << BUCKET_BITS  # a power of two, so random bits pick a file directly
-POOLED = "andre"
+PARALLEL_MIN_ROWS = 50_000  # below this, starting workers costs more than it saves
+MAX_WORKERS = 2  # each worker adds ~20 MB (RSS); two keep the export under 150 MB in all
+CHUNK_BYTES = 1 << 18  # the download's chunks
+COPY_BLOCK = 1 << 18  # bytes of COPY text handed to a worker at a time
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,8 @@ def item_values(questionnaire: Questionnaire):
     segments = _segments(questionnaire)
 
     def values(answers_json) -> list:
-        answers = loads(answers_json) if isinstance(answers_json, (str, bytes)) else answers_json
+        answers = (orjson.loads(answers_json) if isinstance(answers_json, (str, bytes))
+                   else answers_json)
         get = answers.get
         cells: list = []
         for segment in segments:
@@ -104,121 +120,113 @@ def item_values(questionnaire: Questionnaire):
     return values
 
 
-# Every value an item cell can hold, as text: answers are small integers (-1 = vet ikke).
-_SMALL = {None: "", **{n: str(n) for n in range(-1, 100)}, True: "1", False: "0"}
-
-
 def item_text(questionnaire: Questionnaire, separator: str):
     """Like ``item_values``, but straight to the CSV text of those cells (joined by
     ``separator``): the export's hot path, all of it C-level lookups and joins. A test
     holds it to ``item_values`` written by csv.writer."""
-    segments = _segments(questionnaire)
-    small = _SMALL.__getitem__
-    empty = {code: separator.join([""] * len(options))
-             for kind, code, *rest in segments if kind == "multi" for options in rest}
-
-    def text_of(answers_json) -> str:
-        answers = loads(answers_json) if isinstance(answers_json, (str, bytes)) else answers_json
-        get = answers.get
-        parts = []
-        for segment in segments:
-            if segment[0] == "singles":
-                parts.append(separator.join(map(small, map(get, segment[1]))))
-            else:
-                chosen = get(segment[1])
-                parts.append(empty[segment[1]] if chosen is None else separator.join(
-                    ["1" if option in chosen else "0" for option in segment[2]]))
-        return separator.join(parts)
-
-    return text_of
+    return spilling.items_renderer(_segments(questionnaire), separator)
 
 
 SCORES = ("rung", "band", "medvirkning_index", "stigma_index", "talmodighet_index",
           "relasjon_index", "scoring_version")
 
 
+FLOAT_SCORES = tuple(name.endswith("_index") for name in SCORES)
+
+
 def query(questionnaire: Questionnaire, selection: Selection, dialect: str) -> tuple[str, dict]:
-    """One SELECT for the whole selection, read in storage order: the leading columns,
-    the answers as JSON text, the scores."""
+    """One SELECT for the whole selection, read in storage order: the row's office-month
+    key (``office_id|YYYY-MM-DD``), language, the answers as JSON text, the scores. Dates
+    are ISO text on SQLite (as stored there), so the parameters also travel as JSON."""
     where = ["questionnaire_version = :version"]
     params: dict = {"version": selection.version}
     if selection.periods:
         spans = []
         for n, period in enumerate(selection.periods):
             spans.append(f"(period_start >= :start{n} AND period_start < :end{n})")
-            params[f"start{n}"], params[f"end{n}"] = period.start, period.end
+            start, end = period.start, period.end
+            if dialect != "postgresql":
+                start, end = start.isoformat(), end.isoformat()
+            params[f"start{n}"], params[f"end{n}"] = start, end
         where.append("(" + " OR ".join(spans) + ")")
     if selection.office_ids:
         names = [f":office{n}" for n in range(len(selection.office_ids))]
         where.append(f"office_id IN ({', '.join(names)})")
         params.update({f"office{n}": o for n, o in enumerate(selection.office_ids)})
-    answers = "CAST(answers AS text)" if dialect == "postgresql" else "answers"
-    sql = (f"SELECT office_id, period_start, questionnaire_version, language, {answers}, "
-           f"{', '.join(SCORES)} FROM response WHERE {' AND '.join(where)}")
+    if dialect == "postgresql":
+        key = "office_id || '|' || to_char(period_start, 'YYYY-MM-DD')"
+        answers = "CAST(answers AS text)"
+    else:
+        key, answers = "office_id || '|' || period_start", "answers"
+    sql = (f"SELECT {key}, language, {answers}, {', '.join(SCORES)} FROM response "
+           f"WHERE {' AND '.join(where)}")
     return sql, params
 
 
-def _month(period_start) -> date:
-    if isinstance(period_start, str):  # SQLite hands dates back as ISO text here
-        period_start = date.fromisoformat(period_start)
-    return period_start.replace(day=1)
-
-
-def selected_rows(connection, questionnaire: Questionnaire, selection: Selection, snap,
-                  office_codes: dict[int, str], tally: Tally, separator: str = ","
-                  ) -> Iterator[tuple]:
-    """The selection's rows in storage order, without row numbers, each office-month
-    under k pooled as "andre" or left out; ``tally`` counts what was kept and held back.
-    The leading text cells come guarded and quoted for ``separator``."""
-    sql, params = query(questionnaire, selection, connection.dialect.name)
-    text_of = item_text(questionnaire, separator)
-    pool_allowed = not selection.office_ids
-    visible = snap.visible_responses if snap else frozenset()
-    month_key: dict = {}  # (office_id, period_start) -> exported office code or None
-    for office_id, period_start, version, language, answers, *scores in _driver_rows(
-            connection, sql, params):
-        key = (office_id, period_start)
-        code = month_key.get(key, False)
-        if code is False:
-            month = ReportingPeriod.containing(_month(period_start), "month")
-            if (office_id, month) in visible:
-                code = quote(guard(office_codes.get(office_id, str(office_id))), separator)
-            elif pool_allowed and (NATIONAL, month) in visible:
-                code = POOLED
-            else:
-                code = None
-            month_key[key] = code
-        if code is None:
-            tally.left_out += 1
+def export_plan(questionnaire: Questionnaire, selection: Selection, snap,
+                office_codes: dict[int, str], fmt: CsvFormat) -> dict:
+    """What a renderer needs, as plain data: the item segments, the format, and for every
+    office-month that may be shown its exported code (guarded, quoted); the months whose
+    small offices pool as "andre" (only when all offices are exported). Everything else
+    is left out."""
+    codes, pooled = {}, []
+    for scope, period in (snap.visible_responses if snap else ()):
+        if period.kind != "month":
             continue
-        if code == POOLED:
-            tally.pooled += 1
-        tally.rows += 1
-        # period (ISO date) and language (nb, nn or en, by constraint) never need quoting;
-        # the items come as their CSV text.
-        yield (code, str(period_start), str(version), language, text_of(answers), *scores)
+        if scope == NATIONAL:
+            if not selection.office_ids:
+                pooled.append(period.code)
+        else:
+            code = quote(guard(office_codes.get(scope, str(scope))), fmt.separator)
+            codes[f"{scope}|{period.code}"] = code.replace(END, "")
+    return {"segments": _segments(questionnaire), "separator": fmt.separator,
+            "decimal": fmt.decimal, "version": selection.version, "codes": codes,
+            "pooled_months": sorted(pooled), "floats": list(FLOAT_SCORES)}
 
 
-def selected_lines(connection, questionnaire: Questionnaire, selection: Selection, snap,
-                   office_codes: dict[int, str], tally: Tally, fmt: CsvFormat) -> Iterator[str]:
-    """``selected_rows`` rendered straight to CSV lines (without the row number): the
-    export's hot loop, with no tuple per row in between. A test holds it to the rows
-    written by csv.writer."""
-    separator, decimal = fmt.separator, fmt.decimal
-    for code, period, version, language, items, *scores in selected_rows(
-            connection, questionnaire, selection, snap, office_codes, tally, separator):
-        numbers = separator.join(map(str, scores)).replace("None", "")
-        if decimal != ".":
-            numbers = numbers.replace(".", decimal)
-        yield f"{code}{separator}{period}{separator}{version}{separator}{language}{separator}{items}{separator}{numbers}\r\n"
+def expected_rows(snap, selection: Selection) -> int:
+    """The selection's responses by the dashboard snapshot (an estimate: it may lag)."""
+    if snap is None:
+        return 0
+    total = 0
+    for (office_id, month), vector in snap.months.items():
+        if selection.office_ids and office_id not in selection.office_ids:
+            continue
+        if selection.periods and not any(p.contains(month) for p in selection.periods):
+            continue
+        total += int(vector[RESPONSES])
+    return total
 
 
-def _driver_rows(connection, sql: str, params: dict, size: int = 5000) -> Iterator[tuple]:
+def worker_count(connection, rows: int) -> int:
+    """How many worker processes to render ``rows`` with: none for small selections, one
+    core, or a database workers cannot reach (SQLite in memory)."""
+    if rows < PARALLEL_MIN_ROWS or not _reachable(connection):
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(MAX_WORKERS, cores) if (cores or 1) > 1 else 0
+
+
+def _reachable(connection) -> bool:
+    """Whether workers can read the selection: PostgreSQL (through this process's COPY)
+    or a SQLite file."""
+    return connection.dialect.name == "postgresql" or (
+        connection.dialect.name == "sqlite" and _sqlite_file(connection) is not None)
+
+
+def _sqlite_file(connection) -> str | None:
+    path = connection.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:") or "mode=memory" in path:
+        return None
+    return os.path.abspath(path)
+
+
+def _driver_batches(connection, sql: str, params: dict, size: int = 5000) -> Iterator[list]:
     """Rows as plain tuples from the driver's own cursor, a batch at a time: a server-side
     cursor on PostgreSQL, so neither side holds the whole selection."""
     raw = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
-        sql = re.sub(r":(\w+)", r"%(\1)s", sql)
+        sql = _pyformat(sql)
         cursor = raw.cursor(name="stigen_export")
         cursor.itersize = size
     else:
@@ -226,61 +234,224 @@ def _driver_rows(connection, sql: str, params: dict, size: int = 5000) -> Iterat
     try:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(size):
-            yield from batch
+            yield batch
     finally:
         cursor.close()
+
+
+def _pyformat(sql: str) -> str:
+    return re.sub(r":(\w+)", r"%(\1)s", sql)
 
 
 def shuffled_lines(rows: Iterable, line_of, separator: str,
                    rng: random.Random | None = None, spill_dir: str | None = None
                    ) -> Iterator[str]:
-    """The rows as numbered CSV lines in a fresh random order, with flat memory: each
-    rendered line goes to one of ``BUCKETS`` temporary files picked at random, then the
-    files are read back in random order, each shuffled in memory. Random bucket and
-    in-bucket shuffle make every order equally likely, and nothing of the storage (or
-    submission) order survives."""
-    rng = rng or random.Random(secrets.randbits(128))  # unpredictable seed, fast draws
+    """The rows as numbered lines (``line_of`` gives each its text) in a fresh random
+    order, with flat memory: the export's own scatter and shuffle (survey/export/spill.py)
+    in one process."""
+    rng = rng or fresh_random()
     with tempfile.TemporaryDirectory(prefix="stigen-export-", dir=spill_dir) as folder:
-        files = [open(os.path.join(folder, str(n)), "w+", encoding="utf-8", newline="")
-                 for n in range(BUCKETS)]
+        spill = Spill(folder, 0, rng)
         try:
-            pick = rng.getrandbits
-            writes = [spill.write for spill in files]
             for row in rows:
-                writes[pick(BUCKET_BITS)](line_of(row))
-            order = list(range(BUCKETS))
-            rng.shuffle(order)
-            number = 0
-            for bucket in order:
-                spill = files[bucket]
-                spill.seek(0)
-                lines = spill.readlines()
-                rng.shuffle(lines)
-                for line in lines:
-                    number += 1
-                    yield f"{number}{separator}{line}"
+                spill.add(line_of(row))
         finally:
-            for spill in files:
-                spill.close()
+            counts = spill.close()
+        for bucket, first in bucket_order(counts, rng):
+            for number, line in enumerate(bucket_records(folder, 1, bucket, rng), first):
+                yield f"{number}{separator}{line}"
 
 
 def response_file(connection, questionnaire: Questionnaire, selection: Selection, snap,
                   office_codes: dict[int, str], tally: Tally, fmt: CsvFormat,
-                  rng: random.Random | None = None, chunk_lines: int = 2000) -> Iterator[bytes]:
+                  rng: random.Random | None = None, workers: int | None = None
+                  ) -> Iterator[bytes]:
     """The whole response CSV as UTF-8 chunks: the header at once (so a download starts
-    straight away), then the shuffled, numbered rows."""
-    cols = columns(questionnaire)
-    yield header_bytes([c.name for c in cols], fmt)
-    lines = selected_lines(connection, questionnaire, selection, snap, office_codes, tally, fmt)
-    chunk: list[str] = []
-    for line in shuffled_lines(lines, _same, fmt.separator, rng):
-        chunk.append(line)
-        if len(chunk) == chunk_lines:
-            yield "".join(chunk).encode("utf-8")
-            chunk.clear()
-    if chunk:
-        yield "".join(chunk).encode("utf-8")
+    straight away), then the shuffled, numbered rows. ``workers``: worker processes to
+    render with (0 = this process only); by default as many as suit the selection's size
+    (``worker_count``). ``tally`` is filled in once every row is rendered."""
+    yield header_bytes([c.name for c in columns(questionnaire)], fmt)
+    plan = export_plan(questionnaire, selection, snap, office_codes, fmt)
+    sql, params = query(questionnaire, selection, connection.dialect.name)
+    rng = rng or fresh_random()
+    if workers is None:
+        workers = worker_count(connection, expected_rows(snap, selection))
+    elif not _reachable(connection):
+        workers = 0
+    with tempfile.TemporaryDirectory(prefix="stigen-export-") as folder:
+        if workers:
+            chunks = _in_workers(connection, plan, sql, params, folder, workers, tally, rng)
+        else:
+            chunks = _in_process(connection, plan, sql, params, folder, tally, rng)
+        try:
+            yield from _coalesced(chunks)
+        finally:
+            chunks.close()  # a download stopped halfway: stop the workers before the files go
 
 
-def _same(line: str) -> str:
+def _coalesced(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    held, size = [], 0
+    for chunk in chunks:
+        held.append(chunk)
+        size += len(chunk)
+        if size >= CHUNK_BYTES:
+            yield b"".join(held)
+            held, size = [], 0
+    if held:
+        yield b"".join(held)
+
+
+def _add(tally: Tally, counted: dict) -> None:
+    tally.rows += counted["rows"]
+    tally.pooled += counted["pooled"]
+    tally.left_out += counted["left_out"]
+
+
+def _in_process(connection, plan: dict, sql: str, params: dict, folder: str, tally: Tally,
+                rng: random.Random) -> Iterator[bytes]:
+    renderer = Renderer(plan)
+    spill = Spill(folder, 0, rng)
+    try:
+        renderer.spill_tuples(_driver_batches(connection, sql, params), spill)
+    finally:
+        counts = spill.close()
+    _add(tally, renderer.tally())
+    for bucket, first in bucket_order(counts, rng):
+        yield numbered_bucket(folder, 1, bucket, first, plan["separator"], rng)
+
+
+SPILL_SCRIPT = spilling.__file__
+ORJSON_PATH = os.path.dirname(os.path.dirname(orjson.__file__))  # where a worker finds it
+
+
+def _in_workers(connection, plan: dict, sql: str, params: dict, folder: str, count: int,
+                tally: Tally, rng: random.Random) -> Iterator[bytes]:
+    """Phase 1 in ``count`` workers (each renders a share of the rows into its own
+    buckets), then phase 2 (each numbers every ``count``-th bucket of the random order
+    into a file), while this process streams the numbered files in order."""
+    postgres = connection.dialect.name == "postgresql"
+    workers: list[subprocess.Popen] = []
+    errors = open(os.path.join(folder, "errors"), "w+b")
+    try:
+        ranges = [] if postgres else _rowid_ranges(connection, count)
+        for part in range(count):
+            job: dict = {"folder": folder, "part": part, "plan": plan, "orjson": ORJSON_PATH}
+            if not postgres:
+                low, high = ranges[part]
+                job.update(sqlite=_sqlite_file(connection),
+                           sql=f"{sql} AND rowid >= :low AND rowid < :high",
+                           params={**params, "low": low, "high": high})
+            worker = subprocess.Popen([sys.executable, "-I", "-S", SPILL_SCRIPT],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=errors, close_fds=True)
+            workers.append(worker)
+            if postgres and hasattr(fcntl, "F_SETPIPE_SZ"):
+                try:  # room for a few blocks, so a busy worker does not hold up the reading
+                    fcntl.fcntl(worker.stdin.fileno(), fcntl.F_SETPIPE_SZ, 4 * COPY_BLOCK)
+                except OSError:
+                    pass  # the system's limit is lower: the default will do
+            worker.stdin.write((json.dumps(job) + "\n").encode())
+            worker.stdin.flush()
+        if postgres:
+            try:
+                _feed_copy(connection, sql, params, workers)
+            except BrokenPipeError:
+                gone = next((w for w in workers if w.poll() is not None), workers[0])
+                gone.wait()
+                raise RuntimeError(_failure(gone, errors)) from None
+        counts = [0] * BUCKETS
+        for worker in workers:
+            result = json.loads(_reply(worker, errors))
+            _add(tally, result)
+            counts = [a + b for a, b in zip(counts, result["counts"], strict=True)]
+        order = bucket_order(counts, rng)
+        for n, worker in enumerate(workers):
+            share = [[position, bucket, first] for position, (bucket, first) in enumerate(order)
+                     if position % count == n]
+            worker.stdin.write((json.dumps({"parts": count, "buckets": share}) + "\n").encode())
+            worker.stdin.close()
+        for position in range(len(order)):
+            done = _reply(workers[position % count], errors)
+            if int(done) != position:
+                raise RuntimeError(f"export worker numbered bucket {done.strip()}, not {position}")
+            path = os.path.join(folder, f"out-{position}")
+            with open(path, "rb") as numbered:
+                data = numbered.read()
+            os.remove(path)
+            yield data
+        for worker in workers:
+            if worker.wait() != 0:
+                raise RuntimeError(_failure(worker, errors))
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            for stream in (worker.stdin, worker.stdout):
+                if stream and not stream.closed:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass  # a broken pipe to a worker that is already gone
+        errors.close()
+
+
+def _reply(worker: subprocess.Popen, errors) -> bytes:
+    line = worker.stdout.readline()
+    if not line:
+        worker.wait()
+        raise RuntimeError(_failure(worker, errors))
     return line
+
+
+def _failure(worker: subprocess.Popen, errors) -> str:
+    errors.seek(0)
+    said = errors.read()[-2000:].decode(errors="replace")
+    return f"export worker stopped ({worker.returncode}): {said}"
+
+
+def _rowid_ranges(connection, count: int) -> list[tuple[int, int]]:
+    """``count`` rowid ranges of about equal size over the response table (SQLite). Rows
+    added after this are past the last range, so every worker reads the same rows."""
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        low, high = cursor.execute("SELECT min(rowid), max(rowid) FROM response").fetchone()
+    finally:
+        cursor.close()
+    low, high = (low or 0), (high or 0) + 1
+    step = max(1, -(-(high - low) // count))
+    return [(low + n * step, min(high, low + (n + 1) * step)) for n in range(count)]
+
+
+def _feed_copy(connection, sql: str, params: dict, workers: list[subprocess.Popen]) -> None:
+    """Read the selection as COPY text (the server formats the rows) and hand it to the
+    workers in blocks of whole lines, each block to a worker ready to take it."""
+    raw = connection.connection.driver_connection
+    pipes = [worker.stdin for worker in workers]
+    with raw.cursor() as cursor:
+        # Floats as their shortest exact text (the default since PostgreSQL 12, made sure).
+        cursor.execute("SET LOCAL extra_float_digits = 1")
+        with cursor.copy(f"COPY ({_pyformat(sql)}) TO STDOUT WITH (NULL '')", params) as copy:
+            block = bytearray()
+            turn = 0
+            for row in copy:
+                block += row
+                if len(block) >= COPY_BLOCK:
+                    turn = _send(pipes, block, turn)
+                    block = bytearray()
+            if block:
+                _send(pipes, block, turn)
+    for pipe in pipes:
+        pipe.write(FRAME.pack(0))
+        pipe.flush()
+
+
+def _send(pipes: list, block: bytearray, turn: int) -> int:
+    """Write ``block`` (framed) to the next pipe with room, starting at ``turn``."""
+    _, ready, _ = select.select([], pipes, [])
+    ordered = pipes[turn:] + pipes[:turn]
+    pipe = next(p for p in ordered if p in ready)
+    pipe.write(FRAME.pack(len(block)))
+    pipe.write(block)
+    pipe.flush()
+    return (pipes.index(pipe) + 1) % len(pipes)

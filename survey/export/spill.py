@@ -1,0 +1,384 @@
+"""The response file's rows rendered, scattered at random and numbered: the same code in
+the exporting process and in its worker processes.
+
+Pure: the standard library and orjson only, and nothing from the package, because a
+worker runs this file as a script (``python -I -S spill.py``: no ``site`` either; the job
+says where orjson is) and so starts small and fast (about 20 MB) instead of loading the
+whole application.
+
+How a million rows are shuffled with flat memory: every rendered line goes to one of
+``BUCKETS`` temporary files picked at random (phase 1), then the buckets are taken in a
+random order, each read back whole, shuffled and numbered (phase 2). A random bucket and
+an in-bucket shuffle make every order of the rows equally likely, and nothing of the
+storage (or submission) order survives. Both phases split over processes: each worker
+renders its share of the rows into its own bucket files, then numbers its share of the
+buckets; bucket ``b`` is the union of every worker's files for ``b``.
+
+Rows come as tuples ``(key, language, answers, *scores)`` from a DBAPI cursor, or as
+PostgreSQL ``COPY … TO STDOUT`` text with the same fields; ``key`` is
+``office_id|YYYY-MM-DD`` (the period's first day).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import struct
+import sys
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from operator import methodcaller
+
+try:
+    from orjson import loads
+except ImportError:  # a worker, started without ``site``: ``work`` imports it by the job
+    loads = None
+
+BUCKET_BITS = 8
+BUCKETS = 1 << BUCKET_BITS  # a power of two, so random bits pick a file directly
+END = "\0"  # ends a record in a spill file: no cell can hold a NUL
+FLUSH_ROWS = 4096  # rendered lines held before they are written to their files
+POOLED = "andre"
+FRAME = struct.Struct(">Q")  # length prefix of a block of COPY text on a worker's stdin
+MEMO_LIMIT = 100_000  # distinct values remembered per score column
+
+# Every value an item cell can hold, as text: answers are small integers (-1 = vet ikke).
+SMALL = {None: "", **{n: str(n) for n in range(-1, 100)}, True: "1", False: "0"}
+
+
+def items_renderer(segments: list, separator: str):
+    """A function from a response's stored answers (JSON text, or a dict) to the CSV text
+    of its item cells, joined by ``separator``: for ("singles", [codes]) the stored values,
+    for ("multi", code, options) one 1/0 per option (empty cells if the item was skipped).
+    All C-level lookups and joins; a multi-choice answer's text is remembered, since few
+    combinations of options occur."""
+    small = SMALL.__getitem__
+    join = separator.join
+    codes, multis = [], []
+    for segment in segments:
+        if segment[0] == "singles":
+            codes += segment[1]
+        else:  # a slot, filled in after the singles (no answer has a key with a NUL)
+            multis.append((len(codes), segment[1], _multi_renderer(tuple(segment[2]), separator)))
+            codes.append("\0" + segment[1])
+    codes, multis = tuple(codes), tuple(multis)
+
+    def text_of(answers) -> str:
+        get = (loads(answers) if isinstance(answers, (str, bytes)) else answers).get
+        cells = list(map(small, map(get, codes)))
+        for at, code, multi in multis:
+            cells[at] = multi(get(code))
+        return join(cells)
+
+    return text_of
+
+
+def _multi_renderer(options: tuple, separator: str):
+    empty = separator.join([""] * len(options))
+    memo: dict = {}
+
+    def text_of(chosen) -> str:
+        if chosen is None:
+            return empty
+        key = tuple(chosen) if type(chosen) is list else None
+        try:
+            return memo[key]
+        except (KeyError, TypeError):
+            text = separator.join(["1" if option in chosen else "0" for option in options])
+            if key is not None and len(memo) < MEMO_LIMIT:
+                try:
+                    memo[key] = text
+                except TypeError:
+                    pass
+            return text
+
+    return text_of
+
+
+def fresh_random() -> random.Random:
+    """A generator with an unpredictable seed (from the OS) and fast draws."""
+    return random.Random(int.from_bytes(os.urandom(32), "big"))
+
+
+class _Memo(dict):
+    """A score cell's text by value, worked out once per distinct value."""
+
+    def __init__(self, convert):
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value):
+        text = self.convert(value)
+        if len(self) < MEMO_LIMIT:
+            self[value] = text
+        return text
+
+
+def score_memos(floats: list[bool], decimal: str, copy_text: bool) -> list[_Memo]:
+    """One memo per score column: Python values (from a cursor) or COPY text (NULL as an
+    empty field) to the cell's text. Floats are written as Python writes them (``repr``),
+    with ``decimal`` as the decimal mark; integers as they are; NULL as an empty cell."""
+    def whole(value) -> str:
+        return "" if value is None else str(value)
+
+    def real(value) -> str:
+        if value is None or value == "":
+            return ""
+        text = str(float(value))  # COPY writes 45.0 as "45": the float gives Python's text
+        return text.replace(".", decimal) if decimal != "." else text
+
+    memos = [_Memo(real if is_float else whole) for is_float in floats]
+    for memo in memos:
+        memo["" if copy_text else None] = ""
+    return memos
+
+
+class Renderer:
+    """Rows to CSV lines (without the row number) by a plan, keeping count of the rows
+    written, pooled and left out. The plan (plain data, so it can go to a worker) holds
+    the item segments, the separator and decimal mark, the questionnaire version, the
+    exported office code of every office-month that may be shown (guarded and quoted),
+    and the months whose small offices pool as "andre"."""
+
+    def __init__(self, plan: dict):
+        self.separator = plan["separator"]
+        self.version = str(plan["version"])
+        self.codes = plan["codes"]
+        self.pooled_months = frozenset(plan["pooled_months"])
+        self.items = items_renderer(plan["segments"], self.separator)
+        self.floats = plan["floats"]
+        self.decimal = plan["decimal"]
+        self.heads: dict = {}
+        self.rows = self.pooled = self.left_out = 0
+
+    def head(self, key: str):
+        """The leading cells (office, period, version) for ``office_id|period`` and
+        whether they pool, or None when the row is left out."""
+        found = self.heads.get(key, False)
+        if found is not False:
+            return found
+        office, period = key.split("|")
+        month = period[:7]
+        code = self.codes.get(f"{office}|{month}")
+        pooled = False
+        if code is None and month in self.pooled_months:
+            code, pooled = POOLED, True
+        sep = self.separator
+        found = None if code is None else (f"{code}{sep}{period}{sep}{self.version}", pooled)
+        self.heads[key] = found
+        return found
+
+    def spill_tuples(self, batches: Iterable[list], spill: Spill) -> None:
+        """Render cursor rows ``(key, language, answers, *scores)``, a batch at a time,
+        into ``spill``."""
+        self._spill(chain.from_iterable(batches), spill, copy_text=False)
+
+    def spill_copy(self, blocks: Iterable[str], spill: Spill) -> None:
+        """Render blocks of whole lines of COPY text (NULL written as an empty field)
+        into ``spill``."""
+        self._spill(chain.from_iterable(map(_copy_rows, blocks)), spill, copy_text=True)
+
+    def _spill(self, rows, spill: Spill, copy_text: bool) -> None:
+        heads, head, items = self.heads, self.head, self.items
+        sep = self.separator
+        join = sep.join
+        memos = score_memos(self.floats, self.decimal, copy_text)
+        cell = dict.__getitem__
+        pending, pick = spill.pending, spill.pick
+        written = pooled = left_out = held = 0
+        for key, language, answers, *scores in rows:
+            found = heads.get(key, False)
+            if found is False:
+                found = head(key)
+            if found is None:
+                left_out += 1
+                continue
+            lead, pool = found
+            pooled += pool
+            written += 1
+            pending[pick(BUCKET_BITS)].append(
+                f"{lead}{sep}{language}{sep}{items(answers)}{sep}{join(map(cell, memos, scores))}"
+                f"{END}")
+            held += 1
+            if held == FLUSH_ROWS:
+                spill.flush()
+                held = 0
+        spill.flush()
+        self.rows += written
+        self.pooled += pooled
+        self.left_out += left_out
+
+    def tally(self) -> dict:
+        return {"rows": self.rows, "pooled": self.pooled, "left_out": self.left_out}
+
+
+_split_fields = methodcaller("split", "\t")
+
+
+def _copy_rows(block: str):
+    """The rows of a block of COPY text (lines ended by a newline) as lists of fields.
+    Only an escape holds a backslash (NULL is an empty field), and only stored answers
+    could need one: the rare block with a backslash is unescaped field by field."""
+    lines = block.split("\n")
+    lines.pop()  # after the last newline
+    if "\\" not in block:
+        return map(_split_fields, lines)
+    return [[copy_unescape(field) if "\\" in field else field for field in line.split("\t")]
+            for line in lines]
+
+
+_COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def copy_unescape(text: str) -> str:
+    """A field of COPY's text format as it was stored (backslash escapes undone)."""
+    import re  # rarely needed: stored answers hardly ever hold a backslash
+
+    def one(match) -> str:
+        code = match.group(1)
+        if code[0] in "01234567":
+            return chr(int(code, 8))
+        if code[0] == "x":
+            return chr(int(code[1:], 16))
+        return _COPY_ESCAPES.get(code, code)
+
+    return re.sub(r"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)", one, text)
+
+
+class Spill:
+    """One process's share of the buckets: records (each ended by ``END``) go to a file
+    per bucket, ``<part>-<bucket>`` in ``folder``, picked at random."""
+
+    def __init__(self, folder: str, part: int, rng: random.Random | None = None):
+        rng = rng or fresh_random()
+        self.pick = rng.getrandbits
+        self.folder, self.part = folder, part
+        self.pending: list[list[str]] = [[] for _ in range(BUCKETS)]
+        self.counts = [0] * BUCKETS
+        self.files: list = [None] * BUCKETS  # opened on first use: small exports open few
+
+    def add(self, record: str) -> None:
+        self.pending[self.pick(BUCKET_BITS)].append(record + END)
+
+    def flush(self) -> None:
+        files = self.files
+        for bucket, records in enumerate(self.pending):
+            if records:
+                if files[bucket] is None:  # unbuffered: a flush writes big blocks anyway
+                    files[bucket] = open(os.path.join(self.folder, f"{self.part}-{bucket}"),
+                                         "wb", buffering=0)
+                files[bucket].write("".join(records).encode("utf-8"))
+                self.counts[bucket] += len(records)
+                records.clear()
+
+    def close(self) -> list[int]:
+        """Write what is held, close the files and return the records per bucket."""
+        self.flush()
+        for file in self.files:
+            if file is not None:
+                file.close()
+        return self.counts
+
+
+def bucket_order(counts: list[int], rng: random.Random) -> list[tuple[int, int]]:
+    """The non-empty buckets in a random order, each with the number of its first row."""
+    order = list(range(BUCKETS))
+    rng.shuffle(order)
+    numbered, first = [], 1
+    for bucket in order:
+        if counts[bucket]:
+            numbered.append((bucket, first))
+            first += counts[bucket]
+    return numbered
+
+
+def bucket_records(folder: str, parts: int, bucket: int, rng: random.Random) -> list[str]:
+    """Every part's records of ``bucket``, shuffled; the files are removed once read."""
+    records: list[str] = []
+    for part in range(parts):
+        path = os.path.join(folder, f"{part}-{bucket}")
+        try:
+            with open(path, "rb") as file:
+                records += file.read().decode("utf-8").split(END)
+        except FileNotFoundError:
+            continue  # this part had no record for the bucket
+        records.pop()  # what follows the last END
+        os.remove(path)
+    rng.shuffle(records)
+    return records
+
+
+def numbered_bucket(folder: str, parts: int, bucket: int, first: int, separator: str,
+                    rng: random.Random) -> bytes:
+    """One bucket as numbered CSV lines (UTF-8), its first row numbered ``first``."""
+    records = bucket_records(folder, parts, bucket, rng)
+    return "".join([f"{number}{separator}{record}\r\n"
+                    for number, record in enumerate(records, first)]).encode("utf-8")
+
+
+# --- a worker process -------------------------------------------------------------------
+
+def _read_exact(stream, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("the exporting process went away")
+    return data
+
+
+def copy_blocks(stream) -> Iterator[str]:
+    """Framed blocks of COPY text from ``stream`` until an empty frame."""
+    while size := FRAME.unpack(_read_exact(stream, FRAME.size))[0]:
+        yield _read_exact(stream, size).decode("utf-8")
+
+
+def sqlite_batches(path: str, sql: str, params: dict, size: int = 1000) -> Iterator[list]:
+    import sqlite3  # only workers that read SQLite need it
+
+    connection = sqlite3.connect(path, timeout=5.0)
+    connection.execute("PRAGMA cache_size = -512")  # one pass in storage order: 512 KB do
+    try:
+        cursor = connection.execute(sql, params)
+        while batch := cursor.fetchmany(size):
+            yield batch
+    finally:
+        connection.close()
+
+
+def work(stdin, stdout) -> None:
+    """A worker: read a job (one JSON line), render its share of the rows into its own
+    buckets (from the SQLite file, or from COPY text framed on stdin), report the tally
+    and bucket sizes (one JSON line); then read its share of the buckets to number (one
+    JSON line) and say each one's position when its file is written."""
+    job = json.loads(stdin.readline())
+    global loads
+    if loads is None:
+        sys.path.append(job["orjson"])
+        from orjson import loads
+    folder, part = job["folder"], job["part"]
+    renderer = Renderer(job["plan"])
+    spill = Spill(folder, part)
+    try:
+        if "sqlite" in job:
+            renderer.spill_tuples(sqlite_batches(job["sqlite"], job["sql"], job["params"]), spill)
+        else:
+            renderer.spill_copy(copy_blocks(stdin), spill)
+    finally:
+        counts = spill.close()
+    stdout.write((json.dumps({**renderer.tally(), "counts": counts}) + "\n").encode())
+    stdout.flush()
+    line = stdin.readline()
+    if not line:
+        return  # nothing to number: the export stopped
+    task = json.loads(line)
+    rng = fresh_random()
+    for position, bucket, first in task["buckets"]:
+        data = numbered_bucket(folder, task["parts"], bucket, first, job["plan"]["separator"], rng)
+        with open(os.path.join(folder, f"out-{position}"), "wb") as out:
+            out.write(data)
+        stdout.write(f"{position}\n".encode())
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    work(sys.stdin.buffer, sys.stdout.buffer)

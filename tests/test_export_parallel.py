@@ -1,0 +1,239 @@
+"""The response file rendered by worker processes (SQLite: each reads its rowid range;
+PostgreSQL: COPY text handed over by the exporting process) is the file one process
+writes: the same rows, shuffled afresh, numbered 1..n, with the same tally."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import sys
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from survey.dashboard import data
+from survey.export import responses as export
+from survey.export.csvfile import CsvFormat
+from survey.export.responses import Selection, Tally, response_file
+from survey.export.spill import copy_unescape, items_renderer
+from survey.extensions import db
+from survey.models import Office, Response
+from survey.questionnaire import get
+
+from .test_dashboard import APRIL, add_responses
+
+V1 = get(1)
+
+
+@pytest.fixture
+def seeded(runner, app):
+    """Synthetic answers over six offices and three months, plus small offices: some of
+    their rows pool as "andre", some are left out (a month with only small offices)."""
+    result = runner.invoke(args=["seed-demo", "--offices", "6", "--responses", "1500",
+                                 "--months", "3"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.session.add_all([Office(slug=f"liten-{n}", name=f"NAV Liten {n}") for n in range(2)])
+        db.session.commit()
+        month = max(db.session.scalars(select(Response.period_start)))
+        add_responses("liten-0", month, 2)
+        add_responses("liten-1", month, 2)
+        add_responses("liten-0", APRIL, 3)  # alone in its month: left out
+    return app
+
+
+def export_rows(app, workers: int, fmt: CsvFormat = CsvFormat(), selection=None):
+    with app.app_context():
+        selection = selection or Selection(1)
+        snap = data.snapshot(1, app.config["STIGEN_K"])
+        codes = dict(db.session.execute(select(Office.id, Office.slug)).all())
+        tally = Tally()
+        with db.engine.connect() as connection:
+            body = b"".join(response_file(connection, V1, selection, snap, codes, tally, fmt,
+                                          workers=workers))
+    text = body.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=fmt.separator))
+    return rows[0], rows[1:], tally, body
+
+
+def test_workers_write_the_same_rows_as_one_process_in_a_new_order(seeded):
+    header, alone, tally_alone, _ = export_rows(seeded, workers=0)
+    orders = []
+    for _ in range(2):
+        header_w, rows, tally, body = export_rows(seeded, workers=2)
+        assert header_w == header
+        assert body.endswith(b"\r\n") and b"\n\n" not in body
+        assert [r[0] for r in rows] == [str(n) for n in range(1, len(rows) + 1)]
+        assert Counter(tuple(r[1:]) for r in rows) == Counter(tuple(r[1:]) for r in alone)
+        assert (tally.rows, tally.pooled, tally.left_out) == (
+            tally_alone.rows, tally_alone.pooled, tally_alone.left_out)
+        orders.append([tuple(r[1:]) for r in rows])
+    assert len(alone) == tally_alone.rows == 1504 and tally_alone.left_out == 3
+    assert tally_alone.pooled == [r[1] for r in alone].count("andre") >= 4
+    assert orders[0] != orders[1] != [tuple(r[1:]) for r in alone]
+
+
+def test_workers_write_excel_format_alike_and_respect_the_filters(seeded):
+    from sqlalchemy import func
+
+    from survey.periods import ReportingPeriod
+
+    with seeded.app_context():  # the biggest office-month, surely shown
+        office, month = db.session.execute(
+            select(Response.office_id, Response.period_start)
+            .group_by(Response.office_id, Response.period_start)
+            .order_by(func.count().desc()).limit(1)).one()
+        slug = db.session.scalar(select(Office.slug).where(Office.id == office))
+
+    selection = Selection(1, (ReportingPeriod.containing(month, "month"),), (office,))
+    fmt = CsvFormat.excel_norwegian()
+    header, alone, tally_alone, body_alone = export_rows(seeded, 0, fmt, selection)
+    _, rows, tally, body = export_rows(seeded, 2, fmt, selection)
+    assert body.startswith(b"\xef\xbb\xbf") and body_alone.startswith(b"\xef\xbb\xbf")
+    assert 0 < len(rows) == tally.rows == tally_alone.rows
+    assert Counter(tuple(r[1:]) for r in rows) == Counter(tuple(r[1:]) for r in alone)
+    assert {r[1] for r in rows} == {slug}
+    at = header.index("medvirkning_index")
+    assert any("," in r[at] for r in rows) and not any("." in r[at] for r in rows)
+
+
+def test_answers_with_backslashes_and_quotes_come_out_alike(app):
+    """Stored answers are checked on the way in; if text with escapes ever reached them,
+    COPY's escaping (PostgreSQL) must not change a cell."""
+    with app.app_context():
+        oid = db.session.scalar(select(Office.id).where(Office.slug == "bodo"))
+        for n in range(6):
+            db.session.add(Response(
+                office_id=oid, period_start=APRIL, questionnaire_version=1, language="nn",
+                answers={"med_stige": 3, "tilt_deltatt": ["kurs", 'a\\b"\t\n', "mentor"]},
+                scoring_version=1, rung=3, band=2, medvirkning_index=100 / 3,
+                stigma_index=None, talmodighet_index=0.1 + 0.2, relasjon_index=1e-05))
+        db.session.commit()
+        from survey import tally
+
+        tally.rebuild(db.session)
+        db.session.commit()
+    _, alone, _, _ = export_rows(app, 0)
+    header, rows, tally_w, _ = export_rows(app, 2)
+    assert tally_w.rows == 6 and sorted(rows) == sorted(alone)
+    row = dict(zip(header, rows[0], strict=True))
+    assert row["tilt_deltatt_kurs"] == "1" and row["tilt_deltatt_mentor"] == "1"
+    assert row["tilt_deltatt_avklaring"] == "0" and row["language"] == "nn"
+    assert row["medvirkning_index"] == repr(100 / 3) and row["stigma_index"] == ""
+    assert row["talmodighet_index"] == repr(0.1 + 0.2) and row["relasjon_index"] == "1e-05"
+
+
+def test_the_download_renders_in_workers_for_a_large_selection(seeded, monkeypatch):
+    from .test_dashboard import make_account, sign_in
+
+    monkeypatch.setattr(export, "PARALLEL_MIN_ROWS", 1000)
+    started = []
+    real_popen = export.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(args[0])
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(export.subprocess, "Popen", popen)
+    with seeded.app_context():
+        make_account("forsker", "forsker")
+    client = seeded.test_client()
+    sign_in(client, "forsker")
+    body = client.get("/eksport/svar.csv").get_data()
+    rows = list(csv.reader(io.StringIO(body.decode(), newline="")))
+    assert len(rows) == 1 + 1504 and [r[0] for r in rows[1:]] == [str(n) for n in range(1, 1505)]
+    assert len(started) == min(export.MAX_WORKERS, len(os.sched_getaffinity(0))) >= 2
+    assert started[0][:3] == [sys.executable, "-I", "-S"]
+
+
+def test_a_failing_worker_fails_the_export_and_leaves_no_process(seeded, monkeypatch, tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import sys\nsys.stdin.readline()\nsys.exit('no luck')\n")
+    monkeypatch.setattr(export, "SPILL_SCRIPT", str(broken))
+    started = []
+    real_popen = export.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(export.subprocess, "Popen", popen)
+    with pytest.raises(RuntimeError, match="no luck"):
+        export_rows(seeded, workers=2)
+    assert len(started) == 2 and all(p.poll() is not None for p in started)
+
+
+def test_a_download_stopped_halfway_stops_the_workers_and_removes_its_files(seeded, monkeypatch):
+    monkeypatch.setattr(export, "CHUNK_BYTES", 1000)
+    started = []
+    real_popen = export.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(export.subprocess, "Popen", popen)
+    folders = []
+    real_folder = export.tempfile.TemporaryDirectory
+
+    def folder(*args, **kwargs):
+        folders.append(real_folder(*args, **kwargs))
+        return folders[-1]
+
+    monkeypatch.setattr(export.tempfile, "TemporaryDirectory", folder)
+    with seeded.app_context():
+        snap = data.snapshot(1, seeded.config["STIGEN_K"])
+        with db.engine.connect() as connection:
+            chunks = response_file(connection, V1, Selection(1), snap, {}, Tally(), CsvFormat(),
+                                   workers=2)
+            assert next(chunks).startswith(b"row,office,")
+            assert next(chunks)[:2] == b"1,"  # the first rows are out
+            chunks.close()
+    assert len(started) == 2 and all(p.poll() is not None for p in started)
+    assert not os.path.exists(folders[0].name)
+
+
+def test_worker_count_keeps_small_selections_and_memory_databases_here(app):
+    with app.app_context(), db.engine.connect() as connection:
+        assert export.worker_count(connection, 10) == 0
+        cores = len(os.sched_getaffinity(0))
+        expected = min(export.MAX_WORKERS, cores) if cores > 1 else 0
+        assert export.worker_count(connection, 10**6) == expected
+    from sqlalchemy import create_engine
+
+    memory = create_engine("sqlite://")
+    with memory.connect() as connection:
+        assert export.worker_count(connection, 10**6) == 0
+
+
+def test_copy_unescape_undoes_postgresql_text_escapes():
+    assert copy_unescape(r"x\\\\y") == r"x\\y"
+    assert copy_unescape(r"a\tb\nc\\d\101\x41") == "a\tb\nc\\dAA"
+
+
+def test_multi_choice_text_is_the_same_remembered_or_not():
+    render = items_renderer([("multi", "m", ("a", "b", "c"))], ",")
+    rng = random.Random(3)
+    for _ in range(200):
+        chosen = rng.sample(["a", "b", "c", "x"], k=rng.randrange(0, 5))
+        expected = ",".join("1" if o in chosen else "0" for o in ("a", "b", "c"))
+        assert render({"m": chosen}) == expected
+    assert render({}) == ",," and render({"m": "ab"}) == "1,1,0"
+
+
+def test_workers_with_nothing_to_export_write_the_header_only(app):
+    header, rows, tally, body = export_rows(app, workers=2)
+    assert rows == [] and tally.rows == 0 and body.count(b"\r\n") == 1
+    assert header[0] == "row"
+
+
+def test_item_values_reads_json_text_too():
+    from survey.export.responses import item_text, item_values
+
+    text = '{"med_stige": 4, "tilt_deltatt": ["kurs"], "rel_antall": -1}'
+    assert item_values(V1)(text) == item_values(V1)(json.loads(text))
+    assert item_text(V1, ",")(text) == item_text(V1, ",")(json.loads(text))
