@@ -47,3 +47,15 @@ def on_starting(server):
     except (NotReady, RuntimeError) as error:
         server.log.error("Stigen will not start: %s", error)
         raise SystemExit(1) from None
+
+
+def post_worker_init(worker):
+    """Build the dashboards' snapshots before the worker takes its first request, so
+    that no respondent or leader waits for the suppression of every figure. A failure
+    is logged, never fatal: the first request then builds them as it would have."""
+    from survey.dashboard.data import warm_cache
+
+    try:
+        warm_cache(worker.wsgi)
+    except Exception:  # noqa: BLE001 - warming is an optimisation, never a reason to stop
+        worker.log.exception("Stigen could not build the dashboard snapshots at start-up")

@@ -18,10 +18,11 @@ several relations at once. Pure Python: no Flask, no database.
 from __future__ import annotations
 
 import random
+import threading
 from collections import deque
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from datetime import date
-from itertools import compress
+from itertools import compress, filterfalse
 from typing import NamedTuple
 
 from .periods import ReportingPeriod
@@ -51,16 +52,136 @@ def protect(
     indexed = _Indexed(counts, relations)
     visible = [n >= k for n in indexed.value]
     if allowed is not None:  # look up the few allowed cells, not every cell in allowed
-        permitted = {indexed.number(cell, add=False) for cell in allowed}
+        permitted = {indexed.number(cell) for cell in allowed}
         visible = [shown and i in permitted for i, shown in enumerate(visible)]
+    closures = _Closures(indexed, visible)
     while True:
-        closure = indexed.closure(visible)
+        closure = closures.closure()
         victims = indexed.victims(visible, closure, k) or indexed.exact_victims(visible, closure, k)
         if not victims:
             break
         for cell in victims:
-            visible[cell] = False
+            closures.hide(cell)
     return frozenset(cell for cell, shown in zip(indexed.cells, visible) if shown)
+
+
+class _Shape:
+    """The cells and relations of one lattice as integers, without counts: the same for
+    every measure protected over that lattice with its cells in the same order, so kept
+    for the few lattices last used (``of``). Read-only once made."""
+
+    _kept: list[_Shape] = []
+    _lock = threading.Lock()
+    KEEP = 4
+
+    @classmethod
+    def of(cls, cells: list[Cell], relations: Sequence[Relation]) -> _Shape:
+        """The shape of these cells, in this order, and relations: a kept one if it was
+        made from the very same objects (it holds them, so their ids are not reused)."""
+        cell_ids, relation_ids = list(map(id, cells)), list(map(id, relations))
+        with cls._lock:
+            for shape in cls._kept:
+                if shape.relation_ids == relation_ids and shape.cell_ids == cell_ids:
+                    return shape
+        shape = cls(cells, relations)
+        with cls._lock:
+            cls._kept = [shape, *cls._kept[: cls.KEEP - 1]]
+        return shape
+
+    def __init__(self, counted: list[Cell], relations: Sequence[Relation]):
+        self.cell_ids, self.relation_ids = list(map(id, counted)), list(map(id, relations))
+        self.relations = tuple(relations)  # held: see ``of``
+        # Looked up by identity first: lattice() reuses its cell objects, and hashing a
+        # (scope, ReportingPeriod) calls the dataclass's Python __hash__. Identity is sound
+        # while the shape holds its cells; anything else falls back to equality.
+        self.cells = cells = list(counted)
+        self._by_id = by_id = {id(cell): i for i, cell in enumerate(cells)}
+        self._by_equality: dict[Cell, int] | None = None
+        parents: list[int] = []
+        children: list[list[int]] = []
+        for parent, kids in relations:
+            p = self._add(parent)
+            row = list(map(by_id.get, map(id, kids)))
+            if None in row:
+                row = [self._add(c) if i is None else i for i, c in zip(row, kids)]
+            if p in row or len(set(row)) != len(row):
+                raise ValueError(f"a cell occurs twice in the relation of {parent!r}")
+            parents.append(p)
+            children.append(row)
+        self.parents, self.children = parents, children
+        # The relations each cell is a member of (as parent or child), in order: those of
+        # cell c are occurs[at[c]:at[c + 1]]. Two flat lists of ints rather than a list
+        # per cell, which would give the garbage collector thousands more to look at.
+        at = [0] * (len(cells) + 1)
+        for p, row in zip(parents, children):
+            at[p + 1] += 1
+            for c in row:
+                at[c + 1] += 1
+        for c in range(len(cells)):
+            at[c + 1] += at[c]
+        occurs = [0] * at[-1]
+        free = at[:-1]
+        for r, (p, row) in enumerate(zip(parents, children)):
+            occurs[free[p]] = r
+            free[p] += 1
+            for c in row:
+                occurs[free[c]] = r
+                free[c] += 1
+        self.occurs, self.at = occurs, at
+        self._parts: tuple[list[list[int]], list[int]] | None = None
+
+    def _by_value(self) -> dict[Cell, int]:
+        if self._by_equality is None:
+            self._by_equality = {c: i for i, c in enumerate(self.cells)}
+        return self._by_equality
+
+    def _add(self, cell: Cell) -> int:
+        """The index of ``cell``; one that is not counted is added (only while the shape
+        is made): it is only in a relation, an empty cell with count 0, never shown."""
+        found = self.number(cell)
+        if found is None:
+            found = self._by_value()[cell] = len(self.cells)
+            self.cells.append(cell)
+        return found
+
+    def number(self, cell: Cell) -> int | None:
+        found = self._by_id.get(id(cell))
+        return found if found is not None else self._by_value().get(cell)
+
+    @property
+    def parts(self) -> tuple[list[list[int]], list[int]]:
+        """The relations in parts that share no cell, each part's in order, and the part
+        of each relation (the reporting lattice has one part per half-year)."""
+        if self._parts is None:
+            relations = len(self.parents)
+            root = list(range(relations))  # union-find over relations sharing a cell
+
+            def find(r: int) -> int:
+                while root[r] != r:
+                    root[r] = root[root[r]]
+                    r = root[r]
+                return r
+
+            occurs, at = self.occurs, self.at
+            for c in range(len(self.cells)):
+                rows = occurs[at[c]:at[c + 1]]
+                if len(rows) > 1:
+                    first = find(rows[0])
+                    for r in rows[1:]:
+                        other = find(r)
+                        if other != first:
+                            root[other] = first
+            number: dict[int, int] = {}
+            parts: list[list[int]] = []
+            part_of: list[int] = []
+            for r in range(relations):
+                n = number.setdefault(find(r), len(parts))
+                if n == len(parts):
+                    parts.append([])
+                parts[n].append(r)
+                part_of.append(n)
+            self._parts = parts, part_of
+        return self._parts
 
 
 class _Indexed:
@@ -74,72 +195,60 @@ class _Indexed:
             for cell, n in zip(cells, value):
                 if isinstance(n, bool) or not isinstance(n, int) or n < 0:
                     raise ValueError(f"count of {cell!r} must be a non-negative int, not {n!r}")
-        # Looked up by identity first: lattice() reuses its cell objects, and hashing a
-        # (scope, ReportingPeriod) calls the dataclass's Python __hash__. Identity is sound
-        # while counts holds its keys; anything else falls back to equality.
-        self.cells, self.value = cells, value
-        self._by_id = by_id = {id(cell): i for i, cell in enumerate(cells)}
-        self._by_equality: dict[Cell, int] | None = None
-        number = self.number
-        parents: list[int] = []
-        children: list[list[int]] = []
+        shape = _Shape.of(cells, relations)
+        self.shape, self.cells = shape, shape.cells
+        self.value = value = value + [0] * (len(shape.cells) - len(value))
+        self.parents, self.children = shape.parents, shape.children
+        self.occurs, self.at = shape.occurs, shape.at
         at = value.__getitem__
-        for parent, kids in relations:
-            p = number(parent)
-            row = list(map(by_id.get, map(id, kids)))
-            if None in row:
-                row = [number(c) if i is None else i for i, c in zip(row, kids)]
-            if p in row or len(set(row)) != len(row):
-                raise ValueError(f"a cell occurs twice in the relation of {parent!r}")
+        for p, row in zip(self.parents, self.children):
             if value[p] != sum(map(at, row)):
-                raise ValueError(f"count of {parent!r} is not the sum of its children's")
-            parents.append(p)
-            children.append(row)
+                raise ValueError(f"count of {shape.cells[p]!r} is not the sum of its children's")
 
-        self.parents, self.children = parents, children
+    def number(self, cell: Cell) -> int | None:
+        """The index of ``cell``, or None if it is neither counted nor in a relation."""
+        return self.shape.number(cell)
 
-    def number(self, cell: Cell, add: bool = True) -> int | None:
-        """The index of ``cell``; a cell that is not counted is added with count 0 (it is
-        only in a relation: an empty cell, never shown), or None without ``add``."""
-        found = self._by_id.get(id(cell))
-        if found is not None:
-            return found
-        if self._by_equality is None:
-            self._by_equality = {c: i for i, c in enumerate(self.cells)}
-        found = self._by_equality.get(cell)
-        if found is None and add:
-            found = self._by_equality[cell] = len(self.cells)
-            self.cells.append(cell)
-            self.value.append(0)
-        return found
+    def start(self, visible: list[bool]) -> _Start:
+        """Per relation, its number of members not visible and the sum of its children
+        not visible: where every closure of ``visible`` starts from. ``hide`` keeps it up
+        to date as cells are hidden, so that a closure costs what it derives, not a pass
+        over every relation."""
+        value, unknown, hidden = self.value, [], []
+        unseen = [not shown for shown in visible]
+        at, is_unseen = value.__getitem__, unseen.__getitem__
+        for p, row in zip(self.parents, self.children):
+            rest = list(compress(row, map(is_unseen, row)))
+            unknown.append(len(rest) + unseen[p])
+            hidden.append(sum(map(at, rest)))
+        return _Start(unknown, hidden)
 
-    def closure(self, visible: list[bool]) -> _Closure:
+    def hide(self, start: _Start, cell: int) -> None:
+        """Update ``start`` for a visible ``cell`` that is now hidden."""
+        unknown, hidden, parents, n = start.unknown, start.hidden, self.parents, self.value[cell]
+        for r in self.occurs[self.at[cell]:self.at[cell + 1]]:
+            unknown[r] += 1
+            if parents[r] != cell:
+                hidden[r] += n
+
+    def closure(self, visible: list[bool], start: _Start | None = None) -> _Closure:
         """What the attacker knows from the visible cells: from any relation with one
         unknown member left, that member, until nothing changes. A worklist keeps, per
         relation, the number of unknown members and the sum of the unknown children (the
-        hidden remainder).
+        hidden remainder), starting from ``start`` (``self.start(visible)`` if None).
 
         reason[c] is the relation that derived c (-1 if visible or unknown), derived the
         derived cells in order, unknown[r] and hidden[r] the number of unknown members and
         the hidden remainder of relation r."""
+        if start is None:
+            start = self.start(visible)
         parents, children, value = self.parents, self.children, self.value
+        occurs, at = self.occurs, self.at
         known = visible[:]
-        unseen = [not shown for shown in visible]
-        at, is_unseen = value.__getitem__, unseen.__getitem__
-        unknown: list[int] = []
-        hidden: list[int] = []
-        occurs: dict[int, list[int]] = {}  # relations of each unseen cell, all one may learn
-        for r, (p, row) in enumerate(zip(parents, children)):
-            rest = list(compress(row, map(is_unseen, row)))
-            unknown.append(len(rest) + unseen[p])
-            hidden.append(sum(map(at, rest)))
-            if unseen[p]:
-                rest.append(p)
-            for c in rest:
-                occurs.setdefault(c, []).append(r)
+        unknown, hidden = start.unknown[:], start.hidden[:]
         reason = [-1] * len(known)
         derived: list[int] = []
-        ready = [r for r, n in enumerate(unknown) if n == 1]
+        ready = list(compress(range(len(unknown)), map((1).__eq__, unknown)))
         while ready:
             r = ready.pop()
             if unknown[r] != 1:
@@ -150,7 +259,7 @@ class _Indexed:
             known[last] = True
             reason[last] = r
             derived.append(last)
-            for s in occurs[last]:
+            for s in occurs[at[last]:at[last + 1]]:
                 unknown[s] -= 1
                 if parents[s] != last:
                     hidden[s] -= value[last]
@@ -165,7 +274,8 @@ class _Indexed:
         value, parents, members = self.value, self.parents, self.members
         known, reason, hidden = closure.known, closure.reason, closure.hidden
         leaks = [(reason[c], c) for c in closure.derived if 0 < value[c] < k]
-        leaks += [(r, -1) for r, p in enumerate(parents) if known[p] and 0 < hidden[r] < k]
+        leaks += [(r, -1) for r in compress(range(len(hidden)), hidden)  # hidden >= 0
+                  if hidden[r] < k and known[parents[r]]]
         taken: set[int] = set()
         for r, leaked in leaks:
             row = members(r)
@@ -261,6 +371,101 @@ class _Indexed:
                     row = self.members(source)
                     todo.append([(value[m], i == 0, m) for i, m in enumerate(row) if m != c])
         return None
+
+
+class _Closures:
+    """The closures of one lattice while ``protect`` hides cells: each the same, list for
+    list and in the same order, as ``_Indexed.closure`` of the visible cells from scratch,
+    but worked out again only in the parts that changed.
+
+    The relations fall into parts that share no cell (the reporting lattice: one per
+    half-year), and the closure's worklist, a stack started from the relations with one
+    unknown member in order, finishes what each of them sets off before taking the next:
+    so it runs through each part as it would through that part alone, and what it derives
+    is the parts' steps, taken in the order of the relations that set them off (the last
+    first). Each part keeps its steps; hiding a cell redoes only the part it is in.
+
+    Lists of the closure returned are reused by the next: use one before asking for the
+    next."""
+
+    def __init__(self, indexed: _Indexed, visible: list[bool]):
+        self.indexed, self.visible = indexed, visible
+        self.start = indexed.start(visible)
+        # Per part, its steps: (the relation that set them off, the cells derived); None
+        # until a cell is hidden (most lattices need one closure only: no parts).
+        self.steps: list[list[tuple[int, list[int]]]] | None = None
+        self.stale: set[int] = set()  # parts to redo
+
+    def hide(self, cell: int) -> None:
+        """Hide a visible ``cell`` (a hidden one stays as it is)."""
+        if not self.visible[cell]:
+            return
+        if self.steps is None:  # the first hidden: from now on, part by part
+            self.parts, self.part_of = self.indexed.shape.parts
+            self.known, self.reason = self.visible[:], [-1] * len(self.visible)
+            self.unknown, self.hidden = self.start.unknown[:], self.start.hidden[:]
+            self.steps = [[] for _ in self.parts]
+            self.stale = set(range(len(self.parts)))
+        self.visible[cell] = self.known[cell] = False
+        self.indexed.hide(self.start, cell)
+        at = self.indexed.at
+        self.stale.update(self.part_of[r] for r in self.indexed.occurs[at[cell]:at[cell + 1]])
+
+    def closure(self) -> _Closure:
+        if self.steps is None:
+            return self.indexed.closure(self.visible, self.start)
+        for number in sorted(self.stale):
+            self._redo(number)
+        self.stale.clear()
+        steps = sorted((step for part in self.steps for step in part), reverse=True)
+        derived = [c for _, cells in steps for c in cells]
+        return _Closure(self.known, self.reason, derived, self.unknown, self.hidden)
+
+    def _redo(self, number: int) -> None:
+        """The worklist of ``_Indexed.closure``, through one part, from its start."""
+        indexed, known, reason, unknown, hidden = (
+            self.indexed, self.known, self.reason, self.unknown, self.hidden)
+        parents, children, value, occurs, at = (
+            indexed.parents, indexed.children, indexed.value, indexed.occurs, indexed.at)
+        for _, cells in self.steps[number]:
+            for c in cells:  # derived, so not visible then, and cells are only hidden since
+                known[c] = False
+                reason[c] = -1
+        start_unknown, start_hidden = self.start
+        relations = self.parts[number]
+        for r in relations:
+            unknown[r] = start_unknown[r]
+            hidden[r] = start_hidden[r]
+        steps: list[tuple[int, list[int]]] = []
+        for first in reversed([r for r in relations if unknown[r] == 1]):
+            derived: list[int] = []
+            ready = [first]
+            while ready:
+                r = ready.pop()
+                if unknown[r] != 1:
+                    continue
+                last = parents[r]
+                if known[last]:
+                    last = next(filterfalse(known.__getitem__, children[r]))
+                known[last] = True
+                reason[last] = r
+                derived.append(last)
+                for s in occurs[at[last]:at[last + 1]]:
+                    unknown[s] -= 1
+                    if parents[s] != last:
+                        hidden[s] -= value[last]
+                    if unknown[s] == 1:
+                        ready.append(s)
+            if derived:
+                steps.append((first, derived))
+        self.steps[number] = steps
+
+
+class _Start(NamedTuple):
+    """Where a closure starts; see ``_Indexed.start``."""
+
+    unknown: list[int]
+    hidden: list[int]
 
 
 class _Closure(NamedTuple):

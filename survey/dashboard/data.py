@@ -142,7 +142,9 @@ class Snapshot:
         children_of = {}
         for parent, children in relations:
             children_of.setdefault(parent, children)
-        bases = {cell for cell in counts if cell not in children_of}
+        # A list, not a set: the cells' order decides ties in protect(), so it must not
+        # depend on the process's string hashing (two workers would differ).
+        bases = [cell for cell in counts if cell not in children_of]
         return counts, relations, children_of, bases
 
     def _lattice_counts(self, position) -> dict:
@@ -157,8 +159,12 @@ class Snapshot:
                 counts[cell] = sum(count(child) for child in children_of[cell])
             return counts[cell]
 
-        for cell in children_of:
-            count(cell)
+        at = counts.__getitem__
+        for cell, children in children_of.items():
+            try:  # lattice() lists parts before their whole: their counts are ready
+                counts[cell] = sum(map(at, children))
+            except KeyError:
+                count(cell)
         return counts
 
     def _protected(self, position, allowed=None) -> frozenset:
@@ -399,6 +405,20 @@ def _measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[M
 
 def clear_cache() -> None:
     _cache(current_app._get_current_object()).clear()
+
+
+def warm_cache(app) -> list[int]:
+    """Build the snapshot of every questionnaire version with data now, at the app's k,
+    so that no request pays for the first build: gunicorn.conf.py calls it as a worker
+    starts (tests and ``flask`` commands never do). Returns the versions built."""
+    with app.app_context():
+        try:
+            built = versions()
+            for version in built:
+                _cache(app).get(app, version, app.config["STIGEN_K"])
+            return built
+        finally:
+            db.session.remove()
 
 
 __all__ = ["PERIOD_KINDS", "NATIONAL", "Snapshot", "snapshot", "measures", "versions"]

@@ -7,6 +7,7 @@ in the session: an expired session, a language switch or a failed save loses not
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
@@ -100,15 +101,27 @@ def _field(item: Item, lang: str):
     )
 
 
+# Form classes, made once per questionnaire and language: (id, lang) -> (questionnaire,
+# class). The questionnaire is held, so that its id is not reused while the class is kept
+# (questionnaires are themselves parsed once per process: survey/versions.py).
+_FORMS: dict[tuple[int, str], tuple[Questionnaire, type[FlaskForm]]] = {}
+
+
 def answer_form(questionnaire: Questionnaire, lang: str, **kwargs) -> FlaskForm:
-    """A form with one field per item, named by the item's code."""
+    """A form with one field per item, named by the item's code. Its class is made once
+    per questionnaire and language, its labels and messages in that language."""
+    key = (id(questionnaire), lang)
+    made = _FORMS.get(key)
+    if made is None or made[0] is not questionnaire:
 
-    class AnswerForm(FlaskForm):
-        pass
+        class AnswerForm(FlaskForm):
+            pass
 
-    for item in questionnaire.items:
-        setattr(AnswerForm, item.code, _field(item, lang))
-    return AnswerForm(**kwargs)
+        with force_locale(lang):  # the messages in ``lang``, whoever asks first
+            for item in questionnaire.items:
+                setattr(AnswerForm, item.code, _field(item, lang))
+        made = _FORMS[key] = (questionnaire, AnswerForm)
+    return made[1](**kwargs)
 
 
 def answers_of(form: FlaskForm, questionnaire: Questionnaire) -> tuple[dict, dict]:

@@ -158,7 +158,9 @@ def questionnaire_post(slug: str):
         answers, texts = answers_of(form, questionnaire)
         if save(office, questionnaire, answers, texts, nonce):
             session.pop(ADMISSION_KEY, None)  # a code-only office: this admission is spent
-            return redirect(url_for("respond.thanks", slug=office.slug), code=303)
+            # ``slug`` is the office's (found by it): office.slug would be read again
+            # from the database, the commit having expired it.
+            return redirect(url_for("respond.thanks", slug=slug), code=303)
         status = 503
         notice = _(
             "Vi klarte ikke å lagre svarene akkurat nå, og ingenting er lagret. "
