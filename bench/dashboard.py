@@ -113,7 +113,8 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
         for situation, call, times in (
             ("warm", get(path), repeat),
             ("just after a new response", after_new_response(path), repeat),
-            ("first request (snapshot built in it)", first(path), max(2, repeat // 5)),
+            ("cold cache: snapshot built in the request (gunicorn workers build it at start)",
+             first(path), max(2, repeat // 5)),
         ):
             settle()
             get(path)()  # the snapshot is built (and, for "warm", the page once served)

@@ -193,7 +193,7 @@ def report(results: list[tuple[Database, list[Row]]], info: dict, watch: LoadWat
         "are those the page links; gzip at level 6, as a reverse proxy would send it. The "
         "floor is the page's question fieldsets alone, whitespace collapsed.",
         f"- **Dashboard**: server time through the test client (no network), the median of "
-        f"{args.repeat} requests ({max(2, args.repeat // 5)} for a first request). The floor "
+        f"{args.repeat} requests ({max(2, args.repeat // 5)} with a cold cache). The floor "
         "reads the version's tallies with raw SQL: the aggregate every dashboard page is "
         "built from.",
         "- **CSV export**: `flask export responses` as a process of its own, wall time "

@@ -60,7 +60,7 @@ def test_the_smallest_run_writes_every_expected_row(tmp_path):
     assert len(pages) >= 4 and "page weight: questionnaire page 1" in pages
     for page in ("office page", "overview"):
         for situation in ("warm", "just after a new response",
-                          "first request (snapshot built in it)"):
+                          "cold cache: snapshot built in the request (gunicorn workers build it at start)"):
             assert f"dashboard: {page}, {situation}" in figures
     assert not [f for f in figures if "could not run" in f]
     # What it prints is the table it writes.
