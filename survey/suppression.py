@@ -242,20 +242,28 @@ class _Indexed:
         the hidden remainder of relation r."""
         if start is None:
             start = self.start(visible)
-        parents, children, value = self.parents, self.children, self.value
-        occurs, at = self.occurs, self.at
         known = visible[:]
         unknown, hidden = start.unknown[:], start.hidden[:]
         reason = [-1] * len(known)
-        derived: list[int] = []
         ready = list(compress(range(len(unknown)), map((1).__eq__, unknown)))
+        derived = self.propagate(ready, known, reason, unknown, hidden)
+        return _Closure(known, reason, derived, unknown, hidden)
+
+    def propagate(self, ready: list[int], known: list[bool], reason: list[int],
+                  unknown: list[int], hidden: list[int]) -> list[int]:
+        """Drain the worklist ``ready`` (a stack of relations, each with one unknown member
+        when taken): derive that member, update the relations it is in, and go on until
+        none is left. Updates the lists in place; returns the cells derived, in order."""
+        parents, children, value = self.parents, self.children, self.value
+        occurs, at = self.occurs, self.at
+        derived: list[int] = []
         while ready:
             r = ready.pop()
             if unknown[r] != 1:
                 continue
             last = parents[r]
             if known[last]:
-                last = next(c for c in children[r] if not known[c])
+                last = next(filterfalse(known.__getitem__, children[r]))
             known[last] = True
             reason[last] = r
             derived.append(last)
@@ -265,7 +273,7 @@ class _Indexed:
                     hidden[s] -= value[last]
                 if unknown[s] == 1:
                     ready.append(s)
-        return _Closure(known, reason, derived, unknown, hidden)
+        return derived
 
     def victims(self, visible: list[bool], closure: _Closure, k: int) -> set[int]:
         """One visible cell to hide per leak found in this closure: a derived small cell
@@ -425,8 +433,6 @@ class _Closures:
         """The worklist of ``_Indexed.closure``, through one part, from its start."""
         indexed, known, reason, unknown, hidden = (
             self.indexed, self.known, self.reason, self.unknown, self.hidden)
-        parents, children, value, occurs, at = (
-            indexed.parents, indexed.children, indexed.value, indexed.occurs, indexed.at)
         for _, cells in self.steps[number]:
             for c in cells:  # derived, so not visible then, and cells are only hidden since
                 known[c] = False
@@ -438,24 +444,7 @@ class _Closures:
             hidden[r] = start_hidden[r]
         steps: list[tuple[int, list[int]]] = []
         for first in reversed([r for r in relations if unknown[r] == 1]):
-            derived: list[int] = []
-            ready = [first]
-            while ready:
-                r = ready.pop()
-                if unknown[r] != 1:
-                    continue
-                last = parents[r]
-                if known[last]:
-                    last = next(filterfalse(known.__getitem__, children[r]))
-                known[last] = True
-                reason[last] = r
-                derived.append(last)
-                for s in occurs[at[last]:at[last + 1]]:
-                    unknown[s] -= 1
-                    if parents[s] != last:
-                        hidden[s] -= value[last]
-                    if unknown[s] == 1:
-                        ready.append(s)
+            derived = indexed.propagate([first], known, reason, unknown, hidden)
             if derived:
                 steps.append((first, derived))
         self.steps[number] = steps
