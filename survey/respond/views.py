@@ -7,27 +7,23 @@ import re
 import secrets
 from datetime import timedelta
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .. import versions
-from .. import tally
+from .. import codes as access_codes
+from .. import tally, versions
 from ..extensions import csrf, db, limiter
 from ..numbers import whole_number
-from ..models import THEME_INDEX_COLUMNS, Comment, Office, Response, SubmissionReceipt
+from ..models import (THEME_INDEX_COLUMNS, AccessCode, Comment, Office, Response,
+                      SubmissionReceipt)
 from ..periods import coarse_date, today_in_norway
 from ..redact import redact
 from ..scoring import SCORING_VERSION, score
 from . import bp
-from .forms import answer_form, answers_of
-from flask import g, session
-from sqlalchemy import update
-from .. import codes as access_codes
-from ..models import AccessCode
-from .forms import CodeForm
+from .forms import CodeForm, answer_form, answers_of
 
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 
