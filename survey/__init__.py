@@ -180,29 +180,21 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from .demo.commands import demo_command, seed_demo_command
-    from .auth.commands import users
-    from .export.commands import export_command
-    from .admin.questionnaire_commands import questionnaire_command
-    from .dashboard.note_commands import notes as notes_command
-    from .translate import translate_command
+    from .admin.code_commands import codes_command
     from .admin.moderation_commands import moderation_command
     from .admin.office_commands import offices as offices_command
     from .admin.office_commands import periods as periods_command
+    from .admin.questionnaire_commands import questionnaire_command
+    from .auth.commands import users
+    from .dashboard.note_commands import notes as notes_command
+    from .demo.commands import demo_command, seed_demo_command
+    from .export.commands import export_command
+    from .translate import translate_command
 
-    from .admin.code_commands import codes_command
-
-    app.cli.add_command(codes_command)
-    app.cli.add_command(users)
-    app.cli.add_command(export_command)
-    app.cli.add_command(seed_demo_command)
-    app.cli.add_command(demo_command)
-    app.cli.add_command(translate_command)
-    app.cli.add_command(moderation_command)
-    app.cli.add_command(offices_command)
-    app.cli.add_command(periods_command)
-    app.cli.add_command(questionnaire_command)
-    app.cli.add_command(notes_command)
+    for command in (users, offices_command, periods_command, codes_command,
+                    questionnaire_command, moderation_command, notes_command,
+                    export_command, seed_demo_command, demo_command, translate_command):
+        app.cli.add_command(command)
 
 
 def register_hooks(app: Flask) -> None:
