@@ -13,16 +13,10 @@ from .. import audit, codes
 from ..export.csvfile import CsvFormat
 from ..extensions import db
 from ..models import Office
+from ..offices import office_or_fail
 from .codes import batch_counts, csv_bytes, new_batch, office_link
 
 SHELL = "shell"
-
-
-def find_office(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug))
-    if office is None:
-        raise click.ClickException(f"No office with slug {slug!r}.")
-    return office
 
 
 @click.group("codes")
@@ -48,7 +42,7 @@ def generate(slug: str, count: int, batch: str, out: Path, excel: bool,
         raise click.ClickException("--batch must be 1 to 80 characters.")
     if out.exists():
         raise click.ClickException(f"{out} exists; codes are never written over a file.")
-    office = find_office(slug)
+    office = office_or_fail(slug)
     clear = new_batch(office, count, batch)
     fmt = CsvFormat.excel_norwegian() if excel else CsvFormat()
     # The file first: if it cannot be written, no codes are stored that nobody has.
@@ -73,7 +67,7 @@ def generate(slug: str, count: int, batch: str, out: Path, excel: bool,
 def status(slug: str | None) -> None:
     """How many codes of each batch are used and unused, and each office's mode."""
     offices = {o.id: o for o in db.session.scalars(select(Office).order_by(Office.slug))}
-    only = find_office(slug) if slug else None
+    only = office_or_fail(slug) if slug else None
     rows = batch_counts(only.id if only else None)
     shown = [only] if only else [o for o in offices.values()
                                   if o.codes_required or any(r[0] == o.id for r in rows)]
@@ -93,7 +87,7 @@ def status(slug: str | None) -> None:
 @with_appcontext
 def mode(slug: str, codes_only: bool) -> None:
     """Switch an office between its open link and codes only."""
-    office = find_office(slug)
+    office = office_or_fail(slug)
     if office.codes_required != codes_only:
         office.codes_required = codes_only
         audit.record("codes.mode", {"office": office.slug, "codes_required": codes_only},

@@ -28,6 +28,7 @@ from ..export.csvfile import CsvFormat, encode, guard
 from ..extensions import db
 from ..models import AccessCode, Office
 from . import bp
+from ..offices import office_or_404
 from .offices import office_link
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -140,13 +141,6 @@ class DeleteForm(FlaskForm):
 
 # --- Views ---------------------------------------------------------------------------------
 
-def _office(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug))
-    if office is None:
-        abort(404)
-    return office
-
-
 def _once() -> str:
     """A token for a generate form, so that sending it twice (a reload of the sheet)
     does not make a second batch."""
@@ -186,13 +180,13 @@ def codes_overview():
 @admin_required
 def codes_page(slug: str):
     """The office's codes: mode, a new batch, and the batches so far."""
-    return _page(_office(slug))
+    return _page(office_or_404(slug))
 
 
 @bp.post("/kontor/<slug>/koder/modus")
 @admin_required
 def codes_mode(slug: str):
-    office = _office(slug)
+    office = office_or_404(slug)
     form = ModeForm()
     if not form.validate():
         return _page(office, mode_form=form)
@@ -211,7 +205,7 @@ def codes_mode(slug: str):
 @admin_required
 def codes_generate(slug: str):
     """Generate a batch and hand it over once, as a printable sheet or a CSV file."""
-    office = _office(slug)
+    office = office_or_404(slug)
     form = GenerateForm()
     if not form.validate():
         return _page(office, generate_form=form)
@@ -242,7 +236,7 @@ def codes_generate(slug: str):
 @admin_required
 def codes_delete(slug: str):
     """Delete the unused codes of one batch (the used ones stay, as a count)."""
-    office = _office(slug)
+    office = office_or_404(slug)
     form = DeleteForm()
     if not form.validate():
         abort(400)

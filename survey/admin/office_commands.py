@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Office
 from ..periods import today_in_norway
 from . import posters
+from ..offices import office_or_fail
 from .office_forms import RESERVED_SLUGS, SLUG_RE, parse_month, suggest_slug
 from .offices import (
     close_now,
@@ -27,13 +28,6 @@ from .offices import (
 )
 
 SHELL = "shell"
-
-
-def _office(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug))
-    if office is None:
-        raise click.ClickException(f"No office with slug {slug!r}.")
-    return office
 
 
 def _month(value: str | None, option: str) -> None:
@@ -113,7 +107,7 @@ def create(name: str, slug: str | None, municipality: str, county: str,
 @with_appcontext
 def edit(slug: str, name: str | None, municipality: str | None, county: str | None) -> None:
     """Rename an office or correct its municipality or county (the slug stays)."""
-    office = _office(slug)
+    office = office_or_fail(slug)
     if name is not None and not (0 < len(name.strip()) <= 200):
         raise click.ClickException("The name must be 1–200 characters.")
     wanted = {"name": name, "municipality": municipality, "county": county}
@@ -132,7 +126,7 @@ def edit(slug: str, name: str | None, municipality: str | None, county: str | No
 
 
 def _set_active(slug: str, active: bool) -> None:
-    office = _office(slug)
+    office = office_or_fail(slug)
     if office.active == active:
         click.echo(f"{slug!r} is already {'active' if active else 'deactivated'}.")
         return
@@ -166,7 +160,7 @@ def activate(slug: str) -> None:
 @with_appcontext
 def qr(slug: str, out: Path, base_url: str | None) -> None:
     """Write the office's QR code as SVG or PNG."""
-    link = _link(_office(slug), base_url)
+    link = _link(office_or_fail(slug), base_url)
     out.write_bytes(posters.qr_file(link, "png" if out.suffix.lower() == ".png" else "svg"))
     click.echo(f"QR code for {link} written to {out}")
 
@@ -180,7 +174,7 @@ def qr(slug: str, out: Path, base_url: str | None) -> None:
 @with_appcontext
 def poster(slug: str, out: Path, base_url: str | None, lang: str) -> None:
     """Write the office's A4 poster as SVG."""
-    office = _office(slug)
+    office = office_or_fail(slug)
     link = _link(office, base_url)
     with current_app.test_request_context(), force_locale(lang):
         texts = poster_texts(office, base_url)
@@ -194,7 +188,7 @@ def _targets(slug: str | None, every: bool) -> list[Office]:
     if bool(slug) == every:
         raise click.ClickException("Name one office with --office SLUG, or use --all.")
     if slug:
-        return [_office(slug)]
+        return [office_or_fail(slug)]
     return list(db.session.scalars(select(Office).where(Office.active.is_(True))))
 
 

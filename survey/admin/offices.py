@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from ..links import absolute_url
 from ..models import Office
 from ..periods import today_in_norway
 from . import bp, posters
+from ..offices import office_or_404
 from .office_forms import (
     OfficeCreateForm,
     OfficeEditForm,
@@ -90,13 +91,6 @@ def _taken(slug: str) -> str:
     return _("Kortnavnet «%(slug)s» er tatt av et annet kontor.", slug=slug)
 
 
-def _office_or_404(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug[:80]))
-    if office is None:
-        abort(404)
-    return office
-
-
 def _all_offices() -> list[Office]:
     return list(db.session.scalars(select(Office).order_by(Office.active.desc(), Office.name)))
 
@@ -151,7 +145,7 @@ def office_new():
 @admin_required
 def office(slug: str):
     """One office: its link, QR code and poster, its period, and what may be changed."""
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     form = PeriodForm(formdata=None, opens_from=month_code(office.opens_on),
                       opens_to=month_code(office.closes_on))
     return _office_page(office, form)
@@ -171,7 +165,7 @@ def _office_page(office: Office, period_form: PeriodForm):
 @admin_required
 def office_edit(slug: str):
     """Rename an office, or correct its municipality or county. The slug stays."""
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     form = OfficeEditForm(obj=office)
     if form.validate_on_submit():
         before = {"name": office.name, "municipality": office.municipality, "county": office.county}
@@ -193,7 +187,7 @@ def office_edit(slug: str):
 @bp.post("/kontor/<slug>/deaktiver")
 @admin_required
 def office_deactivate(slug: str):
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     if office.active:
         office.active = False
         record("office.deactivate", {"office": office.slug})
@@ -206,7 +200,7 @@ def office_deactivate(slug: str):
 @bp.post("/kontor/<slug>/aktiver")
 @admin_required
 def office_activate(slug: str):
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     if not office.active:
         office.active = True
         record("office.activate", {"office": office.slug})
@@ -219,7 +213,7 @@ def office_activate(slug: str):
 @admin_required
 def office_period(slug: str):
     """Set the office's period in whole months."""
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     form = PeriodForm()
     if not form.validate_on_submit():
         return _office_page(office, form)
@@ -233,7 +227,7 @@ def office_period(slug: str):
 @bp.post("/kontor/<slug>/apne")
 @admin_required
 def office_open_now(slug: str):
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     record("period.open", open_now(office, today_in_norway()))
     db.session.commit()
     flash(_("Undersøkelsen er åpen fra denne måneden, inntil videre."))
@@ -243,7 +237,7 @@ def office_open_now(slug: str):
 @bp.post("/kontor/<slug>/steng")
 @admin_required
 def office_close_now(slug: str):
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     record("period.close", close_now(office, today_in_norway()))
     db.session.commit()
     flash(_("Undersøkelsen er stengt for dette kontoret."))
@@ -262,7 +256,7 @@ def _download(body: bytes, mimetype: str, filename: str):
 @bp.get("/kontor/<slug>/qr.svg")
 @admin_required
 def office_qr_svg(slug: str):
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     return _download(posters.qr_file(office_link(office), "svg"), "image/svg+xml",
                      f"stigen-{office.slug}-qr.svg")
 
@@ -270,7 +264,7 @@ def office_qr_svg(slug: str):
 @bp.get("/kontor/<slug>/qr.png")
 @admin_required
 def office_qr_png(slug: str):
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     return _download(posters.qr_file(office_link(office), "png"), "image/png",
                      f"stigen-{office.slug}-qr.png")
 
@@ -295,7 +289,7 @@ def poster_texts(office: Office, base_url: str | None = None) -> posters.PosterT
 @admin_required
 def office_poster(slug: str):
     """The poster as a page that prints on one A4 sheet."""
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     link = office_link(office)
     qr = Markup(posters.qr_svg(link, _("QR-kode til %(link)s", link=link)))
     return render_template("admin/poster.html", office=office, link=link, qr=qr,
@@ -307,7 +301,7 @@ def office_poster(slug: str):
 @admin_required
 def office_poster_svg(slug: str):
     """The poster as an A4 SVG file, for print shops and for turning into PDF."""
-    office = _office_or_404(slug)
+    office = office_or_404(slug)
     svg = posters.poster_svg(office_link(office), poster_texts(office))
     return _download(svg.encode(), "image/svg+xml", f"stigen-{office.slug}-plakat.svg")
 

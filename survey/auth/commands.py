@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..extensions import db
+from ..offices import office_or_fail
 from ..models import ROLES, Account, Office
 from .accounts import clear_reset, reset_state, reset_url, start_reset, would_leave_no_admin
 
@@ -19,13 +20,7 @@ LAST_ADMIN = "There must always be at least one active admin: make another accou
 
 
 def find_offices(slugs) -> list[Office]:
-    offices = []
-    for slug in slugs:
-        office = db.session.scalar(select(Office).where(Office.slug == slug))
-        if office is None:
-            raise click.ClickException(f"No office with slug {slug!r}.")
-        offices.append(office)
-    return offices
+    return [office_or_fail(slug) for slug in slugs]
 
 
 def find_account(username: str) -> Account:

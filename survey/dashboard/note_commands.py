@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from .. import periods
 from ..audit import record
 from ..extensions import db
-from ..models import ActionNote, Office
+from ..models import ActionNote
+from ..offices import office_or_fail
 from .notes import NOTE_MAX, clean_text, office_notes
-
-
-def _office(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug))
-    if office is None:
-        raise click.ClickException(f"No office with slug {slug!r}.")
-    return office
 
 
 def _text(value: str, option: str) -> str:
@@ -39,7 +32,7 @@ def notes() -> None:
 @with_appcontext
 def list_notes(slug: str) -> None:
     """An office's notes, newest first."""
-    found = office_notes(_office(slug).id)
+    found = office_notes(office_or_fail(slug).id)
     if not found:
         click.echo(f"No notes for {slug}.")
     for note in found:
@@ -55,7 +48,7 @@ def list_notes(slug: str) -> None:
 @with_appcontext
 def add_note(slug: str, you_said: str, we_do: str) -> None:
     """Add a note, dated today; audited as "shell"."""
-    office = _office(slug)
+    office = office_or_fail(slug)
     note = ActionNote(office_id=office.id, written_on=periods.today_in_norway(),
                       you_said=_text(you_said, "--you-said"), we_do=_text(we_do, "--we-do"))
     db.session.add(note)

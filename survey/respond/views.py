@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
@@ -23,16 +23,10 @@ from ..periods import coarse_date, today_in_norway
 from ..redact import redact
 from ..scoring import SCORING_VERSION, score
 from . import bp
+from ..offices import office_or_404
 from .forms import CodeForm, answer_form, answers_of
 
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
-
-
-def office_or_404(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug))
-    if office is None:
-        abort(404)
-    return office
 
 
 def live_questionnaire(version: str | None = None):
