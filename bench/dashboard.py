@@ -101,14 +101,6 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
     rows = []
     floor_text = f"tally read, raw SQL: {ms(floor)}"
     target = f"< {TARGET * 1000:.0f} ms; < {FLOOR_TIMES:g} × floor"
-    def settle() -> None:
-        """Let a background rebuild finish, so that it does not weigh on the next figure
-        (or run on while the database is dropped under it)."""
-        cache = app.extensions.get("stigen_snapshots")
-        deadline = time.monotonic() + 120
-        while cache and cache.refreshing and time.monotonic() < deadline:
-            time.sleep(0.05)
-
     for label, path in (("office page", office_path), ("overview", overview_path)):
         for situation, call, times in (
             ("warm", get(path), repeat),
@@ -116,7 +108,6 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
             ("cold cache: snapshot built in the request (gunicorn workers build it at start)",
              first(path), max(2, repeat // 5)),
         ):
-            settle()
             get(path)()  # the snapshot is built (and, for "warm", the page once served)
             value = statistics.median(timed(call, times))
             ratio = value / floor
@@ -126,7 +117,6 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
     rows.append(Row(size, f"dashboard: reference, one quarter of all {offices} offices "
                           "aggregated straight from the responses", ms(national)))
 
-    settle()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -23,10 +23,10 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import dashboard, demo, export, submissions, weight
+from . import audit, dashboard, demo, export, release, submissions, weight
 from .common import ROOT, Database, PostgreSQL, Row, SQLite, markdown_table
 
-PARTS = ("demo", "weight", "dashboard", "export", "submissions")
+PARTS = ("demo", "weight", "dashboard", "release", "audit", "export", "submissions")
 DEFAULT_SIZES = "10k,100k,1M"
 
 
@@ -112,6 +112,10 @@ def run_database(database: Database, args, watch: LoadWatch) -> tuple[list[Row],
             steps.append(("weight", lambda: weight.measure(database, size)))
         if "dashboard" in args.only:
             steps.append(("dashboard", lambda: dashboard.measure(database, size, args.repeat)))
+        if "release" in args.only:
+            steps.append(("release", lambda: release.measure(database, size, args.repeat)))
+        if "audit" in args.only and isinstance(database, SQLite):  # no database: once
+            steps.append(("audit", lambda: audit.measure(size)))
         if "export" in args.only:
             steps.append(("export", lambda: export.measure(database, size)))
         if "submissions" in args.only:
@@ -196,6 +200,11 @@ def report(results: list[tuple[Database, list[Row]]], info: dict, watch: LoadWat
         f"{args.repeat} requests ({max(2, args.repeat // 5)} with a cold cache). The floor "
         "reads the version's tallies with raw SQL: the aggregate every dashboard page is "
         "built from.",
+        "- **Disclosure audit**: `bench/audit.py`, no database: counts drawn for 250 offices "
+        "× 24 months at the size's number of responses (one office in ten small, or nine in "
+        "ten), six measures each protected (`survey.suppression`) and audited against the LP "
+        "attacker (`survey.disclosure`); also one monthly release against all earlier ones. "
+        "Measured once per size, in this process.",
         "- **CSV export**: `flask export responses` as a process of its own, wall time "
         "including start-up, memory the peak resident memory of its whole process tree "
         "(render workers included; summed, so shared pages count twice); both rates count "

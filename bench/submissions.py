@@ -17,6 +17,13 @@ as the floor's stores a row), the floor for half as long before and after Stigen
 at the largest size only, paced (each respondent pauses 2–6 s before each request,
 quicker than people read a page: the latency one sees while 99 others answer), Stigen and
 then the floor.
+
+Send inn is one durable write (a row in the inbox, issue 12) plus, for every
+``STIGEN_MIX_BATCH``-th submission of an office × period, mixing that batch into the
+counted tables in the same request: its cost is in the Send inn figure. The mixer's own
+rate is measured after the servers stop (``mixer_rate``): a batch of 10 as a submission
+mixes it, and a flush of ``WAITING`` submissions spread over every office's current
+period, as a release or the nightly ``flask mix`` does.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import browser
-from .common import ROOT, Database, Row, ms, percentile
+from .common import FLASK, ROOT, Database, Row, ms, percentile
 
 RESPONDENTS = 100
 WORKERS = "2"
@@ -223,6 +230,15 @@ def _create_floor_table(database: Database) -> None:
     engine.dispose()
 
 
+def _publish_release(database: Database) -> None:
+    """Publish the current release first, as a running site has it: else both booting
+    workers make the first one at once, and on SQLite the one that makes it holds the
+    write lock through the whole audit, so the first submissions wait past the busy
+    timeout (measured here: Send inn got 503)."""
+    subprocess.run([*FLASK, "releases", "publish"], env=database.env(), cwd=ROOT,
+                   capture_output=True, text=True, timeout=1800)
+
+
 def _slugs(database: Database) -> list[str]:
     from sqlalchemy import create_engine, text
 
@@ -264,6 +280,7 @@ def failed(load: Load) -> str:
 def measure(database: Database, size: int, seconds: float = 4.0, paced: bool = True
             ) -> list[Row]:
     _create_floor_table(database)
+    _publish_release(database)
     slugs = _slugs(database)[:3]
 
     def floor(port: int):
@@ -300,6 +317,7 @@ def measure(database: Database, size: int, seconds: float = 4.0, paced: bool = T
         for server in servers:
             server.stop()
 
+    mixing = mixer_rate(database)
     per = len(walked[0][1])
     rate, floor_rate = app.per_second(), base.per_second()
     request_rate = len(app.requests) / app.seconds
@@ -324,6 +342,16 @@ def measure(database: Database, size: int, seconds: float = 4.0, paced: bool = T
             pair(app.latency()), f"bare insert: {pair(base.latency())}",
             app.latency()[1] / base.latency()[1]),
     ]
+    rows += [
+        Row(size, f"mixer: submissions mixed per second by a flush ({mixing['mixed']:,} "
+                  f"waiting in {mixing['groups']} office × periods already holding "
+                  f"{mixing['held']:,} responses, all rewritten in a new order)",
+            f"{mixing['mixed'] / mixing['seconds']:,.0f}/s",
+            f"rows rewritten: {mixing['rewritten'] / mixing['seconds']:,.0f}/s"),
+        Row(size, "mixer: one batch of 10 mixed right after a submission (in its request), "
+                  f"its office × period holding {mixing['batch_held']:,} responses",
+            ms(mixing['batch_seconds']), f"per submission: {ms(mixing['batch_seconds'] / 10)}"),
+    ]
     if paced:
         submit, every = app_paced.latency("submit"), app_paced.latency()
         floor_p = base_paced.latency()
@@ -335,3 +363,77 @@ def measure(database: Database, size: int, seconds: float = 4.0, paced: bool = T
             every[1] / floor_p[1], f"p95 < {P95 * 1000:.0f} ms",
             every[1] < P95 and submit[1] < P95 and not app_paced.failures))
     return rows
+
+
+# --- the mixer ------------------------------------------------------------------------------
+
+WAITING = 2000  # submissions put in the inbox for the flush measurement
+
+
+def mixer_rate(database: Database) -> dict:
+    """The mixer's rate, measured in a process of its own on the benchmark's database
+    (``_mix_here``): a batch of 10 as a submission mixes it, then a flush of ``WAITING``
+    submissions spread over the demo offices' current periods."""
+    import json
+
+    done = subprocess.run([sys.executable, "-c", "from bench.submissions import _mix_here; "
+                           "_mix_here()"], cwd=ROOT, env=database.env(), capture_output=True,
+                          text=True, timeout=1800)
+    if done.returncode:
+        raise RuntimeError(f"mixer measurement failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _mix_here() -> None:
+    import hashlib
+    import json
+    import secrets as random_source
+
+    from sqlalchemy import func, insert, select
+
+    from survey import create_app, mixer
+    from survey.extensions import db
+    from survey.models import Inbox, Response
+    from survey.periods import coarse_date, today_in_norway
+
+    app = create_app()
+    with app.app_context():
+        mixer.flush()  # what the submission phases left waiting
+        period = coarse_date(today_in_norway(), app.config["STIGEN_DATE_PRECISION"])
+        sample = db.session.execute(select(Response.office_id, Response.questionnaire_version,
+                                           Response.language, Response.answers)
+                                    .limit(WAITING)).all()
+        db.session.rollback()
+
+        def waiting(rows) -> None:
+            db.session.execute(insert(Inbox), [{
+                "nonce_hash": hashlib.sha256(random_source.token_bytes(16)).hexdigest(),
+                "office_id": office_id, "period_start": period,
+                "questionnaire_version": version, "language": language, "answers": answers,
+                "texts": {"hel_fritekst": "Mer tid til hver samtale."} if n % 3 == 0 else {},
+                "batch_id": None} for n, (office_id, version, language, answers) in
+                enumerate(rows)])
+            db.session.commit()
+
+        def held(offices) -> int:
+            found = db.session.scalar(select(func.count()).select_from(Response).where(
+                Response.office_id.in_(offices), Response.period_start == period))
+            db.session.rollback()
+            return found
+
+        one = sample[0][0]
+        waiting([row for row in sample if row[0] == one][:10] or sample[:10])
+        batch_held = held([one])
+        began = time.perf_counter()
+        mixer.mix(one, period)
+        batch_seconds = time.perf_counter() - began
+
+        waiting(sample)
+        offices = sorted({row[0] for row in sample})
+        before = held(offices)
+        began = time.perf_counter()
+        mixed = mixer.flush()
+        seconds = time.perf_counter() - began
+        print(json.dumps({"mixed": mixed, "seconds": seconds, "groups": len(offices),
+                          "held": before, "rewritten": held(offices),
+                          "batch_seconds": batch_seconds, "batch_held": batch_held}))

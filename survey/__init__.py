@@ -16,6 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -42,6 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         "SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )
     check_config(app)
+    trust_proxies(app)
+    # Every ``<int:…>`` in a route is an id the database can hold; a bigger one is a 404
+    # (PostgreSQL raised "integer out of range", a 500). Set before any route is added.
+    app.url_map.converters["int"] = DatabaseId
 
     register_extensions(app)
     register_blueprints(app)
@@ -52,9 +58,34 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+class DatabaseId(IntegerConverter):
+    """``<int:…>``: ASCII digits for a number an INTEGER column holds (at most 2**31-1)."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``STIGEN_TRUSTED_PROXIES`` reverse proxies, the client's address (for the
+    rate limits) and scheme (for Secure cookies) are what the nearest of them says; with
+    0 (the default) nothing a client sends in a header is believed."""
+    hops = app.config["STIGEN_TRUSTED_PROXIES"]
+    if hops < 0:
+        raise RuntimeError("STIGEN_TRUSTED_PROXIES must be 0 or more.")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def check_config(app: Flask) -> None:
     if app.config["STIGEN_K"] < 3:
         raise RuntimeError("STIGEN_K may never be below 3 (privacy.md, 'Small groups').")
+    from .codes import BATCH_MIN_FLOOR, MAX_COUNT
+
+    if not BATCH_MIN_FLOOR <= app.config["STIGEN_CODE_BATCH_MIN"] <= MAX_COUNT:
+        raise RuntimeError(f"STIGEN_CODE_BATCH_MIN must be {BATCH_MIN_FLOOR} to {MAX_COUNT}: "
+                           "a smaller batch of codes could point at a person.")
     if app.config["STIGEN_DATE_PRECISION"] not in ("month", "week"):
         raise RuntimeError("STIGEN_DATE_PRECISION must be 'month' or 'week'.")
     base_url = app.config.get("STIGEN_BASE_URL") or ""
@@ -88,6 +119,11 @@ def select_locale() -> str:
     return "nb" if best in (None, "no") else best
 
 
+def _no_client_identifier() -> str:
+    """What Flask-Login stores as the session's ``_id``: nothing of the client."""
+    return "-"
+
+
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -99,10 +135,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Logg inn for å se resultatene.")
     login_manager.localize_callback = str  # the lazy message, in the reader's language
     # No hash of address and user agent in the session: nothing client-derived is kept.
+    # Session protection off is not enough: ``login_user`` still stores ``_id``, made by
+    # ``_session_identifier_generator`` (an unsalted SHA-512 of address and user agent).
+    # That attribute is Flask-Login's hook for it (flask-login PR #316); here it makes a
+    # constant that says nothing about the client (tests/test_staff_cookie.py).
     login_manager.session_protection = None
-    from . import formatting
+    login_manager._session_identifier_generator = _no_client_identifier
+    from . import assets, formatting
 
     formatting.register(app)
+    assets.register(app)  # static files: content-hashed addresses, a year's cache
 
 
 def register_blueprints(app: Flask) -> None:
@@ -185,15 +227,18 @@ def register_commands(app: Flask) -> None:
     from .admin.office_commands import offices as offices_command
     from .admin.office_commands import periods as periods_command
     from .admin.questionnaire_commands import questionnaire_command
+    from .admin.release_commands import releases_command
     from .auth.commands import users
     from .dashboard.note_commands import notes as notes_command
     from .demo.commands import demo_command, seed_demo_command
     from .export.commands import export_command
+    from .mixer import mix_command
     from .translate import translate_command
 
     for command in (users, offices_command, periods_command, codes_command,
                     questionnaire_command, moderation_command, notes_command,
-                    export_command, seed_demo_command, demo_command, translate_command):
+                    export_command, seed_demo_command, demo_command, translate_command,
+                    mix_command, releases_command):
         app.cli.add_command(command)
 
 
@@ -243,6 +288,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted content (mixed inbox rows, rows rewritten in a new order) is overwritten
+        # in the file, not left in free pages to be read in submission order (issue 12).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
 

@@ -7,6 +7,10 @@ only be typed one way, and a typed look-alike is refused with a message naming i
 than silently turned into some other code. 20 symbols to the power 8 is about 2.6 × 10¹⁰
 codes (34 bits); with the rate limit on the code form, guessing is hopeless.
 
+A batch holds at least ``BATCH_MIN_FLOOR`` (20) codes, or the configured
+``STIGEN_CODE_BATCH_MIN`` if higher (``batch_minimum``): a batch's label and its "used"
+count must describe a group, never one person.
+
 Only ``code_hash(code, key)`` is stored: an HMAC-SHA256 keyed with the app's
 ``SECRET_KEY``, so a copy of the code table cannot be tried against every possible code
 offline without also having the key. Rotating ``SECRET_KEY`` therefore makes every unused
@@ -35,6 +39,9 @@ CONFUSABLE = "0O1IL5S2Z8B6GQUV"
 LENGTH = 8
 GROUP = 4
 MAX_COUNT = 5000
+# The fewest codes a batch may ever hold (issue 12): "used 1" of a batch of one, labelled
+# with a name, says who answered. STIGEN_CODE_BATCH_MIN may raise it, never lower it.
+BATCH_MIN_FLOOR = 20
 # Typed characters that only separate groups: spaces of any kind, hyphens and dashes, dots.
 SEPARATORS = set(" \t\n\r\u00a0\u2009\u202f-\u2010\u2011\u2012\u2013\u2014\u2212_.")
 MAX_INPUT = 64  # anything longer is not a code typed by hand
@@ -64,6 +71,11 @@ def generate(count: int, avoid: set[str] | frozenset[str] = frozenset()) -> list
         if code not in avoid:
             codes[code] = None
     return list(codes)
+
+
+def batch_minimum(configured: int | None = None) -> int:
+    """The fewest codes a batch may hold: the configured minimum, never below the floor."""
+    return max(BATCH_MIN_FLOOR, configured or 0)
 
 
 def display(code: str) -> str:

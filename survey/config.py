@@ -61,8 +61,17 @@ def defaults(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         # Smallest group an aggregate may describe (privacy.md: never below 3).
         "STIGEN_K": int(os.environ.get("STIGEN_K", "5")),
+        # Waiting submissions of an office × period that are mixed into the counted tables
+        # at once (survey.mixer); 0: max(k, 10). Never below k.
+        "STIGEN_MIX_BATCH": int(os.environ.get("STIGEN_MIX_BATCH", "0")),
         # How coarsely a submission is dated: "month" (default) or "week" (ISO week).
         "STIGEN_DATE_PRECISION": os.environ.get("STIGEN_DATE_PRECISION", "month"),
+        # Who runs the survey and whom to ask, named on the start and privacy pages (a
+        # public-sector form must say so). The defaults mark a demo install as one.
+        "STIGEN_OWNER": os.environ.get("STIGEN_OWNER", "NAV (demo)").strip(),
+        "STIGEN_CONTACT": os.environ.get("STIGEN_CONTACT", "stigen@nav.example").strip(),
+        "STIGEN_PRIVACY_CONTACT": os.environ.get(
+            "STIGEN_PRIVACY_CONTACT", "personvernombud@nav.example").strip(),
         # The questionnaire version new respondents get.
         "STIGEN_QUESTIONNAIRE_VERSION": int(os.environ.get("STIGEN_QUESTIONNAIRE_VERSION", "1")),
         # After new responses, serve the previous dashboard snapshot while a thread builds
@@ -78,13 +87,30 @@ def defaults(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": 4 * 3600,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure cookies in production; survey.auth.sessions also sets the flag on any
+        # response to a request that came over HTTPS.
         "SESSION_COOKIE_SECURE": production,
+        # Staff sessions (survey.auth.sessions) end after this many minutes without a
+        # request, and this many hours after signing in, whatever happens in between. The
+        # session keeps the minute of signing in and of the last request for it (staff are
+        # not anonymous; a respondent's session holds neither).
+        "STIGEN_STAFF_IDLE_MINUTES": int(os.environ.get("STIGEN_STAFF_IDLE_MINUTES", "30")),
+        "STIGEN_STAFF_MAX_HOURS": int(os.environ.get("STIGEN_STAFF_MAX_HOURS", "12")),
+        # How many reverse proxies (e.g. the TLS proxy) stand in front of Stigen. Only with
+        # a number above 0 are X-Forwarded-For and X-Forwarded-Proto believed (that many
+        # hops from the right); with 0 every client is its TCP peer, so behind a proxy all
+        # would share one rate-limit bucket. Never more than actually stand there: anyone
+        # can send the header.
+        "STIGEN_TRUSTED_PROXIES": int(os.environ.get("STIGEN_TRUSTED_PROXIES", "0")),
         # In memory by default; redis://127.0.0.1:6379 to share limits between instances.
         "RATELIMIT_STORAGE_URI": os.environ.get("STIGEN_RATELIMIT_STORAGE", "memory://"),
         # Per client address. Generous, since a waiting room's guest Wi-Fi puts many young
         # people behind one address: questionnaire pages, and finished submissions.
         "STIGEN_PAGE_LIMIT": os.environ.get("STIGEN_PAGE_LIMIT", "600 per 10 minutes"),
         "STIGEN_SUBMIT_LIMIT": os.environ.get("STIGEN_SUBMIT_LIMIT", "30 per 10 minutes"),
+        # The fewest codes a batch may hold (issue 12): a batch of one or two, labelled,
+        # would point at a person. Never below survey.codes.BATCH_MIN_FLOOR (20).
+        "STIGEN_CODE_BATCH_MIN": int(os.environ.get("STIGEN_CODE_BATCH_MIN", "20")),
         # Access codes tried and refused (unknown or used), against guessing.
         "STIGEN_CODE_LIMIT": os.environ.get("STIGEN_CODE_LIMIT", "20 per 10 minutes"),
         "RATELIMIT_HEADERS_ENABLED": False,

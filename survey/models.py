@@ -108,6 +108,9 @@ class Response(db.Model):
         ),
         Index("ix_response_office_period", "office_id", "period_start"),
         Index("ix_response_period", "period_start"),
+        # On SQLite the rows lie in the order of their random id, not of a rowid that
+        # counts submissions (issue 12; ``survey.mixer`` rewrites them in random order).
+        {"sqlite_with_rowid": False},
     )
 
 
@@ -127,12 +130,19 @@ class Comment(db.Model):
     language: Mapped[str] = mapped_column(String(2))
     item_code: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
+    # "held": mixed in (``survey.mixer``) but not yet released to the moderation queue,
+    # which gets comments per office and period in batches of at least k or at the
+    # period's end, never one close to when it was written (issue 11, point 6).
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # The release that first showed it to leaders (``survey.releases``); None until an
+    # approved comment's office and period are in a release. Leaders read stamped ones only.
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("release.id"), index=True)
 
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending', 'approved', 'rejected')", name="comment_status_known"
+            "status IN ('held', 'pending', 'approved', 'rejected')", name="comment_status_known"
         ),
+        {"sqlite_with_rowid": False},
     )
 
 
@@ -144,7 +154,60 @@ class SubmissionReceipt(db.Model):
     __tablename__ = "submission_receipt"
 
     nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The office, so that the mixer can rewrite an office × period's receipts together
+    # (each then carries the same transaction id); None for receipts from before 0005.
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
     period_start: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (
+        Index("ix_submission_receipt_office_period", "office_id", "period_start"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class Inbox(db.Model):
+    """A submission waiting to be mixed: the one durable write a submission makes.
+
+    ``survey.mixer`` moves inbox rows into ``response``, ``comment`` and
+    ``submission_receipt`` in shuffled batches per office and period, each table in a
+    transaction of its own, and then deletes them. Keyed by the hash of the form's nonce,
+    which is the double-submit guard while the row waits. The free texts are already
+    redacted. Until mixed, these rows are in arrival order to whoever runs the database
+    (PostgreSQL transaction ids): at most one batch per office × period (privacy model).
+    """
+
+    __tablename__ = "inbox"
+
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    period_start: Mapped[date] = mapped_column(Date)
+    questionnaire_version: Mapped[int] = mapped_column(SmallInteger)
+    language: Mapped[str] = mapped_column(String(2))
+    answers: Mapped[dict] = mapped_column(JSON)
+    texts: Mapped[dict] = mapped_column(JSON)  # item code -> redacted free text
+    # The mix that has claimed this row (``MixBatch.id``), None while it waits.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    __table_args__ = (
+        Index("ix_inbox_office_period", "office_id", "period_start"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class MixBatch(db.Model):
+    """The mixer's journal: one row per batch under way, with the last step committed
+    (0 claimed, 1 responses, 2 comments, 3 receipts). Each step commits its row with its
+    own work, so a mixer stopped anywhere is finished by the next one, nothing lost and
+    nothing twice. Deleted with the batch's inbox rows in the last step."""
+
+    __tablename__ = "mix_batch"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    period_start: Mapped[date] = mapped_column(Date)
+    step: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 # --- Aggregates kept current at submission --------------------------------------------
@@ -153,6 +216,10 @@ class SubmissionReceipt(db.Model):
 # scanning every response. ``survey.tally`` owns how rows are added and rebuilt.
 
 RUNGS = range(1, 9)
+# "Tilt_nyttig" and "tilt_passet" ask about the *last* measure taken part in, so they are
+# tallied once per response that took part in any measure (``measured``), not per measure.
+MEASURE_SUMMARY_COLUMNS = ("measured", "useful_answered", "useful_agreed",
+                           "fit_answered", "fit_agreed")
 
 tally_table = Table(
     "tally",
@@ -167,6 +234,7 @@ tally_table = Table(
         for theme in THEME_INDEX_COLUMNS
         for part in ("n", "sum", "sumsq")
     ),
+    *(Column(name, Integer, nullable=False, default=0) for name in MEASURE_SUMMARY_COLUMNS),
 )
 
 
@@ -177,7 +245,8 @@ class Tally(db.Model):
 
 
 class MeasureTally(db.Model):
-    """How many took part in each measure (tiltak), and how useful they found it."""
+    """How many took part in each measure (tiltak); "ingen" and "vet ikke" are not measures.
+    How useful the last measure was is in the tally (``MEASURE_SUMMARY_COLUMNS``)."""
 
     __tablename__ = "measure_tally"
 
@@ -186,9 +255,6 @@ class MeasureTally(db.Model):
     questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     measure: Mapped[str] = mapped_column(String(64), primary_key=True)
     participants: Mapped[int] = mapped_column(default=0)
-    # Of the participants: how many answered the usefulness item, and how many agreed (4–5).
-    useful_answered: Mapped[int] = mapped_column(default=0)
-    useful_agreed: Mapped[int] = mapped_column(default=0)
 
 
 # --- Accounts -----------------------------------------------------------------------------
@@ -217,6 +283,10 @@ class Account(UserMixin, db.Model):
     # when it stops working. Both empty when no reset is pending.
     reset_token_hash: Mapped[str | None] = mapped_column(String(64))
     reset_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Kept in the staff session at sign-in and compared on every request: raising it
+    # (sign-out, new password, reset, deactivation, new role or offices) ends every
+    # session of the account at its next request (survey.auth.sessions).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     offices: Mapped[list[Office]] = relationship(secondary=account_office, order_by="Office.name")
 
@@ -307,3 +377,77 @@ class ActionNote(db.Model):
     you_said: Mapped[str] = mapped_column(Text)
     we_do: Mapped[str] = mapped_column(Text)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+
+
+# --- Releases -------------------------------------------------------------------------------
+# Everything staff and the public see is read from the current release: a frozen copy of
+# the tallies of whole, ended months, and the audited decisions of which cells may be
+# shown. ``survey.releases`` owns how one is made; nothing here is ever updated.
+
+class Release(db.Model):
+    """One published, audited set of figures covering every month up to ``through``."""
+
+    __tablename__ = "release"
+
+    # 1, 2, 3, …: a new release takes the next number, so two workers publishing at once
+    # collide on the primary key and only one release is made.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    through: Mapped[date] = mapped_column(Date)  # first day of the last month covered
+    k: Mapped[int] = mapped_column(Integer)
+    made_by: Mapped[str] = mapped_column(String(80))
+    # Cells shown and hidden per family, audit findings: never a hidden cell's count.
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    @property
+    def end(self) -> date:
+        """The first day after the last month the release covers."""
+        index = self.through.year * 12 + self.through.month
+        return date(index // 12, index % 12 + 1, 1)
+
+
+release_tally_table = Table(
+    "release_tally",
+    db.metadata,
+    Column("release_id", Integer, ForeignKey("release.id", ondelete="CASCADE"),
+           primary_key=True),
+    *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, default=0
+             if not c.primary_key else None)
+      for c in tally_table.columns if c.name != "office_id"),
+    Column("office_id", Integer, ForeignKey("office.id"), primary_key=True),
+)
+
+
+class ReleaseTally(db.Model):
+    """A tally row as it was when released (one month of one office and version)."""
+
+    __table__ = release_tally_table
+
+
+class ReleaseMeasure(db.Model):
+    """A measure-tally row as it was when released."""
+
+    __tablename__ = "release_measure"
+
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participants: Mapped[int] = mapped_column(default=0)
+
+
+class ReleaseCell(db.Model):
+    """A cell the release's audit decided to show: a family of figures (``responses``,
+    ``ladder``, ``theme:<code>``, ``measure:<code>``, ``useful``, ``fit``) for a scope
+    (office id, 0 for the country) and reporting period. Hidden cells have no row."""
+
+    __tablename__ = "release_cell"
+
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    scope: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    family: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -119,3 +119,41 @@ class ReportingPeriod:
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month ``months`` after ``day``'s month (before, if negative)."""
+    return _add_months(day, months)
+
+
+def complete_through(today: date, precision: str = "month") -> date | None:
+    """The first day of the last month whose figures are final on ``today``: the release
+    rule's one statement of when a month can no longer change (see ``survey.releases``).
+
+    With month precision a response is dated by its month, so every month before today's
+    is complete. With ISO-week precision a response is dated by the Monday of its week and
+    folded into that Monday's month, so a month is complete only once the week of its
+    last Monday has ended (that week may run into the next month): the latest month
+    whose last dated week ended on or before ``today``. Never None for real dates; the
+    type allows callers to treat "nothing complete" uniformly."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown date precision {precision!r}; use one of {PRECISIONS}")
+    month = _add_months(today.replace(day=1), -1)
+    if precision == "week":
+        while True:
+            following = _add_months(month, 1)
+            last_monday = coarse_date(following - timedelta(days=1), "week")
+            if last_monday + timedelta(days=7) <= today:
+                break
+            month = _add_months(month, -1)
+    return month
+
+
+def next_complete_on(through: date, precision: str = "month") -> date:
+    """The first day on which ``complete_through`` moves past ``through``: the earliest
+    date of the next release after one that covers months through ``through``."""
+    following = _add_months(through, 1)
+    if precision == "week":
+        last_monday = coarse_date(_add_months(following, 1) - timedelta(days=1), "week")
+        return last_monday + timedelta(days=7)
+    return _add_months(following, 1)

@@ -8,6 +8,8 @@ in SQL without re-reading answers. Pure functions; documented in the codebook.
   (lowest option 0, highest 100), reverse-coded items flipped first; "vet ikke" counts as
   missing; the index is the mean, computed only when at least half the theme's items are
   answered.
+- **counts as a response**: at least half of the scored items (the ladder and the themes'
+  agreement items; "vet ikke" is not an answer) are answered. Anything less is not stored.
 """
 
 from __future__ import annotations
@@ -78,3 +80,28 @@ def score(questionnaire: Questionnaire, answers: dict) -> Scores:
             for theme in questionnaire.themes
         },
     )
+
+
+def scored_items(questionnaire: Questionnaire) -> tuple[Item, ...]:
+    """The items a response's scores come from: the ladder and every agreement item of a
+    theme (the items ``score`` reads)."""
+    return tuple(item for item in questionnaire.items
+                 if item.type == "ladder" or item.theme in questionnaire.themes)
+
+
+def answers_needed(questionnaire: Questionnaire) -> int:
+    """How many scored items a response must answer to count: half, rounded up."""
+    return (len(scored_items(questionnaire)) + 1) // 2
+
+
+def scored_answers(questionnaire: Questionnaire, answers: dict) -> int:
+    """How many scored items are answered; "vet ikke" is not an answer."""
+    return sum(1 for item in scored_items(questionnaire)
+               if answers.get(item.code) not in (None, DONT_KNOW))
+
+
+def counts_as_response(questionnaire: Questionnaire, answers: dict) -> bool:
+    """Whether a submission is a response at all: at least half of the scored items
+    (the ladder and the themes' agreement items) are answered. One that is not is never
+    stored, so that clicking through empty forms cannot fill a group up to k."""
+    return scored_answers(questionnaire, answers) >= max(answers_needed(questionnaire), 1)

@@ -13,6 +13,12 @@ The attacker is modelled twice: first as solving one relation at a time (a fast
 worklist, which finds nearly every leak), then, once that finds none, as solving all the
 relations together by exact linear algebra, which also finds the rare leaks that need
 several relations at once. Pure Python: no Flask, no database.
+
+For a release, cells published in earlier releases are ``fixed`` (shown whatever happens,
+never hidden to stop a leak) and cells the attacker knows anyway, such as the months
+after the release, are ``known``. Linear equations are not all an insider has: counts are
+never negative. ``survey.disclosure`` audits what this module decides against that
+attacker, by linear programming, and hides more where it must.
 """
 
 from __future__ import annotations
@@ -34,19 +40,37 @@ NATIONAL = "national"
 Relation = tuple[Cell, tuple[Cell, ...]]  # (parent, children): parent == sum(children)
 
 
+class PublishedLeak(RuntimeError):
+    """A small group follows from cells that must stay as they are (published in an earlier
+    release, or known to the attacker anyway): hiding new cells cannot stop it. It cannot
+    happen when the earlier release was itself protected and the new cells can be hidden."""
+
+
 def protect(
     counts: Mapping[Cell, int],
     relations: Sequence[Relation],
     k: int,
     allowed: Collection[Cell] | None = None,
+    *,
+    fixed: Collection[Cell] = frozenset(),
+    known: Mapping[Cell, int] | None = None,
 ) -> frozenset[Cell]:
     """The cells whose figures may be shown: each has a count of at least k (and is in
     ``allowed``, if given), and nothing derivable from them through ``relations`` is a
     small group. A cell missing from ``counts`` counts 0 and is never shown.
 
     ``allowed`` protects one audience on its own: what two leaders see together is not
-    checked (protect their union for that). Raises ValueError if k is below MIN_K or the
-    counts do not add up along the relations."""
+    checked (protect their union for that).
+
+    ``fixed``: cells published in an earlier release. They stay shown whatever their count
+    (a release is never taken back) and are never hidden to stop a leak; other cells are.
+    ``known``: cells the attacker knows without being shown (months after a release's
+    last month are 0), with their counts: they help the attacker derive, are never hidden
+    to stop a leak and are never in the result.
+
+    Raises ValueError if k is below MIN_K, the counts do not add up along the relations,
+    a fixed cell is not allowed, or a known count is not the cell's count; PublishedLeak if
+    a small group follows from fixed and known cells alone."""
     if k < MIN_K:
         raise ValueError(f"k must be at least {MIN_K} (privacy.md, 'Small groups'), not {k}")
     indexed = _Indexed(counts, relations)
@@ -54,14 +78,24 @@ def protect(
     if allowed is not None:  # look up the few allowed cells, not every cell in allowed
         permitted = {indexed.number(cell) for cell in allowed}
         visible = [shown and i in permitted for i, shown in enumerate(visible)]
+    hideable, given = visible, ()
+    if fixed or known:
+        hideable, given = visible[:], indexed.given(fixed, known, allowed)
+        for i in given:
+            visible[i], hideable[i] = True, False
     closures = _Closures(indexed, visible)
     while True:
         closure = closures.closure()
-        victims = indexed.victims(visible, closure, k) or indexed.exact_victims(visible, closure, k)
+        victims = (indexed.victims(hideable, closure, k)
+                   or indexed.exact_victims(hideable, closure, k))
         if not victims:
             break
         for cell in victims:
             closures.hide(cell)
+            hideable[cell] = False
+    if known:
+        for i in indexed.numbers(known):
+            visible[i] = False
     return frozenset(cell for cell, shown in zip(indexed.cells, visible) if shown)
 
 
@@ -209,6 +243,26 @@ class _Indexed:
         """The index of ``cell``, or None if it is neither counted nor in a relation."""
         return self.shape.number(cell)
 
+    def numbers(self, cells: Iterable[Cell]) -> list[int]:
+        """The indices of those of ``cells`` that are counted or in a relation."""
+        found = map(self.shape.number, cells)
+        return [i for i in found if i is not None]
+
+    def given(self, fixed: Collection[Cell], known: Mapping[Cell, int] | None,
+              allowed: Collection[Cell] | None) -> list[int]:
+        """The indices of the cells that stay as they are: ``fixed`` (shown, and so in
+        ``allowed`` if given) and ``known`` (whose counts must be the cells' counts)."""
+        if allowed is not None:
+            refused = [cell for cell in fixed if cell not in allowed]
+            if refused:
+                raise ValueError(f"fixed cells must be allowed: {refused[:3]!r}")
+        value = self.value
+        for cell, n in (known or {}).items():
+            i = self.number(cell)
+            if n != (0 if i is None else value[i]):
+                raise ValueError(f"known count of {cell!r} is {n!r}, not the cell's count")
+        return self.numbers([*fixed, *(known or ())])
+
     def start(self, visible: list[bool]) -> _Start:
         """Per relation, its number of members not visible and the sum of its children
         not visible: where every closure of ``visible`` starts from. ``hide`` keeps it up
@@ -293,8 +347,9 @@ class _Indexed:
             victim = self._victim(ranked, visible, closure, taken)
             if victim is not None:
                 taken.add(victim)
-        if leaks and not taken:  # impossible while counts agree with the relations
-            raise RuntimeError("a small group leaks, but no visible cell gives it away")
+        if leaks and not taken:  # only fixed or known cells give it away
+            raise PublishedLeak(_published_leak(self.cells[leaks[0][1]] if leaks[0][1] >= 0
+                                                else self.cells[parents[leaks[0][0]]]))
         return taken
 
     def exact_victims(self, visible: list[bool], closure: _Closure, k: int) -> set[int]:
@@ -337,8 +392,8 @@ class _Indexed:
             victim = self._victim([(value[c], False, c) for c in used], visible, closure, taken)
             if victim is not None:
                 taken.add(victim)
-        if not taken:  # impossible while counts agree with the relations
-            raise RuntimeError("a small group leaks, but no visible cell gives it away")
+        if not taken:  # only fixed or known cells give it away
+            raise PublishedLeak(_published_leak(self.cells[min(solved)]))
         return taken
 
     def _row(self, r: int, known: list[bool] | None) -> dict[int, int]:
@@ -379,6 +434,11 @@ class _Indexed:
                     row = self.members(source)
                     todo.append([(value[m], i == 0, m) for i, m in enumerate(row) if m != c])
         return None
+
+
+def _published_leak(cell: Cell) -> str:
+    return (f"a small group at or below {cell!r} follows from fixed (already published) and "
+            "known cells alone: hiding new cells cannot protect it")
 
 
 class _Closures:

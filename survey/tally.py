@@ -8,7 +8,7 @@ Measures come from the multi-choice item ``tilt_deltatt`` and usefulness from
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, func, insert, select, text
+from sqlalchemy import and_, case, delete, func, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -17,30 +17,39 @@ from .questionnaire import DONT_KNOW
 
 MEASURES_ITEM = "tilt_deltatt"
 USEFUL_ITEM = "tilt_nyttig"
+FIT_ITEM = "tilt_passet"
+# Options of ``tilt_deltatt`` that say no measure was taken part in: never a measure row.
+NOT_MEASURES = ("ingen", "vet_ikke")
 AGREE = (4, 5)  # "litt enig" and "helt enig" on the agreement scale
 KEY = ("office_id", "period_start", "questionnaire_version")
 
 
+def measures_taken(answers: dict) -> list[str]:
+    """The measures a response says it took part in ("ingen" and "vet ikke" are not)."""
+    return [code for code in answers.get(MEASURES_ITEM) or [] if code not in NOT_MEASURES]
+
+
 def increments(response: Response) -> tuple[dict, list[dict]]:
     """What one response adds to the tallies: the tally row's increments, and one
-    measure-tally row per measure taken part in. Pure."""
+    measure-tally row per measure taken part in. Pure.
+
+    "Tilt_nyttig" and "tilt_passet" ask about the last measure only, so they are counted
+    once per response that took part in any measure (in the tally row), never per
+    measure ticked, and not at all for a response that took part in none."""
     row = {"responses": 1, **{f"rung_{r}": int(response.rung == r) for r in RUNGS}}
     for theme, column in THEME_INDEX_COLUMNS.items():
         value = getattr(response, column)
         row[f"{theme}_n"] = int(value is not None)
         row[f"{theme}_sum"] = value or 0.0
         row[f"{theme}_sumsq"] = (value or 0.0) ** 2
-    useful = response.answers.get(USEFUL_ITEM)
-    answered = useful is not None and useful != DONT_KNOW
-    measures = [
-        {
-            "measure": code,
-            "participants": 1,
-            "useful_answered": int(answered),
-            "useful_agreed": int(answered and useful in AGREE),
-        }
-        for code in response.answers.get(MEASURES_ITEM, [])
-    ]
+    taken = measures_taken(response.answers)
+    row["measured"] = int(bool(taken))
+    for item, name in ((USEFUL_ITEM, "useful"), (FIT_ITEM, "fit")):
+        value = response.answers.get(item)
+        answered = bool(taken) and value is not None and value != DONT_KNOW
+        row[f"{name}_answered"] = int(answered)
+        row[f"{name}_agreed"] = int(answered and value in AGREE)
+    measures = [{"measure": code, "participants": 1} for code in taken]
     return row, measures
 
 
@@ -86,7 +95,7 @@ class Summer:
     choice of them is then a C-level column sum. Pure; the result is what ``add`` would
     have written for those responses one by one."""
 
-    PARTS = ("participants", "useful_answered", "useful_agreed")
+    PARTS = ("participants",)
 
     def __init__(self):
         self.names: list[str] = []
@@ -109,9 +118,10 @@ class Summer:
     def _vectors(self) -> list[tuple]:
         if not self.vectors:
             self.measures = sorted({m[0] for parts in self.measure_parts for m in parts})
-            where = {code: len(self.names) + 3 * n for n, code in enumerate(self.measures)}
+            width = len(self.PARTS)
+            where = {code: len(self.names) + width * n for n, code in enumerate(self.measures)}
             for row, parts in zip(self.rows, self.measure_parts, strict=True):
-                vector = [*row, *[0] * (3 * len(self.measures))]
+                vector = [*row, *[0] * (width * len(self.measures))]
                 for code, *values in parts:
                     for n, value in enumerate(values):
                         vector[where[code] + n] += value
@@ -126,16 +136,19 @@ class Summer:
         row = dict(zip(self.names, sums))
         measures = []
         for n, code in enumerate(self.measures):
-            at = len(self.names) + 3 * n
+            at = len(self.names) + len(self.PARTS) * n
             if sums[at]:
-                measures.append({"measure": code, **dict(zip(self.PARTS, sums[at:at + 3]))})
+                measures.append({"measure": code,
+                                 **dict(zip(self.PARTS, sums[at:at + len(self.PARTS)]))})
         return row, measures
 
 
 def rebuild(session) -> None:
-    """Recompute both tallies from the responses, in the caller's transaction."""
+    """Recompute both tallies from the responses, in the caller's transaction: the same
+    figures ``increments`` gives, as one GROUP BY each."""
     session.execute(delete(tally_table))
     session.execute(delete(MeasureTally.__table__))
+    dialect = session.get_bind().dialect.name
     r = Response.__table__.c
     columns = [
         r.office_id, r.period_start, r.questionnaire_version, func.count(),
@@ -147,33 +160,58 @@ def rebuild(session) -> None:
         columns += [func.count(value), func.coalesce(func.sum(value), 0.0),
                     func.coalesce(func.sum(value * value), 0.0)]
         names += [f"{theme}_n", f"{theme}_sum", f"{theme}_sumsq"]
+    measured = literal_column(_measured_sql(dialect))
+    columns.append(func.sum(case((measured, 1), else_=0)))
+    names.append("measured")
+    for item, name in ((USEFUL_ITEM, "useful"), (FIT_ITEM, "fit")):
+        value = literal_column(_item_sql(dialect, item))
+        columns += [func.sum(case((and_(measured, value.between(1, 5)), 1), else_=0)),
+                    func.sum(case((and_(measured, value.in_(AGREE)), 1), else_=0))]
+        names += [f"{name}_answered", f"{name}_agreed"]
     grouped = select(*columns).group_by(r.office_id, r.period_start, r.questionnaire_version)
     session.execute(insert(tally_table).from_select(names, grouped))
-    session.execute(text(_measure_rebuild_sql(session.get_bind().dialect.name)))
+    session.execute(text(_measure_rebuild_sql(dialect)))
+
+
+def _item_sql(dialect: str, item: str) -> str:
+    """A scale item's value in a response's answers, as an integer (NULL if missing)."""
+    if dialect == "postgresql":
+        return f"(response.answers ->> '{item}')::int"
+    return f"json_extract(response.answers, '$.{item}')"
+
+
+def _measures_source(dialect: str) -> tuple[str, str]:
+    """The rows of a response's measures array, and the name of one element's text."""
+    if dialect == "postgresql":
+        return (f"json_array_elements_text(coalesce(response.answers -> '{MEASURES_ITEM}', "
+                "'[]'::json)) AS m(measure)", "m.measure")
+    return f"json_each(response.answers, '$.{MEASURES_ITEM}') AS m", "m.value"
+
+
+def _not_measures_sql() -> str:
+    return ", ".join(f"'{code}'" for code in NOT_MEASURES)
+
+
+def _measured_sql(dialect: str) -> str:
+    """Whether a response took part in any measure (a boolean SQL expression)."""
+    source, element = _measures_source(dialect)
+    return f"(EXISTS (SELECT 1 FROM {source} WHERE {element} NOT IN ({_not_measures_sql()})))"
 
 
 def _measure_rebuild_sql(dialect: str) -> str:
     """One INSERT … SELECT over the measures array of every response: JSON functions
     differ between SQLite and PostgreSQL, the rest is the same."""
-    if dialect == "postgresql":
-        source = (f"response, json_array_elements_text(response.answers -> '{MEASURES_ITEM}') "
-                  "AS m(measure)")
-        useful = f"(response.answers ->> '{USEFUL_ITEM}')::int"
-    else:
-        source = f"response, json_each(response.answers, '$.{MEASURES_ITEM}') AS m"
-        useful = f"json_extract(response.answers, '$.{USEFUL_ITEM}')"
-    measure = "m.measure" if dialect == "postgresql" else "m.value"
+    source, measure = _measures_source(dialect)
     return f"""
         INSERT INTO measure_tally (office_id, period_start, questionnaire_version, measure,
-                                   participants, useful_answered, useful_agreed)
+                                   participants)
         SELECT response.office_id, response.period_start, response.questionnaire_version,
-               {measure}, count(*),
-               sum(CASE WHEN {useful} BETWEEN 1 AND 5 THEN 1 ELSE 0 END),
-               sum(CASE WHEN {useful} IN {AGREE} THEN 1 ELSE 0 END)
-        FROM {source}
+               {measure}, count(*)
+        FROM response, {source}
+        WHERE {measure} NOT IN ({_not_measures_sql()})
         GROUP BY response.office_id, response.period_start, response.questionnaire_version,
                  {measure}
     """
 
 
-__all__ = ["Summer", "add", "increments", "rebuild"]
+__all__ = ["Summer", "add", "increments", "measures_taken", "rebuild"]

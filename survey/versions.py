@@ -10,6 +10,13 @@ Every gunicorn worker reads the version numbers from the database at each call (
 small query), so a version published or made live in one worker is seen by all at their
 next request; the TOML of a row is read and parsed only once per process.
 
+Which versions accept answers (issue 11, "Versions"): the live one, and a version that
+stopped being live less than ``GRACE`` ago, so that whoever started on it while it was
+live can finish. ``make_live`` records when the previous version stopped being live (a
+``Setting`` per version, the time of an admin's action, which the audit log holds
+anyway). A version published but never live accepts nothing: a form naming it gets the
+page back in the live version.
+
 ``publish`` and ``make_live`` add to the session and write their audit event; the caller
 commits.
 """
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale, gettext
@@ -32,6 +39,8 @@ from .numbers import whole_number
 from .questionnaire import Questionnaire, QuestionnaireError, parse, published
 
 LIVE_SETTING = "live_questionnaire_version"
+RETIRED_PREFIX = "questionnaire_retired:"  # + version: when it stopped being live (UTC)
+GRACE = timedelta(days=1)  # how long a version accepts answers after it stopped being live
 MAX_VERSION = 32767  # responses keep their version in a SMALLINT
 
 # Parsed rows, per process: by (version, published_at) as read from the database, and
@@ -107,21 +116,51 @@ def live() -> Questionnaire:
     return versions[live_version(versions)]
 
 
-_last_seen: tuple[dict[int, Questionnaire], int] | None = None
+def _retired() -> dict[int, datetime]:
+    """When each version that was live stopped being live."""
+    found = {}
+    for key, value in db.session.execute(
+            select(Setting.key, Setting.value).where(Setting.key.startswith(RETIRED_PREFIX, autoescape=True))):
+        number = whole_number(key.removeprefix(RETIRED_PREFIX), high=MAX_VERSION)
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        if number is not None:
+            found[number] = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return found
 
 
-def for_respondent() -> tuple[dict[int, Questionnaire], int]:
-    """The available versions and the live one, for the questionnaire's pages, which
-    must come back even when the database is away (every answer is in the form): then
-    what this process saw last, or the shipped files and the configured version."""
+def accepting(versions: dict[int, Questionnaire] | None = None, live: int | None = None,
+              now: datetime | None = None) -> frozenset[int]:
+    """The versions that accept answers now: the live one, and each that stopped being
+    live less than ``GRACE`` ago. Never a version that was published but never live."""
+    versions = available() if versions is None else versions
+    live = live_version(versions) if live is None else live
+    now = datetime.now(UTC) if now is None else now
+    recent = {number for number, when in _retired().items()
+              if number in versions and now - when <= GRACE}
+    return frozenset({live} | recent)
+
+
+_last_seen: tuple[dict[int, Questionnaire], int, frozenset[int]] | None = None
+
+
+def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
+    """The available versions, the live one and those accepting answers, for the
+    questionnaire's pages, which must come back even when the database is away (every
+    answer is in the form): then what this process saw last, or the shipped files and
+    the configured version."""
     global _last_seen
     try:
         found = available()
-        _last_seen = found, live_version(found)
+        live_now = live_version(found)
+        _last_seen = found, live_now, accepting(found, live_now)
     except SQLAlchemyError:
         db.session.rollback()
         if _last_seen is None:
-            return dict(published()), current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
+            configured = current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
+            return dict(published()), configured, frozenset({configured})
     return _last_seen
 
 
@@ -191,5 +230,20 @@ def make_live(version: int, actor=None) -> int:
         db.session.add(Setting(key=LIVE_SETTING, value=str(version)))
     else:
         setting.value = str(version)
+    if previous != version:
+        # The previous version accepts answers for GRACE from now (``accepting``); the
+        # new live one needs no such mark.
+        _set(f"{RETIRED_PREFIX}{previous}", datetime.now(UTC).isoformat())
+        retired = db.session.get(Setting, f"{RETIRED_PREFIX}{version}")
+        if retired is not None:
+            db.session.delete(retired)
     audit.record("questionnaire.live", {"version": version, "previous": previous}, actor=actor)
     return previous
+
+
+def _set(key: str, value: str) -> None:
+    setting = db.session.get(Setting, key)
+    if setting is None:
+        db.session.add(Setting(key=key, value=value))
+    else:
+        setting.value = value

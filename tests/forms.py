@@ -109,3 +109,24 @@ def start(client, slug: str = "bodo", **kwargs) -> Page:
     page = Page(client.get(f"/k/{slug}", **kwargs))
     assert page.status == 200, page.html
     return page.submit(client, ("nav", "start"), **kwargs)
+
+
+def every_choice(page: Page) -> dict[str, str]:
+    """An answer to every single-choice question on ``page`` (the ladder, the agreement
+    items, the other radio groups): its first option that is not "vet ikke". Enough for
+    a submission to count as a response (``scoring.counts_as_response``) once every page
+    with scored items has been answered this way."""
+    chosen: dict[str, str] = {}
+    for f in page.fields:
+        if f.get("type") == "radio" and f.get("value") != "-1":
+            chosen.setdefault(f["name"], f["value"])
+    return chosen
+
+
+def settle(app) -> int:
+    """Let the mixer move every waiting submission into the counted tables, as a release
+    or the nightly ``flask mix --all`` does (survey.mixer); returns how many it moved."""
+    from survey import mixer
+
+    with app.app_context():
+        return mixer.flush()

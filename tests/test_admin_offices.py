@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import AuditEvent, Office, Response
 
-from .forms import Page
+from .forms import Page, settle
 from .test_dashboard import APRIL, add_responses, make_account, sign_in
 from .test_respond import answer_all, send
 
@@ -243,6 +243,7 @@ def test_a_respondent_under_way_when_the_period_ends_gets_a_days_grace(app, admi
     assert closed(app.test_client().get("/k/bodo").get_data(as_text=True))
     sent = send(late, last)
     assert sent.status == 303 and sent.response.headers["Location"].endswith("/k/bodo/takk")
+    settle(app)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 1
 
@@ -252,6 +253,7 @@ def test_a_respondent_under_way_when_the_period_ends_gets_a_days_grace(app, admi
     today(date(2026, 6, 2))  # a day's grace, no more
     refused = send(later, last)
     assert closed(refused.html)
+    settle(app)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 1
 

@@ -19,6 +19,7 @@ from survey.extensions import db
 from survey.models import Response
 from survey.periods import today_in_norway
 
+from .forms import settle
 from .test_respond import FULL, answer_all, send
 
 ADDRESS = "198.51.100.23"
@@ -50,8 +51,13 @@ def every_row_as_text(app) -> str:
 
 def test_no_trace_in_any_row(client, app):
     submit_with_traces(client)
-    dump = every_row_as_text(app)
+    dump = every_row_as_text(app)  # waiting in the inbox
     assert "NAV Bodø" in dump and "avklaring" in dump  # the dump does hold the data
+    for trace in TRACES:
+        assert trace not in dump
+    settle(app)
+    dump = every_row_as_text(app)  # mixed into the counted tables
+    assert "avklaring" in dump
     for trace in TRACES:
         assert trace not in dump
     now = today_in_norway()
@@ -92,6 +98,7 @@ def test_no_trace_in_the_database_files(client, app, database_url):
 
 def test_submission_is_dated_by_its_month_only(client, app):
     submit_with_traces(client)
+    settle(app)
     with app.app_context():
         response = db.session.scalars(select(Response)).one()
         today = today_in_norway()
@@ -101,6 +108,7 @@ def test_submission_is_dated_by_its_month_only(client, app):
 @pytest.mark.parametrize("app_config", [{"STIGEN_DATE_PRECISION": "week"}])
 def test_week_precision_dates_by_the_monday(client, app):
     submit_with_traces(client)
+    settle(app)
     with app.app_context():
         start = db.session.scalars(select(Response.period_start)).one()
         assert start.weekday() == 0
@@ -110,6 +118,7 @@ def test_week_precision_dates_by_the_monday(client, app):
 def test_ids_are_random_uuid4(client, app):
     for _ in range(3):
         submit_with_traces(client)
+    settle(app)
     with app.app_context():
         ids = db.session.scalars(select(Response.id)).all()
     assert len(set(ids)) == 3
@@ -122,7 +131,8 @@ FORBIDDEN_COLUMN = re.compile(
 )
 
 
-ANSWER_TABLES = {"response", "comment", "submission_receipt", "tally", "measure_tally"}
+ANSWER_TABLES = {"response", "comment", "submission_receipt", "tally", "measure_tally",
+                 "inbox", "mix_batch"}
 
 
 def test_the_schema_has_no_place_for_a_trace(app):
@@ -135,7 +145,7 @@ def test_the_schema_has_no_place_for_a_trace(app):
                 assert not FORBIDDEN_COLUMN.search(column["name"]), (table, column["name"])
                 assert not isinstance(column["type"], (DateTime, Time, Interval)), (table, column)
         # Free text and receipts cannot be joined to a response.
-        for table in ("comment", "submission_receipt"):
+        for table in ("comment", "submission_receipt", "inbox", "mix_batch"):
             targets = {fk["referred_table"] for fk in inspector.get_foreign_keys(table)}
             assert "response" not in targets
         response_fks = {fk["referred_table"] for fk in inspector.get_foreign_keys("response")}
@@ -203,11 +213,17 @@ def test_development_server_logs_no_address_and_no_query(app, caplog):
         )
         with urllib.request.urlopen(request) as response:
             assert response.status == 200
+        staff = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/logg-inn?next=secret-token-42",
+            headers={"User-Agent": AGENT, "Referer": REFERRER})
+        with urllib.request.urlopen(staff) as response:
+            assert response.status == 200
     finally:
         server.shutdown()
         thread.join()
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
-    assert any("GET /k/bodo 200" in line for line in lines), lines
+    # No line per respondent request; a staff request's line without its query.
+    assert "GET /logg-inn 200" in lines and not any("/k/bodo" in line for line in lines), lines
     joined = "\n".join(lines)
     for trace in ("127.0.0.1", "secret-token-42", "invite", AGENT, "ola-nordmann"):
         assert trace not in joined
@@ -219,7 +235,7 @@ def test_log_filter_strips_address_time_and_query_from_werkzeug_lines():
     record = logging.LogRecord(
         "werkzeug", logging.INFO, __file__, 1,
         '%s - - [21/Nov/2026 14:03:11] "%s" %s %s',
-        ("198.51.100.23", "POST /k/bodo/svar?t=abc HTTP/1.1", "303", "-"), None,
+        ("198.51.100.23", "POST /logg-inn?t=abc HTTP/1.1", "303", "-"), None,
     )
     assert RequestLineFilter().filter(record)
-    assert record.getMessage() == "POST /k/bodo/svar 303"
+    assert record.getMessage() == "POST /logg-inn 303"

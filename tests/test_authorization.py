@@ -69,6 +69,8 @@ EXPECTED = {
     "admin.questionnaires": (302, 302, 404, 404, 404, 200),
     "admin.questionnaire": (302, 302, 404, 404, 404, 200),
     "admin.questionnaire_live": (400,) * 6,  # a POST without its CSRF token
+    "admin.releases_page": (302, 302, 404, 404, 404, 200),
+    "admin.releases_publish": (400,) * 6,  # a POST without its CSRF token
     "admin.users": (302, 302, 404, 404, 404, 200),
     "admin.user_new": (302, 302, 404, 404, 404, 200),
     "admin.user_edit": (302, 302, 404, 404, 404, 200),

@@ -123,3 +123,10 @@ def test_a_signed_payload_of_another_shape_is_no_admission():
     for payload in ([7, "n"], {"office": "7", "nonce": "n"}, {"office": True, "nonce": "n"},
                     {"office": 7, "nonce": 5}, "text"):
         assert codes.read_admission("key", signer.dumps(payload)) is None
+
+
+@pytest.mark.parametrize("configured, minimum", [(None, 20), (0, 20), (5, 20), (20, 20),
+                                                 (50, 50)])
+def test_a_batch_is_never_allowed_below_twenty(configured, minimum):
+    assert codes.BATCH_MIN_FLOOR == 20
+    assert codes.batch_minimum(configured) == minimum

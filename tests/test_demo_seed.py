@@ -72,8 +72,9 @@ def test_summer_adds_up_like_increments_one_by_one():
     assert row == expected and row["responses"] == 7 and row["rung_3"] == 3
     by_measure = {m["measure"]: m for m in measures}
     assert set(by_measure) == {"kurs", "mentor"}
-    assert by_measure["kurs"] == {"measure": "kurs", "participants": 5, "useful_answered": 3,
-                                  "useful_agreed": 3}
+    assert by_measure["kurs"] == {"measure": "kurs", "participants": 5}
+    # "Var nyttig" once per response that took part: 3 × person 0 (5), 2 × person 1 (-1).
+    assert (row["measured"], row["useful_answered"], row["useful_agreed"]) == (5, 3, 3)
     assert by_measure["mentor"]["participants"] == 3
 
 

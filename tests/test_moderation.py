@@ -213,7 +213,11 @@ def test_leaders_see_no_text_below_k(client, app):
     assert "Kommentarer vises bare når kontoret har nok svar i perioden" in html
 
 
-def test_comments_come_in_a_new_order_per_request(client, app):
+def test_comments_come_in_a_shuffled_order_fixed_per_release(client, app):
+    """Shuffled, so the order tells nothing of when each was written; the same on every
+    request until the next release, so a reload shows nothing new (issue 11)."""
+    from survey import releases
+
     with app.app_context():
         make_account("leder", "leder", "bodo")
         add_responses("bodo", APRIL, 6)
@@ -223,7 +227,16 @@ def test_comments_come_in_a_new_order_per_request(client, app):
     orders = {tuple(re.findall(r"Kommentar nummer (\d)", office_page(client, "2026-04")))
               for _ in range(5)}
     assert all(sorted(order) == [str(n) for n in range(8)] for order in orders)
-    assert len(orders) > 1  # 8! orders: five identical ones mean no shuffle
+    assert len(orders) == 1  # within a release, the page does not move
+    (order,) = orders
+    assert list(order) != sorted(order)  # 8! orders: the written one means no shuffle
+    with app.app_context():
+        add_comment("bodo", APRIL, "Kommentar nummer 8", status="approved")
+        assert releases.publish("test") is not None  # a release to show it
+        db.session.commit()
+    later = re.findall(r"Kommentar nummer (\d)", office_page(client, "2026-04"))
+    assert sorted(later) == [str(n) for n in range(9)]
+    assert [n for n in later if n != "8"] != list(order)  # a new release, a new shuffle
 
 
 def test_the_overview_never_shows_comments(client, app):

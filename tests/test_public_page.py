@@ -39,6 +39,13 @@ def public(client, slug: str = "bodo", lang: str | None = None):
     return response.status_code, response.get_data(as_text=True)
 
 
+def add_varied(slug: str, month: date, count: int) -> None:
+    """``count`` responses whose answers differ (rungs in two bands, two theme values):
+    answers all alike are hidden by the homogeneity rule (``survey.disclosure``)."""
+    add_responses(slug, month, count - count // 2, rung=6, index=70.0)
+    add_responses(slug, month, count // 2, rung=3, index=40.0)
+
+
 def shown_responses(html: str) -> list[str]:
     return re.findall(r"(\d+) svar</p>", html)
 
@@ -81,29 +88,36 @@ def test_a_half_year_still_under_way_is_not_shown(app, client):
     """Figures that change while someone watches would tell what the last person
     answered: only half-years that are over (and a week more) are shown."""
     with app.app_context():
-        add_responses("bodo", date(2026, 7, 1), 2 * K)
+        add_varied("bodo", date(2026, 7, 1), 2 * K)
         snap = data.snapshot(1, K)
         oid = office_id("bodo")
         assert snap.cell(oid, ReportingPeriod.parse("2026-Q3")).ladder is not None  # leaders
-        assert snap.cell(oid, ReportingPeriod.parse("2026-H2")).ladder is not None  # see it
+        # The release rule: a half-year still under way is in no release, for anyone.
+        assert snap.cell(oid, ReportingPeriod.parse("2026-H2")).responses is None
+        assert ReportingPeriod.parse("2026-H2") not in snap.periods("half")
     status, html = public(client)
     assert "for få svar ennå" in html.lower() and shown_responses(html) == []
 
 
 def test_an_older_half_year_is_shown_while_the_newest_is_under_way(app, client):
     with app.app_context():
-        add_responses("bodo", date(2025, 11, 1), K, rung=2)
-        add_responses("bodo", date(2026, 7, 1), 2 * K)
+        # Not all on one rung or in one band: that would be hidden (homogeneity).
+        add_responses("bodo", date(2025, 11, 1), K - 2, rung=2)
+        add_responses("bodo", date(2025, 11, 1), 2, rung=4)
+        add_varied("bodo", date(2026, 7, 1), 2 * K)
     status, html = public(client)
     assert "2. halvår 2025" in html and shown_responses(html) == [str(K)]
-    assert percentages(html) == ["0", "0", "100"]  # all in "ikke-deltakelse"
+    assert percentages(html) == ["0", "40", "60"]  # reell, symbolsk, ikke-deltakelse
     assert "trinn 2 av 8: Terapi." in html
 
 
 def test_a_median_between_two_rungs_is_written_with_a_decimal(app, client):
     with app.app_context():
-        add_responses("bodo", APRIL, 3, rung=4)
-        add_responses("bodo", APRIL, 3, rung=5)
+        # 2, 2, 4, 5, 7, 7 (one band each would be hidden: homogeneity)
+        add_responses("bodo", APRIL, 2, rung=2)
+        add_responses("bodo", APRIL, 1, rung=4)
+        add_responses("bodo", APRIL, 1, rung=5)
+        add_responses("bodo", APRIL, 2, rung=7)
     assert "trinn 4,5 av 8." in public(client)[1]
     assert "4.5" in public(client, lang="en")[1]  # numbers in the reader's language
 
@@ -224,7 +238,7 @@ def test_unknown_and_deactivated_offices_are_404_but_a_closed_one_is_shown(app, 
 
 def test_no_free_text_no_script_and_no_inline_style(app, client):
     with app.app_context():
-        add_responses("bodo", APRIL, K)
+        add_varied("bodo", APRIL, K)
         for status in ("approved", "pending", "rejected"):
             db.session.add(Comment(office_id=office_id("bodo"), period_start=APRIL,
                                    questionnaire_version=1, language="nb", item_code="fritekst",
@@ -258,7 +272,7 @@ def test_notes_are_shown_newest_first_and_only_the_offices_own(app, client):
 ])
 def test_the_page_works_in_every_language(app, client, lang, theme, written):
     with app.app_context():
-        add_responses("bodo", APRIL, K)
+        add_varied("bodo", APRIL, K)
         add_note("bodo")
     status, html = public(client, lang=lang)
     assert status == 200

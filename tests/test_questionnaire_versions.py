@@ -22,7 +22,7 @@ from survey.questionnaire import DIRECTORY, compare, get
 from survey.scoring import score
 
 from .conftest import make_app
-from .forms import Page
+from .forms import Page, settle
 from .test_dashboard import APRIL, add_responses, make_account, sign_in
 from .test_respond import FULL, answer_all, send
 
@@ -235,6 +235,7 @@ def test_new_respondents_get_the_live_version_and_started_ones_keep_theirs(app, 
             break
         page = page.submit(newcomer, ("nav", "next"), shown)
         assert page.status == 200
+    settle(app)
     with app.app_context():
         stored = {r.questionnaire_version: r for r in db.session.scalars(select(Response))}
         assert sorted(stored) == [1, 2]

@@ -21,9 +21,9 @@ def counting_loads(monkeypatch) -> list[int]:
     loads: list[int] = []
     load = data._load
 
-    def counted(version, k):
+    def counted(release, version):
         loads.append(version)
-        return load(version, k)
+        return load(release, version)
 
     monkeypatch.setattr(data, "_load", counted)
     return loads
@@ -40,9 +40,9 @@ def test_warm_cache_builds_every_version_so_the_first_request_does_not(
     assert data.warm_cache(app) == [1]
     assert loads == [1]
     entries = app.extensions["stigen_snapshots"].entries
-    assert list(entries) == [(1, app.config["STIGEN_K"])]
-    snap = entries[1, app.config["STIGEN_K"]][1]
-    assert snap.__dict__.get("visible_themes") is not None  # suppression done, not later
+    assert list(entries) == [(1, 1)]  # (release, version)
+    snap = entries[1, 1]
+    assert snap.__dict__.get("visible_themes") is not None  # decisions read, not later
 
     sign_in(client, "admin")
     page = client.get("/resultater/kontor/bodo?periode=2026-Q1")

@@ -12,3 +12,4 @@ from . import questionnaires  # noqa: E402,F401
 from . import offices  # noqa: E402,F401
 from . import moderation  # noqa: E402,F401
 from . import codes  # noqa: E402,F401
+from . import release_views  # noqa: E402,F401

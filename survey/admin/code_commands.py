@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from .. import audit, codes
@@ -14,7 +15,8 @@ from ..export.csvfile import CsvFormat
 from ..extensions import db
 from ..models import Office
 from ..offices import office_or_fail
-from .codes import batch_counts, csv_bytes, new_batch, office_link
+from .codes import (batch_counts, batch_minimum, csv_bytes, new_batch, office_link,
+                    too_small_message)
 
 SHELL = "shell"
 
@@ -27,8 +29,10 @@ def codes_command() -> None:
 
 @codes_command.command("generate")
 @click.option("--office", "slug", required=True, help="Office slug.")
-@click.option("--count", type=click.IntRange(1, codes.MAX_COUNT), required=True)
-@click.option("--batch", required=True, help="A label for the batch, e.g. '2026-11 venterom'.")
+@click.option("--count", type=click.IntRange(1, codes.MAX_COUNT), required=True,
+              help="How many codes: at least STIGEN_CODE_BATCH_MIN (never below 20).")
+@click.option("--batch", required=True,
+              help="A label for the batch, e.g. '2026-11 venterom'. Never a person's name.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               required=True, help="CSV file to write (code,batch,office,link; UTF-8).")
 @click.option("--excel", is_flag=True, help="Semicolons and a byte-order mark, for Excel.")
@@ -38,6 +42,10 @@ def generate(slug: str, count: int, batch: str, out: Path, excel: bool,
              base_url: str | None) -> None:
     """Generate COUNT codes and write them to a CSV file: the only copy in clear text."""
     batch = batch.strip()
+    minimum = batch_minimum()
+    if count < minimum:
+        with force_locale("nb"):
+            raise click.ClickException(too_small_message(minimum))
     if not batch or len(batch) > 80:
         raise click.ClickException("--batch must be 1 to 80 characters.")
     if out.exists():

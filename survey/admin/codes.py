@@ -39,10 +39,32 @@ CHUNK = 500
 
 # --- Logic shared with ``flask codes`` -----------------------------------------------------
 
+class BatchTooSmall(ValueError):
+    """A batch below ``batch_minimum()``: its label and "used" count could name a person."""
+
+    def __init__(self, minimum: int):
+        super().__init__(f"a batch holds at least {minimum} codes")
+        self.minimum = minimum
+
+
+def batch_minimum() -> int:
+    """The fewest codes a batch may hold here (``STIGEN_CODE_BATCH_MIN``, never below 20)."""
+    return codes.batch_minimum(current_app.config.get("STIGEN_CODE_BATCH_MIN"))
+
+
+def too_small_message(minimum: int) -> str:
+    """Why a batch below ``minimum`` is refused, for the admin page and ``flask codes``."""
+    return _("En bunke må ha minst %(min)d koder, så den aldri kan peke ut én person. "
+             "Skriv et antall fra %(min)d til %(max)d.", min=minimum, max=codes.MAX_COUNT)
+
+
 def new_batch(office: Office, count: int, batch: str) -> list[str]:
     """Add ``count`` new codes for ``office`` under the label ``batch`` to the session (the
     caller audits and commits) and return them, canonical, in clear text: the only time
-    they exist so."""
+    they exist so. ``BatchTooSmall`` below ``batch_minimum()``."""
+    minimum = batch_minimum()
+    if count < minimum:
+        raise BatchTooSmall(minimum)
     key = current_app.config["SECRET_KEY"]
     fresh = codes.generate(count)
     while True:
@@ -110,15 +132,15 @@ class ModeForm(FlaskForm):
 
 
 class GenerateForm(FlaskForm):
+    # The lower bound is the configured minimum, checked in ``validate``.
     count = IntegerField(
         _l("Antall koder"),
-        validators=[InputRequired(_l("Skriv et antall fra 1 til %(max)d.", max=codes.MAX_COUNT)),
-                    NumberRange(1, codes.MAX_COUNT,
-                                _l("Skriv et antall fra 1 til %(max)d.", max=codes.MAX_COUNT))])
+        validators=[InputRequired(), NumberRange(1, codes.MAX_COUNT)])
     batch = StringField(
         _l("Navn på bunken"), filters=[_strip],
-        description=_l("For eksempel måned og sted, som «2026-11 venterom». "
-                       "Aldri navn på personer."),
+        description=_l("For eksempel måned og sted, som «2026-11 venterom». Skriv aldri navn "
+                       "på personer: bunkens navn, og hvor mange av kodene i den som er "
+                       "brukt, ser alle administratorer."),
         validators=[DataRequired(_l("Gi bunken et navn.")),
                     Length(max=80, message=_l("Navnet kan være høyst 80 tegn."))])
     format = RadioField(_l("Format"), default="ark", choices=[
@@ -130,8 +152,13 @@ class GenerateForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        minimum = batch_minimum()
         if self.count.errors:  # one message, also for text that is not a number
-            self.count.errors = [_("Skriv et antall fra 1 til %(max)d.", max=codes.MAX_COUNT)]
+            self.count.errors = [_("Skriv et antall fra %(min)d til %(max)d.", min=minimum,
+                                   max=codes.MAX_COUNT)]
+        elif self.count.data < minimum:
+            self.count.errors = [too_small_message(minimum)]
+            valid = False
         return valid
 
 
@@ -152,14 +179,18 @@ def _once() -> str:
 def _page(office: Office, mode_form=None, generate_form=None, status: int = 200):
     mode_form = mode_form or ModeForm(mode="codes" if office.codes_required else "open")
     if generate_form is None:
-        generate_form = GenerateForm(formdata=None, batch=date.today().strftime("%Y-%m"))
+        generate_form = GenerateForm(formdata=None, batch=date.today().strftime("%Y-%m"),
+                                     count=batch_minimum())
     generate_form.once.data = _once()
+    generate_form.count.description = _(
+        "Minst %(min)d koder i hver bunke, så ingen bunke kan peke ut én person.",
+        min=batch_minimum())
     batches = [(batch, used, unused) for _o, batch, used, unused in batch_counts(office.id)]
     return render_template(
         "admin/codes.html", office=office, mode_form=mode_form, generate_form=generate_form,
         delete_form=DeleteForm(formdata=None), batches=batches, link=office_link(office),
         unused_total=sum(unused for _b, _u, unused in batches),
-        max_count=codes.MAX_COUNT,
+        max_count=codes.MAX_COUNT, min_count=batch_minimum(),
     ), status, NO_STORE
 
 

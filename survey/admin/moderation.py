@@ -6,6 +6,13 @@ What is kept is only what may be shown: a redacted comment keeps only the edited
 rejected one keeps no text at all. The queue is ordered by period, then by the random id,
 so nothing on the page reflects the order in which comments were written. Each decision
 is audited in its own transaction, with the office and the month, never the text.
+
+The queue holds only what the mixer has released (``survey.mixer``): a comment is
+``held`` from when it is mixed in until at least k are held in its office and period or
+the period has ended, and then its whole batch becomes ``pending`` at once. So the
+moderator never sees a comment close to when it was written, never one alone in a
+running period, and nothing finer than office and month (issue 11, point 6). Held
+comments are not counted on any page either: a count that ticks up would date them.
 """
 
 from __future__ import annotations

@@ -9,14 +9,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import TextAreaField
 
 from .. import versions
 from ..auth.access import admin_required
 from ..extensions import db
-from ..models import PublishedQuestionnaire, tally_table
+from ..models import PublishedQuestionnaire
 from ..questionnaire import QuestionnaireError, compare
 from . import bp
 
@@ -48,11 +48,17 @@ def limit_kb() -> int:
 
 
 def response_counts() -> dict[int, int]:
-    """Responses per version, from the tallies (no scan of the responses)."""
-    t = tally_table.c
-    return dict(db.session.execute(
-        select(t.questionnaire_version, func.sum(t.responses)).group_by(t.questionnaire_version)
-    ).all())
+    """Responses per version, as the current release shows them: the sum of its shown
+    national cells (``Snapshot.published_total``), never the live tallies, so the count
+    moves only with a release and tells nothing the dashboards do not."""
+    from .. import releases
+    from ..dashboard import data
+
+    release = releases.current()  # read only: listing versions publishes nothing
+    if release is None:
+        return {}
+    return {version: data.snapshot(version, release=release).published_total()
+            for version in data.versions(release)}
 
 
 def render_list(form: PublishForm, problems: list[str] | None = None, status: int = 200):

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..auth.access import admin_required
-from ..auth.accounts import (clear_reset, reset_state, reset_url, start_reset,
+from ..auth import sessions
+from ..auth.accounts import (clear_reset, end_sessions, reset_state, reset_url, start_reset,
                              would_leave_no_admin)
 from ..extensions import db
 from ..models import Account, Office
@@ -120,6 +121,8 @@ def user_edit(account_id: int):
             form.role.errors.append(last_admin_message())
         else:
             account.role, account.offices = form.role.data, chosen
+            end_sessions(account)  # other sessions sign in again to get the new access
+            sessions.carry_over(account)  # an admin editing themselves stays signed in here
             audit.record("user.update", {"username": account.username, **after, "before": before})
             db.session.commit()
             flash(_("Endringene for %(username)s er lagret.", username=account.username))
@@ -144,6 +147,7 @@ def user_deactivate(account_id: int):
         return redirect(url_for("admin.user_edit", account_id=account.id))
     account.active = False
     clear_reset(account)
+    end_sessions(account)
     audit.record("user.deactivate", {"username": account.username, "role": account.role})
     db.session.commit()
     flash(_("%(username)s er deaktivert og kan ikke lenger logge inn.", username=account.username))

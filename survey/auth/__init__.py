@@ -4,4 +4,13 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
+
+@bp.record_once
+def _install_session_interface(state) -> None:
+    """Session cookies get the Secure flag over HTTPS (survey.auth.sessions)."""
+    from .sessions import SessionInterface
+
+    state.app.session_interface = SessionInterface()
+
+
 from . import views  # noqa: E402,F401

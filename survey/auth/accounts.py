@@ -63,6 +63,12 @@ def would_leave_no_admin(account: Account, role: str, active: bool) -> bool:
     return leaves_no_admin(ids, account.id, role, active)
 
 
+def end_sessions(account: Account) -> None:
+    """End every session of ``account`` at its next request (survey.auth.sessions):
+    for sign-out, a new password, a reset, deactivation, a new role or offices."""
+    account.session_version = (account.session_version or 1) + 1
+
+
 def scramble_password(account: Account) -> None:
     """Make every old password stop working: the hash of a secret nobody ever sees."""
     account.set_password(secrets.token_urlsafe(32))
@@ -76,6 +82,7 @@ def start_reset(account: Account, now: datetime | None = None) -> str:
     account.reset_token_hash = hash_token(token)
     account.reset_expires = now + RESET_VALID_FOR
     scramble_password(account)
+    end_sessions(account)
     return token
 
 
@@ -100,6 +107,7 @@ def finish_reset(account: Account, password: str) -> None:
     """Set the new password and use the link up."""
     account.set_password(password)
     clear_reset(account)
+    end_sessions(account)
 
 
 def clear_reset(account: Account) -> None:

@@ -13,7 +13,8 @@ from .. import audit
 from ..extensions import db
 from ..offices import office_or_fail
 from ..models import ROLES, Account, Office
-from .accounts import clear_reset, reset_state, reset_url, start_reset, would_leave_no_admin
+from .accounts import (clear_reset, end_sessions, reset_state, reset_url, start_reset,
+                       would_leave_no_admin)
 
 SHELL = "shell"
 LAST_ADMIN = "There must always be at least one active admin: make another account admin first."
@@ -78,6 +79,7 @@ def bind(username: str, offices: tuple[str, ...]) -> None:
             account.offices.append(office)
     after = [o.slug for o in account.offices]
     if after != before:
+        end_sessions(account)  # signs in again to see the new offices
         audit.record("user.update", {"username": account.username, "role": account.role,
                                      "offices": after, "before": {"offices": before}},
                      actor=SHELL)
@@ -94,6 +96,7 @@ def set_password(username: str, password: str) -> None:
     account = find_account(username)
     account.set_password(password)
     clear_reset(account)  # a pending link would otherwise overwrite this password
+    end_sessions(account)
     audit.record("user.password_set", {"username": account.username}, actor=SHELL)
     db.session.commit()
     click.echo(f"Password set for {username}.")
@@ -126,6 +129,7 @@ def deactivate(username: str) -> None:
         raise click.ClickException(LAST_ADMIN)
     account.active = False
     clear_reset(account)
+    end_sessions(account)
     audit.record("user.deactivate", {"username": account.username, "role": account.role},
                  actor=SHELL)
     db.session.commit()
@@ -170,6 +174,7 @@ def set_role(username: str, role: str, offices: tuple[str, ...]) -> None:
     account.role, account.offices = role, chosen
     after = {"role": role, "offices": [o.slug for o in account.offices]}
     if after != before:
+        end_sessions(account)
         audit.record("user.update", {"username": account.username, **after, "before": before},
                      actor=SHELL)
     db.session.commit()

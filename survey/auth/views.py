@@ -2,38 +2,64 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
-from ..extensions import db, limiter, login_manager
-from ..numbers import whole_number
+from ..extensions import db
 from ..models import Account
-from . import bp
-from .accounts import account_for_token, finish_reset
+from . import bp, sessions, throttle
+from .accounts import account_for_token, end_sessions, finish_reset
 from .forms import LoginForm, ResetForm
 
-# Failed sign-ins only count towards the limits; a successful one costs nothing.
 FAILED = 401
 
 
-def _failed(response) -> bool:
-    return response.status_code == FAILED
+@cache
+def dummy_hash() -> str:
+    """A password hash nobody knows the password of, made once per process: an unknown
+    username is checked against it, so it takes the same work as a known one and timing
+    tells nobody which usernames exist."""
+    return generate_password_hash(secrets.token_urlsafe(32))
 
 
-def _username_key() -> str:
-    return "login:" + (request.form.get("username") or "").strip().lower()[:80]
+def password_matches(account: Account | None, password: str) -> bool:
+    """One password hash check whoever is named: a known active account's own, or the
+    dummy's for an unknown or deactivated one."""
+    if account is not None and account.active:
+        return account.check_password(password)
+    check_password_hash(dummy_hash(), password)
+    return False
 
 
-@login_manager.user_loader
-def load_account(account_id: str) -> Account | None:
-    number = whole_number(account_id, low=1, high=2**31 - 1)
-    account = db.session.get(Account, number) if number else None
-    return account if account and account.active else None
+def ended_message(reason: str | None) -> str | None:
+    """What the sign-in page says when a staff session has ended by itself."""
+    if reason == sessions.IDLE:
+        return _("Du ble logget ut etter %(minutes)s minutter uten aktivitet. "
+                 "Logg inn på nytt.", minutes=sessions.idle_minutes())
+    if reason == sessions.EXPIRED:
+        return _("Du ble logget ut fordi du har vært logget inn i %(hours)s timer. "
+                 "Logg inn på nytt.", hours=sessions.max_hours())
+    if reason == sessions.REVOKED:
+        return _("Økten din er avsluttet, for eksempel fordi du logget ut et annet sted "
+                 "eller passordet eller tilgangen din ble endret. Logg inn på nytt.")
+    return None
+
+
+def held_back(form: LoginForm, seconds: float):
+    """The sign-in page while this address must wait: friendly, in the visitor's
+    language, with how long."""
+    message = _("For mange mislykkede forsøk. Vent %(minutes)s min og prøv igjen.",
+                minutes=throttle.whole_minutes(seconds))
+    return render_template("auth/login.html", form=form, error=message), 429, \
+        {"Retry-After": str(max(1, int(seconds + 0.999)))}
 
 
 def safe_next(target: str | None) -> str | None:
@@ -48,23 +74,32 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/logg-inn", methods=["GET", "POST"])
-@limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_failed)
-@limiter.limit("5 per 15 minutes", methods=["POST"], deduct_when=_failed,
-               key_func=_username_key)
 def login():
-    """Sign-in page for leaders, researchers and administrators."""
+    """Sign-in page for leaders, researchers and administrators. Failed attempts are
+    throttled by ``survey.auth.throttle`` (never a lockout anybody else can aim)."""
     form = LoginForm()
+    signed_in = current_user.is_authenticated  # first: this is where a stale session ends
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
-    if current_user.is_authenticated and request.method == "GET":
-        return redirect(url_for("dashboard.home"))
+        if signed_in:
+            return redirect(url_for("dashboard.home"))
+        notice = ended_message(sessions.ended_reason())
+        if notice:  # says more than Flask-Login's "sign in to see the results"
+            session.pop("_flashes", None)
+        return render_template("auth/login.html", form=form, error=None, notice=notice)
     if form.validate_on_submit() and "\x00" not in form.username.data + form.password.data:
         username = form.username.data.strip().lower()
+        wait = throttle.wait_for(username)
+        if wait:
+            return held_back(form, wait)
         account = db.session.scalar(select(Account).where(func.lower(Account.username) == username))
-        if account and account.active and account.check_password(form.password.data):
+        if password_matches(account, form.password.data):
+            throttle.succeeded(username)
             _fresh_session()  # nothing carried over into the signed-in session
             login_user(account)
+            sessions.start(account)
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
+        throttle.failed(username)
         return render_template("auth/login.html", form=form,
                                error=_("Feil brukernavn eller passord.")), FAILED
     return render_template("auth/login.html", form=form, error=None)
@@ -73,7 +108,10 @@ def login():
 @bp.post("/logg-ut")
 @login_required
 def logout():
-    """Sign out and forget the session."""
+    """Sign out: every session of this account ends (also a copy of this cookie kept
+    elsewhere), and this one is forgotten."""
+    end_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     _fresh_session()
     return redirect(url_for("auth.login"))

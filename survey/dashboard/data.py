@@ -1,9 +1,13 @@
-"""What the dashboards show, from the tallies: figures for any office (or the whole
-country) and reporting period, and which of them may be shown (``survey.suppression``).
+"""What the dashboards show, from the current release (``survey.releases``): figures for
+any office (or the whole country) and reporting period, and which of them may be shown.
 
-A snapshot holds one questionnaire version's tallies; it is cached per process and
-replaced as soon as the tallies hold more responses, so figures and their visibility
-always come from the same data.
+A snapshot holds one questionnaire version of one release: its frozen tallies and its
+audited decisions, both read from the release tables, never from the live tallies, and
+nothing is worked out per request (no suppression run; figures and visibility both come
+frozen). It is cached per process under the release's number, so it is replaced only when
+a new release is published. A snapshot made directly from month vectors (no ``shown``)
+works its visibility out with ``survey.suppression`` as before: that is for tests and
+benchmarks of the rule, never for pages.
 """
 
 from __future__ import annotations
@@ -15,10 +19,18 @@ from datetime import date
 from functools import cached_property
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from .. import releases
 from ..extensions import db
-from ..models import RUNGS, THEME_INDEX_COLUMNS, MeasureTally, tally_table
+from ..models import (
+    MEASURE_SUMMARY_COLUMNS,
+    RUNGS,
+    THEME_INDEX_COLUMNS,
+    ReleaseCell,
+    ReleaseMeasure,
+    release_tally_table,
+)
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from ..statistics import mean_interval, median_from_counts, wilson_interval
 from ..suppression import NATIONAL, lattice, protect
@@ -29,7 +41,8 @@ BANDS = {1: (1, 2), 2: (3, 4, 5), 3: (6, 7, 8)}
 RESPONSES = 0
 RUNG_AT = {rung: rung for rung in RUNGS}  # 1..8
 THEME_AT = {theme: 9 + 3 * n for n, theme in enumerate(THEMES)}  # n, sum, sumsq
-WIDTH = 9 + 3 * len(THEMES)
+SUMMARY_AT = {name: 9 + 3 * len(THEMES) + n for n, name in enumerate(MEASURE_SUMMARY_COLUMNS)}
+WIDTH = 9 + 3 * len(THEMES) + len(MEASURE_SUMMARY_COLUMNS)
 
 
 def _month(day: date) -> date:
@@ -77,6 +90,10 @@ class Snapshot:
     k: int
     months: dict[tuple[object, date], list[float]]  # (office_id, month) -> tally vector
     offices: tuple[int, ...]
+    # From a release: family -> the cells (scope, period) its audit decided to show; and
+    # the release itself (its number, ``through`` and ``end``). None: worked out here.
+    shown: dict[str, frozenset] | None = None
+    release: object = None
     _sums: dict = field(default_factory=dict, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
@@ -111,14 +128,17 @@ class Snapshot:
         return min(months), max(months)
 
     def periods(self, kind: str) -> list[ReportingPeriod]:
-        """Every period of ``kind`` that has data, newest first."""
+        """Every period of ``kind`` that has data, newest first; from a release, only
+        periods all of whose months it covers."""
         if not self.month_range:
             return []
         first, last = self.month_range
         period = ReportingPeriod.containing(first, kind)
         found = []
+        end = self.release.end if self.release is not None else None
         while period.start <= last:
-            found.append(period)
+            if end is None or period.end <= end:
+                found.append(period)
             period = period.following()
         return found[::-1]
 
@@ -171,20 +191,61 @@ class Snapshot:
         counts = self._lattice[0] if position == RESPONSES else self._lattice_counts(position)
         return protect(counts, self._lattice[1], self.k, allowed=allowed)
 
+    def shown_cells(self, family: str) -> frozenset:
+        """The cells of ``family`` the release shows (see ``survey.releases``)."""
+        return (self.shown or {}).get(family, frozenset())
+
     @cached_property
     def visible_responses(self) -> frozenset:
+        if self.shown is not None:
+            return self.shown_cells("responses")
         return self._protected(RESPONSES)
 
     @cached_property
     def visible_ladder(self) -> frozenset:
+        if self.shown is not None:
+            return self.shown_cells("ladder")
         return self._protected(slice(1, 9), allowed=self.visible_responses)
 
     @cached_property
     def visible_themes(self) -> dict[str, frozenset]:
+        if self.shown is not None:
+            return {theme: self.shown_cells(f"theme:{theme}") for theme in THEMES}
         return {
             theme: self._protected(THEME_AT[theme], allowed=self.visible_responses)
             for theme in THEMES
         }
+
+    def published_total(self) -> int:
+        """Responses in this version that the shown national cells add up to: per
+        half-year the half-year if shown, else its shown quarters, else its shown months
+        (a sum of shown cells, so it tells nothing the pages do not)."""
+        shown = self.visible_responses
+        total = 0
+        for half in self.periods("half") + self._open_halves():
+            if (NATIONAL, half) in shown:
+                total += int(self.vector(NATIONAL, half)[RESPONSES])
+                continue
+            for quarter in half.children():
+                if (NATIONAL, quarter) in shown:
+                    total += int(self.vector(NATIONAL, quarter)[RESPONSES])
+                    continue
+                total += sum(int(self.vector(NATIONAL, m)[RESPONSES])
+                             for m in quarter.children() if (NATIONAL, m) in shown)
+        return total
+
+    def _open_halves(self) -> list[ReportingPeriod]:
+        """Half-years with data that the release does not cover whole."""
+        if not self.month_range:
+            return []
+        covered = set(self.periods("half"))
+        first, last = self.month_range
+        half, found = ReportingPeriod.containing(first, "half"), []
+        while half.start <= last:
+            if half not in covered:
+                found.append(half)
+            half = half.following()
+        return found
 
     def warm(self) -> Snapshot:
         """Work out every visibility now (done once per snapshot, under the cache lock)."""
@@ -226,9 +287,21 @@ class Snapshot:
         themes = {}
         for theme in THEMES:
             vector = pool(self.visible_themes[theme], THEME_AT[theme])
-            themes[theme] = _theme(vector, THEME_AT[theme]) if vector else None
+            at = THEME_AT[theme]
+            # A pooled mean of identical answers gives each of them away (homogeneity).
+            themes[theme] = (_theme(vector, at) if vector and _diverse_mean(
+                int(vector[at]), vector[at + 1], vector[at + 2]) else None)
         return Cell("andre", period, int(responses[RESPONSES]),
                     _ladder(ladder_pool) if ladder_pool else None, themes)
+
+
+def _diverse_mean(n: int, total: float, total_sq: float) -> bool:
+    """Whether a mean may be shown for its spread (``survey.disclosure.diverse_mean``)."""
+    try:
+        from ..disclosure import diverse_mean
+    except ImportError:  # pragma: no cover - the audit module is part of the release work
+        return True
+    return diverse_mean(n, total, total_sq)
 
 
 def _count(vector, at) -> int:
@@ -251,88 +324,73 @@ def _theme(vector, at) -> ThemeFigure:
 # --- loading and caching -------------------------------------------------------------
 
 class SnapshotCache:
-    """One app's snapshots, one per (version, k).
-
-    A snapshot is rebuilt when the tallies hold more responses than it did. Until the new
-    one is ready, requests get the previous one (built in a background thread when
-    ``STIGEN_DASHBOARD_BACKGROUND_REFRESH`` is on): a few seconds behind, but its figures
-    and what it hides always come from the same data, so it stays safe to show.
-    """
+    """One app's snapshots, one per (release, version). A release never changes, so a
+    snapshot is built once and kept until a newer release replaces it."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.entries: dict[tuple[int, int], tuple[tuple, Snapshot]] = {}
-        self.refreshing: set[tuple[int, int]] = set()
+        self.entries: dict[tuple[int, int], Snapshot] = {}
 
-    def get(self, app, version: int, k: int) -> Snapshot:
-        key = (version, k)
-        stamp = _stamp(version)
-        entry = self.entries.get(key)
-        if entry and entry[0] == stamp:
-            return entry[1]
-        if entry and app.config.get("STIGEN_DASHBOARD_BACKGROUND_REFRESH", True):
-            with self.lock:
-                if key not in self.refreshing:
-                    self.refreshing.add(key)
-                    threading.Thread(target=self._refresh_in_background, args=(app, key),
-                                     daemon=True).start()
-            return entry[1]
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry and entry[0] == stamp:
-                return entry[1]
-            snap = _load(version, k).warm()
-            self.entries[key] = (stamp, snap)
+    def get(self, app, version: int, k: int | None = None, release=None) -> Snapshot:
+        if release is None:
+            release = releases.ensure_current()
+        if release is None:
+            return Snapshot(version=version, k=k or app.config["STIGEN_K"], months={},
+                            offices=(), shown={}, release=None)
+        key = (release.id, version)
+        snap = self.entries.get(key)
+        if snap is not None:
             return snap
-
-    def _refresh_in_background(self, app, key) -> None:
-        version, k = key
-        try:
-            with app.app_context():
-                stamp = _stamp(version)  # read before the rows: at worst refreshed again
-                snap = _load(version, k).warm()
-                with self.lock:
-                    self.entries[key] = (stamp, snap)
-                db.session.remove()
-        finally:
-            with self.lock:
-                self.refreshing.discard(key)
+        with self.lock:
+            snap = self.entries.get(key)
+            if snap is None:
+                snap = _load(release, version).warm()
+                # Older releases are never read again.
+                self.entries = {k: v for k, v in self.entries.items() if k[0] >= release.id}
+                self.entries[key] = snap
+            return snap
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
 
 
-def _stamp(version: int) -> tuple:
-    """What changes whenever a response is added: the tallies' row count and total."""
-    t = tally_table.c
-    return tuple(db.session.execute(
-        select(func.count(), func.coalesce(func.sum(t.responses), 0))
-        .where(t.questionnaire_version == version)
-    ).one())
-
-
 def _cache(app) -> SnapshotCache:
     return app.extensions.setdefault("stigen_snapshots", SnapshotCache())
 
 
-def snapshot(version: int, k: int) -> Snapshot:
-    """The tallies of ``version`` with what may be shown of them (see SnapshotCache)."""
+def snapshot(version: int, k: int | None = None, release=None) -> Snapshot:
+    """The current release's figures of ``version`` with what may be shown of them
+    (``k`` is the release's own; the argument is kept for callers that pass it). The
+    current release is first brought up to date (``releases.ensure_current``) unless
+    ``release`` is given."""
     app = current_app._get_current_object()
-    return _cache(app).get(app, version, k)
+    return _cache(app).get(app, version, k, release)
 
 
-def _load(version: int, k: int) -> Snapshot:
-    t = tally_table.c
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """What a snapshot keeps of its release (not the ORM row, which is session-bound)."""
+
+    id: int
+    through: date
+    end: date
+    k: int
+
+
+def _load(release, version: int) -> Snapshot:
+    t = release_tally_table.c
     columns = [
         t.responses,
         *(t[f"rung_{rung}"] for rung in RUNGS),
         *(t[f"{theme}_{part}"] for theme in THEMES for part in ("n", "sum", "sumsq")),
+        *(t[name] for name in MEASURE_SUMMARY_COLUMNS),
     ]
     months: dict[tuple[object, date], list[float]] = {}
     offices = set()
     rows = db.session.execute(
-        select(t.office_id, t.period_start, *columns).where(t.questionnaire_version == version)
+        select(t.office_id, t.period_start, *columns)
+        .where(t.release_id == release.id, t.questionnaire_version == version)
     )
     for office_id, period_start, *values in rows:
         key = (office_id, _month(period_start))  # ISO-week dates fold into their month
@@ -341,13 +399,32 @@ def _load(version: int, k: int) -> Snapshot:
             months[key] = [a + b for a, b in zip(months[key], values, strict=True)]
         else:
             months[key] = [float(v) for v in values]
-    return Snapshot(version=version, k=k, months=months, offices=tuple(sorted(offices)))
+    c = ReleaseCell
+    shown: dict[str, set] = defaultdict(set)
+    parsed: dict[str, ReportingPeriod] = {}
+    for scope, code, family in db.session.execute(
+            select(c.scope, c.period, c.family)
+            .where(c.release_id == release.id, c.questionnaire_version == version)):
+        period = parsed.get(code) or parsed.setdefault(code, ReportingPeriod.parse(code))
+        shown[family].add((NATIONAL if scope == releases.NATIONAL_SCOPE else scope, period))
+    info = ReleaseInfo(release.id, release.through, release.end, release.k)
+    return Snapshot(version=version, k=release.k, months=months,
+                    offices=tuple(sorted(offices)),
+                    shown={family: frozenset(cells) for family, cells in shown.items()},
+                    release=info)
 
 
-def versions() -> list[int]:
-    t = tally_table.c
+def versions(release=None) -> list[int]:
+    """The questionnaire versions the current release (or ``release``) holds figures of,
+    newest first."""
+    if release is None:
+        release = releases.ensure_current()
+    if release is None:
+        return []
+    t = release_tally_table.c
     return list(db.session.scalars(
-        select(t.questionnaire_version).distinct().order_by(t.questionnaire_version.desc())
+        select(t.questionnaire_version).distinct().where(t.release_id == release.id)
+        .order_by(t.questionnaire_version.desc())
     ))
 
 
@@ -356,51 +433,63 @@ def versions() -> list[int]:
 @dataclass(frozen=True)
 class MeasureFigure:
     measure: str
-    participants: int | None  # None: too few to show
+    participants: int
+
+
+@dataclass(frozen=True)
+class MeasureSummary:
+    """Of those who took part in a measure: the share who found the last one useful and
+    the share for whom it fitted, each over those who answered; None where hidden."""
+
     useful_share: float | None
     useful_answered: int | None
+    fit_share: float | None
+    fit_answered: int | None
 
 
 def measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[MeasureFigure]:
-    """How many took part in each measure at the office in ``period``, and the share who
-    found it useful; each count protected over the office's own reporting periods.
-    (Measure tallies change only with the response tallies, so the snapshot can keep it.)"""
+    """How many took part in each measure at the office in ``period``: only the measures
+    whose count the release shows for that cell (a measure too few took part in has no
+    row at all, so its name tells nothing either)."""
     return snap.memo(("measures", office_id, period),
                      lambda: _measures(snap, office_id, period))
 
 
 def _measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[MeasureFigure]:
-    m = MeasureTally
+    if snap.release is None:
+        return []
+    key = (office_id, period)
+    families = [f for f, cells in (snap.shown or {}).items()
+                if f.startswith("measure:") and key in cells]
+    if not families:
+        return []
+    m = ReleaseMeasure
     rows = db.session.execute(
-        select(m.measure, m.period_start, m.participants, m.useful_answered, m.useful_agreed)
-        .where(m.office_id == office_id, m.questionnaire_version == snap.version)
+        select(m.measure, m.participants)
+        .where(m.release_id == snap.release.id, m.office_id == office_id,
+               m.questionnaire_version == snap.version,
+               m.period_start >= period.start, m.period_start < period.end,
+               m.measure.in_([f.removeprefix("measure:") for f in families]))
     ).all()
-    by_measure: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for measure, period_start, participants, answered, agreed in rows:
-        cell = by_measure[measure][_month(period_start)]
-        cell[0] += participants
-        cell[1] += answered
-        cell[2] += agreed
-    allowed = {c for c in snap.visible_responses if c[0] == office_id}
+    totals: dict[str, int] = defaultdict(int)
+    for measure, participants in rows:
+        totals[measure] += participants
+    return [MeasureFigure(measure, n) for measure, n in sorted(totals.items())]
+
+
+def measure_summary(snap: Snapshot, office_id: int, period: ReportingPeriod) -> MeasureSummary:
+    """"Var nyttig" and "passet" for the office and period, counted once per response
+    that took part in a measure, each shown only where the release shows it."""
+    key = (office_id, period)
+    vector = snap.vector(office_id, period)
     figures = []
-    for measure, months in sorted(by_measure.items()):
-        key = (office_id, period)
-        counts, relations = lattice({(office_id, mo): v[0] for mo, v in months.items()}, [office_id])
-        shown = protect(counts, relations, snap.k, allowed=allowed)
-        if key not in shown:
-            figures.append(MeasureFigure(measure, None, None, None))
-            continue
-        in_period = [v for mo, v in months.items() if period.contains(mo)]
-        participants = sum(v[0] for v in in_period)
-        answered_counts, _ = lattice({(office_id, mo): v[1] for mo, v in months.items()}, [office_id])
-        useful_shown = protect(answered_counts, relations, snap.k, allowed=shown)
-        answered = sum(v[1] for v in in_period)
-        agreed = sum(v[2] for v in in_period)
-        if key in useful_shown and answered:
-            figures.append(MeasureFigure(measure, participants, agreed / answered, answered))
+    for family in ("useful", "fit"):
+        answered = int(vector[SUMMARY_AT[f"{family}_answered"]])
+        if key in snap.shown_cells(family) and answered:
+            figures += [vector[SUMMARY_AT[f"{family}_agreed"]] / answered, answered]
         else:
-            figures.append(MeasureFigure(measure, participants, None, None))
-    return figures
+            figures += [None, None]
+    return MeasureSummary(*figures)
 
 
 def clear_cache() -> None:
@@ -408,17 +497,18 @@ def clear_cache() -> None:
 
 
 def warm_cache(app) -> list[int]:
-    """Build the snapshot of every questionnaire version with data now, at the app's k,
-    so that no request pays for the first build: gunicorn.conf.py calls it as a worker
-    starts (tests and ``flask`` commands never do). Returns the versions built."""
+    """Build the current release's snapshot of every version it holds, so that no
+    request pays for the first build: gunicorn.conf.py calls it as a worker starts (tests
+    and ``flask`` commands never do). Returns the versions built."""
     with app.app_context():
         try:
             built = versions()
             for version in built:
-                _cache(app).get(app, version, app.config["STIGEN_K"])
+                _cache(app).get(app, version)
             return built
         finally:
             db.session.remove()
 
 
-__all__ = ["PERIOD_KINDS", "NATIONAL", "Snapshot", "snapshot", "measures", "versions"]
+__all__ = ["PERIOD_KINDS", "NATIONAL", "Snapshot", "snapshot", "measures", "measure_summary",
+           "versions"]

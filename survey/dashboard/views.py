@@ -1,5 +1,5 @@
-"""Routes of the leaders' dashboards. Every figure comes from ``data`` (tallies and the
-one suppression rule); views only choose, label and draw."""
+"""Routes of the leaders' dashboards. Every figure comes from ``data``, read from the
+current release (``survey.releases``); views only choose, label and draw."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from pathlib import Path
 
 import plotly
 from flask import abort, current_app, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import releases
 from ..versions import available, live_version
 from ..extensions import db
 from ..numbers import whole_number
@@ -35,11 +36,28 @@ def accessible_offices() -> list[Office]:
 
 
 def chosen_version(versions: list[int]) -> int:
-    """The version asked for if it has data, else the newest with data (or the live one)."""
-    versions = versions or [live_version()]
+    """The version asked for if the release has figures of it, else the live version if
+    it has, else the newest it has (or the live one when it has none)."""
+    live = live_version()
+    versions = versions or [live]
     raw = request.args.get("versjon", "")
     version = whole_number(raw)
-    return version if version in versions else versions[0]
+    if version in versions:
+        return version
+    return live if live in versions else versions[0]
+
+
+def release_context() -> dict:
+    """The release the page shows and when the next one can come, for every dashboard
+    page (published lazily here once a month is complete)."""
+    release = releases.ensure_current()
+    return {"released": {
+        "release": release,
+        "through_label": (period_label(ReportingPeriod.containing(release.through, "month"))
+                          if release else None),
+        "next_label": format_date(releases.next_update(release, releases.precision()),
+                                  "d. MMMM y"),
+    }}
 
 
 def chosen_period(snap: data.Snapshot) -> ReportingPeriod | None:
@@ -88,9 +106,10 @@ def overview():
     if current_user.role == "leder" and len(offices) == 1:
         kept = {k: request.args[k] for k in ("periode", "versjon") if k in request.args}
         return redirect(url_for("dashboard.office", slug=offices[0].slug, **kept))
+    released = release_context()
     versions = data.versions()
     version = chosen_version(versions)
-    snap = data.snapshot(version, current_app.config["STIGEN_K"])
+    snap = data.snapshot(version)
     period = chosen_period(snap)
     lang = str(get_locale())
     rows, pool, national, figure = [], None, None, None
@@ -117,6 +136,7 @@ def overview():
         choices=period_choices(snap) if period else [], rows=rows, pool=pool,
         national=national, figure=figure, themes=theme_labels(version),
         sort=request.args.get("sorter", "navn"), sort_keys=SORT_KEYS, period_label=period_label,
+        **released,
     )
 
 
@@ -148,12 +168,13 @@ def office(slug: str):
     office = next((o for o in accessible_offices() if o.slug == slug), None)
     if office is None:
         abort(404)  # another office's page does not reveal that it exists
+    released = release_context()
     versions = data.versions()
     version = chosen_version(versions)
-    snap = data.snapshot(version, current_app.config["STIGEN_K"])
+    snap = data.snapshot(version)
     period = chosen_period(snap)
     lang = str(get_locale())
-    context = {"office": office, "snap": snap, "period": period, "version": version,
+    context = {**released, "office": office, "snap": snap, "period": period, "version": version,
                "versions": versions, "period_label": period_label,
                "choices": period_choices(snap) if period else [],
                "themes": theme_labels(version), "rung_label": rung_label,
@@ -171,7 +192,8 @@ def office(slug: str):
     measure_labels = _measure_labels(version, lang)
     measures = [m for m in data.measures(snap, office.id, period) if m.measure in measure_labels]
     measures.sort(key=lambda m: list(measure_labels).index(m.measure))
-    comments = _approved_comments(office, period, version, cell)
+    measure_summary = data.measure_summary(snap, office.id, period)
+    comments = _approved_comments(office, period, version, cell, snap)
 
     series = [
         (office.name, cell), (_("Hele landet"), national),
@@ -182,26 +204,32 @@ def office(slug: str):
     return render_template(
         "dashboard/office.html", cell=cell, national=national, previous=previous,
         series=series, trend_cells=trend_cells, measures=measures,
-        measure_labels=measure_labels, figures=figures, comments=comments, **context,
+        measure_labels=measure_labels, measure_summary=measure_summary, figures=figures,
+        comments=comments, **context,
     )
 
 
-def _approved_comments(office, period, version: int, cell) -> list[str] | None:
-    """The office's approved free text from every month of ``period``, in a new random
-    order on every request; None when the office's figures for the period are hidden
-    (the same rule as the figures: too few responses, so nothing of theirs is shown).
-    Pending and rejected comments never leave the moderation queue."""
+def _approved_comments(office, period, version: int, cell, snap) -> list[str] | None:
+    """The office's approved free text from every month of ``period`` that a release has
+    shown (stamped with it, ``survey.releases``), in a random order fixed per release (sorted
+    first, so the order the database keeps tells nothing; fixed, so a reload shows nothing new);
+    None when the office's figures for the period are hidden (the same rule as the
+    figures: too few responses, so nothing of theirs is shown). A comment approved since
+    the release waits for the next one, so leaders never see one appear between two
+    releases. Pending and rejected comments never leave the moderation queue."""
     import random
 
     from ..models import Comment
 
-    if cell.responses is None:
+    if cell.responses is None or snap.release is None:
         return None
     bodies = list(db.session.scalars(select(Comment.body).where(
+        Comment.release_id.is_not(None), Comment.release_id <= snap.release.id,
         Comment.office_id == office.id, Comment.status == "approved", Comment.body != "",
         Comment.questionnaire_version == version,
         Comment.period_start >= period.start, Comment.period_start < period.end)))
-    random.SystemRandom().shuffle(bodies)
+    bodies.sort()
+    random.Random(f"{snap.release.id}:{office.id}:{period.code}:{version}").shuffle(bodies)
     return bodies
 
 

@@ -222,6 +222,9 @@ def demo_command(host: str, port: int, responses: int) -> None:
     if not db.session.scalar(select(func.count()).select_from(Response)):
         seconds = seed_responses(offices, responses, months=12)
         click.echo(f"Seeded {responses:,} synthetic responses in {seconds:.1f} s.")
+    from .. import releases
+
+    releases.ensure_current()  # the figures shown come from a release: make the first now
     base = f"http://{host}:{port}"
     click.echo(f"\nStigen runs on {base}/  (a survey: {base}/k/bodo)")
     click.echo(f"Results: {base}/resultater/ — demo accounts (username / password):")

@@ -1,5 +1,6 @@
 """The aggregate table the dashboards show, per office and period, suppressed exactly as
-on screen (the same snapshot cells). Pure over a snapshot: no Flask."""
+on screen (the same snapshot cells, so the current release's frozen figures and audited
+decisions: the file changes only with a release). Pure over a snapshot: no Flask."""
 
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..questionnaire import DONT_KNOW, Questionnaire, published
+from ..scoring import answers_needed, scored_items
+from .anonymity import ALPHA_MIN_N, QUASI_IDENTIFIERS
 from .columns import BINARY, CATEGORY, CHOICE, ID, SCALE, SCORE, Column, columns
 
 if TYPE_CHECKING:  # only the type: reliability needs the database models
@@ -20,15 +22,22 @@ HEADER = ["column", "kind", "question_nb", "question_nn", "question_en", "values
 NOT_ANSWERED = "empty = not answered"
 DONT_KNOW_MISSING = f"empty = not answered; {DONT_KNOW} = vet ikke / vil ikke svare"
 NOT_COMPUTED = "empty = not computed (see computation)"
+QUASI_IDENTIFIER = ("Quasi-identifier: the file is k-anonymous on office, period, language, "
+                    "bak_alder, bak_varighet and rel_antall together; where a combination is "
+                    "rarer than k, the period is a quarter or half-year, the office \"andre\", "
+                    "or this cell is blanked (written empty). svar-info.txt counts them.")
 
 
 def _thousands(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
-def alpha_text(alpha: Alpha) -> str:
+def alpha_text(alpha: Alpha | None) -> str:
     """The sentence added to a theme index's computation, e.g. "Cronbach's alpha on this
-    selection: 0.84 (n = 1 234 complete cases)."."""
+    selection: 0.84 (n = 1 234 complete cases)."; None: too few complete cases to show."""
+    if alpha is None:
+        return (f"Cronbach's alpha on this selection: not shown (fewer than {ALPHA_MIN_N} "
+                "complete cases in the file).")
     cases = f"n = {_thousands(alpha.n)} complete case{'' if alpha.n == 1 else 's'}"
     if alpha.alpha is None:
         return f"Cronbach's alpha on this selection: not computable ({cases})."
@@ -45,13 +54,16 @@ def _missing(column: Column) -> str:
     return NOT_ANSWERED
 
 
-def codebook_rows(questionnaire: Questionnaire, alphas: Mapping[str, Alpha]) -> list[list[str]]:
+def codebook_rows(questionnaire: Questionnaire,
+                  alphas: Mapping[str, Alpha | None]) -> list[list[str]]:
     """One row per column of the CSV, in the CSV's order, under ``HEADER``."""
     rows = []
     for column in columns(questionnaire):
         computation = column.computation
         if column.kind == SCORE and column.theme and column.theme in alphas:
             computation = f"{computation} {alpha_text(alphas[column.theme])}".strip()
+        if column.name in QUASI_IDENTIFIERS:
+            computation = f"{computation} {QUASI_IDENTIFIER}".strip()
         rows.append([
             column.name,
             column.kind,
@@ -134,7 +146,7 @@ def r_snippet(filename: str, separator: str, decimal: str, *,
 # Stigen: the response-level export in base R.
 d <- read.csv({_r_string(filename)}, sep = {_r_string(separator)}, dec = {_r_string(decimal)},
               fileEncoding = "{encoding}", na.strings = "", stringsAsFactors = FALSE)
-d$period <- as.Date(d$period)
+# period: a month (2026-04), quarter (2026-Q2) or half-year (2026-H1), kept as text.
 
 # Empty cells are already NA; -1 ("vet ikke / vil ikke svare") becomes NA too.
 dont_know <- c(
@@ -182,7 +194,7 @@ LABELS = {{  # value labels (bokmål); scale items and 0/1 columns stay numeric
 }}
 
 df = pd.read_csv({filename!r}, sep={separator!r}, decimal={decimal!r}, encoding={encoding!r},
-                 dtype={{c: "Int64" for c in INTEGER}}, parse_dates=["period"])
+                 dtype={{c: "Int64" for c in INTEGER}})  # period: 2026-04, 2026-Q2 or 2026-H1
 df[DONT_KNOW] = df[DONT_KNOW].replace({{-1: pd.NA}})
 for column, labels in LABELS.items():
     df[column] = pd.Categorical(df[column].map(labels), categories=list(labels.values()))
@@ -190,3 +202,10 @@ for column, labels in LABELS.items():
 
 
 __all__ = ["HEADER", "codebook_rows", "r_snippet", "pandas_snippet", "alpha_text"]
+
+
+def counted_response(questionnaire: Questionnaire) -> dict[str, int]:
+    """What makes a row of the file a response (``scoring.counts_as_response``), for the
+    codebook's text: ``needed`` of the ``total`` scored items answered. Submissions with
+    fewer are never stored, so no file, count or figure holds them."""
+    return {"needed": answers_needed(questionnaire), "total": len(scored_items(questionnaire))}

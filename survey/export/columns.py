@@ -52,9 +52,13 @@ LEADING = (
     Column("office", CATEGORY, _text("Kontor (kode); «andre» er små kontor slått sammen",
                                      "Kontor (kode); «andre» er små kontor slått saman",
                                      "Office (code); \"andre\" pools small offices")),
-    Column("period", CATEGORY, _text("Måned (eller ISO-uke) svaret kom, som første dato",
-                                     "Månad (eller ISO-veke) svaret kom, som første dato",
-                                     "Month (or ISO week) of the answer, as its first day")),
+    Column("period", CATEGORY, _text(
+        "Perioden svaret kom i: måned (2026-04), eller kvartal (2026-Q2) eller halvår "
+        "(2026-H1) der et kontor har for få svar til å vises per måned",
+        "Perioden svaret kom i: månad (2026-04), eller kvartal (2026-Q2) eller halvår "
+        "(2026-H1) der eit kontor har for få svar til å visast per månad",
+        "Period of the answer: month (2026-04), or quarter (2026-Q2) or half-year (2026-H1) "
+        "where an office has too few answers to show by month")),
     Column("questionnaire_version", CATEGORY, _text("Versjon av spørreskjemaet",
                                                     "Versjon av spørjeskjemaet",
                                                     "Questionnaire version")),

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from .. import audit
 from .. import versions as questionnaires
-from ..dashboard import data
 from ..extensions import db
 from ..models import Office
 from ..periods import ReportingPeriod
+from . import released
+from .anonymity import AnonymityError
 from .csvfile import CsvFormat
 from .responses import Selection, Tally, response_file
 
@@ -33,7 +34,7 @@ def export_command() -> None:
 @click.option("--excel", is_flag=True, help="Semicolons, decimal comma and a BOM.")
 @with_appcontext
 def responses(out: Path, version: int | None, periods, offices, excel: bool) -> None:
-    """The response-level CSV, exactly as the web export writes it."""
+    """The response-level CSV of the current release, exactly as the web export writes it."""
     version = version or questionnaires.live_version()
     if version not in questionnaires.available():
         raise click.ClickException(f"Questionnaire version {version} is not published.")
@@ -47,13 +48,23 @@ def responses(out: Path, version: int | None, periods, offices, excel: bool) -> 
     selection = Selection(version, chosen_periods, tuple(sorted(o.id for o in found)))
     questionnaire = questionnaires.get(version)
     fmt = CsvFormat.excel_norwegian() if excel else CsvFormat()
-    snap = data.snapshot(version, current_app.config["STIGEN_K"])
+    release = released.current_release()  # may publish (and commit) first
+    decisions = None if release is None else released.decisions(
+        db.session.connection(), version, current_app.config["STIGEN_K"], release=release)
+    if decisions is None:
+        raise click.ClickException("No release yet: the export holds released data only "
+                                   "(a release is made when a month has ended).")
     codes = dict(db.session.execute(select(Office.id, Office.slug)).all())
     tally = Tally()
     started = time.perf_counter()
-    with open(out, "wb") as fh, db.engine.connect() as connection:
-        for chunk in response_file(connection, questionnaire, selection, snap, codes, tally, fmt):
-            fh.write(chunk)
+    try:
+        with open(out, "wb") as fh, db.engine.connect() as connection:
+            for chunk in response_file(connection, questionnaire, selection, decisions, codes,
+                                       tally, fmt):
+                fh.write(chunk)
+    except AnonymityError as error:
+        out.unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from error
     seconds = time.perf_counter() - started
     audit.record("export.responses", {
         "selection": {"version": version, "periods": [p.code for p in chosen_periods],
@@ -64,3 +75,23 @@ def responses(out: Path, version: int | None, periods, offices, excel: bool) -> 
     db.session.commit()
     click.echo(f"{tally.rows:,} rows ({tally.pooled:,} pooled as andre, {tally.left_out:,} left "
                f"out) to {out} in {seconds:.1f} s ({tally.rows / max(seconds, 1e-9):,.0f} rows/s)")
+
+
+@export_command.command("prepare")
+@click.option("--version", "version", type=int, default=None, help="Questionnaire version.")
+@with_appcontext
+def prepare(version: int | None) -> None:
+    """Make the current release's export decisions now (pooling, periods, blanked QI
+    cells), so the first download does not wait for them. Run after a release."""
+    version = version or questionnaires.live_version()
+    started = time.perf_counter()
+    release = released.current_release()
+    decisions = None if release is None else released.decisions(
+        db.session.connection(), version, current_app.config["STIGEN_K"], release=release,
+        fresh=True)
+    if decisions is None:
+        raise click.ClickException("No release yet: nothing to prepare.")
+    summary = decisions.summary(range(len(decisions.labels)))
+    click.echo(f"{summary.rows:,} released rows in {len(decisions.labels):,} published labels, "
+               f"{len(decisions.kept):,} QI classes, {sum(summary.blanked.values()):,} cells "
+               f"blanked, in {time.perf_counter() - started:.1f} s")

@@ -133,4 +133,53 @@ def alpha_by_theme(session, questionnaire: Questionnaire, where: Sequence = ()) 
     return result
 
 
-__all__ = ["Alpha", "item_value", "cronbach_alpha", "alpha_from_sums", "alpha_by_theme"]
+def _theme_terms(questionnaire: Questionnaire, theme: str):
+    theme_items = questionnaire.theme_items(theme)
+    raw = [Response.answers[item.code].as_integer() for item in theme_items]
+    complete = and_(*(value.between(*item.value_range) for item, value in zip(theme_items, raw)))
+    values = [(sum(item.value_range) - value) if item.reverse else value
+              for item, value in zip(theme_items, raw)]
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return theme_items, complete, values, total
+
+
+def alpha_over_cells(session, questionnaire: Questionnaire, end, cells) -> dict[str, Alpha]:
+    """Cronbach's alpha of each theme over the released rows (``period_start < end``)
+    of the office-months in ``cells`` (a container of (office id, first day of month)):
+    per theme one query of the sums per office and period, added up here over the cells
+    the selection's file holds, so the figure describes exactly the file's rows."""
+    result = {}
+    for theme in questionnaire.themes:
+        theme_items, complete, values, total = _theme_terms(questionnaire, theme)
+        k = len(theme_items)
+        query = (
+            select(Response.office_id, Response.period_start, func.count(),
+                   *(func.sum(value) for value in values),
+                   *(func.sum(value * value) for value in values),
+                   func.sum(total), func.sum(total * total))
+            .where(Response.questionnaire_version == questionnaire.version, complete,
+                   Response.period_start < end)
+            .group_by(Response.office_id, Response.period_start)
+        )
+        sums = [0] * (1 + 2 * k + 2)
+        for office_id, start, *row in session.execute(query):
+            if (office_id, start.replace(day=1)) not in cells:
+                continue
+            for at, value in enumerate(row):
+                sums[at] += _exact(value)
+        result[theme] = alpha_from_sums(sums[0], k, sums[1:1 + k], sums[1 + k:1 + 2 * k],
+                                        sums[1 + 2 * k], sums[2 + 2 * k])
+    return result
+
+
+def _exact(x):
+    x = x or 0
+    if isinstance(x, Decimal):
+        return int(x) if x == x.to_integral_value() else float(x)
+    return x
+
+
+__all__ = ["Alpha", "item_value", "cronbach_alpha", "alpha_from_sums", "alpha_by_theme",
+           "alpha_over_cells"]

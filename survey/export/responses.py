@@ -9,12 +9,17 @@
   (``python spill.py``, the standard library and orjson only) each render a share of the
   rows into their own bucket files and then number a share of the buckets, while this
   process streams the numbered buckets in order. On SQLite each worker reads its own
-  rowid range from the file; on PostgreSQL this process reads the selection with
+  id range from the file; on PostgreSQL this process reads the selection with
   ``COPY … TO STDOUT`` (the server formats the rows) and hands blocks of it to the
   workers. Small selections, and in-memory databases, render here.
-- An office-month too small to show on the dashboards is too small here: its rows go into
-  "andre" (other offices) when all offices are exported and the whole month may be shown,
-  and are left out otherwise (survey.suppression decides, through the dashboard snapshot).
+- Released data only: rows with ``period_start`` before the current release's end, so a
+  download changes only when a release does (survey/export/released.py).
+- Published labels and k-anonymity (survey/export/anonymity.py, decided once per release
+  for the whole release, never per selection): every office-month has a published office
+  ("andre" when small) and period (month, quarter or half-year); a selection holds whole
+  published labels only, and quasi-identifier cells rarer than k are blanked. Every
+  process counts the rows of each QI class it renders; the classes are checked (>= k)
+  before the first row streams.
 """
 
 from __future__ import annotations
@@ -33,11 +38,10 @@ from dataclasses import dataclass
 
 import orjson
 
-from ..dashboard.data import RESPONSES
 from ..periods import ReportingPeriod
 from ..questionnaire import Questionnaire
-from ..suppression import NATIONAL
 from . import spill as spilling
+from .anonymity import POOLED, POOLED_OFFICE, Decisions, check, pack_kept
 from .columns import BINARY, columns
 from .csvfile import CsvFormat, guard, header_bytes, quote
 from .spill import BUCKETS, END, FRAME, Renderer, Spill, bucket_order, bucket_records
@@ -52,7 +56,7 @@ COPY_BLOCK = 1 << 18  # bytes of COPY text handed to a worker at a time
 @dataclass(frozen=True)
 class Selection:
     """What a researcher asked for: one questionnaire version, optional fixed periods and
-    offices (no free date range)."""
+    offices (no free date range); ``POOLED_OFFICE`` (0) stands for "andre"."""
 
     version: int
     periods: tuple[ReportingPeriod, ...] = ()
@@ -61,8 +65,8 @@ class Selection:
     def describe(self, office_names: dict[int, str]) -> str:
         parts = [f"versjon {self.version}"]
         parts.append(", ".join(p.code for p in self.periods) if self.periods else "alle perioder")
-        parts.append(", ".join(office_names.get(o, str(o)) for o in self.office_ids)
-                     if self.office_ids else "alle kontor")
+        parts.append(", ".join(POOLED if o == POOLED_OFFICE else office_names.get(o, str(o))
+                               for o in self.office_ids) if self.office_ids else "alle kontor")
         return "; ".join(parts)
 
 
@@ -72,7 +76,7 @@ class Tally:
 
     rows: int = 0
     pooled: int = 0
-    left_out: int = 0
+    left_out: int = 0  # rows read but not written (other labels; data the rule never saw)
 
 
 def _segments(questionnaire: Questionnaire) -> list:
@@ -134,22 +138,28 @@ SCORES = ("rung", "band", "medvirkning_index", "stigma_index", "talmodighet_inde
 FLOAT_SCORES = tuple(name.endswith("_index") for name in SCORES)
 
 
-def query(questionnaire: Questionnaire, selection: Selection, dialect: str) -> tuple[str, dict]:
-    """One SELECT for the whole selection, read in storage order: the row's office-month
-    key (``office_id|YYYY-MM-DD``), language, the answers as JSON text, the scores. Dates
-    are ISO text on SQLite (as stored there), so the parameters also travel as JSON."""
+def query(questionnaire: Questionnaire, selection: Selection, dialect: str,
+          end=None) -> tuple[str, dict]:
+    """One SELECT for the released rows the selection may hold, read in storage order: the
+    row's office-month key (``office_id|YYYY-MM-DD``), language, the answers as JSON text,
+    the scores. It reads a superset (every office when "andre" is chosen, periods by their
+    months): the plan keeps only whole published labels. Dates are ISO text on SQLite (as
+    stored there), so the parameters also travel as JSON."""
+    def day(value):
+        return value if dialect == "postgresql" else value.isoformat()
+
     where = ["questionnaire_version = :version"]
     params: dict = {"version": selection.version}
+    if end is not None:
+        where.append("period_start < :released_end")
+        params["released_end"] = day(end)
     if selection.periods:
         spans = []
         for n, period in enumerate(selection.periods):
             spans.append(f"(period_start >= :start{n} AND period_start < :end{n})")
-            start, end = period.start, period.end
-            if dialect != "postgresql":
-                start, end = start.isoformat(), end.isoformat()
-            params[f"start{n}"], params[f"end{n}"] = start, end
+            params[f"start{n}"], params[f"end{n}"] = day(period.start), day(period.end)
         where.append("(" + " OR ".join(spans) + ")")
-    if selection.office_ids:
+    if selection.office_ids and POOLED_OFFICE not in selection.office_ids:
         names = [f":office{n}" for n in range(len(selection.office_ids))]
         where.append(f"office_id IN ({', '.join(names)})")
         params.update({f"office{n}": o for n, o in enumerate(selection.office_ids)})
@@ -163,39 +173,35 @@ def query(questionnaire: Questionnaire, selection: Selection, dialect: str) -> t
     return sql, params
 
 
-def export_plan(questionnaire: Questionnaire, selection: Selection, snap,
+def export_plan(questionnaire: Questionnaire, selection: Selection, decisions: Decisions,
                 office_codes: dict[int, str], fmt: CsvFormat) -> dict:
-    """What a renderer needs, as plain data: the item segments, the format, and for every
-    office-month that may be shown its exported code (guarded, quoted); the months whose
-    small offices pool as "andre" (only when all offices are exported). Everything else
-    is left out."""
-    codes, pooled = {}, []
-    for scope, period in (snap.visible_responses if snap else ()):
-        if period.kind != "month":
+    """What a renderer needs, as plain data: the item segments, the format, the published
+    labels the selection holds (office code guarded and quoted, or "andre"; period code),
+    each office-month's label, and the kept QI classes of those labels."""
+    chosen = decisions.selected(selection.office_ids, selection.periods)
+    labels: list = []
+    for label_id, (office, period) in enumerate(decisions.labels):
+        if label_id not in chosen:
+            labels.append(None)
             continue
-        if scope == NATIONAL:
-            if not selection.office_ids:
-                pooled.append(period.code)
-        else:
-            code = quote(guard(office_codes.get(scope, str(scope))), fmt.separator)
-            codes[f"{scope}|{period.code}"] = code.replace(END, "")
+        code = POOLED if office == POOLED else quote(guard(office_codes.get(office, str(office))),
+                                                      fmt.separator)
+        labels.append([code.replace(END, ""), period.code])
+    cells = {f"{office}|{month.isoformat()[:7]}": label_id
+             for (office, month), label_id in decisions.cells.items() if label_id in chosen}
+    kept = (decisions.kept if len(chosen) == len(decisions.labels)
+            else [cls for cls in decisions.kept if (cls >> spilling.LABEL_SHIFT) in chosen])
     return {"segments": _segments(questionnaire), "separator": fmt.separator,
-            "decimal": fmt.decimal, "version": selection.version, "codes": codes,
-            "pooled_months": sorted(pooled), "floats": list(FLOAT_SCORES)}
+            "decimal": fmt.decimal, "version": selection.version, "labels": labels,
+            "cells": cells, "kept": pack_kept(kept), "floats": list(FLOAT_SCORES),
+            "k": decisions.k}
 
 
-def expected_rows(snap, selection: Selection) -> int:
-    """The selection's responses by the dashboard snapshot (an estimate: it may lag)."""
-    if snap is None:
+def expected_rows(decisions: Decisions | None, selection: Selection) -> int:
+    """The rows the selection's file will hold, by the release's decisions."""
+    if decisions is None:
         return 0
-    total = 0
-    for (office_id, month), vector in snap.months.items():
-        if selection.office_ids and office_id not in selection.office_ids:
-            continue
-        if selection.periods and not any(p.contains(month) for p in selection.periods):
-            continue
-        total += int(vector[RESPONSES])
-    return total
+    return decisions.summary(decisions.selected(selection.office_ids, selection.periods)).rows
 
 
 def worker_count(connection, rows: int) -> int:
@@ -262,27 +268,34 @@ def shuffled_lines(rows: Iterable, line_of, separator: str,
                 yield f"{number}{separator}{line}"
 
 
-def response_file(connection, questionnaire: Questionnaire, selection: Selection, snap,
-                  office_codes: dict[int, str], tally: Tally, fmt: CsvFormat,
-                  rng: random.Random | None = None, workers: int | None = None
+def response_file(connection, questionnaire: Questionnaire, selection: Selection,
+                  decisions: Decisions | None, office_codes: dict[int, str], tally: Tally,
+                  fmt: CsvFormat, rng: random.Random | None = None, workers: int | None = None
                   ) -> Iterator[bytes]:
     """The whole response CSV as UTF-8 chunks: the header at once (so a download starts
-    straight away), then the shuffled, numbered rows. ``workers``: worker processes to
-    render with (0 = this process only); by default as many as suit the selection's size
-    (``worker_count``). ``tally`` is filled in once every row is rendered."""
+    straight away), then the shuffled, numbered rows of the released data the selection
+    holds (none before the first release). ``workers``: worker processes to render with
+    (0 = this process only); by default as many as suit the selection's size
+    (``worker_count``). ``tally`` is filled in once every row is rendered; no row streams
+    unless every QI class in the file holds k rows (``anonymity.AnonymityError``)."""
     yield header_bytes([c.name for c in columns(questionnaire)], fmt)
-    plan = export_plan(questionnaire, selection, snap, office_codes, fmt)
-    sql, params = query(questionnaire, selection, connection.dialect.name)
+    if decisions is None:
+        return
+    plan = export_plan(questionnaire, selection, decisions, office_codes, fmt)
+    if not plan["cells"]:
+        return
+    sql, params = query(questionnaire, selection, connection.dialect.name, decisions.end)
     rng = rng or fresh_random()
     if workers is None:
-        workers = worker_count(connection, expected_rows(snap, selection))
+        workers = worker_count(connection, expected_rows(decisions, selection))
     elif not _reachable(connection):
         workers = 0
     with tempfile.TemporaryDirectory(prefix="stigen-export-") as folder:
         if workers:
-            chunks = _in_workers(connection, plan, sql, params, folder, workers, tally, rng)
+            chunks = _in_workers(connection, plan, sql, params, folder, workers, tally, rng,
+                                 decisions)
         else:
-            chunks = _in_process(connection, plan, sql, params, folder, tally, rng)
+            chunks = _in_process(connection, plan, sql, params, folder, tally, rng, decisions)
         try:
             yield from _coalesced(chunks)
         finally:
@@ -301,21 +314,28 @@ def _coalesced(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield b"".join(held)
 
 
-def _add(tally: Tally, counted: dict) -> None:
+def _add(tally: Tally, counted: dict, written: dict[int, list[int]]) -> None:
     tally.rows += counted["rows"]
     tally.pooled += counted["pooled"]
     tally.left_out += counted["left_out"]
+    for label, rows, first, second in counted["labels"]:
+        sums = written.setdefault(label, [0, 0, 0])
+        sums[0] += rows
+        sums[1] += first
+        sums[2] += second
 
 
 def _in_process(connection, plan: dict, sql: str, params: dict, folder: str, tally: Tally,
-                rng: random.Random) -> Iterator[bytes]:
+                rng: random.Random, decisions: Decisions) -> Iterator[bytes]:
     renderer = Renderer(plan)
     spill = Spill(folder, 0, rng)
     try:
         renderer.spill_tuples(_driver_batches(connection, sql, params), spill)
     finally:
         counts = spill.close()
-    _add(tally, renderer.tally())
+    written: dict[int, list[int]] = {}
+    _add(tally, renderer.tally(), written)
+    check(decisions, written)  # before the first row streams
     for bucket, first in bucket_order(counts, rng):
         yield numbered_bucket(folder, 1, bucket, first, plan["separator"], rng)
 
@@ -325,7 +345,7 @@ ORJSON_PATH = os.path.dirname(os.path.dirname(orjson.__file__))  # where a worke
 
 
 def _in_workers(connection, plan: dict, sql: str, params: dict, folder: str, count: int,
-                tally: Tally, rng: random.Random) -> Iterator[bytes]:
+                tally: Tally, rng: random.Random, decisions: Decisions) -> Iterator[bytes]:
     """Phase 1 in ``count`` workers (each renders a share of the rows into its own
     buckets), then phase 2 (each numbers every ``count``-th bucket of the random order
     into a file), while this process streams the numbered files in order."""
@@ -333,13 +353,13 @@ def _in_workers(connection, plan: dict, sql: str, params: dict, folder: str, cou
     workers: list[subprocess.Popen] = []
     errors = open(os.path.join(folder, "errors"), "w+b")
     try:
-        ranges = [] if postgres else _rowid_ranges(connection, count)
+        ranges = [] if postgres else _id_ranges(count)
         for part in range(count):
             job: dict = {"folder": folder, "part": part, "plan": plan, "orjson": ORJSON_PATH}
             if not postgres:
                 low, high = ranges[part]
                 job.update(sqlite=_sqlite_file(connection),
-                           sql=f"{sql} AND rowid >= :low AND rowid < :high",
+                           sql=f"{sql} AND id >= :low AND id < :high",
                            params={**params, "low": low, "high": high})
             worker = subprocess.Popen([sys.executable, "-I", "-S", SPILL_SCRIPT],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -360,10 +380,12 @@ def _in_workers(connection, plan: dict, sql: str, params: dict, folder: str, cou
                 gone.wait()
                 raise RuntimeError(_failure(gone, errors)) from None
         counts = [0] * BUCKETS
+        written: dict[int, list[int]] = {}
         for worker in workers:
             result = json.loads(_reply(worker, errors))
-            _add(tally, result)
+            _add(tally, result, written)
             counts = [a + b for a, b in zip(counts, result["counts"], strict=True)]
+        check(decisions, written)  # before the first row streams
         order = bucket_order(counts, rng)
         for n, worker in enumerate(workers):
             share = [[position, bucket, first] for position, (bucket, first) in enumerate(order)
@@ -410,17 +432,13 @@ def _failure(worker: subprocess.Popen, errors) -> str:
     return f"export worker stopped ({worker.returncode}): {said}"
 
 
-def _rowid_ranges(connection, count: int) -> list[tuple[int, int]]:
-    """``count`` rowid ranges of about equal size over the response table (SQLite). Rows
-    added after this are past the last range, so every worker reads the same rows."""
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        low, high = cursor.execute("SELECT min(rowid), max(rowid) FROM response").fetchone()
-    finally:
-        cursor.close()
-    low, high = (low or 0), (high or 0) + 1
-    step = max(1, -(-(high - low) // count))
-    return [(low + n * step, min(high, low + (n + 1) * step)) for n in range(count)]
+def _id_ranges(count: int) -> list[tuple[str, str]]:
+    """``count`` ranges of about equal size over the response table's random ids (SQLite,
+    where they are stored as 32 hex digits and the table has no rowid: issue 12). The
+    ids are uniform, so equal slices of the id space hold about equal shares; "g" sorts
+    after every hex digit, so the last range ends past every id."""
+    bounds = [f"{n * 16 ** 32 // count:032x}" for n in range(count)] + ["g"]
+    return list(zip(bounds, bounds[1:]))
 
 
 def _feed_copy(connection, sql: str, params: dict, workers: list[subprocess.Popen]) -> None:

@@ -21,11 +21,13 @@ PostgreSQL ``COPY … TO STDOUT`` text with the same fields; ``key`` is
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
 import struct
 import sys
+from array import array
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from operator import methodcaller
@@ -134,38 +136,83 @@ def score_memos(floats: list[bool], decimal: str, copy_text: bool) -> list[_Memo
     return memos
 
 
+# The k-anonymity rule's QIs besides office and period, as survey/export/anonymity.py
+# packs them (repeated here: a worker imports nothing from the package; a test holds the
+# two to each other): the blanking order, the level masks and the value codes.
+BLANK_ORDER = ("rel_antall", "bak_varighet", "bak_alder", "language")
+LEVEL_MASKS = (0xFFFF, 0xFFF0, 0xFF00, 0xF000, 0x0000)
+LABEL_SHIFT = 16
+LANGUAGE_CODES = {None: 0, "nb": 1, "nn": 2, "en": 3}
+OTHER = 15
+
+
+# An item answer's 4-bit code: 0 = empty, 1 = -1 (vet ikke), 2.. = 0..12, OTHER for
+# anything else. By hash, so 2.0 and True code as 2 and 1 do (both sides read the answers
+# with orjson and look them up here, so they agree on every value).
+VALUE_CODES = {None: 0, **{value: value + 2 for value in range(-1, 13)}}
+
+
+def value_code(value) -> int:
+    try:
+        return VALUE_CODES.get(value, OTHER)
+    except TypeError:  # a list or dict where a number belongs
+        return OTHER
+
+
+def kept_lookup(packed: str, labels: int) -> tuple[set, bytearray]:
+    """The kept classes (8-byte codes, base64: anonymity.pack_kept) as a lookup that is
+    small in memory: a set of the classes whose counsellor cell is answered (full-detail
+    classes: few), and a bitmap of all others, 4 096 bits per label, bit
+    ``label << 12 | code >> 4`` (a class with the counsellor cell empty, the only kind a
+    level above 0 looks up)."""
+    kept = array("Q")
+    kept.frombytes(base64.b64decode(packed))
+    detail: set = set()
+    bits = bytearray(max(labels, 1) << 9)
+    for cls in kept:
+        if cls & 0xF:
+            detail.add(cls)
+        else:
+            at = cls >> 4
+            bits[at >> 3] |= 1 << (at & 7)
+    return detail, bits
+
+
 class Renderer:
     """Rows to CSV lines (without the row number) by a plan, keeping count of the rows
-    written, pooled and left out. The plan (plain data, so it can go to a worker) holds
-    the item segments, the separator and decimal mark, the questionnaire version, the
-    exported office code of every office-month that may be shown (guarded and quoted),
-    and the months whose small offices pool as "andre"."""
+    written, pooled and left out, and of the rows in every quasi-identifier class (for the
+    k-anonymity check before a row streams). The plan (plain data, so it can go to a
+    worker) holds the item segments, the separator and decimal mark, the questionnaire
+    version, every published label the selection holds (office code, guarded and quoted,
+    or "andre"; period code), each office-month's label, and the kept QI classes."""
 
     def __init__(self, plan: dict):
         self.separator = plan["separator"]
         self.version = str(plan["version"])
-        self.codes = plan["codes"]
-        self.pooled_months = frozenset(plan["pooled_months"])
+        self.labels = plan["labels"]          # label id -> [office text, period text] or None
+        self.cells = plan["cells"]            # "office|YYYY-MM" -> label id
+        self.detail, self.bits = kept_lookup(plan["kept"], len(self.labels))
         self.items = items_renderer(plan["segments"], self.separator)
         self.floats = plan["floats"]
         self.decimal = plan["decimal"]
         self.heads: dict = {}
+        # Per label id: rows written, and the sums of their class codes and squares.
+        self.labels_written: dict[int, list[int]] = {}
         self.rows = self.pooled = self.left_out = 0
 
     def head(self, key: str):
-        """The leading cells (office, period, version) for ``office_id|period`` and
-        whether they pool, or None when the row is left out."""
+        """The leading cells (office, period, version) for ``office_id|period``, whether
+        they pool, and the label's id; None when the row is not in the file."""
         found = self.heads.get(key, False)
         if found is not False:
             return found
         office, period = key.split("|")
-        month = period[:7]
-        code = self.codes.get(f"{office}|{month}")
-        pooled = False
-        if code is None and month in self.pooled_months:
-            code, pooled = POOLED, True
+        label_id = self.cells.get(f"{office}|{period[:7]}")
+        label = None if label_id is None else self.labels[label_id]
         sep = self.separator
-        found = None if code is None else (f"{code}{sep}{period}{sep}{self.version}", pooled)
+        found = None if label is None else (
+            f"{label[0]}{sep}{label[1]}{sep}{self.version}", label[0] == POOLED,
+            label_id << LABEL_SHIFT, self.labels_written.setdefault(label_id, [0, 0, 0]))
         self.heads[key] = found
         return found
 
@@ -186,6 +233,12 @@ class Renderer:
         memos = score_memos(self.floats, self.decimal, copy_text)
         cell = dict.__getitem__
         pending, pick = spill.pending, spill.pick
+        detail, bits = self.detail, self.bits
+        languages = LANGUAGE_CODES.get
+        code_of = VALUE_CODES.get
+        first, second, third = BLANK_ORDER[:3]
+        levels = [(level, mask, BLANK_ORDER[:min(level, 3)]) for level, mask
+                  in enumerate(LEVEL_MASKS[1:], 1)]
         written = pooled = left_out = held = 0
         for key, language, answers, *scores in rows:
             found = heads.get(key, False)
@@ -194,7 +247,41 @@ class Renderer:
             if found is None:
                 left_out += 1
                 continue
-            lead, pool = found
+            lead, pool, base, sums = found
+            answers = loads(answers) if type(answers) is not dict else dict(answers)
+            get = answers.get
+            try:
+                code = (languages(language, OTHER) << 12 | code_of(get(third), OTHER) << 8
+                        | code_of(get(second), OTHER) << 4 | code_of(get(first), OTHER))
+            except TypeError:  # an unhashable answer: the slow, exact way
+                code = (languages(language, OTHER) << 12 | value_code(get(third)) << 8
+                        | value_code(get(second)) << 4 | value_code(get(first)))
+            cls = base | code
+            # Is the row's class kept at level 0 (as it is)? With the counsellor cell
+            # empty, a level-0 class is also a level-1 one: in the bitmap.
+            if code & 0xF:
+                found = cls in detail
+            else:
+                at = base >> 4 | code >> 4
+                found = bits[at >> 3] >> (at & 7) & 1
+            if not found:
+                # The first level whose class the rule kept (see anonymity.py).
+                for level, mask, blanked in levels:
+                    at = base >> 4 | (code & mask) >> 4
+                    if bits[at >> 3] >> (at & 7) & 1:
+                        cls = base | (code & mask)
+                        break
+                else:
+                    left_out += 1  # a row the rule never saw (data changed since): not written
+                    continue
+                pop = answers.pop  # this row's own dict
+                for name in blanked:
+                    pop(name, None)
+                if level == 4:
+                    language = ""
+            sums[0] += 1
+            sums[1] += cls
+            sums[2] += cls * cls
             pooled += pool
             written += 1
             pending[pick(BUCKET_BITS)].append(
@@ -210,7 +297,8 @@ class Renderer:
         self.left_out += left_out
 
     def tally(self) -> dict:
-        return {"rows": self.rows, "pooled": self.pooled, "left_out": self.left_out}
+        return {"rows": self.rows, "pooled": self.pooled, "left_out": self.left_out,
+                "labels": [[label, *sums] for label, sums in self.labels_written.items()]}
 
 
 _split_fields = methodcaller("split", "\t")
@@ -357,6 +445,7 @@ def work(stdin, stdout) -> None:
         from orjson import loads
     folder, part = job["folder"], job["part"]
     renderer = Renderer(job["plan"])
+    del job["plan"]["kept"]  # held as a set by the renderer
     spill = Spill(folder, part)
     try:
         if "sqlite" in job:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import random
+from types import SimpleNamespace
 
 from flask import Response as HttpResponse
 from flask import abort, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale
-from sqlalchemy import and_, or_, select
+from flask_login import current_user
+from sqlalchemy import select
 
 from .. import audit
 from .. import versions as questionnaires
@@ -15,7 +16,7 @@ from ..dashboard import data
 from ..dashboard.labels import KIND_LABELS, period_label
 from ..extensions import db
 from ..numbers import whole_number
-from ..models import Comment, Office, Response
+from ..models import Office
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from . import bp
 from .aggregate import FLOAT_COLUMNS as AGGREGATE_FLOATS
@@ -23,15 +24,17 @@ from .aggregate import HEADER as AGGREGATE_HEADER
 from ..auth.access import researcher_required
 from .aggregate import aggregate_rows
 from .codebook import HEADER as CODEBOOK_HEADER
-from .codebook import codebook_rows, pandas_snippet, r_snippet
+from .codebook import codebook_rows, counted_response, pandas_snippet, r_snippet
 from .columns import columns
-from .csvfile import CsvFormat, encode, guard
-from .reliability import alpha_by_theme
+from .csvfile import CsvFormat, encode
+from . import released, service
+from .anonymity import BLANK_ORDER, POOLED, POOLED_OFFICE, QUASI_IDENTIFIERS
 from .responses import Selection, Tally, response_file
 
 
 def chosen_selection() -> tuple[Selection, list[str]]:
-    """The filters in the query string; anything unknown is dropped with a note."""
+    """The filters in the query string; anything unknown is dropped with a note. The
+    office "andre" (small offices pooled) is chosen as a unit."""
     notes = []
     available = questionnaires.available()
     raw = request.args.get("versjon", "")
@@ -46,8 +49,11 @@ def chosen_selection() -> tuple[Selection, list[str]]:
             notes.append(code)
     slugs = [slug for slug in request.args.getlist("kontor") if "\x00" not in slug]
     offices = db.session.scalars(select(Office).where(Office.slug.in_(slugs))).all() if slugs else []
-    notes += sorted(set(slugs) - {o.slug for o in offices})
-    return Selection(version, tuple(sorted(set(periods))), tuple(sorted(o.id for o in offices))), notes
+    chosen = {o.id for o in offices}
+    if POOLED in slugs and POOLED not in {o.slug for o in offices}:
+        chosen.add(POOLED_OFFICE)
+    notes += sorted(set(slugs) - {o.slug for o in offices} - {POOLED})
+    return Selection(version, tuple(sorted(set(periods))), tuple(sorted(chosen))), notes
 
 
 def chosen_format() -> CsvFormat:
@@ -56,39 +62,6 @@ def chosen_format() -> CsvFormat:
 
 def office_codes() -> dict[int, str]:
     return dict(db.session.execute(select(Office.id, Office.slug)).all())
-
-
-def where_clauses(selection: Selection) -> list:
-    clauses = [Response.questionnaire_version == selection.version]
-    if selection.periods:
-        clauses.append(or_(*(and_(Response.period_start >= p.start, Response.period_start < p.end)
-                             for p in selection.periods)))
-    if selection.office_ids:
-        clauses.append(Response.office_id.in_(selection.office_ids))
-    return clauses
-
-
-def expected_counts(selection: Selection, snap) -> dict[str, int]:
-    """Rows the response file will hold, pool as "andre" and leave out, from the same
-    snapshot (and so the same rule) the export itself uses."""
-    from ..suppression import NATIONAL
-
-    counts = {"rows": 0, "pooled": 0, "left_out": 0}
-    for (office_id, month), vector in snap.months.items():
-        if selection.office_ids and office_id not in selection.office_ids:
-            continue
-        if selection.periods and not any(p.contains(month) for p in selection.periods):
-            continue
-        n = int(vector[data.RESPONSES])
-        cell = ReportingPeriod.containing(month, "month")
-        if (office_id, cell) in snap.visible_responses:
-            counts["rows"] += n
-        elif not selection.office_ids and (NATIONAL, cell) in snap.visible_responses:
-            counts["rows"] += n
-            counts["pooled"] += n
-        else:
-            counts["left_out"] += n
-    return counts
 
 
 def download(body, filename: str, mimetype: str = "text/csv") -> HttpResponse:
@@ -101,46 +74,56 @@ def download(body, filename: str, mimetype: str = "text/csv") -> HttpResponse:
 @bp.get("/")
 @researcher_required
 def index():
-    """The export page: filters, what the file will hold, reliability, downloads."""
+    """The export page: filters, what the file will hold, its re-identification risk,
+    reliability, downloads. Every figure is of the current release's rows the file holds."""
     selection, notes = chosen_selection()
     questionnaire = questionnaires.get(selection.version)
-    snap = data.snapshot(selection.version, current_app.config["STIGEN_K"])
+    decisions = service.release_decisions(selection.version)
     offices = db.session.scalars(select(Office).order_by(Office.name)).all()
-    counts = expected_counts(selection, snap)
-    alphas = alpha_by_theme(db.session, questionnaire, where_clauses(selection))
-    choices = [(str(KIND_LABELS[kind]), [(p.code, period_label(p)) for p in snap.periods(kind)])
-               for kind in PERIOD_KINDS]
+    figures = service.figures(questionnaire, selection, decisions)
+    by_kind: dict[str, list] = {kind: [] for kind in PERIOD_KINDS}
+    for period in service.period_choices(decisions):
+        by_kind[period.kind].append((period.code, period_label(period)))
+    choices = [(str(KIND_LABELS[kind]), by_kind[kind]) for kind in PERIOD_KINDS]
+    release = released.current_release()
     return render_template(
         "export/index.html", selection=selection, notes=notes, offices=offices,
-        counts=counts, alphas=alphas, choices=choices, questionnaire=questionnaire,
+        figures=figures, alphas=figures.alphas, choices=choices, questionnaire=questionnaire,
         versions=sorted(questionnaires.available()), query=request.query_string.decode(),
         themes={code: t.label(str(get_locale())) for code, t in questionnaire.themes.items()},
-        k=snap.k,
+        k=figures.k, release=release, pooled_office=POOLED_OFFICE,
+        quasi_identifiers=QUASI_IDENTIFIERS,
     )
 
 
 @bp.get("/svar.csv")
 @researcher_required
 def responses_csv():
-    """The response-level CSV, streamed, shuffled, without identifiers."""
+    """The response-level CSV of the current release, streamed, shuffled, k-anonymous on
+    its quasi-identifiers, without identifiers."""
     selection, _ = chosen_selection()
     fmt = chosen_format()
     questionnaire = questionnaires.get(selection.version)
-    snap = data.snapshot(selection.version, current_app.config["STIGEN_K"])
+    decisions = service.release_decisions(selection.version)
     codes = office_codes()
     tally = Tally()
-    details = {"selection": _describe(selection, codes), "format": fmt.suffix}
+    details = {"selection": _describe(selection, codes), "format": fmt.suffix,
+               "release": getattr(released.current_release(), "id", None)}
+    # Who, read now: the rows stream after this view returns, when the account (expired
+    # by a release published above) can no longer be read from its session.
+    actor = SimpleNamespace(id=current_user.id, username=current_user.username)
 
     def generate():
         finished = False
         try:
             with db.engine.connect() as connection:
-                yield from response_file(connection, questionnaire, selection, snap, codes,
+                yield from response_file(connection, questionnaire, selection, decisions, codes,
                                          tally, fmt)
             finished = True
         finally:
             audit.record("export.responses", {**details, "rows": tally.rows, "pooled": tally.pooled,
-                                              "left_out": tally.left_out, "complete": finished})
+                                              "left_out": tally.left_out, "complete": finished},
+                         actor=actor)
             db.session.commit()
 
     return download(stream_with_context(generate()), f"stigen-svar-v{selection.version}-{fmt.suffix}.csv")
@@ -149,15 +132,17 @@ def responses_csv():
 @bp.get("/svar-info.txt")
 @researcher_required
 def responses_info():
-    """The response file's header file: the selection, the rule, and what was held back."""
+    """The response file's header file: the selection, the release, the rule, and what
+    was pooled, generalised, blanked and left out."""
     selection, _ = chosen_selection()
-    snap = data.snapshot(selection.version, current_app.config["STIGEN_K"])
-    counts = expected_counts(selection, snap)
-    codes = office_codes()
     questionnaire = questionnaires.get(selection.version)
+    decisions = service.release_decisions(selection.version)
+    figures = service.figures(questionnaire, selection, decisions, with_alpha=False)
+    codes = office_codes()
     text = render_template("export/info.txt", selection=_describe(selection, codes),
-                           counts=counts, k=snap.k, columns=len(columns(questionnaire)),
-                           version=selection.version)
+                           figures=figures, k=figures.k, columns=len(columns(questionnaire)),
+                           version=selection.version, release=released.current_release(),
+                           blank_order=BLANK_ORDER, quasi_identifiers=QUASI_IDENTIFIERS)
     return download(text, f"stigen-svar-v{selection.version}-info.txt", "text/plain")
 
 
@@ -165,41 +150,18 @@ def responses_info():
 @researcher_required
 def comments_csv():
     """Free text, opt-in, in its own file (only with the researcher's explicit
-    confirmation): approved comments only, shuffled, no id. An office-month too small to
-    show is pooled as "andre" or left out, by the response file's rule."""
+    confirmation): approved comments of the released office-months the selection holds,
+    once a release has shown them, under the response file's labels, shuffled, no id."""
     if request.args.get("bekreft") != "ja":
         abort(404)
     selection, _ = chosen_selection()
     fmt = chosen_format()
-    snap = data.snapshot(selection.version, current_app.config["STIGEN_K"])
+    decisions = service.release_decisions(selection.version)
     codes = office_codes()
-    statement = select(Comment.period_start, Comment.questionnaire_version, Comment.language,
-                       Comment.office_id, Comment.item_code, Comment.body).where(
-        Comment.questionnaire_version == selection.version, Comment.status == "approved",
-        Comment.body != "")
-    if selection.periods:
-        statement = statement.where(or_(*(and_(Comment.period_start >= p.start,
-                                               Comment.period_start < p.end)
-                                          for p in selection.periods)))
-    if selection.office_ids:
-        statement = statement.where(Comment.office_id.in_(selection.office_ids))
-    found = db.session.execute(statement).all()
-    random.SystemRandom().shuffle(found)
-    body, pooled, left_out = [], 0, 0
-    for period_start, version, language, office_id, item_code, text in found:
-        month = ReportingPeriod.containing(period_start.replace(day=1), "month")
-        if (office_id, month) in snap.visible_responses:
-            office = guard(codes[office_id])
-        elif not selection.office_ids and (data.NATIONAL, month) in snap.visible_responses:
-            office, pooled = "andre", pooled + 1
-        else:  # asked for by office, or the whole month is small: pooling would not hide it
-            left_out += 1
-            continue
-        body.append((len(body) + 1, period_start.isoformat(), version, language, office,
-                     item_code, guard(text)))
+    body, pooled = service.comment_rows(selection, decisions, codes,
+                                        released.current_release())
     audit.record("export.free_text", {"selection": _describe(selection, codes), "rows": len(body),
-                                      "pooled": pooled, "left_out": left_out,
-                                      "format": fmt.suffix})
+                                      "pooled": pooled, "format": fmt.suffix})
     db.session.commit()
     header = ["row", "period", "questionnaire_version", "language", "office", "item", "text"]
     return download(b"".join(encode(header, body, fmt)),
@@ -235,16 +197,19 @@ def codebook():
     selection, _ = chosen_selection()
     fmt = chosen_format()
     questionnaire = questionnaires.get(selection.version)
-    alphas = alpha_by_theme(db.session, questionnaire, where_clauses(selection))
+    decisions = service.release_decisions(selection.version)
+    figures = service.figures(questionnaire, selection, decisions)
+    alphas = figures.alphas
     filename = f"stigen-svar-v{selection.version}-{fmt.suffix}.csv"
     return render_template(
         "export/codebook.html", questionnaire=questionnaire, columns=columns(questionnaire),
-        alphas=alphas,
+        alphas=alphas, counted=counted_response(questionnaire),
         csv_url=url_for("export.codebook_csv") + "?" + request.query_string.decode("latin-1"),
         snippets={"r": r_snippet(filename, fmt.separator, fmt.decimal, questionnaire=questionnaire),
                   "pandas": pandas_snippet(filename, fmt.separator, fmt.decimal,
                                            questionnaire=questionnaire)},
-        selection=_describe(selection, office_codes()),
+        selection=_describe(selection, office_codes()), figures=figures,
+        quasi_identifiers=QUASI_IDENTIFIERS, blank_order=BLANK_ORDER,
     )
 
 
@@ -255,14 +220,16 @@ def codebook_csv():
     selection, _ = chosen_selection()
     fmt = chosen_format()
     questionnaire = questionnaires.get(selection.version)
-    alphas = alpha_by_theme(db.session, questionnaire, where_clauses(selection))
+    alphas = service.figures(questionnaire, selection,
+                             service.release_decisions(selection.version)).alphas
     return download(b"".join(encode(CODEBOOK_HEADER, codebook_rows(questionnaire, alphas), fmt)),
                     f"stigen-kodebok-v{selection.version}-{fmt.suffix}.csv")
 
 
 def _describe(selection: Selection, codes: dict[int, str]) -> dict:
     return {"version": selection.version, "periods": [p.code for p in selection.periods],
-            "offices": [codes.get(o, o) for o in selection.office_ids]}
+            "offices": [POOLED if o == POOLED_OFFICE else codes.get(o, o)
+                        for o in selection.office_ids]}
 
 
 

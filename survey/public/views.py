@@ -1,9 +1,9 @@
 """The office's public results page.
 
 Every figure is a cell of the leaders' dashboard (``survey.dashboard.data``): the same
-snapshot, the same suppression (protected for an audience that sees every office and the
-country at once), so this page shows a subset of what the dashboard shows and never a
-number it hides. Anyone may open this page at any moment, so it shows only half-years
+current release, its frozen figures and audited decisions (protected for an audience that
+sees every office and the country at once), so this page shows a subset of what the
+dashboard shows and never a number it hides, and changes only with a release. Anyone may open this page at any moment, so it shows only half-years
 that are over, and a week more (a response dated by its ISO week can fall in the days
 after its month). The suppression lattice's relations never cross a half-year, so once a
 half-year is over, every count it holds is final and so is what may be shown of it: the
@@ -21,7 +21,7 @@ from flask import abort, current_app, render_template
 from flask_babel import get_locale
 from sqlalchemy import select
 
-from .. import periods
+from .. import periods, releases
 from .. import questionnaire as questionnaires
 from ..dashboard import data
 from ..dashboard.labels import BANDS, RUNGS, period_label
@@ -89,6 +89,7 @@ def office(slug: str):
     if office is None:
         abort(404)
     today = periods.today_in_norway()
+    releases.ensure_current(today=today)
     shown = public_result(office.id, today)
     context = {"office": office, "shown": shown, "notes": office_notes(office.id),
                "k": current_app.config["STIGEN_K"], "open": office.is_open_on(today),

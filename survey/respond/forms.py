@@ -7,6 +7,9 @@ in the session: an expired session, a language switch or a failed save loses not
 
 from __future__ import annotations
 
+import secrets
+
+from flask import has_request_context, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -121,7 +124,61 @@ def answer_form(questionnaire: Questionnaire, lang: str, **kwargs) -> FlaskForm:
             for item in questionnaire.items:
                 setattr(AnswerForm, item.code, _field(item, lang))
         made = _FORMS[key] = (questionnaire, AnswerForm)
-    return made[1](**kwargs)
+    form = made[1](**kwargs)
+    _order_ladder(form, questionnaire, kwargs.get("formdata", _posted()))
+    return form
+
+
+# --- The ladder's statements in an order of the respondent's own ---------------------------
+
+# The hidden input that carries the ladder's order from page to page. Not a valid item code
+# (survey.questionnaire.CODE_RE has no "-"), so it can never clash with an answer.
+LADDER_ORDER = "ladder-order"
+_random = secrets.SystemRandom()
+
+
+def draw_order(values, rng=_random) -> tuple:
+    """``values`` in a fresh random order."""
+    drawn = list(values)
+    rng.shuffle(drawn)
+    return tuple(drawn)
+
+
+def ladder_order(item: Item, raw: str | None, rng=_random) -> tuple:
+    """The order to show ``item``'s statements in: the one carried in the form (``raw``,
+    values joined by commas) if it is a permutation of the statements, else a new draw.
+    So that no statement always has the first place, each respondent gets an order of
+    their own when the questionnaire starts; back, reload and a language switch keep it,
+    and nothing about it is stored. Pure."""
+    values = [option.value for option in item.options]
+    if raw:
+        carried = raw.split(",")
+        if sorted(carried) == sorted(str(value) for value in values):
+            by_text = {str(value): value for value in values}
+            return tuple(by_text[text] for text in carried)
+    return draw_order(values, rng)
+
+
+def _posted():
+    """What FlaskForm reads by default: the posted form, in a POST request."""
+    if has_request_context() and request.method == "POST":
+        return request.form
+    return None
+
+
+def _order_ladder(form: FlaskForm, questionnaire: Questionnaire, formdata) -> None:
+    """Put the ladder's statements in this respondent's order (``ladder_order``; "vet
+    ikke" stays last), and keep that order on the form for the page's hidden input."""
+    ladder = next((item for item in questionnaire.items if item.type == "ladder"), None)
+    form.ladder_order = ""
+    if ladder is None:
+        return
+    raw = formdata.get(LADDER_ORDER) if formdata is not None else None
+    order = ladder_order(ladder, raw)
+    field = form[ladder.code]
+    place = {value: index for index, value in enumerate(order)}
+    field.choices = sorted(field.choices, key=lambda c: place.get(c.value, len(place)))
+    form.ladder_order = ",".join(str(value) for value in order)
 
 
 def answers_of(form: FlaskForm, questionnaire: Questionnaire) -> tuple[dict, dict]:

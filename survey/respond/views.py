@@ -10,44 +10,54 @@ from datetime import timedelta
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import codes as access_codes
-from .. import tally, versions
+from .. import mixer, versions
 from ..extensions import csrf, db, limiter
 from ..numbers import whole_number
-from ..models import (THEME_INDEX_COLUMNS, AccessCode, Comment, Office, Response,
-                      SubmissionReceipt)
+from ..models import AccessCode, Inbox, Office, SubmissionReceipt
 from ..periods import coarse_date, today_in_norway
 from ..redact import redact
-from ..scoring import SCORING_VERSION, score
+from ..scoring import answers_needed, counts_as_response, scored_answers, scored_items
 from . import bp
-from ..offices import office_or_404
+from ..offices import matching, office_or_404
 from .forms import CodeForm, answer_form, answers_of
 
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def live_questionnaire(version: str | None = None):
-    """The version the respondent started on if it is still available (so a version
-    made live meanwhile does not change their questionnaire), else the live one."""
-    available, live = versions.for_respondent()
+    """The version the respondent started on if it still accepts answers (the live one,
+    or the one live before it, for a day: ``versions.accepting``), so that a version made
+    live meanwhile does not change their questionnaire; else the live one."""
+    available, live, accepting = versions.for_respondent()
     number = whole_number(version)
-    return available[number if number in available else live]
+    return available[number if number in accepting and number in available else live]
+
+
+def _too_few_notice(questionnaire, answers: dict) -> str:
+    """Why a submission was not stored (``scoring.counts_as_response``), in plain words."""
+    return _("Svaret ditt er ikke sendt ennå. For at det skal telle, må du svare på minst "
+             "%(needed)d av de %(total)d spørsmålene om oppfølgingen (stigen og påstandene "
+             "du kan være enig eller uenig i). Du har svart på %(answered)d. «Vet ikke» "
+             "regnes ikke som svar. Du kan fortsatt hoppe over hvilket som helst enkelt "
+             "spørsmål. Svarene dine er tatt vare på.",
+             needed=answers_needed(questionnaire), total=len(scored_items(questionnaire)),
+             answered=scored_answers(questionnaire, answers))
 
 
 @bp.get("/")
 def front():
     """Front page: pick your office if you came without an office link (search without JS)."""
     query = request.args.get("q", "").replace("\x00", "").strip()[:100]
-    statement = select(Office).where(Office.active.is_(True)).order_by(Office.name)
+    offices = db.session.scalars(
+        select(Office).where(Office.active.is_(True)).order_by(Office.name)).all()
     if query:
-        pattern = f"%{query.lower()}%"
-        statement = statement.where(
-            or_(func.lower(Office.name).like(pattern), func.lower(Office.municipality).like(pattern))
-        )
-    offices = db.session.scalars(statement).all()
+        # Matched in Python (offices.matching), so "aalesund", "bodo" and "ÅLESUND" find
+        # the same offices on SQLite as on PostgreSQL.
+        offices = matching(query, offices)
     return render_template("respond/front.html", offices=offices, query=query)
 
 
@@ -106,6 +116,9 @@ def questionnaire_post(slug: str):
         # the period ended is not lost; after that, say so rather than fail later.
         return render_template("respond/closed.html", office=office, today=today), 200
     questionnaire = live_questionnaire(request.form.get("v"))
+    # The form names a version that no longer (or never) accepts answers: the page comes
+    # back in the live version, with the answers to the items it shares.
+    switched = "v" in request.form and whole_number(request.form["v"]) != questionnaire.version
     last_page = len(questionnaire.pages) - 1
     page = _page_number(request.form.get("page"), last_page)
     nonce = request.form.get("nonce", "")
@@ -127,9 +140,14 @@ def questionnaire_post(slug: str):
     form.validate()
     expired = bool(form.csrf_token.errors)
     wrong = [code for code in form.errors if code != "csrf_token"]
-    status, notice, show_errors = 200, None, True
+    status, notice, show_errors, back_to_start = 200, None, True, False
 
-    if switching_language or nav == "start":
+    if switched:
+        page, show_errors = 0, False
+        notice = _("Spørreskjemaet er byttet ut med en ny versjon mens du svarte. Svarene "
+                   "dine på spørsmålene som er med i den nye versjonen, er tatt vare på. "
+                   "Se over svarene, og send inn når du er klar.")
+    elif switching_language or nav == "start":
         show_errors = False
         page = 0 if nav == "start" else page
     elif expired:
@@ -144,6 +162,11 @@ def questionnaire_post(slug: str):
         pages_wrong = sorted({questionnaire.page_of(code) for code in wrong})
         page = page if page in pages_wrong else pages_wrong[0]
         notice = _("Noe må rettes før du kan gå videre. Se merknaden ved spørsmålet.")
+    elif nav == "submit" and page == last_page and not counts_as_response(
+            questionnaire, (given := answers_of(form, questionnaire)[0])):
+        # Not a response: nothing is stored (empty forms must not fill a group up to k),
+        # and the page comes back with every answer kept.
+        notice, show_errors, back_to_start = _too_few_notice(questionnaire, given), False, True
     elif nav == "submit" and page == last_page:
         answers, texts = answers_of(form, questionnaire)
         if save(office, questionnaire, answers, texts, nonce):
@@ -172,6 +195,7 @@ def questionnaire_post(slug: str):
             notice=notice,
             show_errors=show_errors,
             admission=admission,
+            back_to_start=back_to_start,
         ),
         status,
     )
@@ -373,43 +397,42 @@ def _page_number(raw: str | None, last_page: int) -> int:
 
 def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) -> bool:
     """Store one submission whole, once, or not at all. Returns False if the database
-    could not take it (nothing is then stored); True if stored now or before."""
+    could not take it (nothing is then stored); True if stored now or before.
+
+    One durable write: a row in the inbox, keyed by the hash of the form's nonce, with
+    the redacted free texts; ``survey.mixer`` moves it into the counted tables in a
+    shuffled batch (issue 12). The row is inserted only if no receipt holds the hash (it
+    was mixed already), and its key refuses a second while it waits: a double-click or a
+    resent form is stored once. Then, after the commit, the office × period is mixed if a
+    batch has gathered (``mixer.after_submission``)."""
     period_start = coarse_date(today_in_norway(), current_app.config["STIGEN_DATE_PRECISION"])
     nonce_hash = hashlib.sha256(nonce.encode()).hexdigest()
-    scores = score(questionnaire, answers)
-    # What a response and its comments share: the office, the coarse period, the version
-    # and the language, and nothing else.
-    shared = {
-        "office_id": office.id,
+    office_id = office.id  # read now: the commit expires ``office``
+    row = {
+        "nonce_hash": nonce_hash,
+        "office_id": office_id,
         "period_start": period_start,
         "questionnaire_version": questionnaire.version,
         "language": str(get_locale()),
+        "answers": answers,
+        "texts": {code: cleaned for code, text in texts.items() if (cleaned := redact(text))},
+        "batch_id": None,
     }
-    response = Response(
-        **shared,
-        answers=answers,
-        scoring_version=SCORING_VERSION,
-        rung=scores.rung,
-        band=scores.band,
-        **{column: scores.theme_indices.get(theme) for theme, column in THEME_INDEX_COLUMNS.items()},
-    )
-    comments = [
-        Comment(**shared, item_code=code, body=cleaned)
-        for code, text in texts.items()
-        if (cleaned := redact(text))
-    ]
+    receipts = SubmissionReceipt.__table__
+    unmixed = select(*(literal(value, Inbox.__table__.c[name].type).label(name)
+                       for name, value in row.items())).where(
+        ~exists().where(receipts.c.nonce_hash == nonce_hash))
     try:
-        db.session.add(SubmissionReceipt(nonce_hash=nonce_hash, period_start=period_start))
-        db.session.add(response)
-        db.session.add_all(comments)
-        tally.add(db.session, response)
+        # One statement: a receipt (mixed before) makes it insert nothing, a waiting row
+        # with the same key makes it fail; both mean stored before.
+        db.session.execute(insert(Inbox).from_select(list(row), unmixed))
         db.session.commit()
-        return True
     except IntegrityError:
         db.session.rollback()
         # A double-click or a resent form: the first one was stored, so all is well.
         try:
-            return db.session.get(SubmissionReceipt, nonce_hash) is not None
+            return db.session.get(Inbox, nonce_hash) is not None or \
+                db.session.get(SubmissionReceipt, nonce_hash) is not None
         except SQLAlchemyError:
             db.session.rollback()
             return False
@@ -417,6 +440,8 @@ def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) 
         db.session.rollback()
         current_app.logger.warning("A submission could not be stored; nothing was saved.")
         return False
+    mixer.after_submission(office_id, period_start)
+    return True
 
 
 @bp.get("/personvern")

@@ -266,10 +266,14 @@ def assert_answers_shown(page, index: int, answers: dict) -> None:
 def stored_responses(app):
     from sqlalchemy import select
 
+    from survey import mixer
     from survey.extensions import db
     from survey.models import Comment, Response
 
     with app.app_context():
+        # Submissions wait in the inbox until a batch is mixed (survey.mixer): mix them all,
+        # as a release or the nightly ``flask mix --all`` does.
+        mixer.flush()
         responses = [(r.answers, r.language, r.rung) for r in db.session.scalars(select(Response))]
         comments = [c.body for c in db.session.scalars(select(Comment))]
     return responses, comments

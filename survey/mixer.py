@@ -1,0 +1,460 @@
+"""The mixer: moves waiting submissions from the inbox into the counted tables in
+shuffled batches, so that nothing in storage orders responses in time or ties a comment
+or a receipt to a response (issue 12, point 1; privacy.md, "Storage forgets order").
+
+A submission makes one durable write, a row in ``inbox`` (``survey.respond.views.save``).
+The mixer takes an office × period's waiting rows as a *batch* and, each in a
+transaction of its own:
+
+- **claim**: a ``mix_batch`` journal row (random id, step 0) and the batch id on the
+  inbox rows;
+- **T1 responses**: every response of the office × period is deleted and inserted again,
+  with the batch's new ones, in a fresh random order and with fresh random ids; the new
+  ones are scored (``survey.scoring.score``, here rather than in the request, which
+  keeps the submission one write) and added to the tallies;
+- **T2 comments**: the office × period's comments likewise (each keeps its id, status,
+  body and every other column); new ones enter as ``held``;
+- **T3 receipts**: the office × period's submission receipts likewise, with the batch's
+  nonce hashes;
+- **T4**: the batch's inbox rows and its journal row are deleted.
+
+A flush takes up to ``GROUPS_PER_STEP`` office × periods through each step together,
+one batch (and journal row) each, in one transaction per step.
+
+Each step commits its journal step (``mix_batch.step``) with its own work, so a mixer
+stopped anywhere loses and duplicates nothing: every mix and flush first finishes every
+journalled batch (``recover``). Every live row of an office × period then carries the
+last mix's transaction id (PostgreSQL ``xmin``) and lies in a random physical order (a
+random key on SQLite's WITHOUT ROWID tables; a random insertion order on PostgreSQL);
+the three tables never share a transaction. Each step locks the office's row on
+PostgreSQL (``FOR NO KEY UPDATE``, which still lets submissions point at the office), so
+two workers mixing at once take turns; on SQLite a step runs under ``BEGIN IMMEDIATE``
+and is retried when the database is busy.
+
+Comments then reach the moderation queue (``held`` -> ``pending``) per office × period,
+all held ones at once, when at least k are held or the period has ended: in the T2
+rewrite itself when due then (so they keep its transaction id), else in one statement
+when a flush finds the period ended. The moderator never sees a comment close to when it
+was written, only in batches of at least k or at the period's end (issue 11, point 6).
+
+**When.** After a submission commits, if its office × period has at least
+``STIGEN_MIX_BATCH`` waiting rows (default max(k, 10): a batch never smaller than the
+smallest group shown, and big enough that mixing costs a tenth of a rewrite per
+submission), it is mixed there, before the thank-you redirect (``after_submission``).
+``flush(before)`` mixes every waiting row, whatever the count, of periods starting
+before ``before`` (or all): releases call it first. ``flask mix`` (ended periods; with
+``--all`` everything) is for a nightly cron or NAIS job, and on PostgreSQL it then runs
+VACUUM on the rewritten tables, so the dead versions of the rows (with their old
+transaction ids and places) do not wait for autovacuum.
+
+What is left to someone who runs the database: the inbox holds up to one batch per
+office × period in arrival order (their own transaction ids) until it is mixed; the
+write-ahead log, its archives and backups hold every write as it happened; on PostgreSQL
+the dead versions of rewritten rows stay in their pages until VACUUM (see
+docs/privacy-model.md).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import date
+from types import SimpleNamespace
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from . import tally, versions
+from .extensions import db
+from .models import (THEME_INDEX_COLUMNS, Comment, Inbox, MixBatch, Office, Response,
+                     SubmissionReceipt)
+from .periods import coarse_date, today_in_norway
+from .scoring import SCORING_VERSION, score
+
+CLAIMED, RESPONSES, COMMENTS, RECEIPTS = 0, 1, 2, 3
+BUSY_TRIES = 8  # a step retried this often when SQLite says the database is busy
+# A flush takes this many office × periods through each step in one transaction: one
+# commit for many small rewrites (all of them then share a transaction id, which says
+# nothing more than that they were mixed by the same flush).
+GROUPS_PER_STEP = 50
+
+_random = secrets.SystemRandom()
+
+# For crash tests: called with the step just committed (CLAIMED..RECEIPTS); a test makes
+# it raise or end the process, as a crash between two steps would.
+after_step: Callable[[int], None] | None = None
+
+
+def batch_size() -> int:
+    """How many waiting submissions of an office × period make a batch mixed at once."""
+    configured = current_app.config.get("STIGEN_MIX_BATCH")
+    k = current_app.config["STIGEN_K"]
+    return max(int(configured), k) if configured else max(k, 10)
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+def after_submission(office_id: int, period_start: date) -> int:
+    """Mix the office × period if a batch has gathered. Returns how many were mixed.
+    The submission is stored already: a failure here is logged and left to the next
+    mix (its rows wait in the inbox, or in a journalled batch that recovery finishes)."""
+    try:
+        waiting = db.session.scalar(
+            select(func.count()).select_from(Inbox)
+            .where(Inbox.office_id == office_id, Inbox.period_start == period_start,
+                   Inbox.batch_id.is_(None)))
+        db.session.rollback()  # hold no snapshot while the mixer works
+        if waiting < batch_size():
+            return 0
+        return mix(office_id, period_start)
+    except Exception as error:  # noqa: BLE001 - stored already; the next mix tries again
+        # The kind of error only: a database error's text would carry the rows' values.
+        db.session.rollback()
+        current_app.logger.warning("Mixing after a submission failed (%s); it is left "
+                                   "waiting.", type(error).__name__)
+        return 0
+
+
+def mix(office_id: int, period_start: date) -> int:
+    """Finish journalled batches, then mix the waiting rows of one office × period (its
+    held comments released in the rewrite if due). Returns how many were mixed."""
+    recover()
+    with _session() as session:
+        return _mix_waiting(session, [(office_id, period_start)])
+
+
+def flush(before: date | None = None) -> int:
+    """Mix every waiting submission (of periods starting before ``before``, or all),
+    whatever the count, and release held comments that are due. Returns how many
+    submissions were mixed. Runs in sessions of its own: call it with no write under way
+    in ``db.session`` (on SQLite that write would hold the lock this needs)."""
+    recover()
+    mixed = 0
+    with _session() as session:
+        query = select(Inbox.office_id, Inbox.period_start).where(
+            Inbox.batch_id.is_(None)).distinct()
+        if before is not None:
+            query = query.where(Inbox.period_start < before)
+        groups = sorted(session.execute(query).all())
+        session.rollback()
+        for at in range(0, len(groups), GROUPS_PER_STEP):
+            mixed += _mix_waiting(session, groups[at:at + GROUPS_PER_STEP])
+        held = session.execute(select(Comment.office_id, Comment.period_start)
+                               .where(Comment.status == "held").distinct()).all()
+        session.rollback()
+        for office_id, period_start in held:
+            _release(session, office_id, period_start)
+    return mixed
+
+
+def recover() -> int:
+    """Finish every batch in the journal (a mixer stopped between steps). Returns how
+    many batches were finished."""
+    with _session() as session:
+        batches = sorted(session.execute(select(MixBatch.office_id, MixBatch.period_start,
+                                                MixBatch.id)).all())
+        session.rollback()
+        for at in range(0, len(batches), GROUPS_PER_STEP):
+            _run(session, batches[at:at + GROUPS_PER_STEP])
+    return len(batches)
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+def _mix_waiting(session: Session, groups: list[tuple[int, date]]) -> int:
+    """Claim the waiting rows of ``groups`` (office × periods), one batch each, and take
+    the batches through the steps together: each step one transaction for them all."""
+    batches = [(office_id, period_start, uuid.uuid4()) for office_id, period_start in groups]
+
+    def claim() -> tuple[int, list]:
+        claimed, kept = 0, []
+        for office_id, period_start, batch_id in batches:
+            found = _claim(session, batch_id, office_id, period_start)
+            if found:
+                claimed += found
+                kept.append((office_id, period_start, batch_id))
+        return claimed, kept
+
+    claimed, kept = _step(session, [office for office, _, _ in batches], claim)
+    if not kept:
+        return 0
+    _done(CLAIMED)
+    _run(session, kept)
+    return claimed
+
+
+def _run(session: Session, batches: list[tuple[int, date, uuid.UUID]]) -> None:
+    """Take claimed batches through the steps they have not yet committed: each step in
+    one transaction for all of them, each batch's journal row moving with its work."""
+    offices = [office_id for office_id, _, _ in batches]
+    known = versions.available()  # once for all the batches, not once each
+
+    def responses(session, batch, office_id, period_start) -> None:
+        _responses(session, batch, office_id, period_start, known)
+
+    for number, work in ((RESPONSES, responses), (COMMENTS, _comments),
+                         (RECEIPTS, _receipts), (RECEIPTS + 1, _clear)):
+        def step(number=number, work=work) -> int:
+            return sum(_journalled(session, batch_id, number, office_id, period_start, work)
+                       for office_id, period_start, batch_id in batches)
+
+        if _step(session, offices, step):
+            _done(number)
+
+
+def _done(number: int) -> None:
+    if after_step is not None:
+        after_step(number)
+
+
+def _step(session: Session, offices: list[int], work: Callable[[], object]):
+    """Run ``work`` in a transaction of its own holding the offices' locks (taken in
+    the order of their ids, so that two mixers cannot deadlock), and commit; retried
+    while SQLite is busy. Returns what ``work`` returned."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for attempt in range(BUSY_TRIES):
+        try:
+            if postgres:
+                # No wait for the disk at commit (see ``_session``).
+                session.execute(text("SET LOCAL synchronous_commit = off"))
+                session.execute(select(Office.id).where(Office.id.in_(sorted(set(offices))))
+                                .order_by(Office.id).with_for_update(key_share=True))
+                result = work()
+                session.commit()
+                return result
+            # Take the write lock before reading, so the rows read are the rows rewritten.
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            result = work()
+            session.commit()
+            return result
+        except OperationalError as error:
+            session.rollback()
+            busy = "locked" in str(error) or "busy" in str(error)
+            if postgres or not busy or attempt == BUSY_TRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+        except BaseException:
+            session.rollback()
+            raise
+    return None  # not reached
+
+
+@contextmanager
+def _session():
+    """A session of the mixer's own, on one connection held throughout. On SQLite its
+    steps commit without waiting for the disk (WAL with ``synchronous=NORMAL``), as they
+    do on PostgreSQL (``synchronous_commit = off``, set in each step). Safe: a step lost
+    to a power cut takes its journal step with it, and every later one too (the log is
+    written in order), so the next mix redoes it from the inbox rows, which only the last
+    step deletes; the submission's own write stays fully durable. The connection gets
+    its setting back before it returns to the pool."""
+    with db.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            was = int(raw.execute("PRAGMA synchronous").fetchone()[0])
+            raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with Session(bind=connection) as session:
+                yield session
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            if sqlite:
+                raw.execute(f"PRAGMA synchronous={was}")
+
+
+def _claim(session: Session, batch_id: uuid.UUID, office_id: int, period_start: date) -> int:
+    claimed = session.execute(
+        update(Inbox).where(Inbox.office_id == office_id, Inbox.period_start == period_start,
+                            Inbox.batch_id.is_(None)).values(batch_id=batch_id)).rowcount
+    if claimed:
+        session.execute(insert(MixBatch).values(id=batch_id, office_id=office_id,
+                                                period_start=period_start, step=CLAIMED))
+    return claimed
+
+
+def _journalled(session: Session, batch_id: uuid.UUID, number: int, office_id: int,
+                period_start: date, work) -> bool:
+    """Do step ``number`` of the batch if the journal says it is next (a concurrent
+    mixer may have done it), and record it, in the same transaction."""
+    step = session.scalar(select(MixBatch.step).where(MixBatch.id == batch_id))
+    if step is None or step != number - 1:
+        return False
+    batch = session.execute(select(Inbox).where(Inbox.batch_id == batch_id)).scalars().all()
+    work(session, batch, office_id, period_start)
+    if number > RECEIPTS:
+        session.execute(delete(MixBatch).where(MixBatch.id == batch_id))
+    else:
+        session.execute(update(MixBatch).where(MixBatch.id == batch_id).values(step=number))
+    return True
+
+
+def _rewrite(session: Session, table, office_id: int, period_start: date, new: list[dict],
+             fresh_ids: bool = False, change: Callable[[list[dict]], None] | None = None) -> None:
+    """Delete every row of ``table`` of the office × period and insert them again with
+    ``new``, all in a random order (with fresh random ids if ``fresh_ids``, and after
+    ``change`` has seen them all). Every column is copied, whoever added it."""
+    where = (table.c.office_id == office_id, table.c.period_start == period_start)
+    rows = [dict(row) for row in session.execute(select(table).where(*where)).mappings()]
+    if fresh_ids:
+        for row in rows:
+            row["id"] = uuid.uuid4()
+    rows += new
+    if change is not None:
+        change(rows)
+    _random.shuffle(rows)
+    session.execute(delete(table).where(*where))
+    if rows:
+        session.execute(insert(table), rows)
+
+
+def _complete(table, row: dict) -> dict:
+    """``row`` with every column of ``table``: the rest at their scalar defaults or None,
+    so all rows of one INSERT have the same keys."""
+    full = {}
+    for column in table.columns:
+        if column.key in row:
+            full[column.key] = row[column.key]
+        elif column.default is not None and column.default.is_scalar:
+            full[column.key] = column.default.arg
+        else:
+            full[column.key] = None
+    return full
+
+
+def _responses(session: Session, batch: list[Inbox], office_id: int, period_start: date,
+               known: dict) -> None:
+    table = Response.__table__
+    new = []
+    for row in batch:
+        questionnaire = known.get(row.questionnaire_version)
+        if questionnaire is None:
+            raise RuntimeError(f"questionnaire version {row.questionnaire_version} is not "
+                               "available: its waiting responses cannot be scored")
+        scores = score(questionnaire, row.answers)
+        new.append(_complete(table, {
+            "id": uuid.uuid4(), "office_id": office_id, "period_start": period_start,
+            "questionnaire_version": row.questionnaire_version, "language": row.language,
+            "answers": row.answers, "scoring_version": SCORING_VERSION,
+            "rung": scores.rung, "band": scores.band,
+            **{column: scores.theme_indices.get(theme)
+               for theme, column in THEME_INDEX_COLUMNS.items()},
+        }))
+    _rewrite(session, table, office_id, period_start, new, fresh_ids=True)
+    _add_to_tallies(session, new)
+
+
+def _add_to_tallies(session: Session, new: list[dict]) -> None:
+    """The new responses' increments, summed per tally row first (one upsert per key)."""
+    rows: dict[tuple, dict] = {}
+    measures: dict[tuple, dict] = {}
+    for response in new:
+        key = tuple(response[name] for name in tally.KEY)
+        row, measure_rows = tally.increments(SimpleNamespace(**response))
+        total = rows.setdefault(key, dict.fromkeys(row, 0))
+        for name, value in row.items():
+            total[name] += value
+        for measure in measure_rows:
+            parts = measures.setdefault((*key, measure["measure"]),
+                                        {name: 0 for name in measure if name != "measure"})
+            for name, value in measure.items():
+                if name != "measure":
+                    parts[name] += value
+    tally.add_rows(
+        session,
+        [dict(zip(tally.KEY, key)) | row for key, row in rows.items()],
+        [dict(zip((*tally.KEY, "measure"), key)) | parts for key, parts in measures.items()])
+
+
+def _comments(session: Session, batch: list[Inbox], office_id: int, period_start: date) -> None:
+    table = Comment.__table__
+    new = [_complete(table, {
+        "id": uuid.uuid4(), "office_id": office_id, "period_start": period_start,
+        "questionnaire_version": row.questionnaire_version, "language": row.language,
+        "item_code": code, "body": body, "status": "held",
+    }) for row in batch for code, body in sorted(row.texts.items()) if body]
+
+    def release_if_due(rows: list[dict]) -> None:
+        # Released in the rewrite itself when due, so that every comment of the office ×
+        # period keeps one transaction id, not one per release.
+        held = [row for row in rows if row["status"] == "held"]
+        if held and _due(len(held), period_start):
+            for row in held:
+                row["status"] = "pending"
+
+    _rewrite(session, table, office_id, period_start, new, change=release_if_due)
+
+
+def _due(held: int, period_start: date) -> bool:
+    """Whether ``held`` comments of a period starting ``period_start`` go to the queue:
+    at least k of them, or the period has ended (its start is before the current one's)."""
+    precision = current_app.config["STIGEN_DATE_PRECISION"]
+    ended = period_start < coarse_date(today_in_norway(), precision)
+    return held >= current_app.config["STIGEN_K"] or ended
+
+
+def _receipts(session: Session, batch: list[Inbox], office_id: int, period_start: date) -> None:
+    table = SubmissionReceipt.__table__
+    _rewrite(session, table, office_id, period_start, [_complete(table, {
+        "nonce_hash": row.nonce_hash, "office_id": office_id, "period_start": period_start,
+    }) for row in batch])
+
+
+def _clear(session: Session, batch: list[Inbox], office_id: int, period_start: date) -> None:
+    session.execute(delete(Inbox).where(Inbox.nonce_hash.in_([row.nonce_hash for row in batch])))
+
+
+# --- held comments to the moderation queue --------------------------------------------------
+
+def _release(session: Session, office_id: int, period_start: date) -> int:
+    """``held`` -> ``pending`` for the office × period, in one statement, when at least k
+    are held or the period has ended (its start is before the current period's)."""
+    def work() -> int:
+        held = session.scalar(select(func.count()).select_from(Comment).where(
+            Comment.office_id == office_id, Comment.period_start == period_start,
+            Comment.status == "held"))
+        if not held or not _due(held, period_start):
+            return 0
+        return session.execute(update(Comment).where(
+            Comment.office_id == office_id, Comment.period_start == period_start,
+            Comment.status == "held").values(status="pending")).rowcount
+    return _step(session, [office_id], work)
+
+
+# --- flask mix ------------------------------------------------------------------------------
+
+def vacuum() -> None:
+    """PostgreSQL: VACUUM the rewritten tables, outside a transaction, so the dead
+    versions of rewritten rows (their old transaction ids and places) are cleared now
+    rather than when autovacuum comes by. Nothing to do on SQLite (secure_delete)."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    db.session.rollback()  # an open snapshot would keep the dead versions VACUUM is to clear
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for name in ("inbox", "mix_batch", "response", "comment", "submission_receipt",
+                     "tally", "measure_tally"):
+            connection.execute(text(f"VACUUM {name}"))
+
+
+@click.command("mix")
+@click.option("--all", "everything", is_flag=True,
+              help="Mix every waiting submission, also of the running period.")
+@with_appcontext
+def mix_command(everything: bool) -> None:
+    """Mix waiting submissions into the counted tables (ended periods; --all for all)."""
+    precision = current_app.config["STIGEN_DATE_PRECISION"]
+    before = None if everything else coarse_date(today_in_norway(), precision)
+    mixed = flush(before)
+    vacuum()
+    click.echo(f"Mixed {mixed} waiting submissions.")
+
+
+__all__ = ["after_submission", "batch_size", "flush", "mix", "mix_command", "recover", "vacuum"]

@@ -1,0 +1,223 @@
+"""The mixer (survey.mixer) stopped anywhere loses and duplicates nothing: after the
+next mix every submission is stored exactly once, the tallies equal a GROUP BY of the
+responses, and the inbox is empty. A double submit racing a mix is stored once. On
+SQLite and on PostgreSQL; at least one real process killed per database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from survey import mixer, tally
+from survey.extensions import db
+from survey.models import (Comment, Inbox, MeasureTally, MixBatch, Response, SubmissionReceipt,
+                           tally_table)
+
+from .forms import settle, start
+from .test_respond import LAST
+from .test_storage_order import UNLIMITED, answers_of, number_of_answers, number_of_text
+
+ROOT = Path(__file__).resolve().parent.parent
+# Submissions wait until a test mixes them (no batch is ever big enough by itself).
+WAITING = {**UNLIMITED, "STIGEN_MIX_BATCH": 10_000}
+STEPS = {"claim": mixer.CLAIMED, "responses": mixer.RESPONSES, "comments": mixer.COMMENTS,
+         "receipts": mixer.RECEIPTS}
+
+
+@pytest.fixture
+def app_config():
+    return WAITING
+
+
+def prepared(client, number: int) -> tuple[str, dict]:
+    """The POST of "Send inn" for submission ``number``, ready to be sent (and resent)."""
+    page = start(client)
+    data = page.values()
+    data["page"] = str(LAST - 1)
+    for code, value in answers_of(number).items():
+        data.poplist(code)
+        for v in value if isinstance(value, list) else [value]:
+            data.add(code, str(v))
+    data.add("nav", "submit")
+    return page.action, data
+
+
+def submit(client, numbers) -> None:
+    for number in numbers:
+        action, data = prepared(client, number)
+        assert client.post(action, data=data).status_code == 303
+
+
+def tallies():
+    rows = db.session.execute(select(tally_table).order_by(
+        tally_table.c.office_id, tally_table.c.period_start,
+        tally_table.c.questionnaire_version)).all()
+    measures = db.session.execute(select(MeasureTally.__table__).order_by(
+        MeasureTally.office_id, MeasureTally.period_start, MeasureTally.measure)).all()
+    return [tuple(r) for r in rows], [tuple(m) for m in measures]
+
+
+def assert_settled(app, numbers) -> None:
+    """Every submission in ``numbers`` stored exactly once (response, comment, receipt),
+    nothing waiting, and the tallies what a rebuild from the responses gives."""
+    with app.app_context():
+        answers = db.session.scalars(select(Response.answers)).all()
+        assert sorted(number_of_answers(a) for a in answers) == sorted(numbers)
+        bodies = db.session.scalars(select(Comment.body)).all()
+        assert sorted(number_of_text(b) for b in bodies) == sorted(numbers)
+        assert db.session.scalar(select(func.count()).select_from(SubmissionReceipt)) \
+            == len(numbers)
+        assert db.session.scalar(select(func.count()).select_from(Inbox)) == 0
+        assert db.session.scalar(select(func.count()).select_from(MixBatch)) == 0
+        kept = tallies()
+        assert sum(row[3] for row in kept[0]) == len(numbers)
+        tally.rebuild(db.session)
+        rebuilt = tallies()
+        db.session.rollback()
+        assert kept[1] == rebuilt[1]
+        assert len(kept[0]) == len(rebuilt[0])
+        for a, b in zip(kept[0], rebuilt[0], strict=True):
+            assert a == pytest.approx(b)
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_mixer_stopped_after_any_step_is_finished_by_the_next(app, client, monkeypatch, step):
+    submit(client, range(6))
+    settle(app)  # rows already mixed, which every later mix rewrites
+    submit(client, range(6, 13))
+
+    def crash(number):
+        if number == STEPS[step]:
+            raise Crash
+
+    monkeypatch.setattr(mixer, "after_step", crash)
+    with app.app_context(), pytest.raises(Crash):
+        mixer.flush()
+    with app.app_context():
+        # Stopped between steps: the journal says how far it came.
+        assert db.session.scalar(select(MixBatch.step)) == STEPS[step]
+        db.session.rollback()
+    monkeypatch.setattr(mixer, "after_step", None)
+    assert settle(app) == 0  # recovery finished the batch; nothing else waited
+    assert_settled(app, range(13))
+
+
+def test_a_mixer_stopped_inside_a_step_leaves_that_step_undone(app, client, monkeypatch):
+    submit(client, range(4))
+    settle(app)
+    submit(client, range(4, 9))
+
+    def half_way(session, new):
+        raise Crash  # responses deleted and inserted again, tallies not yet: rolled back
+
+    monkeypatch.setattr(mixer, "_add_to_tallies", half_way)
+    with app.app_context(), pytest.raises(Crash):
+        mixer.flush()
+    with app.app_context():
+        assert db.session.scalar(select(MixBatch.step)) == mixer.CLAIMED
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 4
+        db.session.rollback()
+    monkeypatch.undo()
+    settle(app)
+    assert_settled(app, range(9))
+
+
+KILLER = textwrap.dedent("""
+    import os, sys
+    from survey import create_app, mixer
+    url, where = sys.argv[1], sys.argv[2]
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
+    if where == "inside":
+        mixer._add_to_tallies = lambda session, new: os._exit(9)
+    else:
+        mixer.after_step = lambda number: number == int(where) and os._exit(9)
+    with app.app_context():
+        mixer.flush()
+    sys.exit(0)
+""")
+
+
+@pytest.mark.parametrize("where", ["inside", *map(str, STEPS.values())])
+def test_a_killed_mixer_process_loses_and_duplicates_nothing(app, client, database_url,
+                                                             tmp_path, where):
+    submit(client, range(5))
+    settle(app)
+    submit(client, range(5, 11))
+    with app.app_context():
+        db.session.remove()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, database_url, where], cwd=ROOT, capture_output=True,
+        text=True, timeout=120,
+        env={**os.environ, "STIGEN_INSTANCE_PATH": str(tmp_path / "killer")})
+    assert killed.returncode == 9, killed.stderr
+    with app.app_context():
+        step = db.session.scalar(select(MixBatch.step))
+        db.session.rollback()
+    assert step == (mixer.CLAIMED if where == "inside" else int(where))
+    settle(app)
+    assert_settled(app, range(11))
+
+
+def test_a_double_submit_racing_every_step_of_a_mix_is_stored_once(app, client, monkeypatch):
+    submit(client, range(3))
+    action, data = prepared(client, 3)
+    assert client.post(action, data=data).status_code == 303
+    resent = []
+
+    def resend(number):
+        # The same form again, between two steps of the mix that is moving it.
+        resent.append(client.post(action, data=data).status_code)
+
+    monkeypatch.setattr(mixer, "after_step", resend)
+    assert settle(app) == 4
+    assert resent == [303] * 5  # after the claim, T1, T2, T3 and T4
+    monkeypatch.setattr(mixer, "after_step", None)
+    assert client.post(action, data=data).status_code == 303  # and after it all
+    assert settle(app) == 0
+    assert_settled(app, range(4))
+
+
+@pytest.mark.parametrize("app_config", [WAITING | {"STIGEN_MIX_BATCH": 5}])
+def test_a_batch_mixes_itself_after_the_submission_that_completes_it(app, client):
+    with app.app_context():
+        assert mixer.batch_size() == 5
+    submit(client, range(4))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inbox)) == 4
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+        db.session.rollback()
+    submit(client, [4])
+    assert_settled(app, range(5))
+
+
+def test_flask_mix_mixes_ended_periods_by_default_and_everything_with_all(app, client, runner):
+    submit(client, range(3))
+    with app.app_context():
+        # One of them from last month's (ended) period, as if it had waited since then.
+        old = db.session.scalars(select(Inbox)).first()
+        old.period_start = old.period_start.replace(year=old.period_start.year - 1)
+        db.session.commit()
+    result = runner.invoke(args=["mix"])
+    assert result.exit_code == 0 and "Mixed 1 waiting" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inbox)) == 2
+        # The ended period's comment went to the queue at once; the running one's waits.
+        statuses = db.session.execute(select(Comment.period_start, Comment.status)).all()
+        assert [status for _, status in statuses] == ["pending"]
+        db.session.rollback()
+    result = runner.invoke(args=["mix", "--all"])
+    assert result.exit_code == 0 and "Mixed 2 waiting" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inbox)) == 0
+        held = db.session.scalar(text("SELECT count(*) FROM comment WHERE status = 'held'"))
+        assert held == 2  # fewer than k in a running period: not yet in the queue
