@@ -44,6 +44,19 @@ def add_responses(slug: str, month: date, count: int, rung: int = 6, index: floa
     db.session.commit()
 
 
+def add_varied(slug: str, month: date, count: int, index: float = 60.0) -> None:
+    """``count`` responses in three equal groups whose answers differ (rungs 6, 3 and 1 in
+    all three bands; theme indices index, index - 10 and index + 10, so the mean is
+    ``index``; different measures and usefulness): figures that the homogeneity rule lets
+    through, unlike ``count`` identical answers."""
+    third, rest = divmod(count, 3)
+    for n, (rung, shift, measures, useful) in enumerate((
+            (6, 0.0, ("avklaring",), 4), (3, -10.0, ("mentor",), 2),
+            (1, 10.0, ("avklaring", "mentor"), 5))):
+        add_responses(slug, month, third + (rest if n == 0 else 0), rung=rung,
+                      index=index + shift, measures=measures, useful=useful)
+
+
 def make_account(username: str, role: str, *slugs: str, password: str = "riktig-passord-1"):
     offices = [db.session.scalar(select(Office).where(Office.slug == s)) for s in slugs]
     account = Account(username=username, role=role, offices=offices)

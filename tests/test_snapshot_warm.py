@@ -9,6 +9,7 @@ import runpy
 from datetime import date
 from pathlib import Path
 
+from survey import releases
 from survey.dashboard import data
 
 from .test_dashboard import accounts, add_responses, sign_in  # noqa: F401 - fixture
@@ -34,6 +35,7 @@ def test_warm_cache_builds_every_version_so_the_first_request_does_not(
     with app.app_context():
         add_responses("bodo", MONTH, 12)
         add_responses("tromso", MONTH, 7)
+        releases.ensure_current()  # warming reads the current release, it makes none
     loads = counting_loads(monkeypatch)
     assert app.extensions.get("stigen_snapshots") is None or not app.extensions[
         "stigen_snapshots"].entries  # creating the app built nothing
@@ -49,6 +51,18 @@ def test_warm_cache_builds_every_version_so_the_first_request_does_not(
     assert page.status_code == 200
     assert client.get("/resultater/oversikt?periode=2026-Q1").status_code == 200
     assert loads == [1]  # served from the warmed snapshot
+
+
+def test_warm_cache_never_makes_a_release(app, monkeypatch):
+    """Workers starting together must not race to publish (and a release's time must not
+    follow from a worker's start): warming only reads."""
+    with app.app_context():
+        add_responses("bodo", MONTH, 12)
+    loads = counting_loads(monkeypatch)
+    assert data.warm_cache(app) == []
+    assert loads == []
+    with app.app_context():
+        assert releases.current() is None
 
 
 def test_warm_cache_with_no_responses_builds_nothing(app, monkeypatch):

@@ -499,12 +499,19 @@ def clear_cache() -> None:
 def warm_cache(app) -> list[int]:
     """Build the current release's snapshot of every version it holds, so that no
     request pays for the first build: gunicorn.conf.py calls it as a worker starts (tests
-    and ``flask`` commands never do). Returns the versions built."""
+    and ``flask`` commands never do). Returns the versions built.
+
+    It only reads the current release and never makes one: workers starting together
+    would race to publish, and a release is made by a page that needs it, a scheduled
+    ``flask releases publish`` or an admin."""
     with app.app_context():
         try:
-            built = versions()
+            release = releases.current()
+            if release is None:
+                return []
+            built = versions(release)
             for version in built:
-                _cache(app).get(app, version)
+                _cache(app).get(app, version, release=release)
             return built
         finally:
             db.session.remove()

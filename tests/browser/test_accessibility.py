@@ -6,7 +6,7 @@ from datetime import date
 
 from axe_playwright_python.sync_playwright import Axe
 
-from ..test_dashboard import add_responses, make_account
+from ..test_dashboard import add_varied, make_account
 from .conftest import page_count, press, sign_in
 from .test_respondent import error_page
 from .test_staff import wait_for_charts
@@ -63,8 +63,8 @@ def test_respondent_pages_have_no_serious_accessibility_violation(browsing):
 def test_staff_pages_have_no_serious_accessibility_violation(browsing):
     app = browsing.server.app
     with app.app_context():
-        add_responses("bodo", APRIL, 30)
-        add_responses("tromso", APRIL, 12)
+        add_varied("bodo", APRIL, 30)
+        add_varied("tromso", APRIL, 12)
         make_account("leder", "leder", "bodo")
         make_account("admin", "admin")
     audit = Audit()

@@ -32,8 +32,11 @@ def offices(browsing):
     """bodo with results and a note; tromso answering by code; an office opening later."""
     app = browsing.server.app
     with app.app_context():
-        add_responses("bodo", APRIL, 30)
-        add_responses("tromso", APRIL, 12)
+        # Answers that vary: a cell where everyone gave the same answer shows no
+        # distribution and no mean (the homogeneity rule).
+        for rung, index in ((6, 60.0), (3, 40.0), (1, 75.0)):
+            add_responses("bodo", APRIL, 10, rung=rung, index=index)
+            add_responses("tromso", APRIL, 4, rung=rung, index=index)
         db.session.add(ActionNote(office_id=office_id("bodo"), written_on=TODAY,
                                   you_said="Dere sa at det var vanskelig å nå veilederen.",
                                   we_do="Vi setter av faste telefontider hver uke."))

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from ..test_dashboard import add_responses, make_account
+from ..test_dashboard import add_varied, make_account
 from .conftest import DESKTOP, PHONE, press, screenshot, sign_in
 from .test_respondent import error_page
 from .test_staff import wait_for_charts
@@ -26,8 +26,8 @@ def png_width(path) -> int:
 @pytest.mark.parametrize("size, options", [("phone", PHONE), ("desktop", DESKTOP)])
 def test_screenshots_of_the_main_pages(browsing, size, options):
     with browsing.server.app.app_context():
-        add_responses("bodo", APRIL, 30)
-        add_responses("tromso", APRIL, 12, rung=3, index=45.0)
+        add_varied("bodo", APRIL, 30)
+        add_varied("tromso", APRIL, 12, index=45.0)
         make_account("admin", "admin")
     saved = []
     page = browsing.page(options)

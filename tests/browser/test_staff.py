@@ -7,7 +7,7 @@ import csv
 import io
 from datetime import date
 
-from ..test_dashboard import add_responses, make_account
+from ..test_dashboard import add_varied, make_account
 from .conftest import sign_in
 
 APRIL = date(2026, 4, 1)
@@ -16,7 +16,7 @@ APRIL = date(2026, 4, 1)
 def seed(app, **responses_per_office) -> None:
     with app.app_context():
         for slug, count in responses_per_office.items():
-            add_responses(slug, APRIL, count)
+            add_varied(slug, APRIL, count)
         make_account("leder", "leder", "bodo")
         make_account("forsker", "forsker")
         make_account("admin", "admin")
@@ -76,8 +76,8 @@ MARKERS = """chart => {
 def test_theme_markers_are_drawn_at_their_values(browsing):
     """Each series' marker sits at its index on the 0–100 axis, as in the table."""
     with browsing.server.app.app_context():
-        add_responses("bodo", APRIL, 30, index=60.0)
-        add_responses("tromso", APRIL, 30, index=80.0)
+        add_varied("bodo", APRIL, 30, index=60.0)
+        add_varied("tromso", APRIL, 30, index=80.0)
         make_account("leder", "leder", "bodo")
     page = browsing.desktop()
     sign_in(page, "leder", "/resultater/kontor/bodo")
