@@ -243,3 +243,13 @@ class PostgreSQL(Database):
         return "`COPY … TO STDOUT`", run_measured(
             [*command, "-c", "COPY (SELECT * FROM response) TO STDOUT WITH CSV HEADER"],
             env, stdout=out)
+
+
+def timed(call, repeat: int) -> list[float]:
+    """Wall times of ``repeat`` calls, in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times

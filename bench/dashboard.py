@@ -10,21 +10,11 @@ first request (the snapshot is built inside the request).
 from __future__ import annotations
 
 import statistics
-import time
 
-from .common import Database, Row, ms
+from .common import Database, Row, ms, timed
 
 TARGET = 0.300      # seconds, each page
 FLOOR_TIMES = 2.0   # at most this many times the raw query
-
-
-def timed(call, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:

@@ -12,20 +12,11 @@ from __future__ import annotations
 import statistics
 import time
 
-from .common import Database, Row, ms
+from .common import Database, Row, ms, timed
 
 AUDIT_TARGET = 60.0   # seconds, the whole country on 2 cores
 PAGE_TARGET = 0.300   # seconds, each warm page
 FLOOR_TIMES = 2.0     # at most this many times the raw read of the release
-
-
-def timed(call, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:

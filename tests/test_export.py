@@ -28,7 +28,7 @@ from survey.periods import add_months, today_in_norway
 
 from .forms import settle
 from .test_dashboard import APRIL, add_responses, make_account, office_id, sign_in
-from .test_respond import FULL, HALF, answer_all, send
+from .test_respond import HALF, answer_all, send
 
 V1 = get(1)
 SEPTEMBER = date(2026, 9, 1)

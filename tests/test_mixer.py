@@ -19,9 +19,8 @@ from survey.extensions import db
 from survey.models import (Comment, Inbox, MeasureTally, MixBatch, Response, SubmissionReceipt,
                            tally_table)
 
-from .forms import settle, start
-from .test_respond import LAST
-from .test_storage_order import UNLIMITED, answers_of, number_of_answers, number_of_text
+from .forms import settle
+from .test_storage_order import UNLIMITED, number_of_answers, number_of_text, prepared
 
 ROOT = Path(__file__).resolve().parent.parent
 # Submissions wait until a test mixes them (no batch is ever big enough by itself).
@@ -33,19 +32,6 @@ STEPS = {"claim": mixer.CLAIMED, "responses": mixer.RESPONSES, "comments": mixer
 @pytest.fixture
 def app_config():
     return WAITING
-
-
-def prepared(client, number: int) -> tuple[str, dict]:
-    """The POST of "Send inn" for submission ``number``, ready to be sent (and resent)."""
-    page = start(client)
-    data = page.values()
-    data["page"] = str(LAST - 1)
-    for code, value in answers_of(number).items():
-        data.poplist(code)
-        for v in value if isinstance(value, list) else [value]:
-            data.add(code, str(v))
-    data.add("nav", "submit")
-    return page.action, data
 
 
 def submit(client, numbers) -> None:

@@ -10,6 +10,7 @@ import hashlib
 import pytest
 from scipy.stats import kendalltau
 from sqlalchemy import text
+from werkzeug.datastructures import MultiDict
 
 from survey.extensions import db
 
@@ -48,21 +49,27 @@ def number_of_text(body: str) -> int:
     return sum(LETTERS.index(letter) * 20 ** place for place, letter in enumerate(word))
 
 
-def submit(client, number: int) -> str:
-    """One submission, straight from the first page to "Send inn" (every answer in the
-    form, as the hidden fields carry them); returns the form's nonce."""
+def prepared(client, number: int) -> tuple[str, MultiDict]:
+    """The POST of "Send inn" for submission ``number``, straight from the first page
+    (every answer in the form, as the hidden fields carry them), ready to be sent (and
+    resent)."""
     page = start(client)
     data = page.values()
-    data.pop("page", None)
     data["page"] = str(LAST - 1)
     for code, value in answers_of(number).items():
         data.poplist(code)
         for v in value if isinstance(value, list) else [value]:
             data.add(code, str(v))
     data.add("nav", "submit")
-    sent = client.post(page.action, data=data)
+    return page.action, data
+
+
+def submit(client, number: int) -> str:
+    """One submission; returns the form's nonce."""
+    action, data = prepared(client, number)
+    sent = client.post(action, data=data)
     assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
-    return page.hidden("nonce")[0]
+    return data["nonce"]
 
 
 def tau(stored_order: list[int]) -> float:
