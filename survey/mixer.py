@@ -67,7 +67,7 @@ from types import SimpleNamespace
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, literal_column, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -298,15 +298,12 @@ def _journalled(session: Session, batch_id: uuid.UUID, number: int, office_id: i
 
 
 def _rewrite(session: Session, table, office_id: int, period_start: date, new: list[dict],
-             fresh_ids: bool = False, change: Callable[[list[dict]], None] | None = None) -> None:
+             change: Callable[[list[dict]], None] | None = None) -> None:
     """Delete every row of ``table`` of the office × period and insert them again with
-    ``new``, all in a random order (with fresh random ids if ``fresh_ids``, and after
-    ``change`` has seen them all). Every column is copied, whoever added it."""
+    ``new``, all in a random order (after ``change`` has seen them all), keeping their
+    keys. Every column is copied, whoever added it."""
     where = (table.c.office_id == office_id, table.c.period_start == period_start)
     rows = [dict(row) for row in session.execute(select(table).where(*where)).mappings()]
-    if fresh_ids:
-        for row in rows:
-            row["id"] = uuid.uuid4()
     rows += new
     if change is not None:
         change(rows)
@@ -348,8 +345,40 @@ def _responses(session: Session, batch: list[Inbox], office_id: int, period_star
             **{column: scores.theme_indices.get(theme)
                for theme, column in THEME_INDEX_COLUMNS.items()},
         }))
-    _rewrite(session, table, office_id, period_start, new, fresh_ids=True)
+    _renumber(session, table, office_id, period_start, new)
     _add_to_tallies(session, new)
+
+
+def _renumber(session: Session, table, office_id: int, period_start: date,
+              new: list[dict]) -> None:
+    """``_rewrite`` with fresh ids, done by the database: the new rows join the office ×
+    period, then every row is copied to a fresh random id in a random order by one
+    INSERT … SELECT, and the rows under the old ids are deleted. The answers never travel
+    through Python (the rewrite is the mixer's main cost), and the ids new rows were
+    inserted under never outlive this transaction."""
+    where = (table.c.office_id == office_id, table.c.period_start == period_start)
+    if new:
+        session.execute(insert(table), new)
+    old = list(session.scalars(select(table.c.id).where(*where)))
+    others = [column for column in table.columns if column.key != "id"]
+    session.execute(insert(table).from_select(
+        ["id", *(column.key for column in others)],
+        select(_fresh_uuid(session).label("id"), *others).where(*where)
+        .order_by(func.random())))
+    for at in range(0, len(old), 500):
+        session.execute(delete(table).where(table.c.id.in_(old[at:at + 500])))
+
+
+def _fresh_uuid(session: Session):
+    """A random (version 4) UUID made by the database, one per row: PostgreSQL's
+    ``gen_random_uuid()``; on SQLite 32 hex digits from ``randomblob`` with the version
+    and variant digits set, as SQLAlchemy stores a UUID there."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.gen_random_uuid()
+    return literal_column(
+        "lower(hex(randomblob(6)) || '4' || substr(hex(randomblob(2)), 2)"
+        " || substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2)"
+        " || hex(randomblob(6)))")
 
 
 def _add_to_tallies(session: Session, new: list[dict]) -> None:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,22 @@ def test_a_batch_mixes_itself_after_the_submission_that_completes_it(app, client
         db.session.rollback()
     submit(client, [4])
     assert_settled(app, range(5))
+
+
+@pytest.mark.parametrize("app_config", [WAITING | {"STIGEN_MIX_BATCH": 5}])
+def test_every_rewrite_gives_every_response_a_fresh_random_uuid4(app, client):
+    """The database makes the ids when it renumbers an office × period: each mix gives
+    every response a new, valid version-4 UUID, none seen before."""
+    seen: set[uuid.UUID] = set()
+    for first in range(0, 30, 5):
+        submit(client, range(first, first + 5))  # the fifth completes a batch: a mix
+        with app.app_context():
+            ids = set(db.session.scalars(select(Response.id)))
+            db.session.rollback()
+        assert len(ids) == first + 5
+        assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+        assert not ids & seen
+        seen |= ids
 
 
 def test_flask_mix_mixes_ended_periods_by_default_and_everything_with_all(app, client, runner):
