@@ -39,17 +39,16 @@ Pure of Flask except ``current``/``ensure_current`` (which cache per request in
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, periods
+from . import audit, disclosure, mixer, periods
 from .extensions import db
 from .models import (
     MEASURE_SUMMARY_COLUMNS,
@@ -194,12 +193,7 @@ def _name(actor) -> str:
 
 def _flush_mixer(end: date) -> None:
     """Move waiting submissions of the months being released into the tallies first."""
-    try:
-        from .mixer import flush
-    except ImportError as error:  # pragma: no cover - the storage work adds it
-        raise ImportError("survey.mixer.flush is needed before a release can be made "
-                          "(issue 12's mixer)") from error
-    flush(before=end)
+    mixer.flush(before=end)
 
 
 MEASURE_COLUMNS = ("office_id", "period_start", "questionnaire_version", "measure",
@@ -297,23 +291,6 @@ def _extra_counts(rows) -> dict[int, dict[str, dict]]:
     return out
 
 
-def _disclosure() -> dict[str, Callable]:
-    """The attacker audit and homogeneity rules, where they exist (``survey.disclosure``)."""
-    try:
-        from . import disclosure
-    except ImportError:
-        return {}
-    return {name: getattr(disclosure, name) for name in
-            ("audit", "protect_distributions", "diverse_mean") if hasattr(disclosure, name)}
-
-
-def _accepts(function: Callable, name: str) -> bool:
-    try:
-        return name in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def decide(counts: Mapping, relations, k: int, allowed: set, fixed: frozenset,
            known: Mapping, distributions: list[Mapping] = ()) -> tuple[frozenset, int]:
     """The cells shown of one family: ``protect`` with the previous release's cells fixed
@@ -321,36 +298,14 @@ def decide(counts: Mapping, relations, k: int, allowed: set, fixed: frozenset,
     then the attacker audit, then homogeneity (each of ``distributions``: per cell its
     counts per category, for ``protect_distributions``). Hiding a cell only widens what
     the attacker can say of the hidden ones, so the later steps never undo the earlier.
-    Returns the cells and the number of audit findings.
-
-    Where ``protect`` does not take ``fixed`` (an older ``survey.suppression``), the same
-    is reached from outside: protect the allowed cells; if that would hide a published
-    cell, leave out the new cells of that half-year (the lattice's relations never cross
-    one) and protect again."""
-    findings = 0
-    if _accepts(protect, "fixed"):
-        shown = protect(counts, relations, k, allowed | fixed, fixed=fixed, known=known)
-    else:
-        shown = protect(counts, relations, k, allowed | fixed)
-        lost = fixed - shown
-        if lost:
-            halves = {ReportingPeriod.containing(p.start, "half") for _, p in lost}
-            kept = {c for c in allowed
-                    if ReportingPeriod.containing(c[1].start, "half") not in halves}
-            shown = protect(counts, relations, k, kept | fixed)
-        if fixed - shown:  # published: cannot be taken back; noted as a finding
-            findings += len(fixed - shown)
-            shown = shown | fixed
-    checks = _disclosure()
-    if "audit" in checks:
-        result = checks["audit"](counts, relations, k, shown, fixed=fixed, known=known)
-        findings += len(result.findings)
-        shown = frozenset(result.visible)
-    if "protect_distributions" in checks:
-        for category_counts in distributions:
-            shown = checks["protect_distributions"](category_counts, relations, k, shown,
-                                                    fixed=fixed, known=known)
-    return frozenset(shown), findings
+    Returns the cells and the number of audit findings."""
+    shown = protect(counts, relations, k, allowed | fixed, fixed=fixed, known=known)
+    result = disclosure.audit(counts, relations, k, shown, fixed=fixed, known=known)
+    shown = frozenset(result.visible)
+    for category_counts in distributions:
+        shown = disclosure.protect_distributions(category_counts, relations, k, shown,
+                                                 fixed=fixed, known=known)
+    return frozenset(shown), len(result.findings)
 
 
 def _lattice_of(month_counts: Mapping, offices) -> tuple[dict, list]:
@@ -365,7 +320,6 @@ def _decide(rows: list[dict], measure_rows: list[tuple], end: date,
     extras = _extra_counts(rows)
     before = _shown_cells(previous.id) if previous else {}
     previous_end = previous.end if previous else None
-    checks = _disclosure()
     decisions: dict[tuple[int, str], frozenset] = {}
     summary = {"new_months": _months_between(previous_end, end, rows),
                "families": {}, "findings": 0}
@@ -434,11 +388,10 @@ def _decide(rows: list[dict], measure_rows: list[tuple], end: date,
             family = f"theme:{theme}"
             theme_counts = on_lattice(families[family])
             allowed, fixed = allowed_for(family, responses)
-            if "diverse_mean" in checks:
-                total = on_lattice(parts[f"{theme}_sum"])
-                total_sq = on_lattice(parts[f"{theme}_sumsq"])
-                allowed = {c for c in allowed if c in fixed or checks["diverse_mean"](
-                    theme_counts.get(c, 0), total.get(c, 0.0), total_sq.get(c, 0.0))}
+            total = on_lattice(parts[f"{theme}_sum"])
+            total_sq = on_lattice(parts[f"{theme}_sumsq"])
+            allowed = {c for c in allowed if c in fixed or disclosure.diverse_mean(
+                theme_counts.get(c, 0), total.get(c, 0.0), total_sq.get(c, 0.0))}
             run(family, theme_counts, allowed, fixed)
 
         # Measures: a row only where its count passes, and where it does not give away

@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from .. import releases
+from ..disclosure import diverse_mean
 from ..extensions import db
 from ..models import (
     MEASURE_SUMMARY_COLUMNS,
@@ -289,19 +290,10 @@ class Snapshot:
             vector = pool(self.visible_themes[theme], THEME_AT[theme])
             at = THEME_AT[theme]
             # A pooled mean of identical answers gives each of them away (homogeneity).
-            themes[theme] = (_theme(vector, at) if vector and _diverse_mean(
+            themes[theme] = (_theme(vector, at) if vector and diverse_mean(
                 int(vector[at]), vector[at + 1], vector[at + 2]) else None)
         return Cell("andre", period, int(responses[RESPONSES]),
                     _ladder(ladder_pool) if ladder_pool else None, themes)
-
-
-def _diverse_mean(n: int, total: float, total_sq: float) -> bool:
-    """Whether a mean may be shown for its spread (``survey.disclosure.diverse_mean``)."""
-    try:
-        from ..disclosure import diverse_mean
-    except ImportError:  # pragma: no cover - the audit module is part of the release work
-        return True
-    return diverse_mean(n, total, total_sq)
 
 
 def _count(vector, at) -> int:
