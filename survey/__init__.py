@@ -208,11 +208,7 @@ def register_errorhandlers(app: Flask) -> None:
             from .respond.views import code_page_after_limit
 
             return code_page_after_limit(**request.view_args)
-        if request.endpoint == "auth.login":
-            from .auth.forms import LoginForm
-
-            message = gettext("For mange mislykkede forsøk. Vent et kvarter og prøv igjen.")
-            return render_template("auth/login.html", form=LoginForm(), error=message), 429
+        # Sign-in answers its own throttle (survey/auth/throttle.py) with the form and a wait.
         return page(429)
 
     @app.errorhandler(500)

@@ -74,9 +74,6 @@ def defaults(instance_path: str) -> dict:
             "STIGEN_PRIVACY_CONTACT", "personvernombud@nav.example").strip(),
         # The questionnaire version new respondents get.
         "STIGEN_QUESTIONNAIRE_VERSION": int(os.environ.get("STIGEN_QUESTIONNAIRE_VERSION", "1")),
-        # After new responses, serve the previous dashboard snapshot while a thread builds
-        # the next (see survey/dashboard/data.py).
-        "STIGEN_DASHBOARD_BACKGROUND_REFRESH": True,
         # Where respondents reach Stigen, e.g. https://stigen.example.no: the links on QR
         # codes and posters. Empty: the address the admin page was opened on.
         "STIGEN_BASE_URL": os.environ.get("STIGEN_BASE_URL", "").strip(),

@@ -34,8 +34,7 @@ def make_app(database_url: str, instance_path, **config):
     os.environ["STIGEN_INSTANCE_PATH"] = str(instance_path)
     return create_app(
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test",
-         # Dashboards see every change at once in tests; the background refresh has its own.
-         "STIGEN_DASHBOARD_BACKGROUND_REFRESH": False, **config}
+         **config}
     )
 
 
