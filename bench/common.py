@@ -253,3 +253,29 @@ def timed(call, repeat: int) -> list[float]:
         call()
         times.append(time.perf_counter() - started)
     return times
+
+
+def staff_pages(app):
+    """A client signed in as the benchmark's administrator (made if missing), and a
+    factory of calls that GET a path and check it answered 200."""
+    from sqlalchemy import select
+
+    from survey.extensions import db
+    from survey.models import Account
+
+    with app.app_context():
+        if db.session.scalar(select(Account).where(Account.username == "bench")) is None:
+            account = Account(username="bench", role="admin")
+            account.set_password("bench-password")
+            db.session.add(account)
+            db.session.commit()
+    client = app.test_client()
+    client.post("/logg-inn", data={"username": "bench", "password": "bench-password"})
+
+    def get(path):
+        def call():
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+        return call
+
+    return get

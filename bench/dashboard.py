@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 
-from .common import Database, Row, ms, timed
+from .common import Database, Row, ms, staff_pages, timed
 
 TARGET = 0.300      # seconds, each page
 FLOOR_TIMES = 2.0   # at most this many times the raw query
@@ -23,29 +23,18 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
     from survey import create_app, tally
     from survey.dashboard import data
     from survey.extensions import db
-    from survey.models import Account, Office, Response
+    from survey.models import Office, Response
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database.url, "WTF_CSRF_ENABLED": False,
                       "RATELIMIT_ENABLED": False})
     with app.app_context():
-        account = Account(username="bench", role="admin")
-        account.set_password("bench-password")
-        db.session.add(account)
-        db.session.commit()
         office = db.session.scalars(select(Office).order_by(Office.id)).first()
         offices = db.session.scalar(select(db.func.count()).select_from(Office))
         snap = data.snapshot(1, app.config["STIGEN_K"])
         quarter = snap.default_period()
         office_id, slug = office.id, office.slug
 
-    client = app.test_client()
-    client.post("/logg-inn", data={"username": "bench", "password": "bench-password"})
-
-    def get(path):
-        def call():
-            response = client.get(path)
-            assert response.status_code == 200, (path, response.status_code)
-        return call
+    get = staff_pages(app)
 
     def first(path):
         def call():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from .common import Database, Row, ms, timed
+from .common import Database, Row, ms, staff_pages, timed
 
 AUDIT_TARGET = 60.0   # seconds, the whole country on 2 cores
 PAGE_TARGET = 0.300   # seconds, each warm page
@@ -25,7 +25,7 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
     from survey import create_app, releases
     from survey.dashboard import data
     from survey.extensions import db
-    from survey.models import Account, Office, ReleaseCell
+    from survey.models import Office, ReleaseCell
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database.url, "WTF_CSRF_ENABLED": False,
                       "RATELIMIT_ENABLED": False})
@@ -42,11 +42,6 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
         cells = db.session.scalar(select(func.count()).select_from(ReleaseCell)
                                   .where(ReleaseCell.release_id == release_id))
         findings = release.summary.get("findings", 0)
-        if db.session.scalar(select(Account).where(Account.username == "bench")) is None:
-            account = Account(username="bench", role="admin")
-            account.set_password("bench-password")
-            db.session.add(account)
-            db.session.commit()
         snap = data.snapshot(1)
         quarter = snap.default_period()
         slug = db.session.scalars(select(Office.slug).order_by(Office.id)).first()
@@ -63,14 +58,7 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
 
         floor = statistics.median(timed(raw_release, repeat))
 
-    client = app.test_client()
-    client.post("/logg-inn", data={"username": "bench", "password": "bench-password"})
-
-    def get(path):
-        def call():
-            response = client.get(path)
-            assert response.status_code == 200, (path, response.status_code)
-        return call
+    get = staff_pages(app)
 
     rows = [Row(size, f"release: build and audit, {offices} offices × {months} months "
                       f"(through {through:%Y-%m}; {cells:,} cells shown, {findings} findings)",
