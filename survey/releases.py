@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, disclosure, mixer, periods
@@ -113,8 +113,9 @@ def next_update(release: Release | None, prec: str = "month") -> date:
 # --- making one -------------------------------------------------------------------------
 
 def publish(actor, today: date | None = None) -> Release | None:
-    """Make and audit a new release, in the caller's transaction (the caller commits; two
-    callers at once collide on the release number and one gets IntegrityError). Returns
+    """Make and audit a new release, in the caller's transaction (the caller commits; on
+    PostgreSQL two callers take turns on an advisory lock, and the second finds nothing
+    new; on SQLite they collide on the release number and one gets IntegrityError). Returns
     None when there is nothing new: no newly complete month and no newly approved comment
     to show."""
     app = current_app
@@ -124,6 +125,7 @@ def publish(actor, today: date | None = None) -> Release | None:
     through = periods.complete_through(today, prec)
     # First, before this session reads: the mixer writes in sessions of its own.
     _flush_mixer(periods.add_months(through, 1))
+    _one_publisher()
     previous = latest()
     if previous is not None and through <= previous.through:
         through = previous.through
@@ -159,6 +161,19 @@ def publish(actor, today: date | None = None) -> Release | None:
     }, actor=actor)
     forget_current()
     return release
+
+
+# The one lock every instance's ``publish`` takes on PostgreSQL (any fixed 64-bit key).
+PUBLISH_LOCK = 0x5374_6967_656E  # "Stigen"
+
+
+def _one_publisher() -> None:
+    """With several instances on one PostgreSQL, one publishes at a time: a second waits
+    for the first's transaction to end and then finds the release made (nothing new),
+    instead of auditing for seconds only to lose on the release number. A transaction
+    lock: it ends with the caller's commit or rollback. SQLite has one writer anyway."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK})
 
 
 def ensure_current(app=None, today: date | None = None) -> Release | None:

@@ -3,8 +3,6 @@ is not migrated, would fail its first respondent. gunicorn runs this before any 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -12,8 +10,7 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+from .resources import MIGRATIONS
 
 
 class NotReady(RuntimeError):
