@@ -13,4 +13,4 @@ def _install_session_interface(state) -> None:
     state.app.session_interface = SessionInterface()
 
 
-from . import views  # noqa: E402,F401
+from . import sso_views, views  # noqa: E402,F401

@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import audit
 from ..extensions import db
 from ..models import Account
-from . import bp, sessions, throttle
+from . import bp, oidc, sessions, throttle
 from .accounts import account_for_token, end_sessions, finish_reset
 from .forms import LoginForm, ResetForm
 
@@ -87,6 +87,9 @@ def login():
         if notice:  # says more than Flask-Login's "sign in to see the results"
             session.pop("_flashes", None)
         return render_template("auth/login.html", form=form, error=None, notice=notice)
+    if not oidc.local_passwords():  # SSO only (STIGEN_OIDC_LOCAL_PASSWORDS=off)
+        return render_template("auth/login.html", form=form, error=_(
+            "Innlogging med passord er slått av. Logg inn med organisasjonskontoen din.")), 403
     if form.validate_on_submit() and "\x00" not in form.username.data + form.password.data:
         username = form.username.data.strip().lower()
         wait = throttle.wait_for(username)

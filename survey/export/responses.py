@@ -184,9 +184,8 @@ def export_plan(questionnaire: Questionnaire, selection: Selection, decisions: D
         if label_id not in chosen:
             labels.append(None)
             continue
-        code = POOLED if office == POOLED else quote(guard(office_codes.get(office, str(office))),
-                                                      fmt.separator)
-        labels.append([code.replace(END, ""), period.code])
+        code = quote(POOLED if office == POOLED else guard(office_codes.get(office, str(office))))
+        labels.append([code.replace(END, ""), quote(guard(period.code))])
     cells = {f"{office}|{month.isoformat()[:7]}": label_id
              for (office, month), label_id in decisions.cells.items() if label_id in chosen}
     kept = (decisions.kept if len(chosen) == len(decisions.labels)

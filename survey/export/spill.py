@@ -42,8 +42,14 @@ BUCKETS = 1 << BUCKET_BITS  # a power of two, so random bits pick a file directl
 END = "\0"  # ends a record in a spill file: no cell can hold a NUL
 FLUSH_ROWS = 4096  # rendered lines held before they are written to their files
 POOLED = "andre"
+POOLED_CELL = '"andre"'  # as the office cell holds it: every text cell is quoted
 FRAME = struct.Struct(">Q")  # length prefix of a block of COPY text on a worker's stdin
 MEMO_LIMIT = 100_000  # distinct values remembered per score column
+
+
+# The language cell as written: quoted, as every text cell (survey/export/csvfile.py); empty
+# when the row's language is blanked. Anything else (never stored) goes through ``_text``.
+LANGUAGE_CELLS = {"nb": '"nb"', "nn": '"nn"', "en": '"en"', "": "", None: ""}
 
 # Every value an item cell can hold, as text: answers are small integers (-1 = vet ikke).
 SMALL = {None: "", **{n: str(n) for n in range(-1, 100)}, True: "1", False: "0"}
@@ -211,7 +217,7 @@ class Renderer:
         label = None if label_id is None else self.labels[label_id]
         sep = self.separator
         found = None if label is None else (
-            f"{label[0]}{sep}{label[1]}{sep}{self.version}", label[0] == POOLED,
+            f"{label[0]}{sep}{label[1]}{sep}{self.version}", label[0] == POOLED_CELL,
             label_id << LABEL_SHIFT, self.labels_written.setdefault(label_id, [0, 0, 0]))
         self.heads[key] = found
         return found
@@ -235,6 +241,7 @@ class Renderer:
         pending, pick = spill.pending, spill.pick
         detail, bits = self.detail, self.bits
         languages = LANGUAGE_CODES.get
+        language_cell = LANGUAGE_CELLS.__getitem__
         code_of = VALUE_CODES.get
         first, second, third = BLANK_ORDER[:3]
         levels = [(level, mask, BLANK_ORDER[:min(level, 3)]) for level, mask
@@ -284,6 +291,10 @@ class Renderer:
             sums[2] += cls * cls
             pooled += pool
             written += 1
+            try:  # a plain dict's own lookup: the cheapest per row
+                language = language_cell(language)
+            except KeyError:
+                language = _text(language)
             pending[pick(BUCKET_BITS)].append(
                 f"{lead}{sep}{language}{sep}{items(answers)}{sep}{join(map(cell, memos, scores))}"
                 f"{END}")
@@ -299,6 +310,17 @@ class Renderer:
     def tally(self) -> dict:
         return {"rows": self.rows, "pooled": self.pooled, "left_out": self.left_out,
                 "labels": [[label, *sums] for label, sums in self.labels_written.items()]}
+
+
+def _text(value) -> str:
+    """A text cell the fast paths do not know, guarded and quoted as
+    ``survey.export.csvfile.text_cell`` does (this file imports nothing from the package)."""
+    if not value:
+        return ""
+    import re  # rarely needed
+
+    guarded = re.sub(r"(^|[,;\t\r\n])([\" ]*)(?=[=+\-@\t\r])", r"\1\2'", str(value))
+    return '"' + guarded.replace('"', '""') + '"'
 
 
 _split_fields = methodcaller("split", "\t")
