@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from .. import versions as questionnaires
 from ..extensions import db
 from ..models import Office
 from ..periods import ReportingPeriod
-from . import released
+from . import released, service
 from .anonymity import AnonymityError
 from .csvfile import CsvFormat
 from .responses import Selection, Tally, response_file
@@ -32,9 +34,16 @@ def export_command() -> None:
 @click.option("--period", "periods", multiple=True, help="e.g. 2026-Q1, 2026-05, 2026-H2")
 @click.option("--office", "offices", multiple=True, help="Office slug; repeat for more.")
 @click.option("--excel", is_flag=True, help="Semicolons, decimal comma and a BOM.")
+@click.option("--format", "kind", type=click.Choice(["csv", "sav", "dta", "r", "datapackage"]),
+              default="csv", show_default=True,
+              help="csv; sav (SPSS) or dta (Stata) with labels; r (zip: svar.csv and svar.R); "
+                   "datapackage (zip: svar.csv and datapackage.json).")
+@click.option("--labels", "lang", type=click.Choice(["nb", "nn", "en"]), default="nb",
+              show_default=True, help="Language of variable and value labels.")
 @with_appcontext
-def responses(out: Path, version: int | None, periods, offices, excel: bool) -> None:
-    """The response-level CSV of the current release, exactly as the web export writes it."""
+def responses(out: Path, version: int | None, periods, offices, excel: bool, kind: str,
+              lang: str) -> None:
+    """The response-level file of the current release, exactly as the web export writes it."""
     version = version or questionnaires.live_version()
     if version not in questionnaires.available():
         raise click.ClickException(f"Questionnaire version {version} is not published.")
@@ -58,10 +67,17 @@ def responses(out: Path, version: int | None, periods, offices, excel: bool) -> 
     tally = Tally()
     started = time.perf_counter()
     try:
-        with open(out, "wb") as fh, db.engine.connect() as connection:
-            for chunk in response_file(connection, questionnaire, selection, decisions, codes,
-                                       tally, fmt):
-                fh.write(chunk)
+        if kind == "csv":
+            with open(out, "wb") as fh, db.engine.connect() as connection:
+                for chunk in response_file(connection, questionnaire, selection, decisions,
+                                           codes, tally, fmt):
+                    fh.write(chunk)
+        else:
+            with tempfile.TemporaryDirectory(prefix="stigen-labelled-",
+                                             dir=out.parent) as folder:
+                written = service.labelled_file(kind, folder, questionnaire, selection,
+                                                decisions, codes, tally, lang)
+                os.replace(written, out)
     except AnonymityError as error:
         out.unlink(missing_ok=True)
         raise click.ClickException(str(error)) from error
@@ -69,7 +85,8 @@ def responses(out: Path, version: int | None, periods, offices, excel: bool) -> 
     audit.record("export.responses", {
         "selection": {"version": version, "periods": [p.code for p in chosen_periods],
                       "offices": list(offices)},
-        "format": fmt.suffix, "rows": tally.rows, "pooled": tally.pooled,
+        "format": fmt.suffix if kind == "csv" else kind,
+        **({} if kind == "csv" else {"labels": lang}), "rows": tally.rows, "pooled": tally.pooled,
         "left_out": tally.left_out, "complete": True, "file": out.name,
     }, actor="shell")
     db.session.commit()

@@ -5,9 +5,12 @@ file holds, and only when they describe at least k of them).
 
 from __future__ import annotations
 
+import os
 import random
+import zipfile
 from dataclasses import dataclass, field
 
+import orjson
 from flask import current_app
 from sqlalchemy import select
 
@@ -17,9 +20,10 @@ from ..periods import ReportingPeriod
 from ..questionnaire import Questionnaire
 from . import released
 from .anonymity import ALPHA_MIN_N, BLANK_ORDER, POOLED, RISK_FACTOR, Decisions, LabelStats
-from .csvfile import guard
+from . import labelled, rscript
+from .csvfile import CsvFormat, guard
 from .reliability import Alpha, alpha_over_cells
-from .responses import Selection
+from .responses import Selection, Tally, expected_rows, response_file
 
 
 def release_decisions(version: int) -> Decisions | None:
@@ -112,6 +116,127 @@ def comment_rows(selection: Selection, decisions: Decisions | None,
         body.append((len(body) + 1, period.code, version, language, shown, item_code,
                      guard(text)))
     return body, pooled
+
+
+def published_codes(selection: Selection, decisions: Decisions,
+                    office_codes: dict[int, str]) -> tuple[list[str], list[str]]:
+    """The office and period codes the selection's file may hold, as the CSV writes them
+    (office codes guarded): what the labelled files number and label."""
+    offices, periods = set(), set()
+    for label_id in decisions.selected(selection.office_ids, selection.periods):
+        office, period = decisions.labels[label_id]
+        offices.add(POOLED if office == POOLED else guard(office_codes.get(office, str(office))))
+        periods.add(period.code)
+    return sorted(offices), sorted(periods)
+
+
+def _csv_chunks(questionnaire: Questionnaire, selection: Selection,
+                decisions: Decisions | None, office_codes: dict[int, str], tally: Tally):
+    """The selection's svar.csv as it streams (RFC 4180), read on a connection of its own."""
+    with db.engine.connect() as connection:
+        chunks = response_file(connection, questionnaire, selection, decisions, office_codes,
+                               tally, CsvFormat())
+        try:
+            yield from chunks
+        finally:
+            chunks.close()
+
+
+def labelled_variables(questionnaire: Questionnaire, selection: Selection,
+                       decisions: Decisions | None, office_codes: dict[int, str],
+                       lang: str) -> list:
+    offices, periods = (published_codes(selection, decisions, office_codes)
+                        if decisions is not None else ([], []))
+    return labelled.variables(questionnaire, lang, offices, periods)
+
+
+def response_frame(questionnaire: Questionnaire, selection: Selection,
+                   decisions: Decisions | None, office_codes: dict[int, str], tally: Tally,
+                   lang: str, only=None):
+    """The selection's response file (or its columns in ``only``) as labelled variables
+    and a compact DataFrame, read from the very CSV ``svar.csv`` streams (same rows,
+    pooling, blanking and k-check, same shuffled order). Raises ``AnonymityError`` as the
+    CSV does."""
+    found = labelled_variables(questionnaire, selection, decisions, office_codes, lang)
+    frame = labelled.read_frame(
+        _csv_chunks(questionnaire, selection, decisions, office_codes, tally), found,
+        expected_rows(decisions, selection), only)
+    return frame, found
+
+
+# The researcher's formats beyond the plain CSV: (file suffix, MIME type).
+LABELLED_FORMATS = {
+    "sav": ("sav", "application/x-spss-sav"),
+    "dta": ("dta", "application/x-stata-dta"),
+    "r": ("zip", "application/zip"),
+    "datapackage": ("zip", "application/zip"),
+}
+CSV_NAME = "svar.csv"
+
+
+def labelled_file(kind: str, folder: str, questionnaire: Questionnaire, selection: Selection,
+                  decisions: Decisions | None, office_codes: dict[int, str], tally: Tally,
+                  lang: str) -> str:
+    """Write one labelled export into ``folder`` and return its path: a .sav, a .dta, a
+    zip of svar.csv with its R script (``r``), or a zip of svar.csv with its
+    datapackage.json (``datapackage``). Every one holds exactly the rows of svar.csv."""
+    path = os.path.join(folder, f"svar.{LABELLED_FORMATS[kind][0]}")
+    found = labelled_variables(questionnaire, selection, decisions, office_codes, lang)
+    if kind in ("sav", "dta"):
+        # Part by part from the CSV's bytes: never the whole selection in memory.
+        frames = labelled.iter_frames(
+            _csv_chunks(questionnaire, selection, decisions, office_codes, tally), found,
+            expected_rows(decisions, selection))
+        labelled.write_labelled(kind, frames, path, found)
+        return path
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(CSV_NAME, "w", force_zip64=True) as entry, \
+                db.engine.connect() as connection:
+            for chunk in response_file(connection, questionnaire, selection, decisions,
+                                       office_codes, tally, CsvFormat()):
+                entry.write(chunk)
+        if kind == "r":
+            archive.writestr("svar.R", rscript.r_script(questionnaire, found, CSV_NAME, lang))
+        else:
+            archive.writestr("datapackage.json", orjson.dumps(
+                rscript.datapackage(questionnaire, found, CSV_NAME, lang, tally.rows),
+                option=orjson.OPT_INDENT_2))
+    return path
+
+
+def measurement_report(questionnaire: Questionnaire, selection: Selection,
+                       decisions: Decisions | None, office_codes: dict[int, str]):
+    """The measurement report of the selection's released rows (exactly the response
+    file's), above the export's minimum n (``ALPHA_MIN_N``, or k if larger)."""
+    import numpy as np
+
+    from . import measurement
+
+    k = current_app.config["STIGEN_K"]
+    release = released.current_release()
+    key = None
+    if isinstance(getattr(release, "id", None), int) and decisions is not None:
+        # A release never changes: its report is worked out once per selection.
+        key = (str(db.engine.url), release.id, release.made_at, selection, k,
+               tuple(sorted(office_codes.items())))
+        if key in _REPORTS:
+            return _REPORTS[key]
+    needed = {item.code for item in questionnaire.items} | {"rung"}
+    frame, _ = response_frame(questionnaire, selection, decisions, office_codes, Tally(), "nb",
+                              only=needed)
+
+    def column_of(name):
+        return frame[name].to_numpy(dtype=float, na_value=np.nan)
+
+    found = measurement.report(column_of, questionnaire, len(frame), max(ALPHA_MIN_N, k))
+    if key is not None:
+        if len(_REPORTS) >= 8:
+            _REPORTS.pop(next(iter(_REPORTS)))
+        _REPORTS[key] = found
+    return found
+
+
+_REPORTS: dict = {}  # measurement reports of real releases, by release and selection
 
 
 def period_choices(decisions: Decisions | None) -> list[ReportingPeriod]:

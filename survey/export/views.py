@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from types import SimpleNamespace
 
 from flask import Response as HttpResponse
 from flask import abort, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,7 +28,9 @@ from ..auth.access import researcher_required
 from .aggregate import aggregate_rows
 from .codebook import HEADER as CODEBOOK_HEADER
 from .codebook import codebook_rows, counted_response, pandas_snippet, r_snippet
+from ..questionnaire import LANGUAGES
 from .columns import columns
+from .measurement import REPORT_HEADER, report_rows
 from .csvfile import CsvFormat, encode
 from . import released, service
 from .anonymity import BLANK_ORDER, POOLED, POOLED_OFFICE, QUASI_IDENTIFIERS
@@ -54,6 +59,35 @@ def chosen_selection() -> tuple[Selection, list[str]]:
         chosen.add(POOLED_OFFICE)
     notes += sorted(set(slugs) - {o.slug for o in offices} - {POOLED})
     return Selection(version, tuple(sorted(set(periods))), tuple(sorted(chosen))), notes
+
+
+# The page's format choice -> the response file's route (and its argument).
+FILE_LINKS = {
+    "rfc": ("export.responses_csv", {}), "excel": ("export.responses_csv", {}),
+    "sav": ("export.responses_labelled", {"kind": "sav"}),
+    "dta": ("export.responses_labelled", {"kind": "dta"}),
+    "r": ("export.responses_labelled", {"kind": "r.zip"}),
+    "datapakke": ("export.responses_labelled", {"kind": "datapakke.zip"}),
+}
+
+
+def format_choices() -> list[tuple[str, str, str]]:
+    """(value, name, what the file holds) for each format the page offers."""
+    return [
+        ("rfc", _("CSV (RFC 4180)"),
+         _("Komma som skilletegn, desimalpunktum, UTF-8. Tall og koder; etikettene står i "
+           "kodeboka.")),
+        ("excel", _("CSV for Excel på norsk"),
+         _("Semikolon, desimalkomma, UTF-8 med BOM. Samme innhold som CSV-fila.")),
+        ("sav", _("SPSS (.sav)"),
+         _("Samme rader som CSV-fila, med spørsmålsteksten som variabeletikett, verdietiketter på alle skalaer, -1 («vet ikke») som brukerdefinert manglende verdi og målenivå. Kontor, periode og språk er tall med koden som etikett.")),
+        ("dta", _("Stata (.dta)"),
+         _("Samme rader og etiketter som SPSS-fila; -1 («vet ikke») er den utvidede manglende verdien .a. Stata tillater høyst 32 tegn i navn og 80 i etiketter, så noen er forkortet.")),
+        ("r", _("R + CSV (zip)"),
+         _("CSV-fila og et R-skript (svar.R) som leser den med readr og setter verdietiketter og faktornivåer med haven. Skriptet snur ingen påstander; indeksene har allerede tatt hensyn til dem.")),
+        ("datapakke", _("Datapakke (Frictionless, zip)"),
+         _("CSV-fila og datapackage.json: typer, tillatte verdier, manglende verdier og etiketter for hver kolonne, slik at «frictionless validate» kan sjekke fila.")),
+    ]
 
 
 def chosen_format() -> CsvFormat:
@@ -86,13 +120,21 @@ def index():
         by_kind[period.kind].append((period.code, period_label(period)))
     choices = [(str(KIND_LABELS[kind]), by_kind[kind]) for kind in PERIOD_KINDS]
     release = released.current_release()
+    chosen = request.args.get("format", "rfc")
+    chosen = chosen if chosen in FILE_LINKS else "rfc"
+    endpoint, endpoint_args = FILE_LINKS[chosen]
     return render_template(
         "export/index.html", selection=selection, notes=notes, offices=offices,
         figures=figures, alphas=figures.alphas, choices=choices, questionnaire=questionnaire,
         versions=sorted(questionnaires.available()), query=request.query_string.decode(),
         themes={code: t.label(str(get_locale())) for code, t in questionnaire.themes.items()},
         k=figures.k, release=release, pooled_office=POOLED_OFFICE,
-        quasi_identifiers=QUASI_IDENTIFIERS,
+        quasi_identifiers=QUASI_IDENTIFIERS, formats=format_choices(),
+        chosen_format=chosen,
+        chosen_label=next(name for value, name, _note in format_choices() if value == chosen),
+        response_url=f"{url_for(endpoint, **endpoint_args)}?{request.query_string.decode()}",
+        label_languages=[("nb", _("bokmål")), ("nn", _("nynorsk")), ("en", _("engelsk"))],
+        label_language=chosen_labels(),
     )
 
 
@@ -127,6 +169,96 @@ def responses_csv():
             db.session.commit()
 
     return download(stream_with_context(generate()), f"stigen-svar-v{selection.version}-{fmt.suffix}.csv")
+
+
+def chosen_labels() -> str:
+    """The language of variable and value labels (``etiketter``); the page's by default."""
+    lang = request.args.get("etiketter", "")
+    if lang in LANGUAGES:
+        return lang
+    locale = str(get_locale() or "nb")[:2]
+    return locale if locale in LANGUAGES else "nb"
+
+
+@bp.get("/svar.<kind>")
+@researcher_required
+def responses_labelled(kind: str):
+    """The response file as SPSS (.sav), Stata (.dta), svar.csv with an R script (zip) or
+    a Frictionless Data Package (zip): the same rows, pooling and checks as svar.csv."""
+    kinds = {"sav": "sav", "dta": "dta", "r.zip": "r", "datapakke.zip": "datapackage"}
+    if kind not in kinds:
+        abort(404)
+    kind = kinds[kind]
+    selection, _ = chosen_selection()
+    lang = chosen_labels()
+    questionnaire = questionnaires.get(selection.version)
+    decisions = service.release_decisions(selection.version)
+    codes = office_codes()
+    tally = Tally()
+    details = {"selection": _describe(selection, codes), "format": kind, "labels": lang,
+               "release": getattr(released.current_release(), "id", None)}
+    actor = SimpleNamespace(id=current_user.id, username=current_user.username)
+    folder = tempfile.mkdtemp(prefix="stigen-labelled-")
+
+    def generate():
+        finished = False
+        try:
+            path = service.labelled_file(kind, folder, questionnaire, selection, decisions,
+                                         codes, tally, lang)
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 18):
+                    yield block
+            finished = True
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            audit.record("export.responses", {**details, "rows": tally.rows,
+                                              "pooled": tally.pooled,
+                                              "left_out": tally.left_out, "complete": finished},
+                         actor=actor)
+            db.session.commit()
+
+    suffix, mimetype = service.LABELLED_FORMATS[kind]
+    name = {"r": "r", "datapackage": "datapakke"}.get(kind, lang)
+    return download(stream_with_context(generate()),
+                    f"stigen-svar-v{selection.version}-{name}.{suffix}", mimetype)
+
+
+@bp.get("/maling")
+@researcher_required
+def measurement_page():
+    """The measurement report of the selection's released rows: per theme alpha, omega,
+    item–rest correlations, alpha if deleted; floor, ceiling and missing shares; rungs."""
+    selection, _ = chosen_selection()
+    questionnaire = questionnaires.get(selection.version)
+    decisions = service.release_decisions(selection.version)
+    codes = office_codes()
+    found = service.measurement_report(questionnaire, selection, decisions, codes)
+    audit.record("export.measurement", {"selection": _describe(selection, codes),
+                                        "format": "html", "rows": found.rows})
+    db.session.commit()
+    lang = str(get_locale())
+    return render_template(
+        "export/measurement.html", report=found, questionnaire=questionnaire, lang=lang,
+        themes={code: t.label(lang) for code, t in questionnaire.themes.items()},
+        items={item.code: item.text(lang) for item in questionnaire.items},
+        query=request.query_string.decode(), release=released.current_release(),
+    )
+
+
+@bp.get("/maling.csv")
+@researcher_required
+def measurement_csv():
+    selection, _ = chosen_selection()
+    fmt = chosen_format()
+    questionnaire = questionnaires.get(selection.version)
+    decisions = service.release_decisions(selection.version)
+    codes = office_codes()
+    found = service.measurement_report(questionnaire, selection, decisions, codes)
+    audit.record("export.measurement", {"selection": _describe(selection, codes),
+                                        "format": fmt.suffix, "rows": found.rows})
+    db.session.commit()
+    return download(b"".join(encode(REPORT_HEADER, report_rows(found), fmt, (4,))),
+                    f"stigen-maling-v{selection.version}-{fmt.suffix}.csv")
 
 
 @bp.get("/svar-info.txt")
