@@ -23,7 +23,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import audit, dashboard, demo, export, release, submissions, weight
+from . import audit, dashboard, demo, export, release, staff_weight, submissions, weight
 from .common import ROOT, Database, PostgreSQL, Row, SQLite, markdown_table
 
 PARTS = ("demo", "weight", "dashboard", "release", "audit", "export", "submissions")
@@ -110,6 +110,7 @@ def run_database(database: Database, args, watch: LoadWatch) -> tuple[list[Row],
         steps = [("demo", fresh)]
         if "weight" in args.only and size == args.sizes[0]:
             steps.append(("weight", lambda: weight.measure(database, size)))
+            steps.append(("staff weight", lambda: staff_weight.measure(database, size)))
         if "dashboard" in args.only:
             steps.append(("dashboard", lambda: dashboard.measure(database, size, args.repeat)))
         if "release" in args.only:
@@ -196,6 +197,11 @@ def report(results: list[tuple[Database, list[Row]]], info: dict, watch: LoadWat
         "- **Page weight**: one questionnaire walked through Flask's test client; CSS and JS "
         "are those the page links; gzip at level 6, as a reverse proxy would send it. The "
         "floor is the page's question fieldsets alone, whitespace collapsed.",
+        "- **Staff page weight**: the office page and the overview as a first visit "
+        "transfers them, static files compressed as Stigen serves them (brotli), the page "
+        "gzipped at level 6; the floor is the same page without its charts. Time to the "
+        "first chart on 1.6 Mbit/s and 150 ms is modelled from the bytes "
+        "(`bench/staff_weight.py`); tests/browser/test_staff_phone.py measures it in Chromium.",
         f"- **Dashboard**: server time through the test client (no network), the median of "
         f"{args.repeat} requests ({max(2, args.repeat // 5)} with a cold cache). The floor "
         "reads the version's tallies with raw SQL: the aggregate every dashboard page is "

@@ -83,6 +83,26 @@ def test_the_queue_highlights_a_name_a_place_and_a_number(admin, app):
     assert "Moderering av fritekst" in index and "1 venter" in index
 
 
+def test_flagged_text_makes_redacting_the_main_action(admin, app):
+    with app.app_context():
+        flagged = add_comment("bodo", APRIL, "Kari var grei")
+        plain = add_comment("bodo", MAY, "veilederen var grei")
+    html = admin.get("/admin/moderering").get_data(as_text=True)
+    items = {cid: html[html.index(f'id="c-{cid}"'):] for cid in (str(flagged), str(plain))}
+    items = {cid: text[:text.index("</article>")] for cid, text in items.items()}
+
+    def approve_class(item):
+        return re.search(r'godkjenn" *>.*?<button type="submit" class="([^"]+)">Godkjenn som den er',
+                         item, re.S).group(1)
+
+    assert approve_class(items[str(flagged)]) == "button secondary"
+    assert '<details class="moderation-redact" open>' in items[str(flagged)]
+    assert "Maskinen har markert noe i teksten" in items[str(flagged)]
+    assert approve_class(items[str(plain)]) == "button"
+    assert '<details class="moderation-redact">' in items[str(plain)]
+    assert "Maskinen har markert noe i teksten" not in items[str(plain)]
+
+
 def test_the_queue_is_ordered_by_period_then_random_id_and_paged(admin, app):
     with app.app_context():
         made = [(month, add_comment("bodo", month, f"tekst {n}"))
@@ -259,7 +279,7 @@ def test_the_free_text_file_holds_approved_text_only(client, app):
     sign_in(client, "forsker")
     text = client.get("/eksport/fritekst.csv?bekreft=ja").get_data(as_text=True)
     lines = text.strip().splitlines()
-    assert len(lines) == 2 and "Godkjent for forskerne" in lines[1] and ",bodo," in lines[1]
+    assert len(lines) == 2 and "Godkjent for forskerne" in lines[1] and ',"bodo",' in lines[1]
     assert "Venter for forskerne" not in text
     index = client.get("/eksport/").get_data(as_text=True)
     assert "bare fritekst som en moderator har gått gjennom og godkjent" in index

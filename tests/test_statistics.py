@@ -41,12 +41,34 @@ def test_wilson_contains_the_proportion(successes, n):
 
 
 def test_mean_interval_hand_worked():
-    values = [50.0, 75.0, 100.0, 25.0]
+    values = [50.0, 60.0, 70.0, 40.0]
     mean, low, high = mean_interval(4, sum(values), sum(v * v for v in values))
     sd = stdlib.stdev(values)
-    assert mean == 62.5
-    assert high - mean == pytest.approx(1.959964 * sd / math.sqrt(4), rel=1e-6)
-    assert low == pytest.approx(62.5 - 1.959964 * sd / 2, rel=1e-6)
+    assert mean == 55.0
+    # Student's t with 3 degrees of freedom, not the normal 1.96.
+    assert high - mean == pytest.approx(3.182446 * sd / math.sqrt(4), rel=1e-6)
+    assert low == pytest.approx(55.0 - 3.182446 * sd / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 30, 200])
+def test_mean_interval_uses_students_t_as_scipy_computes_it(n):
+    from scipy import stats
+
+    values = [float((7 * i) % 101) for i in range(n)]
+    mean, low, high = mean_interval(n, sum(values), sum(v * v for v in values),
+                                    low=-1e9, high=1e9)
+    scipy_low, scipy_high = stats.t.interval(0.95, n - 1, loc=stats.tmean(values),
+                                             scale=stats.sem(values))
+    assert mean == pytest.approx(stdlib.mean(values))
+    assert low == pytest.approx(scipy_low, rel=1e-9) and high == pytest.approx(scipy_high, rel=1e-9)
+
+
+def test_t_quantile_at_small_n_is_wider_than_the_normal():
+    from survey.statistics import t_quantile
+
+    assert t_quantile(4) == pytest.approx(2.776445, rel=1e-6)  # the n = 5
+    assert t_quantile(4) / 1.959964 > 1.4
+    assert t_quantile(10_000) == pytest.approx(1.96, abs=1e-3)
 
 
 def test_mean_interval_is_clamped_and_empty_is_none():

@@ -144,13 +144,19 @@ def _queue(page: int, failed: dict | None = None):
         .order_by(Comment.period_start, Comment.id)
         .limit(PAGE + 1).offset((page - 1) * PAGE)
     ).all()
-    entries = [{
-        "comment": c,
-        "office": names[c.office_id],
-        "month": period_label(ReportingPeriod.containing(c.period_start.replace(day=1), "month")),
-        "item": _item_label(known, c.questionnaire_version, c.item_code, lang),
-        "html": highlight(c.body, find_risks(c.body, places), labels),
-    } for c in comments[:PAGE]]
+    entries = []
+    for c in comments[:PAGE]:
+        risks = find_risks(c.body, places)
+        entries.append({
+            "comment": c,
+            "office": names[c.office_id],
+            "month": period_label(ReportingPeriod.containing(c.period_start.replace(day=1),
+                                                             "month")),
+            "item": _item_label(known, c.questionnaire_version, c.item_code, lang),
+            "html": highlight(c.body, risks, labels),
+            # Something flagged: redacting is the main action, approving as is the lesser.
+            "flagged": bool(risks),
+        })
     return render_template(
         "admin/moderation.html", entries=entries, counts=status_counts(), page=page,
         more=len(comments) > PAGE, failed=failed or {}, labels=labels, max_length=MAX_LENGTH,

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import plotly
-from flask import abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,14 +14,16 @@ from sqlalchemy import select
 from .. import releases
 from ..versions import available, live_version
 from ..extensions import db
+from ..formatting import number, percent
 from ..numbers import whole_number
 from ..models import Office
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from . import bp, charts, data
-from .plotly_css import stylesheet
 from .labels import BAND_OF_RUNG, BANDS, KIND_LABELS, RUNGS, period_label, rung_label
 
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+# plotly.js's basic bundle (bars, markers, error bars), vendored: scripts/vendor_plotly.py.
+PLOTLY_JS = (Path(__file__).resolve().parent.parent / "static" / "vendor" / "plotly"
+             / "plotly-basic.min.js")
 TREND_PERIODS = 8
 SORT_KEYS = ("navn", "svar", "median", "reell", *data.THEMES)
 
@@ -112,7 +113,7 @@ def overview():
     snap = data.snapshot(version)
     period = chosen_period(snap)
     lang = str(get_locale())
-    rows, pool, national, figure = [], None, None, None
+    rows, pool, national, figure, sketch = [], None, None, None, None
     if period:
         rows = [(office, snap.cell(office.id, period)) for office in offices]
         rows = _sorted(rows, request.args.get("sorter", "navn"))
@@ -123,18 +124,20 @@ def overview():
         if pool and pool.ladder:
             drawn.append((_("Andre kontorer"), pool.ladder))
         if drawn:
-            figure = snap.memo(
-                ("overview-figure", period, lang, tuple(name for name, _ in drawn)),
-                lambda: charts.overview(
-                    [name for name, _ in drawn],
-                    {band: [ladder.band_share(band) for _, ladder in drawn] for band in BANDS},
-                    band_labels(), lang,
-                ))
+            names = [name for name, _ in drawn]
+            shares = {band: [ladder.band_share(band) for _, ladder in drawn] for band in BANDS}
+            figure, sketch = snap.memo(
+                ("overview-figure", period, lang, tuple(names)),
+                lambda: (charts.overview(names, shares, band_labels(), lang),
+                         charts.stacked_rows(names, shares, [
+                             _("reell %(share)s", share=percent(ladder.band_share(3)))
+                             for _name, ladder in drawn])))
     return render_template(
         "dashboard/overview.html",
         snap=snap, period=period, version=version, versions=versions,
         choices=period_choices(snap) if period else [], rows=rows, pool=pool,
-        national=national, figure=figure, themes=theme_labels(version),
+        national=national, figure=figure, sketch=sketch, themes=theme_labels(version),
+        band_legend=[(label, charts.BAND_COLOURS[band]) for band, label in band_labels().items()],
         sort=request.args.get("sorter", "navn"), sort_keys=SORT_KEYS, period_label=period_label,
         **released,
     )
@@ -199,13 +202,15 @@ def office(slug: str):
         (office.name, cell), (_("Hele landet"), national),
         (_("Forrige periode (%(period)s)", period=period_label(period.previous())), previous),
     ]
-    figures = snap.memo(("office-figures", office.id, period, lang), lambda: _office_figures(
-        office, period, cell, series, trend_cells, measures, measure_labels, context, lang))
+    figures, sketches = snap.memo(("office-figures", office.id, period, lang),
+                                  lambda: _office_figures(office, period, cell, series,
+                                                          trend_cells, measures,
+                                                          measure_labels, context, lang))
     return render_template(
         "dashboard/office.html", cell=cell, national=national, previous=previous,
         series=series, trend_cells=trend_cells, measures=measures,
         measure_labels=measure_labels, measure_summary=measure_summary, figures=figures,
-        comments=comments, **context,
+        sketches=sketches, legends=_legends(series), comments=comments, **context,
     )
 
 
@@ -233,14 +238,27 @@ def _approved_comments(office, period, version: int, cell, snap) -> list[str] | 
     return bodies
 
 
+def _legends(series) -> dict[str, list[tuple[str, str]]]:
+    """Colour keys for the server-drawn charts: the bands, and the themes' series."""
+    bands = [(label, charts.BAND_COLOURS[band]) for band, label in band_labels().items()]
+    return {"bands": bands,
+            "series": [(name, colour) for (name, _c), colour in zip(series, charts.SERIES_COLOURS)]}
+
+
 def _office_figures(office, period, cell, series, trend_cells, measures, measure_labels,
-                    context, lang) -> dict[str, str]:
-    """The office page's plotly figures as JSON (built once per snapshot and language)."""
-    figures = {}
+                    context, lang) -> tuple[dict[str, str], dict[str, list[dict]]]:
+    """The office page's plotly figures as JSON, and the same charts as rows for the
+    server-drawn SVG (built once per snapshot and language)."""
+    figures, sketches = {}, {}
     if cell.ladder:
         figures["ladder"] = charts.ladder(
             {r: cell.ladder.share(r) for r in RUNGS}, cell.ladder.counts,
             {r: rung_label(r) for r in RUNGS}, BAND_OF_RUNG, band_labels(), lang)
+        top_down = list(range(8, 0, -1))
+        sketches["ladder"] = charts.bar_rows(
+            [rung_label(r) for r in top_down], [cell.ladder.share(r) for r in top_down],
+            [charts.BAND_COLOURS[BAND_OF_RUNG[r]] for r in top_down],
+            [percent(cell.ladder.share(r)) for r in top_down])
     theme_values = [
         (name, [(f.mean, f.low, f.high) if (f := c.themes[t]) else None for t in data.THEMES])
         for name, c in series
@@ -248,18 +266,28 @@ def _office_figures(office, period, cell, series, trend_cells, measures, measure
     if any(v for _, values in theme_values for v in values):
         figures["themes"] = charts.themes(
             [context["themes"][t] for t in data.THEMES], theme_values, lang)
+        sketches["themes"] = charts.mark_rows(
+            [context["themes"][t] for t in data.THEMES], [values for _, values in theme_values])
     if any(c.ladder for c in trend_cells):
+        shares = {b: [c.ladder.band_share(b) if c.ladder else None for c in trend_cells]
+                  for b in BANDS}
+        medians = [c.ladder.median if c.ladder else None for c in trend_cells]
         figures["trend"] = charts.trend(
-            [period_label(c.period) for c in trend_cells],
-            {b: [c.ladder.band_share(b) if c.ladder else None for c in trend_cells] for b in BANDS},
-            band_labels(), [c.ladder.median if c.ladder else None for c in trend_cells],
+            [period_label(c.period) for c in trend_cells], shares, band_labels(), medians,
             _("Median trinn"), lang)
+        sketches["trend"] = charts.stacked_rows(
+            [period_label(c.period) for c in trend_cells], shares,
+            [_("median %(rung)s", rung=number(m, 1)) if m is not None else "" for m in medians])
     shown_measures = [m for m in measures if m.participants]
     if shown_measures:
         figures["measures"] = charts.measures(
             [measure_labels[m.measure] for m in shown_measures],
             [m.participants for m in shown_measures], lang)
-    return figures
+        sketches["measures"] = charts.bar_rows(
+            [measure_labels[m.measure] for m in shown_measures],
+            [m.participants for m in shown_measures], ["#0072B2"] * len(shown_measures),
+            [number(m.participants) for m in shown_measures])
+    return figures, sketches
 
 
 def _measure_labels(version: int, lang: str) -> dict[str, str]:
@@ -270,23 +298,3 @@ def _measure_labels(version: int, lang: str) -> dict[str, str]:
         return {}
     item = known[version].item(MEASURES_ITEM)
     return {o.value: o.label(lang) for o in item.options}
-
-
-@bp.get("/plotly-<version>.min.js")
-def plotly_js(version: str):
-    """plotly.js, the copy shipped in the plotly package, from our own server."""
-    if version != plotly.__version__:
-        abort(404)
-    return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=365 * 24 * 3600)
-
-
-@bp.get("/plotly-<version>.css")
-def plotly_css(version: str):
-    """plotly.js's style rules from our own server, since the CSP keeps plotly.js from
-    adding them itself."""
-    if version != plotly.__version__:
-        abort(404)
-    response = current_app.response_class(stylesheet(PLOTLY_JS), mimetype="text/css")
-    response.cache_control.public = True
-    response.cache_control.max_age = 365 * 24 * 3600
-    return response

@@ -23,11 +23,14 @@ def seed(app, **responses_per_office) -> None:
 
 
 def wait_for_charts(page) -> int:
-    """Every chart on the page has been drawn by plotly; returns how many."""
+    """Every chart on the page has been drawn by plotly; returns how many. (plotly draws
+    a chart as it comes near the screen, so each is scrolled to first.)"""
     charts = page.locator(".chart")
     count = charts.count()
     for n in range(count):
+        charts.nth(n).scroll_into_view_if_needed()
         charts.nth(n).locator("svg.main-svg").first.wait_for(state="visible")
+    page.evaluate("window.scrollTo(0, 0)")
     return count
 
 
@@ -108,7 +111,7 @@ def test_researcher_downloads_the_response_file(browsing):
     page = browsing.desktop(accept_downloads=True)
     sign_in(page, "forsker", "/eksport/")
     with page.expect_download() as caught:
-        page.get_by_role("link", name="Svar (CSV)", exact=True).click()
+        page.get_by_role("link", name="Svar (CSV (RFC 4180))", exact=True).click()
     download = caught.value
     assert download.failure() is None
     assert download.suggested_filename.endswith(".csv")
