@@ -45,6 +45,25 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """Show an item or page only when an earlier answer holds: the answer to ``item`` is
+    one of ``any_of`` (for a multi item: names at least one of them). Evaluated on the
+    server, so it works without JavaScript; an item it hides is *not asked*, which the
+    stored answers tell from *not answered* by the answer to ``item`` (the codebook says
+    so)."""
+
+    item: str
+    any_of: tuple
+
+    def holds(self, answers: dict) -> bool:
+        given = answers.get(self.item)
+        if given is None:
+            return False
+        given = given if isinstance(given, list) else [given]
+        return any(value in self.any_of for value in given)
+
+
+@dataclass(frozen=True)
 class Item:
     code: str
     type: str
@@ -57,6 +76,7 @@ class Item:
     dont_know: bool = False
     exclusive: tuple[str, ...] = ()
     max_length: int = 1000
+    show_if: Condition | None = None
 
     @property
     def values(self) -> tuple:
@@ -77,6 +97,7 @@ class Page:
     title: Text
     items: tuple[Item, ...]
     intro: Text | None = None
+    show_if: Condition | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +133,31 @@ class Questionnaire:
 
     def theme_items(self, theme: str) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.theme == theme)
+
+    def asked(self, code: str, answers: dict) -> bool:
+        """Whether item ``code`` is asked, given the ``answers`` so far: its own condition
+        and its page's hold (an item without either is always asked)."""
+        return all(c.holds(answers) for c in self.conditions(code))
+
+    def conditions(self, code: str) -> tuple[Condition, ...]:
+        """The ``show_if`` conditions item ``code`` is asked under (its page's, its own)."""
+        page = self.pages[self.page_of(code)]
+        return tuple(c for c in (page.show_if, self.item(code).show_if) if c is not None)
+
+    def page_shown(self, index: int, answers: dict) -> bool:
+        """Whether page ``index`` is shown: its condition holds and it asks something."""
+        page = self.pages[index]
+        return any(self.asked(item.code, answers) for item in page.items)
+
+    def next_page(self, index: int, answers: dict, step: int = 1) -> int:
+        """The next shown page after ``index`` (``step`` -1: before it); ``index`` itself
+        if there is none that way. The first and the last page are always shown."""
+        at = index + step
+        while 0 <= at < len(self.pages):
+            if self.page_shown(at, answers):
+                return at
+            at += step
+        return index
 
 
 def _text(raw, where: str, problems: list[str], required: bool = True) -> Text | None:
@@ -164,6 +210,29 @@ def _options(raw_options, where: str, problems: list[str], *, string_codes: bool
     return tuple(options)
 
 
+def _condition(raw, where: str, earlier: dict[str, Item], problems: list[str]):
+    """A ``show_if`` table: ``item`` names an item on an *earlier page* (so the server knows
+    the answer when it builds the page, without JavaScript), ``any_of`` some of its
+    values."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"item", "any_of"}:
+        problems.append(f"{where}: show_if needs exactly item and any_of")
+        return None
+    target = earlier.get(raw["item"])
+    values = raw["any_of"]
+    if target is None:
+        problems.append(f"{where}: show_if names {raw['item']!r}, not an item on an earlier page")
+        return None
+    if target.type == "text":
+        problems.append(f"{where}: show_if cannot depend on a free-text item")
+        return None
+    if not isinstance(values, list) or not values or set(values) - {o.value for o in target.options}:
+        problems.append(f"{where}: show_if any_of must list options of {target.code}")
+        return None
+    return Condition(item=target.code, any_of=tuple(values))
+
+
 def parse(data: dict) -> Questionnaire:
     """Build a questionnaire from parsed TOML, or raise ``QuestionnaireError`` listing
     every problem (codes unique, translations complete, scales consistent, one ladder)."""
@@ -192,8 +261,12 @@ def parse(data: dict) -> Questionnaire:
     pages = []
     codes: set[str] = set()
     ladders = 0
+    seen_items: dict[str, Item] = {}  # items on earlier pages: what a condition may name
     for p, raw_page in enumerate(data.get("pages") or []):
         page_code = raw_page.get("code", f"#{p + 1}")
+        page_if = _condition(raw_page.get("show_if"), f"page {page_code}", seen_items, problems)
+        if page_if is not None and p in (0, len(data.get("pages") or []) - 1):
+            problems.append(f"page {page_code}: the first and the last page are always shown")
         items = []
         for raw in raw_page.get("items") or []:
             code = raw.get("code", "")
@@ -224,6 +297,7 @@ def parse(data: dict) -> Questionnaire:
                 rungs = sorted(o.rung for o in options if isinstance(o.rung, int))
                 if rungs != list(range(1, 9)) or any(o.value != o.rung for o in options):
                     problems.append(f"{where}: a ladder has eight options, value == rung 1..8")
+            show_if = _condition(raw.get("show_if"), where, seen_items, problems)
             exclusive = tuple(raw.get("exclusive") or ())
             if set(exclusive) - {o.value for o in options}:
                 problems.append(f"{where}: exclusive names an unknown option")
@@ -240,6 +314,7 @@ def parse(data: dict) -> Questionnaire:
                     dont_know=bool(raw.get("dont_know", False)) and kind != "multi",
                     exclusive=exclusive,
                     max_length=int(raw.get("max_length", 1000)),
+                    show_if=show_if,
                 )
             )
         if not items:
@@ -250,8 +325,10 @@ def parse(data: dict) -> Questionnaire:
                 title=_text(raw_page.get("title"), f"page {page_code}", problems),
                 intro=_text(raw_page.get("intro"), f"page {page_code} intro", problems, False),
                 items=tuple(items),
+                show_if=page_if,
             )
         )
+        seen_items.update((item.code, item) for item in items)
     if not pages:
         problems.append("the questionnaire has no pages")
     if ladders != 1:

@@ -126,7 +126,7 @@ def test_a_refused_submission_loses_nothing_and_says_what_is_needed(app, client)
     assert first.checked("med_stige") == ["-1"] and first.hidden("bak_alder") == ["2"]
     # One more answer is enough.
     page = first.submit(client, ("nav", "next"), {"med_stige": 5})
-    while 'value="submit"' not in page.html:
+    while 'value="check"' not in page.html:  # the last page leads to the check page
         page = page.submit(client, ("nav", "next"))
     assert page.submit(client, ("nav", "submit")).status == 303
     counts = stored(app)

@@ -96,7 +96,7 @@ def test_posting_a_published_never_live_version_stores_nothing_in_it(app, client
     assert stored_versions(app) == []
     # The page it gave back is a good form: sending it from the last page stores it in 1.
     page = tampered
-    while 'value="submit"' not in page.html:
+    while 'value="check"' not in page.html:  # the last page leads to the check page
         page = page.submit(client, ("nav", "next"))
     assert page.submit(client, ("nav", "submit")).status == 303
     assert stored_versions(app) == [1]
@@ -128,7 +128,7 @@ def test_who_started_on_the_old_version_may_finish_within_the_grace(app):
     assert stored_versions(app) == [1]
     # Carried on in version 2, it is stored in version 2.
     page = refused
-    while 'value="submit"' not in page.html:
+    while 'value="check"' not in page.html:  # the last page leads to the check page
         page = page.submit(late, ("nav", "next"), {ADDED: 2} if ADDED in page.visible_items()
                            else {})
     assert page.submit(late, ("nav", "submit")).status == 303

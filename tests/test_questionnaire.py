@@ -80,7 +80,7 @@ def broken(change):
 
 def test_duplicate_codes_are_refused():
     def dup(d):
-        d["pages"][1]["items"][0]["code"] = d["pages"][0]["items"][1]["code"]
+        d["pages"][2]["items"][0]["code"] = d["pages"][1]["items"][1]["code"]
     assert any("duplicate code" in p for p in broken(dup))
 
 
@@ -107,5 +107,7 @@ def test_an_unknown_scale_or_theme_is_refused():
 
 def test_vet_ikke_code_cannot_be_an_option_value():
     def reserved(d):
-        d["pages"][3]["items"][5]["options"][0]["value"] = -1
+        counsellors = next(item for page in d["pages"] for item in page["items"]
+                           if item["code"] == "rel_antall")
+        counsellors["options"][0]["value"] = -1
     assert any("reserved" in p for p in broken(reserved))

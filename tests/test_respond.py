@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -37,10 +39,11 @@ def answer_all(client, answers=FULL, slug="bodo", **kwargs) -> Page:
     """Walk every page, answering from ``answers``; returns the last page, unsent."""
     page = start(client, slug, **kwargs)
     for n in range(LAST):
-        assert f"Side {n + 1} av {LAST}" in page.html or f"{n + 1} av {LAST}" in page.html \
-            or f"{n + 1} of {LAST}" in page.html
+        # Branching may skip a page (the programme page without tilt_deltatt), so the
+        # number on the page may run ahead of n.
+        assert re.search(rf"\b(\d+) (av|of) {LAST}\b", page.html)
         shown = {code: answers[code] for code in page.visible_items() if code in answers}
-        if n == LAST - 1:
+        if f"{LAST} av {LAST}" in page.html or f"{LAST} of {LAST}" in page.html:
             return Page.with_answers(page, shown)
         page = page.submit(client, ("nav", "next"), shown, **kwargs)
         assert page.status == 200, page.html
@@ -285,7 +288,10 @@ def test_questionnaire_pages_are_accessible_by_construction(client):
 
     for input_id in re.findall(r'<input type="radio" id="([^"]+)"', html):
         assert f'<label for="{input_id}">' in html
-    assert "<script" not in html  # works completely without JavaScript
+    # Works without JavaScript: the one script is the deferred enhancement, nothing inline.
+    assert re.findall(r"<script[^>]*>.*?</script>", html, re.S) == [
+        re.search(r'<script src="/static/js/respond\.js\?v=[0-9a-f]{16}" defer></script>',
+                  html).group(0)]
 
 
 def test_a_failed_save_stores_nothing_and_keeps_every_answer(client, app, database_url):

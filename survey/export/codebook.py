@@ -54,6 +54,18 @@ def _missing(column: Column) -> str:
     return NOT_ANSWERED
 
 
+def _not_asked(questionnaire: Questionnaire, code: str) -> str:
+    """Branching (``show_if``): when the item was not asked at all, which is stored as empty
+    too and told from "not answered" by the answer the condition names."""
+    conditions = questionnaire.conditions(code)
+    if not conditions:
+        return ""
+    rules = " and ".join(f"{c.item} is one of {', '.join(map(str, c.any_of))}"
+                         for c in conditions)
+    return (f"; asked only when {rules} (branching): where that does not hold, empty = "
+            "not asked, not a skipped answer")
+
+
 def codebook_rows(questionnaire: Questionnaire,
                   alphas: Mapping[str, Alpha | None]) -> list[list[str]]:
     """One row per column of the CSV, in the CSV's order, under ``HEADER``."""
@@ -64,12 +76,15 @@ def codebook_rows(questionnaire: Questionnaire,
             computation = f"{computation} {alpha_text(alphas[column.theme])}".strip()
         if column.name in QUASI_IDENTIFIERS:
             computation = f"{computation} {QUASI_IDENTIFIER}".strip()
+        missing = _missing(column)
+        if column.item is not None and missing:
+            missing = f"{missing}{_not_asked(questionnaire, column.item.code)}"
         rows.append([
             column.name,
             column.kind,
             *(column.label(lang) if column.label else "" for lang in ("nb", "nn", "en")),
             "; ".join(f"{value}={label.nb}" for value, label in column.values),
-            _missing(column),
+            missing,
             column.theme or "",
             ("yes" if column.reverse else "no") if column.kind == SCALE else "",
             "; ".join(f"{value}={rung}" for value, rung in column.rungs.items()),

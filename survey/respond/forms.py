@@ -181,11 +181,28 @@ def _order_ladder(form: FlaskForm, questionnaire: Questionnaire, formdata) -> No
     form.ladder_order = ",".join(str(value) for value in order)
 
 
+def given_answers(form: FlaskForm, questionnaire: Questionnaire) -> dict:
+    """The choices in the form that are valid answers (code -> value or list), whatever
+    else is wrong with it: what branching conditions (``Questionnaire.asked``) read."""
+    given = {}
+    for item in questionnaire.items:
+        data = form[item.code].data
+        if item.type == "multi" and data:
+            given[item.code] = [value for value in data if value in item.values]
+        elif item.type != "text" and data is not None and data in item.values:
+            given[item.code] = data
+    return given
+
+
 def answers_of(form: FlaskForm, questionnaire: Questionnaire) -> tuple[dict, dict]:
     """The validated answers as stored: ``answers`` (code -> int or list of option codes)
-    and ``texts`` (code -> free text), leaving out what was not answered."""
+    and ``texts`` (code -> free text), leaving out what was not answered and what was not
+    asked (an item whose ``show_if`` does not hold on the answers before it: an answer
+    given before the respondent changed that earlier answer is dropped)."""
     answers, texts = {}, {}
     for item in questionnaire.items:
+        if not questionnaire.asked(item.code, answers):
+            continue
         data = form[item.code].data
         if item.type == "text":
             if data and data.strip():

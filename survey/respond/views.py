@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
-from sqlalchemy import exists, insert, literal, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import codes as access_codes
@@ -23,7 +23,7 @@ from ..redact import redact
 from ..scoring import answers_needed, counts_as_response, scored_answers, scored_items
 from . import bp
 from ..offices import matching, office_or_404
-from .forms import CodeForm, answer_form, answers_of
+from .forms import CodeForm, answer_form, answers_of, given_answers
 
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -94,14 +94,23 @@ def _submit_limit() -> str:
     return current_app.config["STIGEN_SUBMIT_LIMIT"]
 
 
-def _not_a_submission() -> bool:
-    return request.form.get("nav") != "submit"
+def _is_submission() -> bool:
+    return request.form.get("nav") == "submit"
+
+
+def _questionnaire_limit() -> str:
+    """A questionnaire request counts against one limit: Send inn against the submissions'
+    (the stricter), every other page against the pages'. One check per request, not two."""
+    return _submit_limit() if _is_submission() else _page_limit()
+
+
+def _questionnaire_scope(endpoint: str) -> str:
+    return "questionnaire-submissions" if _is_submission() else "questionnaire-pages"
 
 
 @bp.post("/k/<slug>/svar")
 @csrf.exempt  # the form checks its own token, so an expired one costs no answers
-@limiter.limit(_page_limit, scope="questionnaire-pages")
-@limiter.limit(_submit_limit, scope="questionnaire-submissions", exempt_when=_not_a_submission)
+@limiter.limit(_questionnaire_limit, scope=_questionnaire_scope)
 def questionnaire_post(slug: str):
     """One questionnaire page: validate, move on or back, switch language, or submit."""
     try:
@@ -141,27 +150,48 @@ def questionnaire_post(slug: str):
     expired = bool(form.csrf_token.errors)
     wrong = [code for code in form.errors if code != "csrf_token"]
     status, notice, show_errors, back_to_start = 200, None, True, False
+    # Check your answers: the form came from that page (``check``), or from a page its
+    # "change" button opened (``review``, which offers the way back to it).
+    on_check = request.form.get("check") == "1"
+    reviewing = on_check or request.form.get("review") == "1"
+    goto = re.fullmatch(r"goto-(\d{1,3})", nav)
+    show_check = False
 
     if switched:
         page, show_errors = 0, False
         notice = _("Spørreskjemaet er byttet ut med en ny versjon mens du svarte. Svarene "
                    "dine på spørsmålene som er med i den nye versjonen, er tatt vare på. "
                    "Se over svarene, og send inn når du er klar.")
-    elif switching_language or nav == "start":
+    elif switching_language or nav in ("start", "resume"):
+        # "resume": the start page's "go on where you left off" (js/respond.js put the
+        # draft kept in the tab into its form): the page the respondent was on.
         show_errors = False
         page = 0 if nav == "start" else page
+        show_check = on_check and switching_language
     elif expired:
         # Nothing of the answers is lost: the same page comes back with a fresh token.
         notice = _(
             "Siden var åpen lenge, så vi må be deg trykke en gang til. "
             "Svarene dine er tatt vare på."
         )
+        show_check = on_check
+    elif goto:
+        # A "change" button of the check page: that page, its field in view (#code).
+        page, show_errors = min(int(goto[1]), last_page), False
     elif nav == "back":
-        page, show_errors = max(page - 1, 0), False
+        # The page before that is shown: branching (``show_if``) may skip some.
+        page = questionnaire.next_page(page, given_answers(form, questionnaire), -1)
+        show_errors = False
     elif wrong:
         pages_wrong = sorted({questionnaire.page_of(code) for code in wrong})
         page = page if page in pages_wrong else pages_wrong[0]
         notice = _("Noe må rettes før du kan gå videre. Se merknaden ved spørsmålet.")
+    elif nav == "check" and not counts_as_response(
+            questionnaire, (given := answers_of(form, questionnaire)[0])):
+        # Not yet a response: said on the page, before the check page and "Send inn".
+        notice, show_errors, back_to_start = _too_few_notice(questionnaire, given), False, True
+    elif nav == "check":
+        show_check = True
     elif nav == "submit" and page == last_page and not counts_as_response(
             questionnaire, (given := answers_of(form, questionnaire)[0])):
         # Not a response: nothing is stored (empty forms must not fill a group up to k),
@@ -180,8 +210,15 @@ def questionnaire_post(slug: str):
             "Svarene dine står fortsatt i skjemaet: prøv å sende igjen om litt."
         )
     elif nav == "next":
-        page = min(page + 1, last_page)
+        page = questionnaire.next_page(page, given_answers(form, questionnaire))
 
+    if show_check:
+        return render_template(
+            "respond/check.html", office=office, form=form, questionnaire=questionnaire,
+            last_page=last_page, nonce=nonce, notice=notice, admission=admission,
+            visible=[item.code for item in questionnaire.items
+                     if questionnaire.asked(item.code, answers_of(form, questionnaire)[0])],
+        ), status
     return (
         render_template(
             "respond/page.html",
@@ -196,6 +233,8 @@ def questionnaire_post(slug: str):
             show_errors=show_errors,
             admission=admission,
             back_to_start=back_to_start,
+            reviewing=reviewing and not switched,
+            given=given_answers(form, questionnaire),
         ),
         status,
     )
@@ -395,6 +434,22 @@ def _page_number(raw: str | None, last_page: int) -> int:
         return 0
 
 
+def _into_inbox():
+    """INSERT INTO inbox … SELECT the submission's values WHERE no receipt holds its
+    nonce's hash, with bound parameters: built once, so a submission pays for no
+    statement building."""
+    inbox, receipts = Inbox.__table__, SubmissionReceipt.__table__
+    names = ("nonce_hash", "office_id", "period_start", "questionnaire_version", "language",
+             "answers", "texts", "batch_id")
+    values = select(*(bindparam(name, type_=inbox.c[name].type).label(name) for name in names))
+    unmixed = values.where(~exists().where(
+        receipts.c.nonce_hash == bindparam("nonce_hash", type_=inbox.c.nonce_hash.type)))
+    return insert(inbox).from_select(list(names), unmixed)
+
+
+_INTO_INBOX = _into_inbox()
+
+
 def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) -> bool:
     """Store one submission whole, once, or not at all. Returns False if the database
     could not take it (nothing is then stored); True if stored now or before.
@@ -418,14 +473,10 @@ def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) 
         "texts": {code: cleaned for code, text in texts.items() if (cleaned := redact(text))},
         "batch_id": None,
     }
-    receipts = SubmissionReceipt.__table__
-    unmixed = select(*(literal(value, Inbox.__table__.c[name].type).label(name)
-                       for name, value in row.items())).where(
-        ~exists().where(receipts.c.nonce_hash == nonce_hash))
     try:
         # One statement: a receipt (mixed before) makes it insert nothing, a waiting row
         # with the same key makes it fail; both mean stored before.
-        db.session.execute(insert(Inbox).from_select(list(row), unmixed))
+        db.session.execute(_INTO_INBOX, row)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -114,8 +114,7 @@ class Problems:
     def watch(self, page):
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.exceptions.append(str(error)))
-        page.on("requestfailed", lambda request: self.failed.append(
-            f"{request.method} {request.url}: {request.failure}"))
+        page.on("requestfailed", self._failed)
         page.on("response", lambda response: response.status >= 400 and self.statuses.append(
             f"{response.status} {response.request.method} {response.url}"))
         return page
@@ -125,6 +124,13 @@ class Problems:
                 allowed in message.text for allowed in ALLOWED_CONSOLE_ERRORS):
             location = message.location or {}
             self.console.append(f"{message.text} ({location.get('url', '')})")
+
+    def _failed(self, request) -> None:
+        # The favicon is fetched after the page loads; a click that leaves the page first
+        # cancels it (ERR_ABORTED). Nothing failed: the browser stopped asking.
+        if request.failure == "net::ERR_ABORTED" and "/static/favicon.svg" in request.url:
+            return
+        self.failed.append(f"{request.method} {request.url}: {request.failure}")
 
     def all(self) -> list[str]:
         return self.console + self.exceptions + self.failed + self.statuses

@@ -51,6 +51,7 @@ def test_nothing_of_the_respondent_is_left_anywhere(browser, app, database_url, 
                 answer_page(page, index, ANSWERS)
                 if index < page_count() - 1:
                     press(page, "Neste")
+            press(page, "Se over svarene")  # the check-your-answers page has Send inn
             submitted = {datetime.now(UTC)}
             press(page, "Send inn")
             submitted.add(datetime.now(UTC))

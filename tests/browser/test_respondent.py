@@ -53,6 +53,8 @@ def walk_with_back_and_nynorsk(page) -> None:
         press(page, "Neste")
         expect_page(page, index, "nn")
         answer_page(page, index, FULL)
+    press(page, "Sjå over svara")  # the check-your-answers page, then Send inn
+    assert page.locator("h1").inner_text() == "Sjå over svara før du sender"
     press(page, "Send inn")
     assert page.url.endswith("/k/bodo/takk")
     assert page.locator("html").get_attribute("lang") == "nn"
@@ -135,15 +137,15 @@ def keyboard_page(page, index: int, answers: dict, *, submit_with: str = "button
         elif now["tag"] == "textarea" and code in wanted:
             page.keyboard.type(wanted[code])
             done.add(code)
-        elif now["tag"] == "button" and now["text"] in ("Neste", "Send inn"):
+        elif now["tag"] == "button" and now["text"] in ("Neste", "Se over svarene"):
             assert done == set(wanted), (index, set(wanted) - done)
-            if now["text"] == "Send inn":
+            if now["text"] == "Se over svarene":
                 # A look back with Shift+Tab lands on the last answer, then on again.
                 page.keyboard.press("Shift+Tab")
                 back = focused(page)
                 assert back["name"] == page_codes(index)[-1] and back["checked"], back
                 page.keyboard.press("Tab")
-                assert focused(page)["text"] == "Send inn"
+                assert focused(page)["text"] == "Se over svarene"
             with page.expect_navigation():
                 page.keyboard.press("Enter")
             return
@@ -172,6 +174,16 @@ def test_whole_questionnaire_with_the_keyboard_only(browsing):
         expect_page(page, index, "nb")
         keyboard_page(page, index, FULL,
                       submit_with="enter-in-radio" if index == 1 else "button")
+    # The check-your-answers page: Tab on to "Send inn" and press Enter.
+    assert page.locator("h1").inner_text() == "Se over svarene før du sender"
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        if focused(page)["text"] == "Send inn":
+            break
+    else:
+        raise AssertionError("Send inn cannot be reached with Tab on the check page")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.url.endswith("/k/bodo/takk")
     responses, comments = stored_responses(browsing.server.app)
     assert [(answers, language) for answers, language, _rung in responses] == [(STORED, "nb")]

@@ -103,6 +103,9 @@ def test_each_respondent_gets_their_own_ladder_order_kept_through_back_and_langu
     page = browsing.phone()
     for _ in range(40):
         page.context.clear_cookies()
+        if page.url.startswith("http"):
+            # A new respondent: nothing kept in the tab to go on with (js/respond.js).
+            page.evaluate("() => sessionStorage.clear()")
         page.goto("/k/bodo")
         press(page, "Start")
         values = page.locator("input[name=med_stige]").evaluate_all(
