@@ -13,6 +13,10 @@ FIELD = re.compile(r"<(input|textarea)\b([^>]*)>")
 ATTRIBUTE = re.compile(r'([\w:-]+)(?:="([^"]*)")?')
 PAGE = re.compile(r'<input type="hidden" name="page" value="(\d+)"')
 TEXT = "Bra oppfølging, takk."
+# The last questionnaire page's button leads to "check your answers", whose button is
+# Send inn.
+LAST_PAGE = 'name="nav" value="check" class="button"'
+CHECK_PAGE = 'name="nav" value="submit" class="button"'
 
 
 class FormError(Exception):
@@ -60,14 +64,18 @@ def walk(request, slug: str) -> int:
     status, _, html = request("POST", action, body)
     count, expected = 2, 0
     while True:
-        if status != 200 or page_number(html) != expected or "notice-error" in html:
-            raise FormError(f"page {expected}: status {status}, page {page_number(html)}")
-        last = 'value="submit"' in html
-        action, body = form(html, "submit" if last else "next")
+        if status != 200 or "notice-error" in html:
+            raise FormError(f"page {expected}: status {status}")
+        if CHECK_PAGE in html:  # "Check your answers": Send inn
+            action, body = form(html, "submit")
+            status, headers, html = request("POST", action, body)
+            count += 1
+            break
+        if page_number(html) != expected:
+            raise FormError(f"page {expected}: page {page_number(html)}")
+        action, body = form(html, "check" if LAST_PAGE in html else "next")
         status, headers, html = request("POST", action, body)
         count += 1
-        if last:
-            break
         expected += 1
     if status != 303:
         raise FormError(f"Send inn: status {status}")

@@ -53,8 +53,6 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 
 from .suppression import MIN_K, Cell, PublishedLeak, Relation, _Indexed
 
@@ -163,6 +161,8 @@ class _System:
                     columns.append(column[c])
                     data.append(sign)
             rhs.append(b)
+        from scipy import sparse  # here: only a release's audit needs SciPy (see _solve)
+
         self.A = sparse.csr_array((data, (rows, columns)), shape=(len(relations), len(cells)))
         self.b = np.array(rhs, dtype=float)
 
@@ -187,6 +187,8 @@ class _System:
     def confirm(self, cells: list[int], k: int) -> np.ndarray | None:
         """One solution in which as many of ``cells`` as it can reach k (maximising the sum
         of min(x, k) over them): each cell at k or more in it is proved safe."""
+        from scipy import sparse
+
         n, m = len(self.cells), len(cells)
         # Variables: the cells, then t_i <= k with t_i <= x of cell i; maximise sum t.
         lift = sparse.csr_array(
@@ -220,6 +222,10 @@ def _solve(objective: np.ndarray, **problem):
     its default with presolve. Presolve comes last: as in SciPy 1.15 it called some
     feasible systems of dependent relations infeasible. A cell is never passed as safe on
     the solver's word alone (``_System.proved``)."""
+    # SciPy's optimiser is imported here, not with the module: a web worker or an export
+    # that never audits a release does not carry it (about 50 MB).
+    from scipy.optimize import linprog
+
     found = None
     for method, presolve in (("highs-ds", False), ("highs-ipm", False), ("highs", True)):
         found = linprog(objective, method=method, options={"presolve": presolve}, **problem)

@@ -8,55 +8,61 @@ transaction of its own:
 
 - **claim**: a ``mix_batch`` journal row (random id, step 0) and the batch id on the
   inbox rows;
-- **T1 responses**: every response of the office × period is deleted and inserted again,
-  with the batch's new ones, in a fresh random order and with fresh random ids; the new
-  ones are scored (``survey.scoring.score``, here rather than in the request, which
-  keeps the submission one write) and added to the tallies;
-- **T2 comments**: the office × period's comments likewise (each keeps its id, status,
-  body and every other column); new ones enter as ``held``;
-- **T3 receipts**: the office × period's submission receipts likewise, with the batch's
-  nonce hashes;
+- **T1 responses**: the batch's responses are scored (``survey.scoring.score``, here
+  rather than in the request, which keeps the submission one write), added to the
+  tallies and inserted under fresh random ids;
+- **T2 comments**: the batch's free texts, as ``held`` comments;
+- **T3 receipts**: the batch's nonce hashes;
 - **T4**: the batch's inbox rows and its journal row are deleted.
+
+**Order.** On SQLite the four tables are WITHOUT ROWID tables keyed by random ids: a new
+row lands at a random place among the others, and no column counts writes, so adding
+the batch is all a step does. On PostgreSQL every row carries its writer's transaction
+id (``xmin``) and lies where it was written (``ctid``), so T1–T3 also rewrite every row of
+the office × period, with the new ones, in a random order, in the database (responses
+under fresh ids, comments and receipts under their own keys): every live row of an
+office × period then carries the last mix's transaction id and lies in a random order,
+and the three tables never share a transaction.
 
 A flush takes up to ``GROUPS_PER_STEP`` office × periods through each step together,
 one batch (and journal row) each, in one transaction per step.
 
 Each step commits its journal step (``mix_batch.step``) with its own work, so a mixer
 stopped anywhere loses and duplicates nothing: every mix and flush first finishes every
-journalled batch (``recover``). Every live row of an office × period then carries the
-last mix's transaction id (PostgreSQL ``xmin``) and lies in a random physical order (a
-random key on SQLite's WITHOUT ROWID tables; a random insertion order on PostgreSQL);
-the three tables never share a transaction. Each step locks the office's row on
-PostgreSQL (``FOR NO KEY UPDATE``, which still lets submissions point at the office), so
-two workers mixing at once take turns; on SQLite a step runs under ``BEGIN IMMEDIATE``
-and is retried when the database is busy.
+journalled batch (``recover``). Each step locks the office's row on PostgreSQL (``FOR NO
+KEY UPDATE``, which still lets submissions point at the office), so two workers mixing at
+once take turns; on SQLite a step runs under ``BEGIN IMMEDIATE`` and is retried when the
+database is busy.
 
 Comments then reach the moderation queue (``held`` -> ``pending``) per office × period,
-all held ones at once, when at least k are held or the period has ended: in the T2
-rewrite itself when due then (so they keep its transaction id), else in one statement
-when a flush finds the period ended. The moderator never sees a comment close to when it
-was written, only in batches of at least k or at the period's end (issue 11, point 6).
+all held ones at once, when at least k are held or the period has ended: in T2 itself
+when due then (on PostgreSQL inside the rewrite, so they keep its transaction id), else in
+one statement when a flush finds the period ended. The moderator never sees a comment
+close to when it was written, only in batches of at least k or at the period's end
+(issue 11, point 6).
 
 **When.** After a submission commits, if its office × period has at least
-``STIGEN_MIX_BATCH`` waiting rows (default max(k, 10): a batch never smaller than the
-smallest group shown, and big enough that mixing costs a tenth of a rewrite per
-submission), it is mixed there, before the thank-you redirect (``after_submission``).
-``flush(before)`` mixes every waiting row, whatever the count, of periods starting
-before ``before`` (or all): releases call it first. ``flask mix`` (ended periods; with
-``--all`` everything) is for a nightly cron or NAIS job, and on PostgreSQL it then runs
-VACUUM on the rewritten tables, so the dead versions of the rows (with their old
+``batch_size`` waiting rows, it is mixed there, before the thank-you redirect
+(``after_submission``). The batch is ``STIGEN_MIX_BATCH``, never smaller than the smallest
+group shown (k); by default max(k, 10) on PostgreSQL, where waiting rows show their
+arrival order, and max(k, 50) on SQLite, where they lie in the order of their random key;
+on PostgreSQL it is also at least a tenth of the office × period (``REWRITE_SHARE``), so
+that a submission costs about ten row rewrites however large an office's month grows. ``flush(before)`` mixes every waiting row, whatever the count, of
+periods starting before ``before`` (or all): releases call it first. ``flask mix`` (ended
+periods; with ``--all`` everything) is for a nightly cron or NAIS job, and on PostgreSQL it
+then runs VACUUM on the rewritten tables, so the dead versions of the rows (with their old
 transaction ids and places) do not wait for autovacuum.
 
 What is left to someone who runs the database: the inbox holds up to one batch per
-office × period in arrival order (their own transaction ids) until it is mixed; the
-write-ahead log, its archives and backups hold every write as it happened; on PostgreSQL
-the dead versions of rewritten rows stay in their pages until VACUUM (see
+office × period, in arrival order on PostgreSQL (their own transaction ids) until it is
+mixed; the write-ahead log, its archives and backups hold every write as it happened; on
+PostgreSQL the dead versions of rewritten rows stay in their pages until VACUUM; on
+SQLite which B-tree page a row sits on says a little about when the page was split (see
 docs/privacy-model.md).
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -67,7 +73,7 @@ from types import SimpleNamespace
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import delete, func, insert, literal_column, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, literal_column, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -85,33 +91,64 @@ BUSY_TRIES = 8  # a step retried this often when SQLite says the database is bus
 # nothing more than that they were mixed by the same flush).
 GROUPS_PER_STEP = 50
 
-_random = secrets.SystemRandom()
-
 # For crash tests: called with the step just committed (CLAIMED..RECEIPTS); a test makes
 # it raise or end the process, as a crash between two steps would.
 after_step: Callable[[int], None] | None = None
 
 
-def batch_size() -> int:
-    """How many waiting submissions of an office × period make a batch mixed at once."""
+# PostgreSQL rewrites the whole office × period at each mix (see ``_reorders``), so a batch
+# is at least this share of it: each submission then costs a bounded number of row
+# rewrites (about REWRITE_SHARE), however large the office's month grows.
+REWRITE_SHARE = 10
+
+
+def _group_sizes() -> dict[tuple[int, date], int]:
+    """The size of each office × period as this app, in this process, last mixed it: a
+    hint for the batch size, never a count shown or stored (another process's mixes make
+    it a little stale)."""
+    return current_app.extensions.setdefault("stigen.mix_group_sizes", {})
+
+
+# The default batch where waiting rows show their arrival order (PostgreSQL: transaction
+# ids), so they wait briefly; and where they do not (SQLite: keyed by the nonce's hash),
+# so a larger batch spreads a mix's fixed cost (five short transactions) over more
+# submissions at no cost to anonymity.
+BATCH_ORDERED, BATCH_UNORDERED = 10, 50
+
+
+def batch_size(group: tuple[int, date] | None = None) -> int:
+    """How many waiting submissions of an office × period make a batch mixed at once:
+    the configured size (default max(k, 10) on PostgreSQL, max(k, 50) on SQLite; never
+    below k), and on PostgreSQL at least a tenth of the office × period, which each mix
+    rewrites."""
     configured = current_app.config.get("STIGEN_MIX_BATCH")
     k = current_app.config["STIGEN_K"]
-    return max(int(configured), k) if configured else max(k, 10)
+    ordered = db.engine.dialect.name == "postgresql"
+    smallest = max(int(configured) if configured else
+                   BATCH_ORDERED if ordered else BATCH_UNORDERED, k)
+    held = _group_sizes().get(group, 0) if group is not None else 0
+    return max(smallest, -(-held // REWRITE_SHARE))
 
 
 # --- entry points ---------------------------------------------------------------------------
+
+# Built once: each submission runs it, and a prebuilt statement skips SQLAlchemy's building.
+_INBOX = Inbox.__table__
+_WAITING = (select(func.count()).select_from(_INBOX)
+            .where(_INBOX.c.office_id == bindparam("office_id"),
+                   _INBOX.c.period_start == bindparam("period_start"),
+                   _INBOX.c.batch_id.is_(None)))
+
 
 def after_submission(office_id: int, period_start: date) -> int:
     """Mix the office × period if a batch has gathered. Returns how many were mixed.
     The submission is stored already: a failure here is logged and left to the next
     mix (its rows wait in the inbox, or in a journalled batch that recovery finishes)."""
     try:
-        waiting = db.session.scalar(
-            select(func.count()).select_from(Inbox)
-            .where(Inbox.office_id == office_id, Inbox.period_start == period_start,
-                   Inbox.batch_id.is_(None)))
+        waiting = db.session.scalar(_WAITING, {"office_id": office_id,
+                                               "period_start": period_start})
         db.session.rollback()  # hold no snapshot while the mixer works
-        if waiting < batch_size():
+        if waiting < batch_size((office_id, period_start)):
             return 0
         return mix(office_id, period_start)
     except Exception as error:  # noqa: BLE001 - stored already; the next mix tries again
@@ -297,20 +334,47 @@ def _journalled(session: Session, batch_id: uuid.UUID, number: int, office_id: i
     return True
 
 
+def _reorders(session: Session) -> bool:
+    """Whether a mix rewrites the whole office × period. On PostgreSQL, yes: every row
+    carries its writer's transaction id (``xmin``) and lies where it was written
+    (``ctid``), so only rows written again together, in a random order, forget when they
+    came. On SQLite, no: the tables are WITHOUT ROWID tables keyed by random ids, so a new
+    row lands at a random place among the others and no column counts writes."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _rewrite(session: Session, table, office_id: int, period_start: date, new: list[dict],
-             change: Callable[[list[dict]], None] | None = None) -> None:
-    """Delete every row of ``table`` of the office × period and insert them again with
-    ``new``, all in a random order (after ``change`` has seen them all), keeping their
-    keys. Every column is copied, whoever added it."""
+             change: dict | None = None) -> None:
+    """Add ``new`` to the office × period of ``table``; on PostgreSQL then move every row
+    of it (keys kept, every column copied, whoever added it) to a new place in a random
+    order, in one statement done by the database. ``change`` sets columns on rows
+    matching a condition, as {column: (value where, new value)}, in the same rewrite."""
+    if new:
+        session.execute(insert(table), new)
     where = (table.c.office_id == office_id, table.c.period_start == period_start)
-    rows = [dict(row) for row in session.execute(select(table).where(*where)).mappings()]
-    rows += new
-    if change is not None:
-        change(rows)
-    _random.shuffle(rows)
-    session.execute(delete(table).where(*where))
-    if rows:
-        session.execute(insert(table), rows)
+    if not _reorders(session):
+        for column, (was, becomes) in (change or {}).items():
+            session.execute(update(table).where(*where, table.c[column] == was)
+                            .values({column: becomes}))
+        return
+    names = [column.name for column in table.columns]
+    values = []
+    for name in names:
+        if change and name in change:
+            values.append(f"CASE WHEN {name} = :was_{name} THEN :becomes_{name} "
+                          f"ELSE {name} END")
+        else:
+            values.append(name)
+    parameters = {"office_id": office_id, "period_start": period_start}
+    for name, (was, becomes) in (change or {}).items():
+        parameters |= {f"was_{name}": was, f"becomes_{name}": becomes}
+    # The rows under each key are deleted and inserted again by the same statement: the
+    # unique check sees the old version as deleted by this transaction.
+    session.execute(text(
+        f"WITH moved AS (DELETE FROM {table.name} WHERE office_id = :office_id "
+        f"AND period_start = :period_start RETURNING {', '.join(names)}) "
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(values)} FROM moved ORDER BY random()"), parameters)
 
 
 def _complete(table, row: dict) -> dict:
@@ -351,15 +415,18 @@ def _responses(session: Session, batch: list[Inbox], office_id: int, period_star
 
 def _renumber(session: Session, table, office_id: int, period_start: date,
               new: list[dict]) -> None:
-    """``_rewrite`` with fresh ids, done by the database: the new rows join the office ×
-    period, then every row is copied to a fresh random id in a random order by one
-    INSERT … SELECT, and the rows under the old ids are deleted. The answers never travel
-    through Python (the rewrite is the mixer's main cost), and the ids new rows were
-    inserted under never outlive this transaction."""
+    """Add ``new`` to the office × period; on PostgreSQL (``_reorders``) then copy every
+    row of it to a fresh random id in a random order by one INSERT … SELECT and delete the
+    rows under the old ids. The answers never travel through Python (the rewrite is the
+    mixer's main cost), and the ids new rows were inserted under never outlive this
+    transaction."""
     where = (table.c.office_id == office_id, table.c.period_start == period_start)
     if new:
         session.execute(insert(table), new)
+    if not _reorders(session):
+        return
     old = list(session.scalars(select(table.c.id).where(*where)))
+    _group_sizes()[(office_id, period_start)] = len(old)
     others = [column for column in table.columns if column.key != "id"]
     session.execute(insert(table).from_select(
         ["id", *(column.key for column in others)],
@@ -411,15 +478,14 @@ def _comments(session: Session, batch: list[Inbox], office_id: int, period_start
         "item_code": code, "body": body, "status": "held",
     }) for row in batch for code, body in sorted(row.texts.items()) if body]
 
-    def release_if_due(rows: list[dict]) -> None:
-        # Released in the rewrite itself when due, so that every comment of the office ×
-        # period keeps one transaction id, not one per release.
-        held = [row for row in rows if row["status"] == "held"]
-        if held and _due(len(held), period_start):
-            for row in held:
-                row["status"] = "pending"
-
-    _rewrite(session, table, office_id, period_start, new, change=release_if_due)
+    # Released in the rewrite itself when due, so that on PostgreSQL every comment of the
+    # office × period keeps one transaction id, not one per release.
+    held = len(new) + session.scalar(select(func.count()).select_from(table).where(
+        table.c.office_id == office_id, table.c.period_start == period_start,
+        table.c.status == "held"))
+    due = held and _due(held, period_start)
+    _rewrite(session, table, office_id, period_start, new,
+             change={"status": ("held", "pending")} if due else None)
 
 
 def _due(held: int, period_start: date) -> bool:

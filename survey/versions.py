@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale, gettext
-from sqlalchemy import select
+from sqlalchemy import String, cast, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit
@@ -78,14 +78,19 @@ def _from_source(version: int, source: str) -> Questionnaire | None:
 def available() -> dict[int, Questionnaire]:
     """Every version a respondent may be given or a dashboard may show, by number:
     the shipped files and the versions published in the database."""
-    found = dict(published())
     rows = db.session.execute(
         select(PublishedQuestionnaire.version, PublishedQuestionnaire.published_at)
     ).all()
+    return _available_from([(version, str(published_at)) for version, published_at in rows])
+
+
+def _available_from(rows: list[tuple[int, str]]) -> dict[int, Questionnaire]:
+    """``available`` from the published rows' (version, published_at as text)."""
+    found = dict(published())
     for version, published_at in rows:
         if version in found:  # a shipped file wins (publish refuses the number anyway)
             continue
-        key = (version, str(published_at))
+        key = (version, published_at)
         if key not in _rows:
             source = db.session.scalar(
                 select(PublishedQuestionnaire.source).where(PublishedQuestionnaire.version == version))
@@ -105,9 +110,13 @@ def live_version(versions: dict[int, Questionnaire] | None = None) -> int:
     configured one."""
     versions = available() if versions is None else versions
     setting = db.session.get(Setting, LIVE_SETTING)
-    chosen = whole_number(setting.value) if setting else None
-    if chosen in versions:
-        return chosen
+    return _live_from(versions, setting.value if setting else None)
+
+
+def _live_from(versions: dict[int, Questionnaire], chosen: str | None) -> int:
+    number = whole_number(chosen) if chosen is not None else None
+    if number in versions:
+        return number
     return current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
 
 
@@ -118,9 +127,14 @@ def live() -> Questionnaire:
 
 def _retired() -> dict[int, datetime]:
     """When each version that was live stopped being live."""
+    return _retired_from(db.session.execute(
+        select(Setting.key, Setting.value)
+        .where(Setting.key.startswith(RETIRED_PREFIX, autoescape=True))).all())
+
+
+def _retired_from(settings) -> dict[int, datetime]:
     found = {}
-    for key, value in db.session.execute(
-            select(Setting.key, Setting.value).where(Setting.key.startswith(RETIRED_PREFIX, autoescape=True))):
+    for key, value in settings:
         number = whole_number(key.removeprefix(RETIRED_PREFIX), high=MAX_VERSION)
         try:
             when = datetime.fromisoformat(value)
@@ -137,10 +151,34 @@ def accepting(versions: dict[int, Questionnaire] | None = None, live: int | None
     live less than ``GRACE`` ago. Never a version that was published but never live."""
     versions = available() if versions is None else versions
     live = live_version(versions) if live is None else live
+    return _accepting_from(versions, live, _retired(), now)
+
+
+def _accepting_from(versions, live: int, retired: dict[int, datetime],
+                    now: datetime | None = None) -> frozenset[int]:
     now = datetime.now(UTC) if now is None else now
-    recent = {number for number, when in _retired().items()
+    recent = {number for number, when in retired.items()
               if number in versions and now - when <= GRACE}
     return frozenset({live} | recent)
+
+
+def _version_rows():
+    """Everything ``for_respondent`` reads, in one round trip (each questionnaire page
+    asks): the published versions, and the settings saying which is live and when
+    others stopped being live."""
+    return select(
+        literal("published").label("kind"),
+        cast(PublishedQuestionnaire.version, String).label("name"),
+        cast(PublishedQuestionnaire.published_at, String).label("value"),
+    ).union_all(select(literal("setting"), Setting.key, Setting.value).where(or_(
+        Setting.key == LIVE_SETTING,
+        Setting.key.startswith(RETIRED_PREFIX, autoescape=True))))
+
+
+_VERSION_ROWS = _version_rows()
+# What the rows above came to, per process, by the rows themselves: a page pays for the
+# one query, and parses nothing while nothing changed.
+_states: dict[tuple, tuple[dict[int, Questionnaire], int, dict[int, datetime]]] = {}
 
 
 _last_seen: tuple[dict[int, Questionnaire], int, frozenset[int]] | None = None
@@ -153,9 +191,20 @@ def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
     the configured version."""
     global _last_seen
     try:
-        found = available()
-        live_now = live_version(found)
-        _last_seen = found, live_now, accepting(found, live_now)
+        rows = tuple(db.session.execute(_VERSION_ROWS).all())
+        state = _states.get(rows)
+        if state is None:
+            found = _available_from(sorted(
+                (int(name), value) for kind, name, value in rows if kind == "published"))
+            settings = {name: value for kind, name, value in rows if kind == "setting"}
+            state = (found, _live_from(found, settings.get(LIVE_SETTING)),
+                     _retired_from((name, value) for name, value in settings.items()
+                                   if name.startswith(RETIRED_PREFIX)))
+            if len(_states) > 64:  # versions change rarely; never let old states pile up
+                _states.clear()
+            _states[rows] = state
+        found, live_now, retired = state
+        _last_seen = found, live_now, _accepting_from(found, live_now, retired)
     except SQLAlchemyError:
         db.session.rollback()
         if _last_seen is None:

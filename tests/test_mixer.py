@@ -20,6 +20,7 @@ from survey.extensions import db
 from survey.models import (Comment, Inbox, MeasureTally, MixBatch, Response, SubmissionReceipt,
                            tally_table)
 
+from .conftest import on_postgres
 from .forms import settle
 from .test_storage_order import UNLIMITED, number_of_answers, number_of_text, prepared
 
@@ -188,9 +189,10 @@ def test_a_batch_mixes_itself_after_the_submission_that_completes_it(app, client
 
 
 @pytest.mark.parametrize("app_config", [WAITING | {"STIGEN_MIX_BATCH": 5}])
-def test_every_rewrite_gives_every_response_a_fresh_random_uuid4(app, client):
-    """The database makes the ids when it renumbers an office × period: each mix gives
-    every response a new, valid version-4 UUID, none seen before."""
+def test_every_response_gets_a_random_uuid4_and_postgres_renumbers_at_every_mix(app, client):
+    """Every response's id is a valid version-4 UUID made at its mix. On PostgreSQL each
+    mix renumbers the whole office × period (the database makes the ids: none seen
+    before); on SQLite a random key is already a random place, so ids stay."""
     seen: set[uuid.UUID] = set()
     for first in range(0, 30, 5):
         submit(client, range(first, first + 5))  # the fifth completes a batch: a mix
@@ -199,7 +201,10 @@ def test_every_rewrite_gives_every_response_a_fresh_random_uuid4(app, client):
             db.session.rollback()
         assert len(ids) == first + 5
         assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
-        assert not ids & seen
+        if on_postgres():
+            assert not ids & seen
+        else:
+            assert seen <= ids and len(ids - seen) == 5
         seen |= ids
 
 
@@ -224,3 +229,23 @@ def test_flask_mix_mixes_ended_periods_by_default_and_everything_with_all(app, c
         assert db.session.scalar(select(func.count()).select_from(Inbox)) == 0
         held = db.session.scalar(text("SELECT count(*) FROM comment WHERE status = 'held'"))
         assert held == 2  # fewer than k in a running period: not yet in the queue
+
+
+@pytest.mark.parametrize("app_config", [{"STIGEN_MIX_BATCH": 0}])
+def test_the_default_batch_follows_what_waiting_rows_show(app):
+    """Where waiting rows show their arrival order (PostgreSQL's transaction ids) they are
+    mixed in batches of max(k, 10), and at least a tenth of the office × period, which
+    each mix rewrites; where they do not (SQLite: keyed by the nonce's hash), max(k, 50)."""
+    from datetime import date
+
+    with app.app_context():
+        k = app.config["STIGEN_K"]
+        group = (1, date(2026, 1, 1))
+        if on_postgres():
+            assert mixer.batch_size() == max(k, 10)
+            mixer._group_sizes()[group] = 400
+            assert mixer.batch_size(group) == 40
+            assert mixer.batch_size((2, date(2026, 1, 1))) == max(k, 10)
+        else:
+            assert mixer.batch_size() == max(k, 50)
+            assert mixer.batch_size(group) == max(k, 50)  # nothing rewritten, no tenth
