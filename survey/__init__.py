@@ -6,7 +6,6 @@ import logging
 import os
 import re
 import sqlite3
-from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -22,9 +21,9 @@ from werkzeug.routing import IntegerConverter
 from . import config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .privacy import install_log_filters
+from .resources import CHECKOUT, MIGRATIONS, TEMPLATES, TRANSLATIONS, default_instance
 
-ROOT = Path(__file__).resolve().parent.parent
-PLOTLY_VERSION = version("plotly")
+ROOT = CHECKOUT
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -32,12 +31,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     blueprints, error handlers and commands."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("STIGEN_INSTANCE_PATH") or str(ROOT / "instance"),
-        template_folder=str(ROOT / "templates"),
+        instance_path=os.environ.get("STIGEN_INSTANCE_PATH") or str(default_instance()),
+        template_folder=str(TEMPLATES),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.defaults(app.instance_path))
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     if test_config:
         app.config.from_mapping(test_config)
     app.config.setdefault(
@@ -93,6 +92,11 @@ def check_config(app: Flask) -> None:
         raise RuntimeError(
             "STIGEN_BASE_URL must be the public address without a path, e.g. "
             f"https://stigen.example.no (got {base_url!r}).")
+    from .auth.oidc import config_problem
+
+    problem = config_problem(app.config)
+    if problem:
+        raise RuntimeError(problem)
     from .questionnaire import published
 
     version = app.config["STIGEN_QUESTIONNAIRE_VERSION"]
@@ -126,7 +130,7 @@ def _no_client_identifier() -> str:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -161,6 +165,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(export_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(public_bp)
+    # Probes and Prometheus (docs/deploy.md): no respondent data, no rate limit, no log line.
+    from . import metrics
+    from .health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    metrics.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -224,6 +234,7 @@ def register_commands(app: Flask) -> None:
     from .admin.office_commands import periods as periods_command
     from .admin.questionnaire_commands import questionnaire_command
     from .admin.release_commands import releases_command
+    from .admin.retention_commands import backup_command, retention_command
     from .auth.commands import users
     from .dashboard.note_commands import notes as notes_command
     from .demo.commands import demo_command, seed_demo_command
@@ -234,7 +245,7 @@ def register_commands(app: Flask) -> None:
     for command in (users, offices_command, periods_command, codes_command,
                     questionnaire_command, moderation_command, notes_command,
                     export_command, seed_demo_command, demo_command, translate_command,
-                    mix_command, releases_command):
+                    mix_command, releases_command, retention_command, backup_command):
         app.cli.add_command(command)
 
 
@@ -249,7 +260,7 @@ def register_hooks(app: Flask) -> None:
             return "?" + urlencode([*args, ("lang", code)])
 
         return {"current_lang": str(get_locale() or "nb"), "languages": config.LANGUAGES,
-                "language_url": language_url, "plotly_version": PLOTLY_VERSION}
+                "language_url": language_url}
 
     @app.before_request
     def refuse_nul():

@@ -62,7 +62,7 @@ def defaults(instance_path: str) -> dict:
         # Smallest group an aggregate may describe (privacy.md: never below 3).
         "STIGEN_K": int(os.environ.get("STIGEN_K", "5")),
         # Waiting submissions of an office × period that are mixed into the counted tables
-        # at once (survey.mixer); 0: max(k, 10). Never below k.
+        # at once (survey.mixer); 0: max(k, 10) on PostgreSQL, max(k, 50) on SQLite. Never below k.
         "STIGEN_MIX_BATCH": int(os.environ.get("STIGEN_MIX_BATCH", "0")),
         # How coarsely a submission is dated: "month" (default) or "week" (ISO week).
         "STIGEN_DATE_PRECISION": os.environ.get("STIGEN_DATE_PRECISION", "month"),
@@ -93,6 +93,28 @@ def defaults(instance_path: str) -> dict:
         # not anonymous; a respondent's session holds neither).
         "STIGEN_STAFF_IDLE_MINUTES": int(os.environ.get("STIGEN_STAFF_IDLE_MINUTES", "30")),
         "STIGEN_STAFF_MAX_HOURS": int(os.environ.get("STIGEN_STAFF_MAX_HOURS", "12")),
+        # Single sign-on for staff through OpenID Connect (survey.auth.oidc, README "Single
+        # sign-on"): off while the issuer is empty. Roles and offices come from the groups
+        # claim by the two mappings, "group=value" separated by commas (a group named for
+        # no role is refused); with the office prefix, a group "<prefix><slug>" also gives
+        # that office. STIGEN_OIDC_LOCAL_PASSWORDS=off: only SSO signs staff in.
+        "STIGEN_OIDC_ISSUER": os.environ.get("STIGEN_OIDC_ISSUER", "").strip(),
+        "STIGEN_OIDC_CLIENT_ID": os.environ.get("STIGEN_OIDC_CLIENT_ID", "").strip(),
+        "STIGEN_OIDC_CLIENT_SECRET": os.environ.get("STIGEN_OIDC_CLIENT_SECRET", "").strip(),
+        "STIGEN_OIDC_SCOPES": os.environ.get("STIGEN_OIDC_SCOPES", "openid profile email").strip(),
+        "STIGEN_OIDC_USERNAME_CLAIM": os.environ.get(
+            "STIGEN_OIDC_USERNAME_CLAIM", "preferred_username").strip(),
+        "STIGEN_OIDC_GROUPS_CLAIM": os.environ.get("STIGEN_OIDC_GROUPS_CLAIM", "groups").strip(),
+        "STIGEN_OIDC_ROLES": os.environ.get("STIGEN_OIDC_ROLES", ""),
+        "STIGEN_OIDC_OFFICES": os.environ.get("STIGEN_OIDC_OFFICES", ""),
+        "STIGEN_OIDC_OFFICE_PREFIX": os.environ.get("STIGEN_OIDC_OFFICE_PREFIX", "").strip(),
+        "STIGEN_OIDC_LOCAL_PASSWORDS": os.environ.get(
+            "STIGEN_OIDC_LOCAL_PASSWORDS", "on").strip().lower() not in ("off", "0", "false", "no"),
+        # A respondent's unsent answers (the draft js/respond.js keeps in the tab) are wiped
+        # from the browser after this many minutes without a touch: on a shared tablet the
+        # next person sees nothing. Longer than half an hour, so switching apps loses nothing.
+        "STIGEN_RESPONDENT_IDLE_MINUTES": int(
+            os.environ.get("STIGEN_RESPONDENT_IDLE_MINUTES", "45")),
         # How many reverse proxies (e.g. the TLS proxy) stand in front of Stigen. Only with
         # a number above 0 are X-Forwarded-For and X-Forwarded-Proto believed (that many
         # hops from the right); with 0 every client is its TCP peer, so behind a proxy all
@@ -110,6 +132,21 @@ def defaults(instance_path: str) -> dict:
         "STIGEN_CODE_BATCH_MIN": int(os.environ.get("STIGEN_CODE_BATCH_MIN", "20")),
         # Access codes tried and refused (unknown or used), against guessing.
         "STIGEN_CODE_LIMIT": os.environ.get("STIGEN_CODE_LIMIT", "20 per 10 minutes"),
+        # /isready fails when the release after the newest one has been due this many days
+        # (the nightly `releases publish` job or a page view makes it), or when inbox rows
+        # of a period that ended this many days ago still wait (the nightly `mix` job);
+        # 0 turns the check off (docs/deploy.md, "Probes").
+        "STIGEN_READY_RELEASE_DAYS": int(os.environ.get("STIGEN_READY_RELEASE_DAYS", "7")),
+        "STIGEN_READY_MIX_DAYS": int(os.environ.get("STIGEN_READY_MIX_DAYS", "3")),
+        # /metrics answers requests from these addresses or networks (comma-separated)
+        # or bearing this token (Authorization: Bearer …); anyone else gets a 404.
+        "STIGEN_METRICS_ALLOW": os.environ.get("STIGEN_METRICS_ALLOW", "127.0.0.1,::1"),
+        "STIGEN_METRICS_TOKEN": os.environ.get("STIGEN_METRICS_TOKEN", "").strip(),
+        # Retention (survey.retention, `flask retention run`): responses and comments of
+        # months more than this many years ago are deleted (tallies and releases stay);
+        # free text this many months after moderation. 0 keeps them.
+        "STIGEN_RETENTION_YEARS": int(os.environ.get("STIGEN_RETENTION_YEARS", "5")),
+        "STIGEN_FREE_TEXT_MONTHS": int(os.environ.get("STIGEN_FREE_TEXT_MONTHS", "12")),
         "RATELIMIT_HEADERS_ENABLED": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,

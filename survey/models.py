@@ -287,6 +287,10 @@ class Account(UserMixin, db.Model):
     # (sign-out, new password, reset, deactivation, new role or offices) ends every
     # session of the account at its next request (survey.auth.sessions).
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Single sign-on (survey.auth.oidc): a SHA-256 of the provider's issuer and subject for
+    # an account made by an SSO sign-in, whose role and offices the provider's groups set
+    # at every sign-in; None for a local account.
+    sso_subject: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     offices: Mapped[list[Office]] = relationship(secondary=account_office, order_by="Office.name")
 

@@ -104,3 +104,14 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """A real OpenID provider under Node (tests/oidc_provider.py), started once for the
+    single sign-on tests and stopped at the end."""
+    from . import oidc_provider as provider_module
+
+    provider = provider_module.start(tmp_path_factory.mktemp("oidc"))
+    yield provider
+    provider_module.stop(provider)

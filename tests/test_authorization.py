@@ -29,8 +29,6 @@ EXPECTED = {
     "dashboard.home": (302,) * 6,
     "dashboard.overview": (302, 302, 302, 302, 200, 200),
     "dashboard.office": (302, 302, 404, 200, 200, 200),
-    "dashboard.plotly_js": (200,) * 6,
-    "dashboard.plotly_css": (200,) * 6,
     "dashboard.notes": (302, 302, 404, 200, 200, 200),  # forsker reads, never writes
     "dashboard.note_edit": (302, 302, 404, 200, 404, 200),
     "dashboard.note_delete": (302, 302, 404, 200, 404, 200),
@@ -42,6 +40,9 @@ EXPECTED = {
     "export.aggregate_csv": (302, 302, 404, 404, 200, 200),
     "export.codebook": (302, 302, 404, 404, 200, 200),
     "export.codebook_csv": (302, 302, 404, 404, 200, 200),
+    "export.responses_labelled": (302, 302, 404, 404, 200, 200),
+    "export.measurement_page": (302, 302, 404, 404, 200, 200),
+    "export.measurement_csv": (302, 302, 404, 404, 200, 200),
     "admin.index": (302, 302, 404, 404, 404, 200),
     "admin.audit_log": (302, 302, 404, 404, 404, 200),
     "admin.codes_overview": (302, 302, 404, 404, 404, 200),
@@ -82,10 +83,19 @@ EXPECTED = {
     "admin.moderation_reject": (400,) * 6,
     "admin.moderation_redact": (400,) * 6,
     "auth.reset_password": (404,) * 6,  # an unknown link: the friendly "link does not work" page
+    # Single sign-on is off unless STIGEN_OIDC_ISSUER is set; with it on, tests/test_sso.py
+    # runs this matrix for SSO-mapped accounts.
+    "auth.sso_start": (404,) * 6,
+    "auth.sso_callback": (404,) * 6,
+    # Probes and Prometheus (docs/deploy.md): for everyone; /metrics only from the allowed
+    # addresses (the test client is 127.0.0.1) or with the token: tests/test_health_metrics.py.
+    "health.isalive": (200,) * 6,
+    "health.isready": (200,) * 6,
+    "metrics.metrics": (200,) * 6,
 }
 ARGUMENTS = {"slug": "bodo", "version": plotly.__version__, "filename": "css/stigen.css",
              "note_id": 1, "account_id": 1, "number": 1,
-             "comment_id": "00000000-0000-4000-8000-000000000000"}
+             "comment_id": "00000000-0000-4000-8000-000000000000", "kind": "sav"}
 
 
 def test_every_route_has_an_expectation(app):
@@ -104,8 +114,8 @@ def visitor(app, role: str):
     return client
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_every_route_for_every_role(app, role):
+def matrix_data(app) -> None:
+    """The accounts, answers and note the matrix needs (account 1 is "leder", note 1 Bodø's)."""
     with app.app_context():
         make_account("leder", "leder", "bodo")
         make_account("leder2", "leder", "tromso")
@@ -113,17 +123,29 @@ def test_every_route_for_every_role(app, role):
         make_account("admin", "admin")
         add_responses("bodo", APRIL, 6)
         add_note("bodo")  # note 1, for the note pages
-    client = visitor(app, role)
+
+
+def wrong_statuses(app, client, role: str, expected: dict | None = None) -> list:
+    """Every route opened by ``client``, as ``role`` (a column of EXPECTED): the ones whose
+    status is not the expected one, as (endpoint, method, got, expected)."""
+    expected = {**EXPECTED, **(expected or {})}
     seen = []
     for rule in app.url_map.iter_rules():
         method = "GET" if "GET" in rule.methods else "POST"
         with app.test_request_context():
             url = url_for(rule.endpoint, **{arg: ARGUMENTS[arg] for arg in rule.arguments})
         with client.open(url, method=method) as response:
-            expected = EXPECTED[rule.endpoint][ROLES.index(role)]
-            seen.append((rule.endpoint, method, response.status_code, expected))
+            wanted = expected[rule.endpoint][ROLES.index(role)]
+            seen.append((rule.endpoint, method, response.status_code, wanted))
             if response.status_code == 302 and role == "anonymous" and \
                     rule.endpoint.split(".")[0] in ("dashboard", "export", "admin"):
                 assert response.headers["Location"].startswith("/logg-inn")
-    wrong = [s for s in seen if s[2] != s[3]]
+    return [s for s in seen if s[2] != s[3]]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_for_every_role(app, role):
+    matrix_data(app)
+    client = visitor(app, role)
+    wrong = wrong_statuses(app, client, role)
     assert not wrong, f"{role}: (endpoint, method, got, expected) {wrong}"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from survey.export.columns import columns
-from survey.export.csvfile import CsvFormat, LineWriter, quote
+from survey.export.csvfile import CsvFormat, LineWriter, guard, quote
 from survey.export.responses import item_text, item_values, shuffled_lines
 from survey.extensions import db
 from survey.models import AuditEvent, Comment, Office
@@ -255,6 +255,30 @@ def test_export_page_shows_counts_and_reliability(researcher, app):
     assert "Rader i fila" in html and "Cronbachs alfa" in html
 
 
+def test_the_selection_is_checkboxes_with_a_search_that_needs_no_script(researcher, app):
+    with app.app_context():
+        add_responses("bodo", APRIL, 10)
+    html = researcher.get("/eksport/").get_data(as_text=True)
+    form = html[html.index('class="export-form"'):]
+    assert " multiple" not in form[:form.index("</form>")]  # no multi-select boxes
+    assert 'type="checkbox" id="kontor-bodo" name="kontor" value="bodo"' in html
+    assert 'type="checkbox" id="kontor-tromso" name="kontor" value="tromso"' in html
+    assert re.search(r'type="checkbox" id="periode-2026-04" name="periode" value="2026-04"', html)
+    assert 'type="search" id="sok" name="sok"' in html
+    # A search (sent as the form, no script) keeps the matching offices and the ticked ones.
+    found = researcher.get("/eksport/?sok=TROMS&kontor=bodo&periode=2026-04").get_data(as_text=True)
+    assert 'value="tromso"' in found
+    assert 'id="kontor-bodo" name="kontor" value="bodo" checked' in found  # ticked, not a match
+    assert 'id="periode-2026-04" name="periode" value="2026-04" checked' in found
+    assert "kontor passer med «TROMS»" in found
+    nothing = researcher.get("/eksport/?sok=finnes-ikke").get_data(as_text=True)
+    assert 'value="tromso"' not in nothing and 'value="bodo"' not in nothing
+    # The download links carry the selection the boxes made, checked by the view as before.
+    assert "kontor=bodo" in found and "periode=2026-04" in found
+    bad = researcher.get("/eksport/?kontor=finnes-ikke").get_data(as_text=True)
+    assert "finnes ikke og ble hoppet over" in bad
+
+
 def test_every_export_is_audited(researcher, app):
     with app.app_context():
         add_responses("bodo", APRIL, 7)
@@ -306,9 +330,11 @@ def test_item_text_equals_item_values_through_csv_writer(answers, separator):
 
 
 @given(st.text(max_size=20), st.sampled_from([",", ";"]))
-def test_quote_matches_csv_writer(text, separator):
+def test_a_text_cell_is_guarded_quoted_and_reads_back(text, separator):
     fmt = CsvFormat(separator=separator)
-    assert quote(text, separator) + "\r\n" == LineWriter(fmt).line([text]) or text == ""
+    line = LineWriter(fmt).line([text])
+    assert line == quote(guard(text), separator) + "\r\n" and line.startswith('"')
+    assert next(csv.reader(io.StringIO(line, newline=""), delimiter=separator)) == [guard(text)]
 
 
 @given(st.lists(st.integers(), max_size=300))

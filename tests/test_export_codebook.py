@@ -362,12 +362,12 @@ def test_the_codebook_page_renders(app, stored):
     assert "kan ikke regnes ut" in alpha_table  # stigma: no complete cases
     assert "NAV Bodø, april 2026" in html and 'href="/forsker/kodebok.csv"' in html
     # The snippets are there, escaped, whole.
-    code = re.findall(r"<pre><code[^>]*>(.*?)</code></pre>", html, re.S)
+    code = re.findall(r"<pre[^>]*><code[^>]*>(.*?)</code></pre>", html, re.S)
     assert [unescape(c) for c in code] == [r_snippet("stigen.csv", ";", ","),
                                            pandas_snippet("stigen.csv", ";", ",")]
     # Strict CSP: no inline style or script; accessible tables.
     assert "style=" not in html and "<script" not in html
-    assert html.count("<caption>") >= 2
+    assert html.count("<caption") >= 2
     assert not re.search(r"<th(?=[\s>])(?![^>]*scope=)", html)
     # All three languages of a question are there; the reader's comes first.
     assert "I was asked what I wanted." in html and "Eg vart spurd om" in html

@@ -351,7 +351,6 @@ def test_any_office_in_the_questionnaires_address_gets_a_page(app):
 GET_ROUTES = (
     "/", "/k/{slug}", "/k/{slug}/svar", "/k/{slug}/takk", "/personvern", "/logg-inn",
     "/resultater/", "/resultater/oversikt", "/resultater/kontor/{slug}",
-    "/resultater/plotly-{version}.css", "/resultater/plotly-{version}.min.js",
     "/eksport/", "/eksport/svar.csv", "/eksport/svar-info.txt", "/eksport/fritekst.csv",
     "/eksport/aggregert.csv", "/eksport/kodebok", "/eksport/kodebok.csv",
     "/admin/revisjon",
@@ -525,6 +524,101 @@ def test_a_missing_or_wrong_csrf_token_on_a_staff_form_gets_a_friendly_page(app)
     response = client.post("/logg-ut")
     assert response.status_code == 400
     assert_friendly_page(response, "nn")
+
+
+# --- 3b. a reset link and the provider's return --------------------------------------------
+
+def _reset_token(app, username: str) -> str:
+    from survey.auth.accounts import start_reset
+    from survey.models import Account
+
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.username == username))
+        token = start_reset(account)
+        db.session.commit()
+    return token
+
+
+def test_any_reset_link_or_new_password_gets_a_page(app):
+    """Whatever link and passwords arrive, a page of Stigen's own; a new password is saved
+    only from a live link, typed the same twice and 10 to 200 characters without NUL."""
+    from survey.models import Account
+
+    with app.app_context():
+        make_account("leder", "leder", "bodo")
+
+    @fuzz()
+    @given(link=st.one_of(st.just(KEEP), st.just(KEEP), any_text, raw_bytes),
+           password=st.one_of(st.sampled_from(("nytt-passord-1", "kort", "x" * 201,
+                                               "nytt\x00passord-1")), junk),
+           same=st.booleans(),
+           csrf=st.one_of(st.just(KEEP), st.just(KEEP), st.just(""), any_text))
+    @example(link=KEEP, password="nytt-passord-1", same=True, csrf=KEEP)
+    @example(link=KEEP, password="nytt-passord-1", same=True, csrf="")
+    def check(link, password, same, csrf):
+        client = app.test_client()
+        token = _reset_token(app, "leder")
+        lenke = token if link is KEEP else link
+        path = "/logg-inn/ny-passord?" + form_body([("lenke", lenke)]).decode()
+        shown = client.get(path)
+        assert shown.status_code in (200, 404), shown.status_code
+        assert_friendly_page(shown)
+        if shown.status_code == 404:
+            return
+        data = Page(shown).values()
+        data["password"] = password
+        data["confirm"] = password if same else password + "x"
+        if csrf is not KEEP:
+            data["csrf_token"] = csrf
+        response = client.post(path, data=form_body(data.items(multi=True)),
+                               content_type="application/x-www-form-urlencoded")
+        status = response.status_code
+        assert status in (200, 302, 400, 404, 413), (status, response.data[:300])
+        with app.app_context():
+            account = db.session.scalar(select(Account).where(Account.username == "leder"))
+            saved = isinstance(password, str) and account.check_password(password)
+        if status == 302:
+            assert response.headers["Location"] == "/logg-inn" and saved
+            assert same and 10 <= len(password) <= 200 and "\x00" not in password
+        else:
+            assert not saved
+            assert_friendly_page(response)
+
+    check()
+
+
+def test_any_return_from_the_provider_gets_a_page_and_signs_nobody_in(app, oidc_provider):
+    """Whatever comes back to the SSO return address (a real provider behind it; a sign-in
+    under way or not, this browser's state or not, junk codes, errors, issuers): one of
+    Stigen's pages, and nobody signed in."""
+    from survey.auth import oidc
+
+    oidc.forget()
+    app.config.update(oidc_provider.config())
+    keys = st.sampled_from(("code", "state", "iss", "error", "error_description",
+                            "session_state", "code"))
+
+    @fuzz(40)
+    @given(started=st.booleans(), own_state=st.booleans(),
+           query=st.lists(st.tuples(keys, st.one_of(any_text, raw_bytes,
+                                                    st.just(oidc_provider.issuer))),
+                          max_size=5))
+    @example(started=True, own_state=True, query=[("code", "abc")])
+    @example(started=True, own_state=True, query=[("code", "abc"), ("iss", "https://evil")])
+    def check(started, own_state, query):
+        client = app.test_client()
+        pairs = list(query)
+        if started:
+            location = client.get("/logg-inn/sso").headers["Location"]
+            if own_state:
+                state = dict(p.split("=", 1) for p in urlsplit(location).query.split("&"))
+                pairs = [(k, v) for k, v in pairs if k != "state"] + [("state", state["state"])]
+        response = client.get("/logg-inn/sso/tilbake", query_string=form_body(pairs).decode())
+        assert response.status_code == 401, (response.status_code, response.data[:300])
+        assert_friendly_page(response)
+        assert client.get("/resultater/oversikt").status_code == 302  # not signed in
+
+    check()
 
 
 # --- 4. a body over the limit ----------------------------------------------------------------
