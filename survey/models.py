@@ -304,7 +304,10 @@ class Account(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password)  # scrypt
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        try:
+            return check_password_hash(self.password_hash, password)
+        except UnicodeEncodeError:  # a lone surrogate: no password it could ever be
+            return False
 
     def sees_all_offices(self) -> bool:
         return self.role in ("admin", "forsker")

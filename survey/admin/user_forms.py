@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+from ..auth.forms import unusable_password
 from ..models import ROLES
 
 ROLE_LABELS = {
@@ -88,5 +89,5 @@ class AccountCreateForm(AccountRolesForm):
             raise ValidationError(_l("Skriv passordet, eller velg engangslenke."))
         if not 10 <= len(field.data) <= 200:
             raise ValidationError(_l("Passordet må ha mellom 10 og 200 tegn."))
-        if "\x00" in field.data:
+        if unusable_password(field.data):
             raise ValidationError(_l("Passordet kan ikke inneholde kontrolltegn."))

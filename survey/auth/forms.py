@@ -18,8 +18,18 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+def unusable_password(password: str) -> bool:
+    """A NUL (sign-in refuses it, so it could never be used) or a lone surrogate (no
+    UTF-8 to hash it from; only a broken client sends one)."""
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return "\x00" in password
+
+
 def _no_nul(form, field):
-    if "\x00" in (field.data or ""):  # sign-in refuses it, so it could never be used
+    if unusable_password(field.data or ""):
         raise ValidationError(_l("Passordet kan ikke inneholde kontrolltegn."))
 
 

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import Account
 from . import bp, oidc, sessions, throttle
 from .accounts import account_for_token, end_sessions, finish_reset
-from .forms import LoginForm, ResetForm
+from .forms import LoginForm, ResetForm, unusable_password
 
 FAILED = 401
 
@@ -90,7 +90,8 @@ def login():
     if not oidc.local_passwords():  # SSO only (STIGEN_OIDC_LOCAL_PASSWORDS=off)
         return render_template("auth/login.html", form=form, error=_(
             "Innlogging med passord er slått av. Logg inn med organisasjonskontoen din.")), 403
-    if form.validate_on_submit() and "\x00" not in form.username.data + form.password.data:
+    if form.validate_on_submit() and \
+            not unusable_password(form.username.data + form.password.data):
         username = form.username.data.strip().lower()
         wait = throttle.wait_for(username)
         if wait:
