@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 LANGUAGES = ("nb", "nn", "en")
@@ -77,8 +77,11 @@ class Item:
     exclusive: tuple[str, ...] = ()
     max_length: int = 1000
     show_if: Condition | None = None
+    # The crosswalk: the item of the version named by ``crosswalk_from`` whose answers
+    # this item's may be set beside (None: new, or not comparable).
+    comparable_with: str | None = None
 
-    @property
+    @cached_property  # read for every answer of every submission: computed once
     def values(self) -> tuple:
         """Every value a valid answer may take (``DONT_KNOW`` included where offered)."""
         vals = tuple(o.value for o in self.options)
@@ -105,6 +108,10 @@ class Theme:
     code: str
     label: Text
     higher_is_better: bool = True
+    # The crosswalk: whether this index may be set beside the same theme's index in the
+    # version named by ``crosswalk_from`` (one trend line); None: no crosswalk.
+    comparable: bool | None = None
+    crosswalk_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,23 +120,46 @@ class Questionnaire:
     title: Text
     pages: tuple[Page, ...]
     themes: dict[str, Theme] = field(default_factory=dict)
+    crosswalk_from: int | None = None  # the earlier version the crosswalk refers to
 
-    @property
+    # A questionnaire never changes once parsed, so what is derived from its pages is
+    # computed once (every submission reads it for every item).
+    @cached_property
     def items(self) -> tuple[Item, ...]:
         return tuple(item for page in self.pages for item in page.items)
 
     def item(self, code: str) -> Item:
         return self._by_code[code]
 
-    @property
+    @cached_property
     def _by_code(self) -> dict[str, Item]:
         return {item.code: item for item in self.items}
 
+    @cached_property
+    def _page_by_code(self) -> dict[str, int]:
+        return {item.code: index for index, page in enumerate(self.pages)
+                for item in page.items}
+
     def page_of(self, code: str) -> int:
-        for index, page in enumerate(self.pages):
-            if any(item.code == code for item in page.items):
-                return index
-        raise KeyError(code)
+        return self._page_by_code[code]
+
+    def comparable(self, score: str, version: int) -> bool:
+        """Whether ``score`` (a theme code, or ``"rung"``) may be set beside the same
+        score of ``version``: always with itself; with the version this one's crosswalk
+        names, as the crosswalk says (the rung: when the ladder item names one of that
+        version's); with any other, never."""
+        if version == self.version:
+            return True
+        if self.crosswalk_from is None or version != self.crosswalk_from:
+            return False
+        if score == "rung":
+            return self.ladder.comparable_with is not None
+        theme = self.themes.get(score)
+        return bool(theme and theme.comparable)
+
+    @property
+    def ladder(self) -> Item:
+        return next(item for item in self.items if item.type == "ladder")
 
     def theme_items(self, theme: str) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.theme == theme)
@@ -141,8 +171,12 @@ class Questionnaire:
 
     def conditions(self, code: str) -> tuple[Condition, ...]:
         """The ``show_if`` conditions item ``code`` is asked under (its page's, its own)."""
-        page = self.pages[self.page_of(code)]
-        return tuple(c for c in (page.show_if, self.item(code).show_if) if c is not None)
+        return self._conditions[code]
+
+    @cached_property
+    def _conditions(self) -> dict[str, tuple[Condition, ...]]:
+        return {item.code: tuple(c for c in (page.show_if, item.show_if) if c is not None)
+                for page in self.pages for item in page.items}
 
     def page_shown(self, index: int, answers: dict) -> bool:
         """Whether page ``index`` is shown: its condition holds and it asks something."""
@@ -233,6 +267,93 @@ def _condition(raw, where: str, earlier: dict[str, Item], problems: list[str]):
     return Condition(item=target.code, any_of=tuple(values))
 
 
+# --- the crosswalk (docs/questionnaire-format.md, "Crosswalk") -----------------------
+
+def _flag(raw: dict, key: str, where: str, problems: list[str]) -> bool | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, bool):
+        problems.append(f"{where}: {key} must be true or false")
+        return None
+    return value
+
+
+def _note(raw: dict, where: str, problems: list[str]) -> str:
+    value = raw.get("crosswalk_note", "")
+    if not isinstance(value, str):
+        problems.append(f"{where}: crosswalk_note must be a text")
+        return ""
+    return value.strip()
+
+
+def _comparable_with(raw: dict, where: str, problems: list[str]) -> str | None:
+    value = raw.get("comparable_with")
+    if value is not None and not (isinstance(value, str) and CODE_RE.match(value)):
+        problems.append(f"{where}: comparable_with must name an item code")
+        return None
+    return value
+
+
+def _check_crosswalk_shape(crosswalk_from, version, themes: dict, pages: list,
+                           problems: list[str]) -> None:
+    """What the file alone tells: ``crosswalk_from`` names an earlier version whenever an
+    item or theme uses the crosswalk, every theme then says whether it is comparable, and
+    a comparable theme has no item without a counterpart (a new item changes its index)."""
+    items = [item for page in pages for item in page.items]
+    used = any(i.comparable_with for i in items) or any(
+        t.comparable is not None for t in themes.values())
+    if crosswalk_from is None:
+        if used:
+            problems.append("comparable_with and comparable need crosswalk_from")
+        return
+    if (not isinstance(crosswalk_from, int) or isinstance(crosswalk_from, bool)
+            or crosswalk_from < 1 or (isinstance(version, int) and crosswalk_from >= version)):
+        problems.append("crosswalk_from: must name an earlier version")
+        return
+    for code, theme in themes.items():
+        if theme.comparable is None:
+            problems.append(f"theme {code}: say whether it is comparable with version "
+                            f"{crosswalk_from} (comparable = true or false)")
+        elif theme.comparable:
+            new = [i.code for i in items if i.theme == code and not i.comparable_with]
+            if new:
+                problems.append(f"theme {code}: comparable, but {', '.join(new)} has no "
+                                "comparable_with")
+
+
+def crosswalk_problems(new: Questionnaire, versions: dict[int, Questionnaire]) -> list[str]:
+    """What only the earlier version tells: it exists, each ``comparable_with`` names one
+    of its items of the same type, and a comparable theme is scored from the counterparts
+    of exactly the items that scored it there, each coded the same way round."""
+    if new.crosswalk_from is None:
+        return []
+    old = versions.get(new.crosswalk_from)
+    if old is None:
+        return [f"crosswalk_from: there is no version {new.crosswalk_from}"]
+    problems = []
+    before = {item.code: item for item in old.items}
+    for item in new.items:
+        if item.comparable_with is None:
+            continue
+        match = before.get(item.comparable_with)
+        if match is None:
+            problems.append(f"item {item.code}: comparable_with names "
+                            f"{item.comparable_with!r}, not an item of version {old.version}")
+        elif match.type != item.type:
+            problems.append(f"item {item.code}: comparable_with names a {match.type} item")
+    for code, theme in new.themes.items():
+        if not theme.comparable:
+            continue
+        pairs = [(i, before.get(i.comparable_with)) for i in new.theme_items(code)]
+        if code not in old.themes or {m.code for _, m in pairs if m} != {
+                i.code for i in old.theme_items(code)}:
+            problems.append(f"theme {code}: comparable, but not scored from the same items "
+                            f"as in version {old.version}")
+        elif any(m.theme != code or m.reverse != i.reverse for i, m in pairs):
+            problems.append(f"theme {code}: comparable, but an item changed its theme or "
+                            "its direction")
+    return problems
+
+
 def parse(data: dict) -> Questionnaire:
     """Build a questionnaire from parsed TOML, or raise ``QuestionnaireError`` listing
     every problem (codes unique, translations complete, scales consistent, one ladder)."""
@@ -256,6 +377,8 @@ def parse(data: dict) -> Questionnaire:
             code=code,
             label=_text(raw.get("label"), f"theme {code}", problems),
             higher_is_better=bool(raw.get("higher_is_better", True)),
+            comparable=_flag(raw, "comparable", f"theme {code}", problems),
+            crosswalk_note=_note(raw, f"theme {code}", problems),
         )
 
     pages = []
@@ -315,6 +438,7 @@ def parse(data: dict) -> Questionnaire:
                     exclusive=exclusive,
                     max_length=int(raw.get("max_length", 1000)),
                     show_if=show_if,
+                    comparable_with=_comparable_with(raw, where, problems),
                 )
             )
         if not items:
@@ -331,6 +455,8 @@ def parse(data: dict) -> Questionnaire:
         seen_items.update((item.code, item) for item in items)
     if not pages:
         problems.append("the questionnaire has no pages")
+    crosswalk_from = data.get("crosswalk_from")
+    _check_crosswalk_shape(crosswalk_from, version, themes, pages, problems)
     if ladders != 1:
         problems.append(f"the questionnaire needs exactly one ladder item, has {ladders}")
     for code in themes:
@@ -338,7 +464,8 @@ def parse(data: dict) -> Questionnaire:
             problems.append(f"theme {code}: no item scores it")
     if problems:
         raise QuestionnaireError(problems)
-    return Questionnaire(version=version, title=title, pages=tuple(pages), themes=themes)
+    return Questionnaire(version=version, title=title, pages=tuple(pages), themes=themes,
+                         crosswalk_from=crosswalk_from)
 
 
 def load_file(path: Path) -> Questionnaire:
@@ -355,6 +482,10 @@ def published() -> dict[int, Questionnaire]:
         if questionnaire.version in found:
             raise QuestionnaireError([f"{path.name}: version {questionnaire.version} twice"])
         found[questionnaire.version] = questionnaire
+    for questionnaire in found.values():
+        problems = crosswalk_problems(questionnaire, found)
+        if problems:
+            raise QuestionnaireError([f"v{questionnaire.version}.toml: {p}" for p in problems])
     return found
 
 

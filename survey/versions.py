@@ -36,7 +36,7 @@ from . import audit
 from .extensions import db
 from .models import THEME_INDEX_COLUMNS, PublishedQuestionnaire, Setting
 from .numbers import whole_number
-from .questionnaire import Questionnaire, QuestionnaireError, parse, published
+from .questionnaire import Questionnaire, QuestionnaireError, crosswalk_problems, parse, published
 
 LIVE_SETTING = "live_questionnaire_version"
 RETIRED_PREFIX = "questionnaire_retired:"  # + version: when it stopped being live (UTC)
@@ -227,6 +227,7 @@ def check(source: str) -> Questionnaire:
     questionnaire = None
     try:
         questionnaire = parse(data)
+        problems += crosswalk_problems(questionnaire, available())
     except QuestionnaireError as error:
         problems += error.problems
     except (AttributeError, TypeError, ValueError, KeyError) as error:

@@ -18,16 +18,12 @@ from sqlalchemy import select
 
 from survey.export.codebook import HEADER, codebook_rows, pandas_snippet, r_snippet
 from survey.export.columns import BINARY, CHOICE, SCALE, columns
-from survey.export.reliability import (
-    Alpha,
-    alpha_by_theme,
-    alpha_from_sums,
-    cronbach_alpha,
-    item_value,
-)
+from survey.export.reliability import Alpha, alpha_by_theme, alpha_from_sums
 from survey.extensions import db
 from survey.models import Office, Response
 from survey.questionnaire import DONT_KNOW, get
+
+from .reliability_reference import cronbach_alpha, item_value
 
 V1 = get(1)
 MEDVIRKNING = V1.theme_items("medvirkning")
@@ -287,7 +283,7 @@ def test_pandas_snippet_compiles_and_reads_the_export_format(tmp_path):
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerow(["1", "bodo", "2026-04-01", "1", "nb"] + [""] * (len(header) - 5))
-    snippet = pandas_snippet(str(path), ",", ".")
+    snippet = pandas_snippet(str(path), ",", ".", questionnaire=V1)  # the file is v1's
     compile(snippet, "snippet.py", "exec")
     assert f"pd.read_csv({str(path)!r}, sep=',', decimal='.', encoding='utf-8'," in snippet
     assert ".replace({-1: pd.NA})" in snippet and "pd.Categorical(" in snippet
@@ -313,10 +309,10 @@ def test_pandas_snippet_compiles_and_reads_the_export_format(tmp_path):
 
 
 def test_r_snippet_reads_with_the_right_options_and_labels():
-    semicolon = r_snippet("stigen.csv", ";", ",")
+    semicolon = r_snippet("stigen.csv", ";", ",", questionnaire=V1)
     assert ('read.csv("stigen.csv", sep = ";", dec = ",",\n'
             '              fileEncoding = "UTF-8-BOM"') in semicolon
-    comma = r_snippet("stigen.csv", ",", ".")
+    comma = r_snippet("stigen.csv", ",", ".", questionnaire=V1)
     assert 'sep = ",", dec = "."' in comma and 'fileEncoding = "UTF-8"' in comma
     assert "UTF-8-BOM" not in comma
     for snippet in (semicolon, comma):

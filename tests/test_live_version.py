@@ -22,10 +22,11 @@ SWITCHED = "Spørreskjemaet er byttet ut med en ny versjon"
 
 
 def publish_v2(app, live: bool = False) -> None:
+    """Publish version 1's file as version 3 (1 and 2 are shipped) from the shell."""
     with app.app_context():
         versions.publish(v2_source(), "shell")
         if live:
-            versions.make_live(2, "shell")
+            versions.make_live(3, "shell")
         db.session.commit()
 
 
@@ -67,15 +68,15 @@ def test_make_live_records_when_the_previous_version_stopped_being_live(app):
         retired = db.session.get(Setting, f"{versions.RETIRED_PREFIX}1")
         when = datetime.fromisoformat(retired.value)
         assert timedelta(0) <= datetime.now(UTC) - when < timedelta(minutes=1)
-        assert versions.accepting() == frozenset({1, 2})
-        assert versions.accepting(now=when + versions.GRACE) == frozenset({1, 2})
+        assert versions.accepting() == frozenset({1, 3})
+        assert versions.accepting(now=when + versions.GRACE) == frozenset({1, 3})
         later = when + versions.GRACE + timedelta(seconds=1)
-        assert versions.accepting(now=later) == frozenset({2})
-        # Live again: version 1 needs no grace any more, version 2 gets one.
+        assert versions.accepting(now=later) == frozenset({3})
+        # Live again: version 1 needs no grace any more, version 3 gets one.
         versions.make_live(1, "shell")
         db.session.commit()
         assert db.session.get(Setting, f"{versions.RETIRED_PREFIX}1") is None
-        assert db.session.get(Setting, f"{versions.RETIRED_PREFIX}2") is not None
+        assert db.session.get(Setting, f"{versions.RETIRED_PREFIX}3") is not None
         assert versions.accepting(now=later) == frozenset({1})
 
 
@@ -86,7 +87,7 @@ def test_posting_a_published_never_live_version_stores_nothing_in_it(app, client
     last = answer_all(client)
     assert last.hidden("v") == ["1"]
     for nav in ("submit", "next"):
-        tampered = last.submit(client, ("nav", nav), {**last.pending, "v": "2"})
+        tampered = last.submit(client, ("nav", nav), {**last.pending, "v": "3"})
         assert tampered.status == 200
         assert SWITCHED in tampered.html
         assert tampered.hidden("v") == ["1"]  # back in the live version, on its first page
@@ -120,19 +121,19 @@ def test_who_started_on_the_old_version_may_finish_within_the_grace(app):
     retire_earlier(app, 1, hours=2)  # 25 hours on: the grace is over
     refused = send(late, late_last)
     assert refused.status == 200 and SWITCHED in refused.html
-    assert refused.hidden("v") == ["2"]
-    # Kept: the answers to items both versions have; gone: the one version 2 dropped.
+    assert refused.hidden("v") == ["3"]
+    # Kept: the answers to items both versions have; gone: the one version 3 dropped.
     assert refused.checked("med_stige") == [str(FULL["med_stige"])]
     assert refused.hidden("rel_lytter") == [str(FULL["rel_lytter"])]
     assert refused.hidden(REMOVED) == [] and refused.hidden(ADDED) == []
     assert stored_versions(app) == [1]
-    # Carried on in version 2, it is stored in version 2.
+    # Carried on in version 3, it is stored in version 3.
     page = refused
     while 'value="check"' not in page.html:  # the last page leads to the check page
         page = page.submit(late, ("nav", "next"), {ADDED: 2} if ADDED in page.visible_items()
                            else {})
     assert page.submit(late, ("nav", "submit")).status == 303
-    assert stored_versions(app) == [1, 2]
+    assert stored_versions(app) == [1, 3]
 
 
 @pytest.mark.parametrize("lang, words", [("nn", "Spørjeskjemaet er bytt ut"),

@@ -42,8 +42,8 @@ NEW_ITEM = '''
 '''
 
 
-def v2_source(version: int = 2) -> str:
-    """Version 1's file as version ``version``, with ``hel_situasjon`` removed and
+def v2_source(version: int = 3) -> str:
+    """Version 1's file as version ``version`` (3: versions 1 and 2 are shipped), with ``hel_situasjon`` removed and
     ``bak_navno`` added at the end."""
     source = V1_SOURCE.replace("\nversion = 1\n", f"\nversion = {version}\n", 1)
     start = source.index('  [[pages.items]]\n  code = "hel_situasjon"')
@@ -98,8 +98,9 @@ def count(model) -> int:
 # --- compare (pure) ---------------------------------------------------------------
 
 def test_compare_lists_kept_changed_added_and_removed_items():
-    from survey.questionnaire import parse
     import tomllib
+
+    from survey.questionnaire import parse
 
     v1 = get(1)
     v2 = parse(tomllib.loads(v2_source()))
@@ -179,24 +180,24 @@ def test_the_size_page_tells_nobody_but_admins_about_versions(client):
 def test_publishing_a_valid_version_stores_it_but_does_not_make_it_live(app, admin):
     response = publish_form(admin, upload=(v2_source().encode(), "v2.toml"))
     assert response.status_code == 303
-    assert response.headers["Location"] == "/admin/sporreskjema/2"
-    page = admin.get("/admin/sporreskjema/2").get_data(as_text=True)
-    assert "Versjon 2 er publisert" in page
+    assert response.headers["Location"] == "/admin/sporreskjema/3"
+    page = admin.get("/admin/sporreskjema/3").get_data(as_text=True)
+    assert "Versjon 3 er publisert" in page
     assert "Sammenlignet med versjon 1" in page
     assert f"<code>{ADDED}</code>" in page.split("Nye (1)")[1].split("</dd>")[0]
     assert f"<code>{REMOVED}</code>" in page.split("Fjernet (1)")[1].split("</dd>")[0]
     assert "Gjør denne versjonen aktiv" in page
     with app.app_context():
-        row = db.session.get(PublishedQuestionnaire, 2)
+        row = db.session.get(PublishedQuestionnaire, 3)
         assert row.published_by == "admin" and row.source == v2_source()
-        assert versions.live_version() == 1 and sorted(versions.available()) == [1, 2]
+        assert versions.live_version() == 1 and sorted(versions.available()) == [1, 2, 3]
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "questionnaire.publish"))
-        assert (event.actor, event.details) == ("admin", {"version": 2})
+        assert (event.actor, event.details) == ("admin", {"version": 3})
     listing = admin.get("/admin/sporreskjema").get_data(as_text=True)
     assert "Publisert av admin" in listing and "Følger med Stigen (fil)" in listing
 
     response = publish_form(admin, v2_source())  # the same number twice
-    assert "Versjon 2 finnes allerede. Gi den nye versjonen et nytt nummer." in \
+    assert "Versjon 3 finnes allerede. Gi den nye versjonen et nytt nummer." in \
         problems_on(response.get_data(as_text=True))
 
 
@@ -211,21 +212,21 @@ def test_new_respondents_get_the_live_version_and_started_ones_keep_theirs(app, 
     before = Page(app.test_client().get("/k/bodo"))
     assert before.hidden("v") == ["1"]  # published, not live: new respondents still get 1
 
-    response = make_live_form(admin, 2)
+    response = make_live_form(admin, 3)
     assert response.status_code == 303
-    assert "Versjon 2 er nå aktiv" in admin.get("/admin/sporreskjema/2").get_data(as_text=True)
+    assert "Versjon 3 er nå aktiv" in admin.get("/admin/sporreskjema/3").get_data(as_text=True)
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "questionnaire.live"))
-        assert (event.actor, event.details) == ("admin", {"version": 2, "previous": 1})
-        assert db.session.get(Setting, versions.LIVE_SETTING).value == "2"
+        assert (event.actor, event.details) == ("admin", {"version": 3, "previous": 1})
+        assert db.session.get(Setting, versions.LIVE_SETTING).value == "3"
 
     # The respondent who started on version 1 is stored and scored on version 1.
     assert send(other, started_on_v1).status == 303
-    # A new respondent gets version 2 and is stored with it.
+    # A new respondent gets version 3 and is stored with it.
     newcomer = app.test_client()
     answers = {**{k: v for k, v in FULL.items() if k != REMOVED}, ADDED: 2}
     page = Page(newcomer.get("/k/bodo"))
-    assert page.hidden("v") == ["2"]
+    assert page.hidden("v") == ["3"]
     page = page.submit(newcomer, ("nav", "start"))
     while True:
         shown = {code: answers[code] for code in page.visible_items() if code in answers}
@@ -239,11 +240,11 @@ def test_new_respondents_get_the_live_version_and_started_ones_keep_theirs(app, 
     settle(app)
     with app.app_context():
         stored = {r.questionnaire_version: r for r in db.session.scalars(select(Response))}
-        assert sorted(stored) == [1, 2]
+        assert sorted(stored) == [1, 3]
         assert REMOVED in stored[1].answers and ADDED not in stored[1].answers
         assert stored[1].relasjon_index == score(get(1), stored[1].answers).theme_indices["relasjon"]
-        assert stored[2].answers[ADDED] == 2 and REMOVED not in stored[2].answers
-        assert stored[2].rung == FULL["med_stige"] and stored[2].medvirkning_index is not None
+        assert stored[3].answers[ADDED] == 2 and REMOVED not in stored[3].answers
+        assert stored[3].rung == FULL["med_stige"] and stored[3].medvirkning_index is not None
 
 
 # A long-running worker in its own process, as under gunicorn: it answers "which version
@@ -274,15 +275,15 @@ def test_another_worker_process_sees_the_new_live_version_without_a_restart(
             assert ask() == "1"
             publish_form(admin, v2_source())
             assert ask() == "1"  # published is not live
-            make_live_form(admin, 2)
-            assert ask() == "2"
+            make_live_form(admin, 3)
+            assert ask() == "3"
         finally:
             worker.stdin.close()
             worker.wait(timeout=30)
     # And in this process, a second app on the same database.
     second = make_app(database_url, tmp_path / "second")
     with second.app_context():
-        assert versions.live().version == 2 and ADDED in {i.code for i in versions.live().items}
+        assert versions.live().version == 3 and ADDED in {i.code for i in versions.live().items}
         db.session.remove()
         db.engine.dispose()
 
@@ -296,11 +297,11 @@ def test_a_live_setting_naming_no_version_falls_back_to_the_configured_one(app):
 
 def test_dashboards_and_the_export_see_the_new_version(app, admin):
     publish_form(admin, v2_source())
-    make_live_form(admin, 2)
+    make_live_form(admin, 3)
     with app.app_context():
         make_account("forsker", "forsker")
         add_responses("bodo", APRIL, 6)
-        db.session.execute(db.text("UPDATE response SET questionnaire_version = 2"))
+        db.session.execute(db.text("UPDATE response SET questionnaire_version = 3"))
         db.session.commit()
         from survey import tally
         tally.rebuild(db.session)
@@ -309,16 +310,16 @@ def test_dashboards_and_the_export_see_the_new_version(app, admin):
     researcher = app.test_client()
     sign_in(researcher, "forsker")
     export = researcher.get("/eksport/").get_data(as_text=True)
-    assert re.search(r'<option value="2"[^>]*selected', export)  # the live one by default
+    assert re.search(r'<option value="3"[^>]*selected', export)  # the live one by default
     overview = researcher.get("/resultater/oversikt").get_data(as_text=True)
-    assert re.search(r'<option value="2"[^>]*selected', overview)  # the newest with data
+    assert re.search(r'<option value="3"[^>]*selected', overview)  # the newest with data
     assert re.search(r'<option value="1"', overview)
     office = researcher.get("/resultater/kontor/bodo?versjon=1").get_data(as_text=True)
     assert re.search(r'<option value="1"[^>]*selected', office)
-    codebook = researcher.get("/eksport/kodebok?versjon=2").get_data(as_text=True)
+    codebook = researcher.get("/eksport/kodebok?versjon=3").get_data(as_text=True)
     assert ADDED in codebook and REMOVED not in codebook
     listing = admin.get("/admin/sporreskjema").get_data(as_text=True)
-    row = re.search(r"Versjon 2</a></th>(.*?)</tr>", listing, re.S).group(1)
+    row = re.search(r"Versjon 3</a></th>(.*?)</tr>", listing, re.S).group(1)
     assert "Aktiv" in row and re.search(r'<td class="num">6</td>\s*$', row.strip())
 
 
@@ -348,17 +349,17 @@ def test_flask_questionnaire_commands(app, runner, tmp_path):
     good.write_text(v2_source(), encoding="utf-8")
     result = runner.invoke(args=["questionnaire", "publish", str(good)])
     assert result.exit_code == 0, result.output
-    assert "Published version 2" in result.output and f"added: {ADDED}" in result.output
+    assert "Published version 3" in result.output and f"added: {ADDED}" in result.output
 
-    result = runner.invoke(args=["questionnaire", "live", "2"])
-    assert result.exit_code == 0 and "Version 2 is live (was 1)" in result.output
+    result = runner.invoke(args=["questionnaire", "live", "3"])
+    assert result.exit_code == 0 and "Version 3 is live (was 1)" in result.output
     result = runner.invoke(args=["questionnaire", "live", "5"])
     assert result.exit_code == 1 and "There is no questionnaire version 5." in result.output
     result = runner.invoke(args=["questionnaire", "publish", str(good)])
-    assert "Versjon 2 finnes allerede" in result.output and result.exit_code == 1
+    assert "Versjon 3 finnes allerede" in result.output and result.exit_code == 1
 
     listing = runner.invoke(args=["questionnaire", "list"]).output
-    assert re.search(r"^2 \(live\)\t30 items\t0 responses\tpublished by shell", listing, re.M)
+    assert re.search(r"^3 \(live\)\t30 items\t0 responses\tpublished by shell", listing, re.M)
     assert re.search(r"^1\t30 items\t0 responses\tshipped", listing, re.M)
     shown = runner.invoke(args=["questionnaire", "show", "1"]).output
     assert "med_stige  ladder" in shown and f"removed: {REMOVED}" not in shown
@@ -367,8 +368,8 @@ def test_flask_questionnaire_commands(app, runner, tmp_path):
         events = db.session.execute(select(AuditEvent.action, AuditEvent.actor, AuditEvent.details)
                                     .order_by(AuditEvent.id)).all()
         assert [tuple(e) for e in events] == [
-            ("questionnaire.publish", "shell", {"version": 2}),
-            ("questionnaire.live", "shell", {"version": 2, "previous": 1}),
+            ("questionnaire.publish", "shell", {"version": 3}),
+            ("questionnaire.live", "shell", {"version": 3, "previous": 1}),
         ]
 
 

@@ -296,6 +296,22 @@ class Snapshot:
                     _ladder(ladder_pool) if ladder_pool else None, themes)
 
 
+def bridged(cell: Cell, earlier: Cell | None, questionnaire, earlier_version: int) -> Cell:
+    """A period's cell for a trend of ``questionnaire``'s version across the change from
+    ``earlier_version``: its own when it has figures; else the earlier version's cell,
+    keeping only the scores the crosswalk says are comparable (``Questionnaire.
+    comparable``). A score measured differently is None there, so its line breaks at the
+    version change instead of joining two different constructs."""
+    if cell.responses is not None or earlier is None or earlier.responses is None:
+        return cell
+    return Cell(
+        earlier.scope, earlier.period, earlier.responses,
+        earlier.ladder if questionnaire.comparable("rung", earlier_version) else None,
+        {theme: figure if questionnaire.comparable(theme, earlier_version) else None
+         for theme, figure in earlier.themes.items()},
+    )
+
+
 def _count(vector, at) -> int:
     return int(sum(vector[at]) if isinstance(at, slice) else vector[at])
 
@@ -484,10 +500,6 @@ def measure_summary(snap: Snapshot, office_id: int, period: ReportingPeriod) -> 
     return MeasureSummary(*figures)
 
 
-def clear_cache() -> None:
-    _cache(current_app._get_current_object()).clear()
-
-
 def warm_cache(app) -> list[int]:
     """Build the current release's snapshot of every version it holds, so that no
     request pays for the first build: gunicorn.conf.py calls it as a worker starts (tests
@@ -510,4 +522,4 @@ def warm_cache(app) -> list[int]:
 
 
 __all__ = ["PERIOD_KINDS", "NATIONAL", "Snapshot", "snapshot", "measures", "measure_summary",
-           "versions"]
+           "versions", "bridged"]

@@ -12,12 +12,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import releases
-from ..versions import available, live_version
 from ..extensions import db
 from ..formatting import number, percent
-from ..numbers import whole_number
 from ..models import Office
+from ..numbers import whole_number
 from ..periods import PERIOD_KINDS, ReportingPeriod
+from ..versions import available, live_version
 from . import bp, charts, data
 from .labels import BAND_OF_RUNG, BANDS, KIND_LABELS, RUNGS, period_label, rung_label
 
@@ -187,11 +187,31 @@ def office(slug: str):
 
     cell = snap.cell(office.id, period)
     national = snap.cell(data.NATIONAL, period)
-    previous = snap.cell(office.id, period.previous())
+    # Across a version change, earlier periods come from the version the crosswalk names,
+    # with only the scores it calls comparable (data.bridged); the rest stay empty.
+    questionnaire = available().get(version)
+    earlier = (data.snapshot(questionnaire.crosswalk_from)
+               if questionnaire and questionnaire.crosswalk_from in versions else None)
+
+    def across(p: ReportingPeriod):
+        own = snap.cell(office.id, p)
+        if earlier is None:
+            return own
+        return data.bridged(own, earlier.cell(office.id, p), questionnaire, earlier.version)
+
+    previous = across(period.previous())
+    periods = set(snap.periods(period.kind))
+    if earlier is not None and questionnaire.comparable("rung", earlier.version):
+        periods |= set(earlier.periods(period.kind))  # the ladder's trend goes on
     trend = [period]
-    while len(trend) < TREND_PERIODS and trend[-1].previous() in snap.periods(period.kind):
+    while len(trend) < TREND_PERIODS and trend[-1].previous() in periods:
         trend.append(trend[-1].previous())
-    trend_cells = [snap.cell(office.id, p) for p in reversed(trend)]
+    trend_cells = [across(p) for p in reversed(trend)]
+    # Scores of an earlier version's period that are not comparable: said so, not "hidden".
+    incomparable = {(c.period, code) for c in [previous, *trend_cells]
+                    if earlier is not None and snap.cell(office.id, c.period).responses is None
+                    and c.responses is not None
+                    for code in data.THEMES if not questionnaire.comparable(code, earlier.version)}
     measure_labels = _measure_labels(version, lang)
     measures = [m for m in data.measures(snap, office.id, period) if m.measure in measure_labels]
     measures.sort(key=lambda m: list(measure_labels).index(m.measure))
@@ -210,7 +230,8 @@ def office(slug: str):
         "dashboard/office.html", cell=cell, national=national, previous=previous,
         series=series, trend_cells=trend_cells, measures=measures,
         measure_labels=measure_labels, measure_summary=measure_summary, figures=figures,
-        sketches=sketches, legends=_legends(series), comments=comments, **context,
+        sketches=sketches, legends=_legends(series), comments=comments,
+        incomparable=incomparable, bridged_from=earlier.version if earlier else None, **context,
     )
 
 

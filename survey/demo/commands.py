@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from array import array
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import click
@@ -17,12 +17,12 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..extensions import db
 from .. import tally
+from ..extensions import db
 from ..models import THEME_INDEX_COLUMNS, Account, Office, Response
 from ..periods import today_in_norway
-from ..versions import live as live_questionnaire
 from ..scoring import SCORING_VERSION
+from ..versions import live as live_questionnaire
 from .administration import seed_administration
 from .synthetic import answer_pool, demo_offices, random_ids
 
@@ -95,15 +95,17 @@ def _sqlite_pragmas(connection, pragmas: dict) -> dict:
 SEED_PRAGMAS = {"cache_size": -65536, "synchronous": 0}
 
 
-def seed_responses(offices: list[Office], responses: int, months: int, seed: int = 1) -> float:
+def seed_responses(offices: list[Office], responses: int, months: int, seed: int = 1,
+                   questionnaire=None, periods: list[date] | None = None) -> float:
     """Insert ``responses`` synthetic responses spread over ``offices`` and the last
-    ``months`` months, and add them to the tallies in the same transaction (summed here
+    ``months`` months (or the months ``periods``), in the live questionnaire version (or
+    ``questionnaire``), and add them to the tallies in the same transaction (summed here
     from the few thousand distinct respondents they are drawn from, not by a GROUP BY over
     every response). Returns the seconds taken."""
     started = time.perf_counter()
-    questionnaire = live_questionnaire()
+    questionnaire = questionnaire or live_questionnaire()
     rng = random.Random(seed)
-    periods = months_back(months, today_in_norway())
+    periods = periods or months_back(months, today_in_norway())
     # Offices differ: each draws from one of a few pools of respondents, each pool
     # around its own mean, so that a million rows need only a few thousand made one by one.
     size = min(POOL_SIZE, max(responses, 50))
@@ -157,6 +159,30 @@ def seed_responses(offices: list[Office], responses: int, months: int, seed: int
                 connection.connection.driver_connection.rollback()
                 _sqlite_pragmas(connection, before)
     return time.perf_counter() - started
+
+
+def seed_two_versions(offices: list[Office], responses: int, months: int) -> float:
+    """The demo's responses over ``months`` months: version 2 since the start of the last
+    complete quarter (so the dashboards' default quarter has version 2 figures), version 1
+    before it, and version 2 made live, so the dashboards show both versions and the
+    crosswalk between them. Returns the seconds taken."""
+    from .. import versions
+    from ..periods import ReportingPeriod
+    from ..questionnaire import get
+
+    today = today_in_norway()
+    periods = months_back(months, today)
+    this_quarter = ReportingPeriod.containing(today, "quarter").start
+    since = ReportingPeriod.containing(this_quarter - timedelta(days=1), "quarter").start
+    older = [m for m in periods if m < since] or periods[:1]
+    newer = [m for m in periods if m not in older]
+    share = round(responses * len(older) / len(periods))
+    seconds = seed_responses(offices, share, months, questionnaire=get(1), periods=older)
+    seconds += seed_responses(offices, responses - share, months, seed=2,
+                              questionnaire=get(2), periods=newer)
+    versions.make_live(2, "demo")
+    db.session.commit()
+    return seconds
 
 
 def _as_response(person) -> SimpleNamespace:
@@ -220,8 +246,9 @@ def demo_command(host: str, port: int, responses: int) -> None:
     seed_administration(offices)
     db.session.commit()
     if not db.session.scalar(select(func.count()).select_from(Response)):
-        seconds = seed_responses(offices, responses, months=12)
-        click.echo(f"Seeded {responses:,} synthetic responses in {seconds:.1f} s.")
+        seconds = seed_two_versions(offices, responses, months=12)
+        click.echo(f"Seeded {responses:,} synthetic responses in {seconds:.1f} s "
+                   "(questionnaire version 1, then version 2 since the last whole quarter).")
     from .. import releases
 
     releases.ensure_current()  # the figures shown come from a release: make the first now

@@ -54,8 +54,8 @@ def respondent(questionnaire: Questionnaire, office_mean: float, rng: random.Ran
     latent = rng.gauss(office_mean, 1.0)
     answers: dict = {}
     for item in questionnaire.items:
-        if item.type == "text":
-            continue
+        if item.type == "text" or not questionnaire.asked(item.code, answers):
+            continue  # branching: an item not asked has no answer (v1 asks everything)
         draw = rng.random()
         if draw < 0.04:
             continue  # skipped

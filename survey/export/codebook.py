@@ -216,7 +216,78 @@ for column, labels in LABELS.items():
 """
 
 
-__all__ = ["HEADER", "codebook_rows", "r_snippet", "pandas_snippet", "alpha_text"]
+# --- the crosswalk to the earlier version -----------------------------------------------
+
+CROSSWALK_HEADER = ["column", "kind", "comparable", "counterpart", "note"]
+_ASPECT_NOTES = {"type": "question type", "text": "wording", "scale": "answer scale",
+                 "options": "answer options", "theme": "theme", "reverse": "direction"}
+
+
+def crosswalk_rows(questionnaire: Questionnaire,
+                   versions: Mapping[int, Questionnaire]) -> list[list[str]]:
+    """The crosswalk (``crosswalk_from`` in the questionnaire file) as rows under
+    ``CROSSWALK_HEADER``: first every score (the rung, each theme index), then every item,
+    each saying whether it may be set beside the earlier version's and with which of its
+    columns, and what differs. Empty when the questionnaire declares no crosswalk."""
+    earlier = versions.get(questionnaire.crosswalk_from) if questionnaire.crosswalk_from else None
+    if earlier is None:
+        return []
+    rows = []
+    rung = questionnaire.comparable("rung", earlier.version)
+    ladder = questionnaire.ladder
+    rows.append(["rung", SCORE, "yes" if rung else "no", "rung" if rung else "",
+                 ("The same eight rungs of Arnstein's ladder (value == rung)."
+                  + _differences(ladder, earlier, ladder.comparable_with)) if rung
+                 else f"The ladder is not comparable with version {earlier.version}."])
+    for code, theme in questionnaire.themes.items():
+        same = questionnaire.comparable(code, earlier.version)
+        rows.append([f"{code}_index", SCORE, "yes" if same else "no",
+                     f"{code}_index" if same else "", theme.crosswalk_note])
+    for item in questionnaire.items:
+        counterpart = item.comparable_with
+        rows.append([item.code, item.type, "yes" if counterpart else "no", counterpart or "",
+                     _differences(item, earlier, counterpart).strip()
+                     if counterpart else f"New in version {questionnaire.version}."])
+    return rows
+
+
+def _differences(item, earlier: Questionnaire, counterpart: str | None) -> str:
+    """" Differs from it in: wording, answer options." (or nothing when the same)."""
+    from ..questionnaire import ASPECTS, _aspects
+
+    if counterpart is None:
+        return ""
+    before = earlier.item(counterpart)
+    new, old = _aspects(item), _aspects(before)
+    differ = [_ASPECT_NOTES[a] for a in ASPECTS if new[a] != old[a] and a != "options"]
+    if new["options"] != old["options"]:
+        values, was = [o.value for o in item.options], [o.value for o in before.options]
+        if values == was and item.dont_know == before.dont_know:
+            differ.append("answer labels (values unchanged)")
+        else:
+            if values != was:
+                differ.append(f"answer values ({', '.join(map(str, was))} -> "
+                              f"{', '.join(map(str, values))})")
+            if item.dont_know != before.dont_know:
+                differ.append(f"'vet ikke' ({DONT_KNOW}) "
+                              f"{'added' if item.dont_know else 'no longer offered'}")
+            if values == was:
+                differ.append("answer labels")
+    return f" Differs from it in: {', '.join(differ)}." if differ else " Unchanged."
+
+
+def not_carried_over(questionnaire: Questionnaire,
+                     versions: Mapping[int, Questionnaire]) -> list[str]:
+    """The earlier version's items that no item of ``questionnaire`` is comparable with."""
+    earlier = versions.get(questionnaire.crosswalk_from) if questionnaire.crosswalk_from else None
+    if earlier is None:
+        return []
+    kept = {item.comparable_with for item in questionnaire.items}
+    return [item.code for item in earlier.items if item.code not in kept]
+
+
+__all__ = ["HEADER", "codebook_rows", "r_snippet", "pandas_snippet", "alpha_text",
+           "CROSSWALK_HEADER", "crosswalk_rows", "not_carried_over"]
 
 
 def counted_response(questionnaire: Questionnaire) -> dict[str, int]:
