@@ -61,7 +61,8 @@ def measure(database: Database, size: int) -> list[Row]:
 
 def labelled_rows(database: Database, size: int, csv_done) -> list[Row]:
     """``flask export responses --format sav`` and ``dta``: the same rows as the CSV, read
-    from its bytes into compact columns and written with their labels by pyreadstat."""
+    from its bytes into compact columns, a part at a time; pyreadstat writes the
+    dictionary and labels, NumPy the rows (survey/export/labelled.py)."""
     rows = []
     for kind in ("sav", "dta"):
         out = database.folder / f"svar.{kind}"

@@ -50,9 +50,10 @@ Pure Python and SciPy: no Flask, no database.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
+if TYPE_CHECKING:  # NumPy is imported where used: the app and its exports load without it
+    import numpy as np
 
 from .suppression import MIN_K, Cell, PublishedLeak, Relation, _Indexed
 
@@ -161,6 +162,7 @@ class _System:
                     columns.append(column[c])
                     data.append(sign)
             rhs.append(b)
+        import numpy as np
         from scipy import sparse  # here: only a release's audit needs SciPy (see _solve)
 
         self.A = sparse.csr_array((data, (rows, columns)), shape=(len(relations), len(cells)))
@@ -170,6 +172,8 @@ class _System:
                 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         """The largest (or smallest) value of ``cell``, a solution that attains it and the
         duals of the relations that prove it (None where unbounded)."""
+        import numpy as np
+
         if len(self.cells) == 1:  # one unknown: every relation gives its value
             i = 0
             value = float(self.b[i] / self.A[[i], :].toarray()[0, 0])
@@ -187,6 +191,7 @@ class _System:
     def confirm(self, cells: list[int], k: int) -> np.ndarray | None:
         """One solution in which as many of ``cells`` as it can reach k (maximising the sum
         of min(x, k) over them): each cell at k or more in it is proved safe."""
+        import numpy as np
         from scipy import sparse
 
         n, m = len(self.cells), len(cells)
@@ -208,6 +213,8 @@ class _System:
     def proved(self, x: np.ndarray | None, cells: list[int], k: int) -> set[int]:
         """The ``cells`` at k or more in ``x``, if ``x`` is a solution: checked here, so
         that no cell is passed as safe on the solver's word alone."""
+        import numpy as np
+
         if x is None or len(x) != len(self.cells) or np.min(x, initial=0.0) < -_TOL:
             return set()
         scale = 1.0 + float(np.max(np.abs(self.b), initial=0.0))
@@ -299,6 +306,8 @@ class _Audit:
     def unsafe(self, part: int) -> list[tuple[int, list[int]]]:
         """The small hidden cells of ``part`` whose upper bound is below k, each with the
         relations its bound is derived through."""
+        import numpy as np
+
         attacker, k, safe = self.attacker, self.k, self.safe
         value, parents, children, seen = (
             attacker.value, attacker.parents, attacker.children, attacker.seen)

@@ -172,47 +172,76 @@ def test_stata_names_are_short_and_unique():
     assert names["med_spurt"] == "med_spurt"
 
 
-@pytest.mark.parametrize("count", [3, 8, 9, 16])
-def test_spss_parts_join_at_their_end_mark(tmp_path, count):
-    """The end-of-data code (252) of a part is found from its tail as by walking every
-    block, for rows that end inside a block and rows that fill one exactly (8, 16
-    variables), with literal values (253) in the last block; joined parts read back whole."""
+def _without_time_stamp(kind: str, data: bytes) -> bytes:
+    """A written file with the moment it was written blanked (SPSS: header bytes 92-108;
+    Stata: the <timestamp> text)."""
+    data = bytearray(data)
+    if kind == "sav":
+        data[92:109] = bytes(17)
+    else:
+        at = data.index(b"<timestamp>") + len(b"<timestamp>")
+        data[at:data.index(b"</timestamp>")] = b""
+    return bytes(data)
+
+
+@pytest.mark.parametrize("count", [3, 8, 9, 16, 17])
+@pytest.mark.parametrize("kind", ["sav", "dta"])
+def test_rows_are_encoded_byte_for_byte_as_pyreadstat_writes_them(tmp_path, count, kind):
+    """``write_labelled`` encodes the rows itself, part by part; the file is the one
+    pyreadstat writes from the whole frame at once: every byte but the time stamp. Rows
+    that end inside a block of SPSS codes and rows that fill one exactly (8, 16
+    variables), literal values (253) in any block, system-missing cells, whole numbers at
+    the edges of SPSS's one-byte range (-99, 151) and just past them, wide row numbers,
+    and in Stata the don't-know code as .a and an unlabelled value of a variable with
+    missing codes as system-missing."""
     import pandas as pd
 
-    found = [labelled.Variable(f"v{n}", f"V {n}", numeric="float" if n % 3 == 2 else "integer")
-             for n in range(count)]
+    found = [labelled.Variable("row", "Row")]
+    for n in range(1, count):
+        if n % 3 == 2:
+            found.append(labelled.Variable(f"v{n}", f"V {n}", numeric="float", measure="scale"))
+        elif n % 3 == 1:
+            found.append(labelled.Variable(f"v{n}", f"V {n}",
+                                           {**{v: str(v) for v in range(1, 6)}, -1: "vet ikke"},
+                                           (-1,), "ordinal"))
+        else:
+            found.append(labelled.Variable(f"v{n}", f"V {n}", {1: "ja", 2: "nei"}))
     rng = np.random.default_rng(count)
-
-    def part(rows, seed):
-        data = {}
-        for v in found:
-            if v.numeric == "float":  # not a small integer: stored after its block (253)
-                data[v.name] = rng.normal(size=rows) * 100
-            else:
-                data[v.name] = pd.array(
-                    [None if x == 0 else int(x) for x in rng.integers(0, 6, rows)], dtype="Int8")
-        return pd.DataFrame(data)
-
-    parts = [part(n, seed) for seed, n in enumerate((5, 1, 7))]
-    for n, frame in enumerate(parts):
-        path = tmp_path / f"p{n}.sav"
-        labelled._sav(frame, path, found)
-        empty = tmp_path / "e.sav"
-        labelled._sav(labelled.empty_frame(found), empty, found)
-        start, size = empty.stat().st_size, path.stat().st_size - empty.stat().st_size
-        data = path.read_bytes()[start:]
-        with open(path, "rb") as fh:
-            fast = labelled._sav_end_mark(fh, start, size, count)
-        assert fast == labelled._sav_parse_end(data, count)
-        assert data[fast] == labelled.SAV_END and not any(data[fast + 1:fast + 8 - fast % 8])
-    joined = tmp_path / "joined.sav"
-    assert labelled.write_labelled("sav", iter(parts), joined, found) == 13
-    back, meta = pyreadstat.read_sav(str(joined))
-    want = pd.concat(parts, ignore_index=True)
-    assert meta.number_rows == 13
+    rows = 41
+    data = {}
     for v in found:
-        expected = want[v.name].to_numpy(dtype=float, na_value=np.nan)
-        assert np.allclose(back[v.name].to_numpy(dtype=float), expected, equal_nan=True)
+        if v.numeric == "float":
+            x = rng.normal(size=rows) * 100
+            whole = rng.random(rows) < 0.4
+            x[whole] = np.round(x[whole] / 10)
+            x[1::11], x[2::13], x[3::17], x[4::19] = 151.0, -99.0, -100.0, 152.0
+            x[rng.random(rows) < 0.2] = np.nan
+            data[v.name] = x
+        else:
+            wide = labelled.integer_type(v) is np.int32
+            drawn = rng.integers(0, 2_000_000, rows) if wide else rng.integers(-1, 6, rows)
+            data[v.name] = pd.array([None if r < 0.15 else int(x)
+                                     for x, r in zip(drawn, rng.random(rows), strict=True)],
+                                    dtype="Int32" if wide else "Int8")
+    frame = pd.DataFrame(data)
+    whole_file, joined = tmp_path / f"whole.{kind}", tmp_path / f"joined.{kind}"
+    (labelled._sav if kind == "sav" else labelled._dta)(frame, whole_file, found)
+    parts = [frame.iloc[:1], frame.iloc[1:1], frame.iloc[1:20], frame.iloc[20:]]
+    assert labelled.write_labelled(kind, iter(parts), joined, found) == rows
+    assert (_without_time_stamp(kind, joined.read_bytes())
+            == _without_time_stamp(kind, whole_file.read_bytes()))
+    part = labelled.Part({v.name: frame[v.name].to_numpy(dtype=float, na_value=np.nan)
+                          for v in found})  # as the export hands its parts over
+    part.rows = rows
+    from_part = tmp_path / f"part.{kind}"
+    assert labelled.write_labelled(kind, iter([part]), from_part, found) == rows
+    assert (_without_time_stamp(kind, from_part.read_bytes())
+            == _without_time_stamp(kind, whole_file.read_bytes()))
+    read = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
+    back, meta = read(str(joined))
+    assert meta.number_rows == rows
+    assert np.allclose(back["row"].to_numpy(dtype=float),
+                       frame["row"].to_numpy(dtype=float, na_value=np.nan), equal_nan=True)
 
 
 # --- pure: the measurement report ---------------------------------------------------------

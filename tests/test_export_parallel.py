@@ -238,3 +238,46 @@ def test_item_values_reads_json_text_too():
     text = '{"med_stige": 4, "tilt_deltatt": ["kurs"], "rel_antall": -1}'
     assert item_values(V1)(text) == item_values(V1)(json.loads(text))
     assert item_text(V1, ",")(text) == item_text(V1, ",")(json.loads(text))
+
+
+def test_kept_lookup_holds_detail_classes_sorted_whatever_order_they_come_in():
+    """Full-detail classes (counsellor cell answered) are kept as a sorted array, found
+    by bisection: in the order a release file keeps them or in a set's order (decisions
+    made in this process); the others as bits."""
+    from bisect import bisect_left
+
+    from survey.export.anonymity import pack_kept
+    from survey.export.spill import kept_lookup
+
+    detail = [(3 << 16) | 0x1231, (0 << 16) | 0x0001, (7 << 16) | 0xF00F, (3 << 16) | 0x1002]
+    plain = [(2 << 16) | 0x1230, (7 << 16) | 0x0000]
+    for order in (sorted(detail + plain), list(reversed(detail + plain))):
+        found, bits = kept_lookup(pack_kept(order), 8)
+        assert list(found) == sorted(detail)
+        for cls in detail:
+            assert found[bisect_left(found, cls)] == cls
+        absent = (3 << 16) | 0x1101  # between two held classes
+        at = bisect_left(found, absent)
+        assert at == 2 and found[at] != absent
+        on = {at for at in range(len(bits) * 8) if bits[at >> 3] >> (at & 7) & 1}
+        assert on == {cls >> 4 for cls in plain}
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_a_numbered_bucket_is_its_records_shuffled_and_numbered(tmp_path, separator):
+    """The numbered bucket (bytes throughout) is ``bucket_records`` (text) numbered:
+    the same records in the same shuffled order, every part's share, UTF-8 kept."""
+    from survey.export.spill import END, bucket_records, numbered_bucket
+
+    def write_parts():
+        (tmp_path / "0-5").write_bytes("".join(f'"bodø";{n}{END}' for n in range(7)).encode())
+        (tmp_path / "1-5").write_bytes("".join(f'"ås",{n},"x"{END}' for n in range(4)).encode())
+
+    write_parts()
+    text = "".join(f"{n}{separator}{record}\r\n" for n, record in
+                   enumerate(bucket_records(str(tmp_path), 2, 5, random.Random(3)), 40))
+    write_parts()
+    got = numbered_bucket(str(tmp_path), 2, 5, 40, separator, random.Random(3))
+    assert got == text.encode("utf-8")
+    assert got.count(b"\r\n") == 11 and got.startswith(f"40{separator}".encode())
+    assert not any(tmp_path.iterdir())  # read once, then removed

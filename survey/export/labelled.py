@@ -1,4 +1,4 @@
-"""Labelled files for SPSS (.sav) and Stata (.dta), written with pyreadstat from the very
+"""Labelled files for SPSS (.sav) and Stata (.dta), made from the very
 bytes of the response CSV (``responses.response_file``): the same rows, labels, pooling,
 blanked cells and k-check as ``svar.csv``, in the same shuffled order and numbering.
 
@@ -14,27 +14,27 @@ branching" code.
   labelled the same way. Stata names are at most 32 characters and its variable labels 80:
   longer ones are shortened (``stata_names``); the codebook keeps the full ones.
 
-Memory: the CSV is read in parts of ``CHUNK_ROWS`` rows into compact nullable integer
-columns; each part is written by pyreadstat as a file of its own and the parts' data are
-joined under one dictionary (``write_labelled``), so no more than one part is ever held.
+Memory and time: the CSV is read in parts of ``CHUNK_ROWS`` rows into compact nullable
+integer columns, and each part's rows are encoded and written before the next is read
+(``write_labelled``): pyreadstat writes the dictionary (variables, labels, formats), NumPy
+the rows, byte for byte as pyreadstat would (it steps through every cell in Python).
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..questionnaire import DONT_KNOW, LANGUAGES, Questionnaire, Text
-from .columns import BINARY, CATEGORY, CHOICE, ID, SCALE, SCORE, Column, DONT_KNOW_LABEL, columns
+from .columns import CHOICE, DONT_KNOW_LABEL, ID, SCALE, SCORE, Column, columns
 
 STATA_NAME_MAX = 32
 STATA_LABEL_MAX = 80
 DONT_KNOW_TAG = "a"  # Stata's extended missing value .a stands for -1
-CHUNK_ROWS = 20_000  # rows a part: a few MB of cells, however large the file
+CHUNK_ROWS = 10_000  # rows a part: pandas' parser takes ~5 KB a row while it reads one
 LANGUAGE_VALUES = {"nb": 1, "nn": 2, "en": 3}
 LANGUAGE_NAMES = {
     "nb": Text("bokmål", "bokmål", "Norwegian Bokmål"),
@@ -120,19 +120,21 @@ def _cut(text: str, limit: int) -> str:
 # --- the frame --------------------------------------------------------------------------
 
 class _ChunkReader(io.RawIOBase):
-    """A binary file over an iterator of byte chunks (the streamed CSV), for pandas."""
+    """A binary file over an iterator of byte chunks (the streamed CSV), for pandas. A
+    chunk is held as a view and handed out in pieces without copying the rest of it
+    (slicing bytes would copy the remainder at every read: tens of MB of garbage)."""
 
     def __init__(self, chunks: Iterable[bytes]):
         self.chunks = iter(chunks)
-        self.held = b""
+        self.held = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        while not self.held:
+        while not len(self.held):
             try:
-                self.held = next(self.chunks)
+                self.held = memoryview(next(self.chunks))
             except StopIteration:
                 return 0
         size = min(len(buffer), len(self.held))
@@ -141,13 +143,22 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
-def iter_frames(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
-                only: Iterable[str] | None = None) -> Iterator:
-    """The response CSV (RFC 4180 bytes) as DataFrames of ``CHUNK_ROWS`` rows, in the
-    file's order, with compact numeric columns: nullable Int8 (Int32 for ``row``) for
-    codes, float64 for the indices. Office, period and language become their numbers; a
-    text the variables do not know is an error, never a silent gap. ``rows`` is how many
-    rows the file must hold (from the release's decisions): more or fewer is an error."""
+class Part(dict):
+    """One part of the file as plain columns, name -> float64 array (NaN: an empty cell),
+    checked as ``iter_parts`` checks them; ``rows`` is its length. What the writers take
+    without pandas' frames in between (``write_labelled`` takes either)."""
+
+    rows = 0
+
+
+def iter_parts(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
+               only: Iterable[str] | None = None) -> Iterator[Part]:
+    """The response CSV (RFC 4180 bytes) in parts of ``CHUNK_ROWS`` rows, in the file's
+    order, each column as float64 (NaN where empty). Office, period and language become
+    their numbers; a text the variables do not know is an error, never a silent gap, and
+    so is a value an integer variable's type (``integer_type``) cannot hold. ``rows`` is
+    how many rows the file must hold (from the release's decisions): more or fewer is an
+    error."""
     import numpy as np
     import pandas as pd
 
@@ -157,15 +168,16 @@ def iter_frames(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
     at = 0
     reader = pd.read_csv(io.BufferedReader(_ChunkReader(chunks), 1 << 16), dtype=dtypes,
                          keep_default_na=False, na_values=[""], chunksize=CHUNK_ROWS)
-    for part in reader:
-        if list(part.columns) != names:
+    for frame in reader:
+        if list(frame.columns) != names:
             raise ValueError("the CSV's header is not the questionnaire's columns")
-        n = len(part)
+        n = len(frame)
         if at + n > rows:
             raise ValueError(f"the CSV holds more than the {rows} rows decided")
-        data = {}
+        part = Part()
+        part.rows = n
         for v in kept:
-            series = part[v.name]
+            series = frame[v.name]
             if v.codes:
                 present = series.notna().to_numpy()
                 mapped = series.map(v.codes)
@@ -176,21 +188,39 @@ def iter_frames(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
                 values = mapped.to_numpy(dtype=float, na_value=np.nan)
             else:
                 values = series.to_numpy(dtype=float, na_value=np.nan)
+            if v.numeric != "float" and n:
+                kind = integer_type(v)
+                filled = values[~np.isnan(values)]
+                limits = np.iinfo(kind)
+                if filled.size and (filled.min() < limits.min or filled.max() > limits.max
+                                    or not np.array_equal(filled, np.round(filled))):
+                    raise ValueError(f"{v.name}: a value that is not a {kind.__name__}")
+            part[v.name] = values
+        at += n
+        yield part
+    if at != rows:
+        raise ValueError(f"the CSV holds {at} rows, {rows} were decided")
+
+
+def iter_frames(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
+                only: Iterable[str] | None = None) -> Iterator:
+    """``iter_parts`` as DataFrames with compact numeric columns: nullable Int8 (Int32 for
+    ``row`` and wide codes) for integers, float64 for the indices."""
+    import numpy as np
+    import pandas as pd
+
+    kept = [v for v in variables_ if only is None or v.name in set(only)]
+    for part in iter_parts(chunks, variables_, rows, only):
+        data = {}
+        for v in kept:
+            values = part[v.name]
             if v.numeric == "float":
                 data[v.name] = values
             else:
                 missing = np.isnan(values)
-                kind = integer_type(v)
-                filled = np.where(missing, 0, values)
-                limits = np.iinfo(kind)
-                if n and (filled.min() < limits.min or filled.max() > limits.max
-                          or not np.array_equal(filled, np.round(filled))):
-                    raise ValueError(f"{v.name}: a value that is not a {kind.__name__}")
-                data[v.name] = pd.arrays.IntegerArray(filled.astype(kind), missing)
-        at += n
+                data[v.name] = pd.arrays.IntegerArray(
+                    np.where(missing, 0, values).astype(integer_type(v)), missing)
         yield pd.DataFrame(data)
-    if at != rows:
-        raise ValueError(f"the CSV holds {at} rows, {rows} were decided")
 
 
 def read_frame(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
@@ -288,9 +318,24 @@ def _dta(frame, path, variables_: list[Variable]) -> None:
 SAV_CASES = struct.Struct("<i")          # the header's case count, at byte 80
 SAV_CASES_AT = 80
 SAV_CASES_RECORD = struct.pack("<iiiiq", 7, 16, 8, 2, 1)  # then the 64-bit case count
+SAV_END = 252        # bytecode: end of data, after the last row of the file
+SAV_LITERAL = 253    # bytecode: the value's 8 bytes follow the block
+SAV_SYSMIS = 255     # bytecode: system-missing
+SAV_BIAS = 100       # bytecode: a whole number -99..151 is stored as one byte, value + 100
 DTA_DATA = b"<data>"
 DTA_N = b"<N>"
 DTA_MAP = b"<map>"
+DTA_TYPES = b"<variable_types>"
+# Stata 118 storage types: type code -> the cell's bits as NumPy holds them, the bits of
+# system-missing ".", and of ".a" (.b is the next step up, and so on).
+DTA_STORAGE = {
+    65530: ("<i1", 101, 102),                                   # byte
+    65529: ("<i2", 32741, 32742),                               # int
+    65528: ("<i4", 2147483621, 2147483622),                     # long
+    65527: ("<u4", 0x7F000000, 0x7F000800),                     # float
+    65526: ("<u8", 0x7FE0000000000000, 0x7FE0010000000000),     # double
+}
+DTA_TAG_STEP = {"<i1": 1, "<i2": 1, "<i4": 1, "<u4": 1 << 11, "<u8": 1 << 40}
 
 
 def write_labelled(kind: str, frames: Iterable, path: str | os.PathLike,
@@ -298,13 +343,13 @@ def write_labelled(kind: str, frames: Iterable, path: str | os.PathLike,
     """Write a .sav (``kind`` "sav") or .dta ("dta") from a stream of DataFrames, one part
     at a time, so the file's rows are never in memory together; returns the rows written.
 
-    pyreadstat writes whole files only, so each part becomes a file of its own and their
-    data sections are joined under the dictionary of an empty file with the same
-    variables and labels: every part's header and dictionary are that long (the same
-    variables, labels and formats), and its data follow them. SPSS rows are compressed one
-    by one (bytecode, no end mark), Stata rows are fixed width, so the data sections join
-    as they are; then the case count is set (SPSS: header and extension record 16; Stata:
-    <N> and the offsets in <map> behind the data)."""
+    pyreadstat writes the dictionary: the file of an empty frame with the same variables,
+    labels and formats. The rows are encoded here with NumPy, a part at a time, exactly as
+    pyreadstat's writer (ReadStat) encodes them (``sav_rows``, ``dta_rows``; a test holds
+    the two to each other byte for byte), because pyreadstat steps through every cell in
+    Python: minutes at a million rows. Then the case count is set (SPSS: header and
+    extension record 16; Stata: <N> and the offsets in <map> behind the data) and, in
+    SPSS, the end-of-data code after the last row."""
     write = _sav if kind == "sav" else _dta
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
@@ -318,125 +363,138 @@ def write_labelled(kind: str, frames: Iterable, path: str | os.PathLike,
     else:
         cut = skeleton.rindex(DTA_DATA) + len(DTA_DATA)
         prefix, suffix = skeleton[:cut], skeleton[cut:]
+        storage = dta_storage(skeleton, len(variables_))
     rows = data_bytes = 0
-    end_mark = None  # SPSS: where the last part's end-of-data code (252) is, in the file
-    part_path = os.path.join(folder, f".part.{kind}")
+    end_mark = None  # SPSS: where, in the file, the last row's end-of-data slot is
     with open(path, "w+b") as out:
         out.write(prefix)
         for frame in frames:
-            if not len(frame):
+            if not _length(frame):
                 continue
-            write(frame, part_path, variables_)
-            size = os.path.getsize(part_path)
-            extra = size - len(skeleton)
-            with open(part_path, "rb") as part:
-                head = part.read(len(prefix))
-                if extra < 0 or not _same_dictionary(kind, head, prefix):
-                    raise ValueError("a part's dictionary is not the empty file's")
-                if kind == "sav":
-                    at = _sav_end_mark(part, len(prefix), extra, len(variables_))
-                    part.seek(len(prefix))
-                    if end_mark is not None:  # the previous part's end is not the file's
-                        here = out.tell()
-                        out.seek(end_mark)
-                        out.write(b"\0")
-                        out.seek(here)
-                    end_mark = out.tell() + at
-                shutil.copyfileobj(_Slice(part, extra), out, 1 << 20)
-            os.unlink(part_path)
-            rows += len(frame)
-            data_bytes += extra
+            if kind == "sav":
+                data, last = sav_rows(sav_matrix(frame, variables_))
+                end_mark = out.tell() + last
+            else:
+                data = dta_rows(frame, variables_, storage)
+            out.write(data)
+            rows += _length(frame)
+            data_bytes += len(data)
+            del data
         out.write(suffix)
         _set_cases(out, kind, skeleton, rows, data_bytes)
         if end_mark is not None:
             out.seek(end_mark)
-            if out.read(1) != bytes([SAV_END]):
-                raise ValueError("the end-of-data code is not where it was found")
+            out.write(bytes([SAV_END]))
     return rows
 
 
-SAV_END = 252  # bytecode: end of data, written after the last row of every file
+def _length(frame) -> int:
+    return frame.rows if isinstance(frame, Part) else len(frame)
 
 
-def _sav_end_mark(part, start: int, size: int, variables_count: int) -> int:
-    """Where, in a part's data (``size`` bytes from ``start``), its end-of-data code is.
+def _values(frame, v: Variable):
+    """A column (of a ``Part`` or a DataFrame) as float64, NaN where the cell is empty."""
+    import numpy as np
 
-    Every row starts a fresh block of 8 codes, one code a (numeric) variable, and 253
-    codes have their 8 bytes after the block; so the last row's last block holds
-    ``variables_count % 8`` codes, then 252, then zeros, and is followed by 8 bytes for
-    each 253 among its codes. Read from the end; if that is ambiguous, parse the part."""
-    slot = variables_count % 8
-    part.seek(start + max(0, size - 72))
-    tail = part.read()
-    found = []
-    for literal in range(8):
-        at = len(tail) - 8 - 8 * literal
-        if at < 0:
-            break
-        block = tail[at:at + 8]
-        if (block[slot] == SAV_END and not any(block[slot + 1:])
-                and block[:slot].count(253) == literal):
-            found.append(size - len(tail) + at + slot)
-    if len(found) == 1:
-        return found[0]
-    part.seek(start)
-    return _sav_parse_end(part.read(size), variables_count)
+    if isinstance(frame, Part):
+        return frame[v.name]
+    return frame[v.name].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _sav_parse_end(data: bytes, variables_count: int) -> int:
-    """The end-of-data code's offset, by walking every row's blocks (the slow way)."""
-    at = 0
-    while at < len(data):
-        codes = 0  # one row: blocks until every variable has its code
-        while True:
-            block_at, block = at, data[at:at + 8]
-            at += 8
-            for n, code in enumerate(block):
-                if codes == variables_count:  # the row's codes are done: 252 or padding
-                    if code == SAV_END:
-                        return block_at + n
-                    break
-                codes += 1
-                if code == 253:
-                    at += 8  # its value follows the block
-            else:
-                continue  # a full block: the row goes on (an empty block if it just ended)
-            break
-    raise ValueError("no end-of-data code in a part")
+def sav_matrix(frame, variables_: list[Variable]):
+    """The frame's cells as SPSS stores them: one float64 per variable, NaN for
+    system-missing (a user-missing code is a value like any other)."""
+    import numpy as np
+
+    matrix = np.empty((_length(frame), len(variables_)), dtype="<f8")
+    for at, v in enumerate(variables_):
+        matrix[:, at] = _values(frame, v)
+    return matrix
 
 
-SAV_HEADER = 176  # the file header (creation time, case count) before the dictionary
+def sav_rows(matrix) -> tuple[bytes, int]:
+    """Rows of numeric cells (float64, NaN system-missing) in SPSS's bytecode compression,
+    as ReadStat writes it (``row_compress``): every row starts a fresh block of 8 codes,
+    one a variable: 255 for system-missing, value + 100 for a whole number between -99 and
+    151, else 253 with the value's 8 bytes after the block; a full block opens the next at
+    once (so a row of 8 × m variables ends with an empty block), and a block's unused codes
+    are 0. Returns the bytes and the offset, in them, of the code after the last row's last
+    variable: where the end-of-data code goes if that row is the file's last."""
+    import numpy as np
+
+    n, count = matrix.shape
+    blocks = count // 8 + 1
+    missing = np.isnan(matrix)
+    whole = ~missing & (matrix > -SAV_BIAS) & (matrix < 252 - SAV_BIAS)
+    whole[whole] = matrix[whole] == np.trunc(matrix[whole])
+    codes = np.zeros((n, blocks * 8), dtype=np.uint8)
+    cells = codes[:, :count]
+    cells[:] = SAV_LITERAL
+    cells[missing] = SAV_SYSMIS
+    cells[whole] = (matrix[whole] + SAV_BIAS).astype(np.uint8)
+    literal = (codes == SAV_LITERAL).reshape(n, blocks, 8)
+    # A block takes one word (8 bytes) for its codes and one for each of its literals.
+    words = (1 + literal.sum(axis=2, dtype=np.int64)).ravel()
+    starts = np.cumsum(words) - words
+    out = np.zeros(int(words.sum()), dtype="<u8")
+    out[starts] = codes.view("<u8").ravel()
+    if literal.any():
+        rank = np.cumsum(literal, axis=2, dtype=np.int64)  # 1 for a block's first literal
+        at = (starts.reshape(n, blocks)[:, :, None] + rank)[literal]
+        padded = np.zeros((n, blocks * 8), dtype="<f8")
+        padded[:, :count] = matrix
+        out[at] = padded.reshape(n, blocks, 8)[literal].view("<u8")
+    last = 8 * int(starts[-1]) + count % 8 if n else 0
+    return out.tobytes(), last
 
 
-def _same_dictionary(kind: str, head: bytes, prefix: bytes) -> bool:
-    """Whether a part's bytes before its data are the empty file's, apart from the case
-    count and the time it was written."""
-    if len(head) != len(prefix):
-        return False
-    if kind == "sav":
-        at = prefix.index(SAV_CASES_RECORD) + len(SAV_CASES_RECORD)
-        return (head[SAV_HEADER:at] == prefix[SAV_HEADER:at]
-                and head[at + 8:] == prefix[at + 8:])
-    start = prefix.index(b"<variable_types>")
-    return head[start:] == prefix[start:]
+def dta_storage(skeleton: bytes, count: int) -> list[int]:
+    """Every variable's storage type, from the <variable_types> of a Stata 118/119 file
+    (two bytes each)."""
+    at = skeleton.index(DTA_TYPES) + len(DTA_TYPES)
+    found = list(struct.unpack_from(f"<{count}H", skeleton, at))
+    unknown = set(found) - set(DTA_STORAGE)
+    if unknown:
+        raise ValueError(f"Stata storage types not written here: {sorted(unknown)}")
+    return found
 
 
-class _Slice(io.RawIOBase):
-    """A reader of the next ``size`` bytes of ``fh``."""
+def dta_rows(frame, variables_: list[Variable], storage: list[int]) -> bytes:
+    """The frame's rows as Stata stores them (fixed width, each variable in the type the
+    dictionary gives, little-endian), as pyreadstat writes ``_dta_frame``: an empty cell
+    is system-missing, a user-missing code (-1) is ``.a``, and a variable with missing
+    codes holds its labelled values only (anything else would be system-missing)."""
+    import numpy as np
 
-    def __init__(self, fh, size: int):
-        self.fh, self.left = fh, size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self.left <= 0:
-            return 0
-        data = self.fh.read(min(len(buffer), self.left))
-        buffer[:len(data)] = data
-        self.left -= len(data)
-        return len(data)
+    layout = np.dtype([(f"c{at}", DTA_STORAGE[kind][0]) for at, kind in enumerate(storage)])
+    out = np.empty(_length(frame), dtype=layout)
+    tag = ord(DONT_KNOW_TAG) - ord("a")
+    for at, (v, kind) in enumerate(zip(variables_, storage, strict=True)):
+        bits, missing_bits, tag_bits = DTA_STORAGE[kind]
+        values = _values(frame, v)
+        tagged = None
+        if v.missing:
+            tagged = np.isin(values, v.missing)
+            kept = [value for value in v.values if value not in v.missing]
+            missing = ~(tagged | np.isin(values, kept))
+        else:
+            missing = np.isnan(values)
+        if bits == "<u8":
+            cells = values.view("<u8").copy()
+        elif bits == "<u4":
+            cells = values.astype("<f4").view("<u4")
+        else:
+            present = values[~missing]
+            if present.size and (present.min() < np.iinfo(bits).min
+                                 or present.max() >= missing_bits
+                                 or not np.array_equal(present, np.trunc(present))):
+                raise ValueError(f"{v.name}: a value that does not fit Stata's {bits}")
+            cells = np.where(missing, 0, values).astype(bits)
+        cells[missing] = missing_bits
+        if tagged is not None:
+            cells[tagged] = tag_bits + tag * DTA_TAG_STEP[bits]
+        out[f"c{at}"] = cells
+    return out.tobytes()
 
 
 def _set_cases(out, kind: str, skeleton: bytes, rows: int, data_bytes: int) -> None:
@@ -485,5 +543,5 @@ def file_chunks(path: str | os.PathLike, size: int = 1 << 18) -> Iterator[bytes]
         os.unlink(path)
 
 
-__all__ = ["Variable", "variables", "stata_names", "iter_frames", "read_frame", "write_labelled",
-           "write_sav", "write_dta", "DONT_KNOW_TAG"]
+__all__ = ["Variable", "Part", "variables", "stata_names", "iter_parts", "iter_frames",
+           "read_frame", "write_labelled", "write_sav", "write_dta", "DONT_KNOW_TAG"]

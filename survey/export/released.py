@@ -17,8 +17,16 @@ from pathlib import Path
 import orjson
 from flask import current_app, has_app_context
 
-from .anonymity import LANGUAGE_CODES, OTHER, QI_ITEMS, Decisions, decide, from_json, to_json
-from .anonymity import value_code
+from .anonymity import (
+    LANGUAGE_CODES,
+    OTHER,
+    QI_ITEMS,
+    Decisions,
+    decide,
+    from_json,
+    to_json,
+    value_code,
+)
 
 CACHE_FORMAT = "f2"  # in the file name: a new format is never read as an old one
 _CACHE: dict[tuple, Decisions] = {}

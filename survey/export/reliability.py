@@ -9,20 +9,21 @@ of the per-respondent sum of the k items. Reverse-coded items are flipped first
 item of the theme is answered with a substantive value (1–5); an empty answer or -1
 ("vet ikke / vil ikke svare") leaves the whole response out.
 
-Both ways of computing it, in Python over rows and in one SQL query per theme over the
-response table, reduce the data to the same sums and share ``alpha_from_sums``.
+The SQL queries here, and the Python reference over rows that the tests hold them to
+(tests/reliability_reference.py), reduce the data to the same sums and share
+``alpha_from_sums``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 
 from ..models import Response
-from ..questionnaire import DONT_KNOW, Item, Questionnaire
+from ..questionnaire import Questionnaire
 
 
 @dataclass(frozen=True)
@@ -30,19 +31,6 @@ class Alpha:
     alpha: float | None  # None when fewer than 2 complete cases or zero total variance
     n: int  # complete cases used (every item of the theme answered 1..5, no -1)
     items: int
-
-
-def item_value(item: Item, value) -> float | None:
-    """One answer as it enters alpha: reverse-coded items flipped (low + high − value);
-    None for a missing answer, -1 (don't know) or anything that is not an option value."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if value == DONT_KNOW or (isinstance(value, float) and not value.is_integer()):
-        return None
-    low, high = item.value_range
-    if not low <= value <= high:
-        return None
-    return float(low + high - value if item.reverse else value)
 
 
 def _sample_variance(n, total, total_sq) -> float:
@@ -72,29 +60,6 @@ def alpha_from_sums(n, items, item_sums, item_sumsqs, total_sum, total_sumsq) ->
     item_variance = sum(_sample_variance(n, s, q) for s, q in zip(item_sums, item_sumsqs))
     alpha = items / (items - 1) * (1 - item_variance / total_variance)
     return Alpha(float(alpha), n, items)
-
-
-def cronbach_alpha(rows: Iterable[Sequence[float]], items: int) -> Alpha:
-    """Cronbach's alpha over rows of item values (already flipped where reverse-coded),
-    in one pass. A row with a missing value (None) is not a complete case and is skipped."""
-    n = 0
-    sums, sumsqs = [0.0] * items, [0.0] * items
-    total_sum = total_sumsq = 0.0
-    for row in rows:
-        row = list(row)
-        if len(row) != items:
-            raise ValueError(f"a row has {len(row)} values, expected {items}")
-        if any(value is None for value in row):
-            continue
-        n += 1
-        total = 0.0
-        for i, value in enumerate(row):
-            sums[i] += value
-            sumsqs[i] += value * value
-            total += value
-        total_sum += total
-        total_sumsq += total * total
-    return alpha_from_sums(n, items, sums, sumsqs, total_sum, total_sumsq)
 
 
 def alpha_by_theme(session, questionnaire: Questionnaire, where: Sequence = ()) -> dict[str, Alpha]:
@@ -181,5 +146,4 @@ def _exact(x):
     return x
 
 
-__all__ = ["Alpha", "item_value", "cronbach_alpha", "alpha_from_sums", "alpha_by_theme",
-           "alpha_over_cells"]
+__all__ = ["Alpha", "alpha_from_sums", "alpha_by_theme", "alpha_over_cells"]

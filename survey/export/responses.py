@@ -44,8 +44,17 @@ from . import spill as spilling
 from .anonymity import POOLED, POOLED_OFFICE, Decisions, check, pack_kept
 from .columns import BINARY, columns
 from .csvfile import CsvFormat, guard, header_bytes, quote
-from .spill import BUCKETS, END, FRAME, Renderer, Spill, bucket_order, bucket_records
-from .spill import fresh_random, numbered_bucket
+from .spill import (
+    BUCKETS,
+    END,
+    FRAME,
+    Renderer,
+    Spill,
+    bucket_order,
+    bucket_records,
+    fresh_random,
+    numbered_bucket,
+)
 
 PARALLEL_MIN_ROWS = 50_000  # below this, starting workers costs more than it saves
 MAX_WORKERS = 2  # each worker adds ~20 MB (RSS); two keep the export under 150 MB in all

@@ -18,9 +18,8 @@ from ..extensions import db
 from ..models import Comment
 from ..periods import ReportingPeriod
 from ..questionnaire import Questionnaire
-from . import released
+from . import labelled, released, rscript
 from .anonymity import ALPHA_MIN_N, BLANK_ORDER, POOLED, RISK_FACTOR, Decisions, LabelStats
-from . import labelled, rscript
 from .csvfile import CsvFormat, guard
 from .reliability import Alpha, alpha_over_cells
 from .responses import Selection, Tally, expected_rows, response_file
@@ -184,7 +183,7 @@ def labelled_file(kind: str, folder: str, questionnaire: Questionnaire, selectio
     found = labelled_variables(questionnaire, selection, decisions, office_codes, lang)
     if kind in ("sav", "dta"):
         # Part by part from the CSV's bytes: never the whole selection in memory.
-        frames = labelled.iter_frames(
+        frames = labelled.iter_parts(
             _csv_chunks(questionnaire, selection, decisions, office_codes, tally), found,
             expected_rows(decisions, selection))
         labelled.write_labelled(kind, frames, path, found)

@@ -15,25 +15,30 @@ from sqlalchemy import select
 
 from .. import audit
 from .. import versions as questionnaires
+from ..auth.access import researcher_required
 from ..dashboard import data
 from ..dashboard.labels import KIND_LABELS, period_label
 from ..extensions import db
-from ..numbers import whole_number
 from ..models import Office
+from ..numbers import whole_number
 from ..periods import PERIOD_KINDS, ReportingPeriod
-from . import bp
+from ..questionnaire import LANGUAGES
+from . import bp, released, service
 from .aggregate import FLOAT_COLUMNS as AGGREGATE_FLOATS
 from .aggregate import HEADER as AGGREGATE_HEADER
-from ..auth.access import researcher_required
 from .aggregate import aggregate_rows
-from .codebook import HEADER as CODEBOOK_HEADER
-from .codebook import codebook_rows, counted_response, pandas_snippet, r_snippet
-from ..questionnaire import LANGUAGES
-from .columns import columns
-from .measurement import REPORT_HEADER, report_rows
-from .csvfile import CsvFormat, encode
-from . import released, service
 from .anonymity import BLANK_ORDER, POOLED, POOLED_OFFICE, QUASI_IDENTIFIERS
+from .codebook import HEADER as CODEBOOK_HEADER
+from .codebook import (
+    codebook_rows,
+    counted_response,
+    crosswalk_rows,
+    not_carried_over,
+    pandas_snippet,
+    r_snippet,
+)
+from .columns import columns
+from .csvfile import CsvFormat, encode
 from .responses import Selection, Tally, response_file
 
 
@@ -257,6 +262,8 @@ def measurement_csv():
     audit.record("export.measurement", {"selection": _describe(selection, codes),
                                         "format": fmt.suffix, "rows": found.rows})
     db.session.commit()
+    from .measurement import REPORT_HEADER, report_rows  # NumPy: loaded when a report is made
+
     return download(b"".join(encode(REPORT_HEADER, report_rows(found), fmt, (4,))),
                     f"stigen-maling-v{selection.version}-{fmt.suffix}.csv")
 
@@ -342,6 +349,8 @@ def codebook():
                                            questionnaire=questionnaire)},
         selection=_describe(selection, office_codes()), figures=figures,
         quasi_identifiers=QUASI_IDENTIFIERS, blank_order=BLANK_ORDER,
+        crosswalk=crosswalk_rows(questionnaire, questionnaires.available()),
+        dropped=not_carried_over(questionnaire, questionnaires.available()),
     )
 
 
