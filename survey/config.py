@@ -64,6 +64,10 @@ def defaults(instance_path: str) -> dict:
         # Waiting submissions of an office × period that are mixed into the counted tables
         # at once (survey.mixer); 0: max(k, 10) on PostgreSQL, max(k, 50) on SQLite. Never below k.
         "STIGEN_MIX_BATCH": int(os.environ.get("STIGEN_MIX_BATCH", "0")),
+        # Mix a gathered batch in a thread of the worker's own (on), so that Send inn is
+        # one write and its thank-you never waits for a mix; off: in the request.
+        "STIGEN_MIX_IN_BACKGROUND": os.environ.get(
+            "STIGEN_MIX_IN_BACKGROUND", "1").strip().lower() not in ("0", "false", "no", "off"),
         # How coarsely a submission is dated: "month" (default) or "week" (ISO week).
         "STIGEN_DATE_PRECISION": os.environ.get("STIGEN_DATE_PRECISION", "month"),
         # Who runs the survey and whom to ask, named on the start and privacy pages (a

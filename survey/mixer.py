@@ -2,7 +2,7 @@
 shuffled batches, so that nothing in storage orders responses in time or ties a comment
 or a receipt to a response (issue 12, point 1; privacy.md, "Storage forgets order").
 
-A submission makes one durable write, a row in ``inbox`` (``survey.respond.views.save``).
+A submission makes one durable write, a row in ``inbox`` (``survey.respond.service``).
 The mixer takes an office × period's waiting rows as a *batch* and, each in a
 transaction of its own:
 
@@ -42,8 +42,12 @@ close to when it was written, only in batches of at least k or at the period's e
 (issue 11, point 6).
 
 **When.** After a submission commits, if its office × period has at least
-``batch_size`` waiting rows, it is mixed there, before the thank-you redirect
-(``after_submission``). The batch is ``STIGEN_MIX_BATCH``, never smaller than the smallest
+``batch_size`` waiting rows (the submission's own INSERT counts them), the batch is mixed
+by a thread of the worker's own (``Background``), so the respondent's request is the one
+durable write and the thank-you does not wait for the mix; with
+``STIGEN_MIX_IN_BACKGROUND`` off it is mixed in the request, before the redirect
+(``after_submission``). A worker stopped while its thread mixes leaves a journalled
+batch, which the next mix finishes. The batch is ``STIGEN_MIX_BATCH``, never smaller than the smallest
 group shown (k); by default max(k, 10) on PostgreSQL, where waiting rows show their
 arrival order, and max(k, 50) on SQLite, where they lie in the order of their random key;
 on PostgreSQL it is also at least a tenth of the office × period (``REWRITE_SHARE``), so
@@ -63,6 +67,9 @@ docs/privacy-model.md).
 
 from __future__ import annotations
 
+import os
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -79,8 +86,15 @@ from sqlalchemy.orm import Session
 
 from . import tally, versions
 from .extensions import db
-from .models import (THEME_INDEX_COLUMNS, Comment, Inbox, MixBatch, Office, Response,
-                     SubmissionReceipt)
+from .models import (
+    THEME_INDEX_COLUMNS,
+    Comment,
+    Inbox,
+    MixBatch,
+    Office,
+    Response,
+    SubmissionReceipt,
+)
 from .periods import coarse_date, today_in_norway
 from .scoring import SCORING_VERSION, score
 
@@ -140,15 +154,22 @@ _WAITING = (select(func.count()).select_from(_INBOX)
                    _INBOX.c.batch_id.is_(None)))
 
 
-def after_submission(office_id: int, period_start: date) -> int:
-    """Mix the office × period if a batch has gathered. Returns how many were mixed.
-    The submission is stored already: a failure here is logged and left to the next
-    mix (its rows wait in the inbox, or in a journalled batch that recovery finishes)."""
+def after_submission(office_id: int, period_start: date, waiting: int | None = None) -> int:
+    """Mix the office × period if a batch has gathered (``waiting``: how many wait, if
+    the submission's insert counted them already): in the worker's mixing thread
+    (``Background``), or here with ``STIGEN_MIX_IN_BACKGROUND`` off. Returns how many
+    were mixed here. The submission is stored already: a failure here is logged and left
+    to the next mix (its rows wait in the inbox, or in a journalled batch that recovery
+    finishes)."""
     try:
-        waiting = db.session.scalar(_WAITING, {"office_id": office_id,
-                                               "period_start": period_start})
-        db.session.rollback()  # hold no snapshot while the mixer works
+        if waiting is None:
+            waiting = db.session.scalar(_WAITING, {"office_id": office_id,
+                                                   "period_start": period_start})
+            db.session.rollback()  # hold no snapshot while the mixer works
         if waiting < batch_size((office_id, period_start)):
+            return 0
+        if current_app.config.get("STIGEN_MIX_IN_BACKGROUND"):
+            Background.of(current_app).put((office_id, period_start))
             return 0
         return mix(office_id, period_start)
     except Exception as error:  # noqa: BLE001 - stored already; the next mix tries again
@@ -157,6 +178,68 @@ def after_submission(office_id: int, period_start: date) -> int:
         current_app.logger.warning("Mixing after a submission failed (%s); it is left "
                                    "waiting.", type(error).__name__)
         return 0
+
+
+class Background:
+    """The worker's mixing thread: mixes the office × periods handed to it, one at a
+    time, each as ``mix`` does (journalled, so a worker stopped mid-mix loses nothing:
+    the next mix finishes its batch). Started in the process that first needs it (after
+    gunicorn's fork), one per app; an office × period already waiting is not queued
+    twice. ``drain`` waits until nothing is left (tests, and a clean stop)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.pending: set[tuple[int, date]] = set()
+        self.queue: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+
+    @classmethod
+    def of(cls, app) -> Background:
+        app = getattr(app, "_get_current_object", lambda: app)()  # the app, not its proxy
+        if "stigen_mixer" not in app.extensions:
+            app.extensions["stigen_mixer"] = cls(app)
+        return app.extensions["stigen_mixer"]
+
+    def put(self, group: tuple[int, date]) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive() or self.pid != os.getpid():
+                # A forked worker holds a copy of its parent's object but none of its
+                # threads: start this process's own.
+                self.queue, self.pending, self.pid = queue.Queue(), set(), os.getpid()
+                self.thread = threading.Thread(target=self._run, name="stigen-mixer",
+                                               daemon=True)
+                self.thread.start()
+            if group in self.pending:
+                return
+            self.pending.add(group)
+        self.queue.put(group)
+
+    def drain(self) -> None:
+        self.queue.join()
+
+    def _run(self) -> None:
+        while True:
+            group = self.queue.get()
+            with self.lock:
+                self.pending.discard(group)
+            try:
+                with self.app.app_context():
+                    mix(*group)
+            except Exception as error:  # noqa: BLE001 - stored already; the next mix tries
+                # The kind of error only: a database error's text would carry the rows.
+                self.app.logger.warning("Mixing in the background failed (%s); it is left "
+                                        "waiting.", type(error).__name__)
+            finally:
+                self.queue.task_done()
+
+
+def drain(app) -> None:
+    """Wait until the worker's mixing thread has mixed everything handed to it."""
+    background = app.extensions.get("stigen_mixer")
+    if background is not None and background.pid == os.getpid():
+        background.drain()
 
 
 def mix(office_id: int, period_start: date) -> int:
@@ -552,4 +635,5 @@ def mix_command(everything: bool) -> None:
     click.echo(f"Mixed {mixed} waiting submissions.")
 
 
-__all__ = ["after_submission", "batch_size", "flush", "mix", "mix_command", "recover", "vacuum"]
+__all__ = ["Background", "after_submission", "batch_size", "drain", "flush", "mix", "mix_command",
+           "recover", "vacuum"]

@@ -9,7 +9,7 @@ or anything handed to a person, and ids are random UUIDs, never sequence numbers
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -27,7 +27,10 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    and_,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -39,6 +42,10 @@ THEME_INDEX_COLUMNS = {
     "talmodighet": "talmodighet_index",
     "relasjon": "relasjon_index",
 }
+
+
+# A questionnaire under way when its office's period ends may still be sent for this long.
+ANSWER_GRACE = timedelta(days=1)
 
 
 class Office(db.Model):
@@ -62,6 +69,7 @@ class Office(db.Model):
 
     responses: Mapped[list[Response]] = relationship(back_populates="office")
 
+    @hybrid_method
     def is_open_on(self, day: date) -> bool:
         """Whether a respondent may answer on ``day``: active and inside the open period."""
         return (
@@ -69,6 +77,17 @@ class Office(db.Model):
             and (self.opens_on is None or self.opens_on <= day)
             and (self.closes_on is None or day <= self.closes_on)
         )
+
+    @is_open_on.expression
+    def is_open_on(cls, day):  # noqa: N805 - the same rule as SQL, for the submission's insert
+        return and_(cls.active.is_(True),
+                    or_(cls.opens_on.is_(None), cls.opens_on <= day),
+                    or_(cls.closes_on.is_(None), cls.closes_on >= day))
+
+    def takes_answers_on(self, day: date) -> bool:
+        """Whether answers sent on ``day`` are taken: open then, or ``ANSWER_GRACE``
+        before, so that whoever was under way when the period ended is not lost."""
+        return self.is_open_on(day) or self.is_open_on(day - ANSWER_GRACE)
 
     def __repr__(self) -> str:
         return f"<Office {self.slug}>"

@@ -32,9 +32,12 @@ def _reset_postgres(url: str) -> None:
 
 def make_app(database_url: str, instance_path, **config):
     os.environ["STIGEN_INSTANCE_PATH"] = str(instance_path)
+    # A gathered batch is mixed in the request, so a test reads a settled state right
+    # after the submission; tests/test_mixer_background.py runs the worker's mixing
+    # thread (the default), as do the browser and load tests.
     return create_app(
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test",
-         **config}
+         "STIGEN_MIX_IN_BACKGROUND": False, **config}
     )
 
 

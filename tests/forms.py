@@ -128,5 +128,6 @@ def settle(app) -> int:
     or the nightly ``flask mix --all`` does (survey.mixer); returns how many it moved."""
     from survey import mixer
 
+    mixer.drain(app)  # whatever the worker's mixing thread was handed, mixed first
     with app.app_context():
         return mixer.flush()

@@ -347,6 +347,8 @@ class _database_locked:
                 cursor.execute("PRAGMA busy_timeout = 200" if sqlite
                                else "SET lock_timeout = '200ms'")
                 cursor.close()
+                if not sqlite:  # kept for the connection's life, not only until a rollback
+                    dbapi_connection.commit()
         return self
 
     def __exit__(self, *exc):

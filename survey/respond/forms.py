@@ -41,14 +41,38 @@ def to_int(value):
         return INVALID
 
 
+# --- What a valid answer is: the one place for the rule, read by the form's validators
+# and by ``posted_data`` (the Send inn that needs no form). Pure.
+
+def one_of(item: Item, data) -> bool:
+    """A single choice: unanswered, or one of the item's values ("vet ikke" where offered)."""
+    return data is None or data in item.values
+
+
+def unknown_choices(item: Item, chosen: list) -> bool:
+    """A multiple choice names an option the item does not have."""
+    options = {option.value for option in item.options}
+    return any(value not in options for value in chosen)
+
+
+def exclusive_combined(item: Item, chosen: list) -> bool:
+    """A multiple choice combines an option that must stand alone with others."""
+    return len(chosen) > 1 and not set(item.exclusive).isdisjoint(chosen)
+
+
+def blank(raw: list[str]) -> bool:
+    """Nothing was given (WTForms' ``Optional``: no value, or only white space)."""
+    return not raw or not raw[0].strip()
+
+
 class OneOf:
     """The answer must be one of the item's options (or 'vet ikke' where offered)."""
 
     def __init__(self, item: Item):
-        self.values = set(item.values)
+        self.item = item
 
     def __call__(self, form, field):
-        if field.data is not None and field.data not in self.values:
+        if not one_of(self.item, field.data):
             raise ValidationError(_("Velg ett av alternativene."))
 
 
@@ -56,20 +80,19 @@ class SomeOf:
     """Every checked option must exist; an exclusive option stands alone."""
 
     def __init__(self, item: Item):
-        self.values = {o.value for o in item.options}
-        self.exclusive = set(item.exclusive)
+        self.item = item
 
     def __call__(self, form, field):
         chosen = field.data or []
-        if any(value not in self.values for value in chosen):
+        if unknown_choices(self.item, chosen):
             raise ValidationError(_("Velg blant alternativene i listen."))
-        if len(chosen) > 1 and self.exclusive & set(chosen):
+        if exclusive_combined(self.item, chosen):
             raise ValidationError(
                 _("«%(option)s» kan ikke kombineres med andre valg.", option=self._label(field))
             )
 
     def _label(self, field):
-        return next(c.label for c in field.choices if c.value in self.exclusive)
+        return next(c.label for c in field.choices if c.value in self.item.exclusive)
 
 
 def _field(item: Item, lang: str):
@@ -195,26 +218,57 @@ def given_answers(form: FlaskForm, questionnaire: Questionnaire) -> dict:
 
 
 def answers_of(form: FlaskForm, questionnaire: Questionnaire) -> tuple[dict, dict]:
-    """The validated answers as stored: ``answers`` (code -> int or list of option codes)
-    and ``texts`` (code -> free text), leaving out what was not answered and what was not
-    asked (an item whose ``show_if`` does not hold on the answers before it: an answer
-    given before the respondent changed that earlier answer is dropped)."""
+    """The validated answers of ``form`` as stored (``stored_answers``)."""
+    return stored_answers(questionnaire, {item.code: form[item.code].data
+                                          for item in questionnaire.items})
+
+
+def posted_data(questionnaire: Questionnaire, formdata) -> dict | None:
+    """What each item's field of the answer form would hold after reading ``formdata``
+    (code -> data), or None if any field would not validate: Send inn without building
+    the form, for the common case of a page with nothing to correct. Whatever this
+    refuses goes the form's way, which says what is wrong. Pure."""
+    data = {}
+    for item in questionnaire.items:
+        raw = formdata.getlist(item.code)
+        if item.type == "text":
+            value = raw[0] if raw else None
+            if not blank(raw) and len(value) > item.max_length:
+                return None
+        elif item.type == "multi":
+            value = raw
+            if unknown_choices(item, value) or exclusive_combined(item, value):
+                return None
+        else:
+            value = to_int(raw[0]) if raw else None
+            if not blank(raw) and not one_of(item, value):
+                return None
+        data[item.code] = value
+    return data
+
+
+def stored_answers(questionnaire: Questionnaire, data: dict) -> tuple[dict, dict]:
+    """The validated answers as stored, from each item's field ``data``: ``answers``
+    (code -> int or list of option codes) and ``texts`` (code -> free text), leaving out
+    what was not answered and what was not asked (an item whose ``show_if`` does not hold
+    on the answers before it: an answer given before the respondent changed that earlier
+    answer is dropped). Pure."""
     answers, texts = {}, {}
     for item in questionnaire.items:
         if not questionnaire.asked(item.code, answers):
             continue
-        data = form[item.code].data
+        value = data[item.code]
         if item.type == "text":
-            if data and data.strip():
-                texts[item.code] = data.strip()
+            if value and value.strip():
+                texts[item.code] = value.strip()
         elif item.type == "multi":
-            if data:
+            if value:
                 order = [o.value for o in item.options]
-                answers[item.code] = sorted(set(data), key=order.index)
-        elif data is not None:
-            if data not in item.values:  # validation passed it: never store it anyway
-                raise ValueError(f"{item.code}: {data!r} is not an answer")
-            answers[item.code] = data
+                answers[item.code] = sorted(set(value), key=order.index)
+        elif value is not None:
+            if value not in item.values:  # validation passed it: never store it anyway
+                raise ValueError(f"{item.code}: {value!r} is not an answer")
+            answers[item.code] = value
     return answers, texts
 
 

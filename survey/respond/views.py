@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, exists, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from flask_wtf.csrf import validate_csrf
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+from wtforms.validators import ValidationError
 
 from .. import codes as access_codes
-from .. import mixer, versions
+from .. import versions
+from ..errors import error_page
 from ..extensions import csrf, db, limiter
+from ..models import AccessCode, Office
 from ..numbers import whole_number
-from ..models import AccessCode, Inbox, Office, SubmissionReceipt
-from ..periods import coarse_date, today_in_norway
-from ..redact import redact
-from ..scoring import answers_needed, counts_as_response, scored_answers, scored_items
-from . import bp
 from ..offices import matching, office_or_404
-from .forms import CodeForm, answer_form, answers_of, given_answers
+from ..periods import today_in_norway
+from ..scoring import answers_needed, counts_as_response, scored_answers, scored_items
+from . import bp, service
+from .forms import CodeForm, answer_form, answers_of, given_answers, posted_data, stored_answers
 
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -48,6 +49,34 @@ def _too_few_notice(questionnaire, answers: dict) -> str:
              answered=scored_answers(questionnaire, answers))
 
 
+# --- The pages, each drawn in one place ----------------------------------------------------
+
+def _closed_page(office: Office, today):
+    """The office does not take answers (closed, or not yet open): said plainly."""
+    return render_template("respond/closed.html", office=office, today=today), 200
+
+
+def _start_page(office: Office, nonce: str | None = None, status: int = 200, **extra):
+    """The start page: what is collected, who sees what, and Start (``extra``: the code
+    form of a code-only office)."""
+    questionnaire = live_questionnaire()
+    return render_template(
+        "respond/start.html", office=office, questionnaire=questionnaire,
+        form=answer_form(questionnaire, str(get_locale()), formdata=None),
+        nonce=nonce or secrets.token_hex(16), **extra), status
+
+
+def _questionnaire_page(office: Office, questionnaire, form, page: int, nonce: str,
+                        status: int = 200, **extra):
+    """One page of the questionnaire, every other answer in its hidden fields (``extra``:
+    notice, show_errors, admission, back_to_start, reviewing, given)."""
+    return render_template(
+        "respond/page.html", office=office, form=form, questionnaire=questionnaire,
+        page_index=page, page=questionnaire.pages[page],
+        last_page=len(questionnaire.pages) - 1, nonce=nonce,
+        **{"notice": None, "show_errors": False, "admission": None, **extra}), status
+
+
 @bp.get("/")
 def front():
     """Front page: pick your office if you came without an office link (search without JS)."""
@@ -66,18 +95,10 @@ def start(slug: str):
     """Start page: what is collected, that it is anonymous and voluntary, who sees what."""
     office = office_or_404(slug)
     if not office.is_open_on(today_in_norway()):
-        return render_template("respond/closed.html", office=office, today=today_in_norway()), 200
+        return _closed_page(office, today_in_norway())
     if office.codes_required:
         return code_page(office)
-    questionnaire = live_questionnaire()
-    form = answer_form(questionnaire, str(get_locale()), formdata=None)
-    return render_template(
-        "respond/start.html",
-        office=office,
-        form=form,
-        questionnaire=questionnaire,
-        nonce=secrets.token_hex(16),
-    )
+    return _start_page(office)
 
 
 @bp.get("/k/<slug>/svar")
@@ -113,6 +134,8 @@ def _questionnaire_scope(endpoint: str) -> str:
 @limiter.limit(_questionnaire_limit, scope=_questionnaire_scope)
 def questionnaire_post(slug: str):
     """One questionnaire page: validate, move on or back, switch language, or submit."""
+    if (sent := _sent_as_is(slug)) is not None:
+        return sent
     try:
         office = office_or_404(slug)
     except SQLAlchemyError:
@@ -120,16 +143,13 @@ def questionnaire_post(slug: str):
         db.session.rollback()
         return _page_without_database(slug)
     today = today_in_norway()
-    if not (office.is_open_on(today) or office.is_open_on(today - timedelta(days=1))):
-        # Closed while they answered: a day's grace, so that whoever was under way when
-        # the period ended is not lost; after that, say so rather than fail later.
-        return render_template("respond/closed.html", office=office, today=today), 200
+    if not office.takes_answers_on(today):
+        # Closed while they answered, longer ago than the grace: say so rather than fail.
+        return _closed_page(office, today)
     questionnaire = live_questionnaire(request.form.get("v"))
-    # The form names a version that no longer (or never) accepts answers: the page comes
-    # back in the live version, with the answers to the items it shares.
+    # The form names a version that no longer (or never) accepts answers (next_step).
     switched = "v" in request.form and whole_number(request.form["v"]) != questionnaire.version
-    last_page = len(questionnaire.pages) - 1
-    page = _page_number(request.form.get("page"), last_page)
+    page = _page_number(request.form.get("page"), len(questionnaire.pages) - 1)
     nonce = request.form.get("nonce", "")
     if not NONCE_RE.match(nonce):
         nonce = secrets.token_hex(16)
@@ -140,66 +160,18 @@ def questionnaire_post(slug: str):
             # No code was used for this form (or its admission was forged or is too old):
             # nothing is stored, and the respondent is asked for a code.
             return code_page(office, notice=_("Skriv inn koden din for å starte."))
-    nav = request.form.get("nav", "next")
-    switching_language = request.form.get("lang") in current_app.config["LANGUAGES"]
-    if switching_language:
+    if request.form.get("lang") in current_app.config["LANGUAGES"]:
         refresh()  # the locale selector has stored the new language in the session
 
     form = answer_form(questionnaire, str(get_locale()))
     form.validate()
-    expired = bool(form.csrf_token.errors)
-    wrong = [code for code in form.errors if code != "csrf_token"]
-    status, notice, show_errors, back_to_start = 200, None, True, False
-    # Check your answers: the form came from that page (``check``), or from a page its
-    # "change" button opened (``review``, which offers the way back to it).
-    on_check = request.form.get("check") == "1"
-    reviewing = on_check or request.form.get("review") == "1"
-    goto = re.fullmatch(r"goto-(\d{1,3})", nav)
-    show_check = False
-
-    if switched:
-        page, show_errors = 0, False
-        notice = _("Spørreskjemaet er byttet ut med en ny versjon mens du svarte. Svarene "
-                   "dine på spørsmålene som er med i den nye versjonen, er tatt vare på. "
-                   "Se over svarene, og send inn når du er klar.")
-    elif switching_language or nav in ("start", "resume"):
-        # "resume": the start page's "go on where you left off" (js/respond.js put the
-        # draft kept in the tab into its form): the page the respondent was on.
-        show_errors = False
-        page = 0 if nav == "start" else page
-        show_check = on_check and switching_language
-    elif expired:
-        # Nothing of the answers is lost: the same page comes back with a fresh token.
-        notice = _(
-            "Siden var åpen lenge, så vi må be deg trykke en gang til. "
-            "Svarene dine er tatt vare på."
-        )
-        show_check = on_check
-    elif goto:
-        # A "change" button of the check page: that page, its field in view (#code).
-        page, show_errors = min(int(goto[1]), last_page), False
-    elif nav == "back":
-        # The page before that is shown: branching (``show_if``) may skip some.
-        page = questionnaire.next_page(page, given_answers(form, questionnaire), -1)
-        show_errors = False
-    elif wrong:
-        pages_wrong = sorted({questionnaire.page_of(code) for code in wrong})
-        page = page if page in pages_wrong else pages_wrong[0]
-        notice = _("Noe må rettes før du kan gå videre. Se merknaden ved spørsmålet.")
-    elif nav == "check" and not counts_as_response(
-            questionnaire, (given := answers_of(form, questionnaire)[0])):
-        # Not yet a response: said on the page, before the check page and "Send inn".
-        notice, show_errors, back_to_start = _too_few_notice(questionnaire, given), False, True
-    elif nav == "check":
-        show_check = True
-    elif nav == "submit" and page == last_page and not counts_as_response(
-            questionnaire, (given := answers_of(form, questionnaire)[0])):
-        # Not a response: nothing is stored (empty forms must not fill a group up to k),
-        # and the page comes back with every answer kept.
-        notice, show_errors, back_to_start = _too_few_notice(questionnaire, given), False, True
-    elif nav == "submit" and page == last_page:
+    step = next_step(questionnaire, form, request.form, page, switched)
+    status, notice = 200, step.notice
+    if step.submit:
         answers, texts = answers_of(form, questionnaire)
-        if save(office, questionnaire, answers, texts, nonce):
+        row = service.submission_row(questionnaire, answers, texts, nonce, str(get_locale()),
+                                     today)
+        if service.save(office, row):
             session.pop(ADMISSION_KEY, None)  # a code-only office: this admission is spent
             # ``slug`` is the office's (found by it): office.slug would be read again
             # from the database, the commit having expired it.
@@ -209,53 +181,139 @@ def questionnaire_post(slug: str):
             "Vi klarte ikke å lagre svarene akkurat nå, og ingenting er lagret. "
             "Svarene dine står fortsatt i skjemaet: prøv å sende igjen om litt."
         )
-    elif nav == "next":
-        page = questionnaire.next_page(page, given_answers(form, questionnaire))
-
-    if show_check:
+    if step.show_check:
         return render_template(
             "respond/check.html", office=office, form=form, questionnaire=questionnaire,
-            last_page=last_page, nonce=nonce, notice=notice, admission=admission,
+            last_page=len(questionnaire.pages) - 1, nonce=nonce, notice=notice,
+            admission=admission,
             visible=[item.code for item in questionnaire.items
                      if questionnaire.asked(item.code, answers_of(form, questionnaire)[0])],
         ), status
-    return (
-        render_template(
-            "respond/page.html",
-            office=office,
-            form=form,
-            questionnaire=questionnaire,
-            page_index=page,
-            page=questionnaire.pages[page],
-            last_page=last_page,
-            nonce=nonce,
-            notice=notice,
-            show_errors=show_errors,
-            admission=admission,
-            back_to_start=back_to_start,
-            reviewing=reviewing and not switched,
-            given=given_answers(form, questionnaire),
-        ),
-        status,
-    )
+    # Check your answers: the form came from that page (``check``), or from a page its
+    # "change" button opened (``review``, which offers the way back to it).
+    reviewing = request.form.get("check") == "1" or request.form.get("review") == "1"
+    return _questionnaire_page(
+        office, questionnaire, form, step.page, nonce, status, notice=notice,
+        show_errors=step.show_errors, admission=admission, back_to_start=step.back_to_start,
+        reviewing=reviewing and not switched, given=given_answers(form, questionnaire))
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where a questionnaire request leads (``next_step``): the page to show and how, the
+    check page, or storing the answers."""
+
+    page: int
+    notice: str | None = None
+    show_errors: bool = True
+    back_to_start: bool = False
+    show_check: bool = False
+    submit: bool = False
+
+
+def next_step(questionnaire, form, posted, page: int, switched: bool) -> Step:
+    """What the button pressed (``posted["nav"]``) on ``page`` leads to, given the
+    validated ``form``: nothing is stored here."""
+    nav = posted.get("nav", "next")
+    last_page = len(questionnaire.pages) - 1
+    switching_language = posted.get("lang") in current_app.config["LANGUAGES"]
+    on_check = posted.get("check") == "1"
+    goto = re.fullmatch(r"goto-(\d{1,3})", nav)
+    wrong = [code for code in form.errors if code != "csrf_token"]
+    if switched:
+        # The form names a version that no longer accepts answers: the first page of
+        # the live one, with the answers to the items it shares.
+        return Step(0, show_errors=False, notice=_(
+            "Spørreskjemaet er byttet ut med en ny versjon mens du svarte. Svarene dine på "
+            "spørsmålene som er med i den nye versjonen, er tatt vare på. Se over svarene, "
+            "og send inn når du er klar."))
+    if switching_language or nav in ("start", "resume"):
+        # "resume": the start page's "go on where you left off" (js/respond.js put the
+        # draft kept in the tab into its form): the page the respondent was on.
+        return Step(0 if nav == "start" else page, show_errors=False,
+                    show_check=on_check and switching_language)
+    if form.csrf_token.errors:
+        # Nothing of the answers is lost: the same page comes back with a fresh token.
+        return Step(page, show_check=on_check, notice=_(
+            "Siden var åpen lenge, så vi må be deg trykke en gang til. "
+            "Svarene dine er tatt vare på."))
+    if goto:
+        # A "change" button of the check page: that page, its field in view (#code).
+        return Step(min(int(goto[1]), last_page), show_errors=False)
+    if nav == "back":
+        # The page before that is shown: branching (``show_if``) may skip some.
+        return Step(questionnaire.next_page(page, given_answers(form, questionnaire), -1),
+                    show_errors=False)
+    if wrong:
+        pages_wrong = sorted({questionnaire.page_of(code) for code in wrong})
+        return Step(page if page in pages_wrong else pages_wrong[0], notice=_(
+            "Noe må rettes før du kan gå videre. Se merknaden ved spørsmålet."))
+    if nav == "check" or (nav == "submit" and page == last_page):
+        given = answers_of(form, questionnaire)[0]
+        if not counts_as_response(questionnaire, given):
+            # Not a response: nothing is stored (empty forms must not fill a group up to
+            # k), and the page says so, before the check page and "Send inn", with every
+            # answer kept.
+            return Step(page, notice=_too_few_notice(questionnaire, given),
+                        show_errors=False, back_to_start=True)
+        return Step(page, show_check=True) if nav == "check" else Step(page, submit=True)
+    if nav == "next":
+        return Step(questionnaire.next_page(page, given_answers(form, questionnaire)))
+    return Step(page)
+
+
+def _sent_as_is(slug: str):
+    """Send inn with nothing to correct, stored without building the answer form: the
+    redirect to the thank-you page, or None for the long way (``questionnaire_post``),
+    which handles everything else and finds out and says what stopped this one. The
+    same checks as the long way, from the same rules (``forms.posted_data``,
+    ``counts_as_response``, ``Office.is_open_on``); the answers stored are the same."""
+    form = request.form
+    if not _is_submission() or form.get("lang") in current_app.config["LANGUAGES"]:
+        return None
+    questionnaire = live_questionnaire(form.get("v"))
+    nonce = form.get("nonce", "")
+    if ("v" in form and whole_number(form["v"]) != questionnaire.version
+            or _page_number(form.get("page"), len(questionnaire.pages) - 1)
+            != len(questionnaire.pages) - 1
+            or not NONCE_RE.match(nonce) or not _csrf_holds(form.get("csrf_token"))):
+        return None
+    data = posted_data(questionnaire, form)
+    if data is None:
+        return None
+    answers, texts = stored_answers(questionnaire, data)
+    if not counts_as_response(questionnaire, answers):
+        return None
+    today = today_in_norway()
+    row = service.submission_row(questionnaire, answers, texts, nonce, str(get_locale()), today)
+    if not service.save_at_open_office(slug, row, today):
+        return None
+    return redirect(url_for("respond.thanks", slug=slug), code=303)
+
+
+def _csrf_holds(token: str | None) -> bool:
+    """The form's CSRF token is valid (what the answer form's own check asks)."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        return False
+    return True
 
 
 def _page_from_form(office: Office, notice: str, status: int, alarm: bool = False):
     """The page the respondent was on, rebuilt from the posted form alone, with every
     answer in it and ``notice`` on top: for when the request cannot go further."""
     questionnaire = live_questionnaire(request.form.get("v"))
-    last_page = len(questionnaire.pages) - 1
-    page = _page_number(request.form.get("page"), last_page)
+    page = _page_number(request.form.get("page"), len(questionnaire.pages) - 1)
     nonce = request.form.get("nonce", "")
     form = answer_form(questionnaire, str(get_locale()))
     form.validate()
-    return render_template(
-        "respond/page.html", office=office, form=form, questionnaire=questionnaire,
-        page_index=page, page=questionnaire.pages[page], last_page=last_page,
-        nonce=nonce if NONCE_RE.match(nonce) else secrets.token_hex(16),
-        notice=notice, show_errors=alarm,
-        admission=request.form.get("admission", "")[:512] or None,
-    ), status
+    return _questionnaire_page(
+        office, questionnaire, form, page,
+        nonce if NONCE_RE.match(nonce) else secrets.token_hex(16), status, notice=notice,
+        show_errors=alarm, admission=request.form.get("admission", "")[:512] or None)
 
 
 def _page_without_database(slug: str):
@@ -305,25 +363,17 @@ def code_page(office: Office, typed: str = "", error: str | None = None,
     """The start page of a code-only office: what is collected, then the code form (or,
     if this browser already has an unspent admission, the Start button with it)."""
     kept = _kept_admission(office) if not (typed or error) else None
-    questionnaire = live_questionnaire()
-    return render_template(
-        "respond/start.html", office=office, questionnaire=questionnaire,
-        form=answer_form(questionnaire, str(get_locale()), formdata=None),
-        nonce=kept[1] if kept else secrets.token_hex(16),
-        admission=kept[0] if kept else None,
+    return _start_page(
+        office, kept[1] if kept else None, status, admission=kept[0] if kept else None,
         code_form=CodeForm(formdata=None), code_typed=typed[:64], code_error=error,
-        code_notice=notice,
-    ), status
+        code_notice=notice)
 
 
 def _first_page(office: Office, admission: str, nonce: str):
     questionnaire = live_questionnaire()
-    return render_template(
-        "respond/page.html", office=office, questionnaire=questionnaire,
-        form=answer_form(questionnaire, str(get_locale()), formdata=None),
-        page_index=0, page=questionnaire.pages[0], last_page=len(questionnaire.pages) - 1,
-        nonce=nonce, notice=None, show_errors=False, admission=admission,
-    )
+    return _questionnaire_page(
+        office, questionnaire, answer_form(questionnaire, str(get_locale()), formdata=None),
+        0, nonce, admission=admission)
 
 
 def _code_error(error: access_codes.CodeError) -> str:
@@ -373,8 +423,7 @@ def code_post(slug: str):
     an admission (signed, timed, never stored) in its hidden fields."""
     office = office_or_404(slug)
     if not office.is_open_on(today_in_norway()):
-        return render_template("respond/closed.html", office=office,
-                               today=today_in_norway()), 200
+        return _closed_page(office, today_in_norway())
     if not office.codes_required:
         return redirect(url_for("respond.start", slug=office.slug), code=303)
     form = CodeForm()
@@ -420,6 +469,17 @@ def code_page_after_limit(slug: str):
         "Vent noen minutter og prøv igjen."), status=429)
 
 
+@bp.errorhandler(429)
+def too_many(error):
+    """A rate limit on the questionnaire or the code form: the page again, every answer
+    (or the typed code) kept, with a word to wait, instead of a bare 429."""
+    if request.endpoint == "respond.questionnaire_post":
+        return page_after_limit(**request.view_args)
+    if request.endpoint == "respond.code_post":
+        return code_page_after_limit(**request.view_args)
+    return error_page(429)
+
+
 @bp.get("/k/<slug>/takk")
 def thanks(slug: str):
     """Thank-you page after a submission."""
@@ -432,67 +492,6 @@ def _page_number(raw: str | None, last_page: int) -> int:
         return min(max(int(raw or 0), 0), last_page)
     except ValueError:
         return 0
-
-
-def _into_inbox():
-    """INSERT INTO inbox … SELECT the submission's values WHERE no receipt holds its
-    nonce's hash, with bound parameters: built once, so a submission pays for no
-    statement building."""
-    inbox, receipts = Inbox.__table__, SubmissionReceipt.__table__
-    names = ("nonce_hash", "office_id", "period_start", "questionnaire_version", "language",
-             "answers", "texts", "batch_id")
-    values = select(*(bindparam(name, type_=inbox.c[name].type).label(name) for name in names))
-    unmixed = values.where(~exists().where(
-        receipts.c.nonce_hash == bindparam("nonce_hash", type_=inbox.c.nonce_hash.type)))
-    return insert(inbox).from_select(list(names), unmixed)
-
-
-_INTO_INBOX = _into_inbox()
-
-
-def save(office: Office, questionnaire, answers: dict, texts: dict, nonce: str) -> bool:
-    """Store one submission whole, once, or not at all. Returns False if the database
-    could not take it (nothing is then stored); True if stored now or before.
-
-    One durable write: a row in the inbox, keyed by the hash of the form's nonce, with
-    the redacted free texts; ``survey.mixer`` moves it into the counted tables in a
-    shuffled batch (issue 12). The row is inserted only if no receipt holds the hash (it
-    was mixed already), and its key refuses a second while it waits: a double-click or a
-    resent form is stored once. Then, after the commit, the office × period is mixed if a
-    batch has gathered (``mixer.after_submission``)."""
-    period_start = coarse_date(today_in_norway(), current_app.config["STIGEN_DATE_PRECISION"])
-    nonce_hash = hashlib.sha256(nonce.encode()).hexdigest()
-    office_id = office.id  # read now: the commit expires ``office``
-    row = {
-        "nonce_hash": nonce_hash,
-        "office_id": office_id,
-        "period_start": period_start,
-        "questionnaire_version": questionnaire.version,
-        "language": str(get_locale()),
-        "answers": answers,
-        "texts": {code: cleaned for code, text in texts.items() if (cleaned := redact(text))},
-        "batch_id": None,
-    }
-    try:
-        # One statement: a receipt (mixed before) makes it insert nothing, a waiting row
-        # with the same key makes it fail; both mean stored before.
-        db.session.execute(_INTO_INBOX, row)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        # A double-click or a resent form: the first one was stored, so all is well.
-        try:
-            return db.session.get(Inbox, nonce_hash) is not None or \
-                db.session.get(SubmissionReceipt, nonce_hash) is not None
-        except SQLAlchemyError:
-            db.session.rollback()
-            return False
-    except SQLAlchemyError:
-        db.session.rollback()
-        current_app.logger.warning("A submission could not be stored; nothing was saved.")
-        return False
-    mixer.after_submission(office_id, period_start)
-    return True
 
 
 @bp.get("/personvern")
