@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import audit, dashboard, demo, export, release, staff_weight, submissions, weight
@@ -250,7 +250,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     watch = LoadWatch()
     info = machine()
-    started, began = datetime.now(timezone.utc), time.perf_counter()
+    started, began = datetime.now(UTC), time.perf_counter()
     url = os.environ.get("DATABASE_URL", "").strip()
     results, problems = [], []
     with tempfile.TemporaryDirectory(prefix="stigen-bench-") as folder:

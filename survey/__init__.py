@@ -9,11 +9,10 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, abort, render_template, request, session
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask import Flask, abort, request, session
+from flask_babel import get_locale, lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -174,8 +173,14 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    def page(code: int):
-        return render_template(f"errors/{code}.html"), code
+    """The generic error pages for the whole app. A page that answers an error in its own
+    way does so with its blueprint's handler, beside its views: the publish form's 413
+    (``admin/questionnaires.py``), the sign-in form's expired token (``auth/views.py``),
+    the questionnaire's and the code form's rate limits (``respond/views.py``).
+    Flask picks a blueprint's handler for any error raised once the URL has matched one
+    of its routes, in a ``before_request`` hook (CSRF, rate limits) as well as in the view;
+    a 404 or 405 from routing itself has no blueprint, so those stay here."""
+    from .errors import error_page as page
 
     @app.errorhandler(404)
     def not_found(error):
@@ -187,37 +192,14 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
-        if request.endpoint == "admin.questionnaires":
-            from .admin.questionnaires import too_large as publish_too_large
-
-            return publish_too_large() or page(413)
         return page(413)
 
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error):
-        """A staff form whose token expired or is missing: the form again, with a word on
-        why. (The questionnaire checks its own token and never gets here.)"""
-        if request.endpoint == "auth.login":
-            from .auth.forms import LoginForm
-
-            message = gettext("Siden var åpen lenge. Logg inn på nytt.")
-            return render_template("auth/login.html", form=LoginForm(), error=message), 400
-        return page(400)
-
-    @app.errorhandler(400)
+    @app.errorhandler(400)  # a CSRFError too, unless its blueprint answers it
     def bad_request(error):
         return page(400)
 
-    @app.errorhandler(429)
+    @app.errorhandler(429)  # the respondent pages answer their own (respond/views.py)
     def too_many(error):
-        if request.endpoint == "respond.questionnaire_post":
-            from .respond.views import page_after_limit
-
-            return page_after_limit(**request.view_args)
-        if request.endpoint == "respond.code_post":
-            from .respond.views import code_page_after_limit
-
-            return code_page_after_limit(**request.view_args)
         # Sign-in answers its own throttle (survey/auth/throttle.py) with the form and a wait.
         return page(429)
 

@@ -49,7 +49,8 @@ def number(value: float | int | None, digits: int = 0) -> str:
 
 
 def percent(share: float | None, digits: int = 0) -> str:
-    """A share 0–1 as a percentage, e.g. 0.425 -> '43 %' (Norwegian puts a space before %)."""
+    """A share 0–1 as a percentage, e.g. 0.425 -> '42 %' and 0.435 -> '44 %': halves round
+    to even, as Babel rounds. Norwegian puts a no-break space before %, English none."""
     if share is None:
         return ""
     sign = "\u00a0%" if str(get_locale()) in ("nb", "nn") else "%"

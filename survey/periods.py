@@ -67,6 +67,11 @@ class ReportingPeriod:
         return _add_months(self.start, self.months)
 
     @property
+    def last_day(self) -> date:
+        """The last day in the period (``end`` is the day after it)."""
+        return self.end - timedelta(days=1)
+
+    @property
     def code(self) -> str:
         if self.kind == "month":
             return f"{self.year}-{self.number:02d}"
@@ -114,6 +119,25 @@ class ReportingPeriod:
 
     def contains(self, day: date) -> bool:
         return self.start <= day < self.end
+
+
+# The earliest year an office's survey period can start in: an earlier month typed into the
+# office forms or ``flask periods`` is a typo, not a plan.
+FIRST_SURVEY_YEAR = 2000
+
+
+def parse_month(text: str | None) -> ReportingPeriod | None:
+    """A month as typed into the office forms or ``flask offices``/``flask periods``:
+    ``"2026-09"`` (spaces around it allowed) -> that month; None for anything else — a
+    quarter or half-year, a month outside 01–12, a year before ``FIRST_SURVEY_YEAR``.
+    The one place that reads a typed month: ``ReportingPeriod.parse`` gives the syntax."""
+    try:
+        period = ReportingPeriod.parse((text or "").strip())
+    except ValueError:
+        return None
+    if period.kind != "month" or period.year < FIRST_SURVEY_YEAR:
+        return None
+    return period
 
 
 def _add_months(day: date, months: int) -> date:

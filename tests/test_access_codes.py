@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import inspect, select, text, update
 
 from survey import codes
-from survey.admin.codes import new_batch
+from survey.admin.code_service import new_batch
 from survey.extensions import db
 from survey.models import AccessCode, AuditEvent, Office, Response, SubmissionReceipt
 
@@ -21,7 +21,6 @@ from .conftest import on_postgres
 from .forms import Page, settle
 from .test_dashboard import make_account, sign_in
 from .test_respond import FULL, LAST, answer_all, count, send
-
 
 MIN = codes.BATCH_MIN_FLOOR  # the fewest codes a batch may hold, by default
 
@@ -486,7 +485,7 @@ def test_only_admins_may_touch_codes_even_with_a_valid_token(app, client):
 # --- the smallest batch (issue 12: a batch of one, labelled with a name, is a person) -------
 
 def test_a_batch_below_the_minimum_is_refused_everywhere(app, admin, runner, tmp_path):
-    from survey.admin.codes import BatchTooSmall
+    from survey.admin.code_service import BatchTooSmall
 
     with app.app_context():
         bodo = db.session.scalar(select(Office).where(Office.slug == "bodo"))

@@ -12,8 +12,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from survey.auth.accounts import (account_for_token, hash_token, leaves_no_admin, reset_state,
-                                  start_reset)
+from survey.auth.accounts import (
+    account_for_token,
+    hash_token,
+    leaves_no_admin,
+    reset_state,
+    start_reset,
+)
 from survey.extensions import db
 from survey.models import Account, AuditEvent, Office
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -14,17 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from survey.export import released
 from survey.export.columns import columns
 from survey.export.csvfile import CsvFormat, LineWriter, guard, quote
 from survey.export.responses import item_text, item_values, shuffled_lines
 from survey.extensions import db
 from survey.models import AuditEvent, Comment, Office
-from survey.questionnaire import get
-
-from datetime import date
-
-from survey.export import released
 from survey.periods import add_months, today_in_norway
+from survey.questionnaire import get
 
 from .forms import settle
 from .test_dashboard import APRIL, add_responses, make_account, office_id, sign_in
@@ -199,7 +197,7 @@ def test_excel_format_has_bom_semicolons_and_decimal_commas(researcher, app):
     assert rows[0]["medvirkning_index"] == "62,5" and rows[0]["stigma_index"] == "37,5"
     _, texts, text_body = download(researcher, "/eksport/fritekst.csv?bekreft=ja&format=excel")
     assert texts[0]["text"] == "Rettleiaren lytta; bra for meg. Æ, ø og å."
-    assert "Æ, ø og å".encode("utf-8") in text_body
+    assert "Æ, ø og å".encode() in text_body
 
 
 def test_free_text_is_opt_in_approved_only_and_pools_small_offices(researcher, app):

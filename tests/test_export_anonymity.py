@@ -10,7 +10,7 @@ import io
 import random
 import re
 from collections import Counter
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from sqlalchemy import select
@@ -34,8 +34,12 @@ from survey.questionnaire import get
 
 from .forms import settle
 from .test_dashboard import APRIL, add_responses, make_account, office_id, sign_in
-from .test_export import THIS_MONTH, a_release, download
-from .test_export import release  # noqa: F401  (autouse: a release through this month)
+from .test_export import (
+    THIS_MONTH,
+    a_release,
+    download,
+    release,  # noqa: F401  (autouse: a release through this month)
+)
 from .test_export_parallel import seeded  # noqa: F401
 from .test_respond import FULL, answer_all, send
 
@@ -450,12 +454,12 @@ def test_decisions_survive_the_trip_to_disk(seeded):
 
 
 def test_a_real_release_decides_once_and_keeps_it_in_the_instance_folder(app, monkeypatch):
-    from datetime import datetime, timezone
+    from datetime import datetime
     from types import SimpleNamespace
 
     with app.app_context():
         add_responses("bodo", APRIL, 12)
-    real = SimpleNamespace(id=7, made_at=datetime(2026, 5, 2, tzinfo=timezone.utc),
+    real = SimpleNamespace(id=7, made_at=datetime(2026, 5, 2, tzinfo=UTC),
                            through=APRIL, end=date(2026, 5, 1))
     with app.app_context(), db.engine.connect() as connection:
         first = released.decisions(connection, 1, K, release=real)

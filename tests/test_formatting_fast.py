@@ -5,6 +5,7 @@ first call and on every call after."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from flask_babel import force_locale, format_decimal
@@ -72,3 +73,13 @@ def test_percent_is_unchanged(app):
         assert percent(0.425) == "42\u00a0%"  # 42.5 rounds half to even, as Babel does
     with app.test_request_context("/"), force_locale("en"):
         assert percent(0.435, 1) == "43.5%"
+
+
+def test_percent_gives_the_results_its_docstring_states(app):
+    """Every "share -> 'text'" example in percent's docstring, checked the way doctest
+    would, in Norwegian (whose no-break space the docstring writes as a space)."""
+    examples = re.findall(r"(\d+\.\d+) -> '([^']*)'", percent.__doc__)
+    assert examples == [("0.425", "42 %"), ("0.435", "44 %")]
+    with app.test_request_context("/"), force_locale("nb"):
+        for share, text in examples:
+            assert percent(float(share)) == text.replace(" ", "\u00a0"), share

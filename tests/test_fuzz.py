@@ -30,10 +30,10 @@ from survey.redact import redact
 from survey.scoring import score
 
 from .forms import Page, settle, start
+from .test_dashboard import add_responses, make_account, sign_in
 from .test_respond import FULL
 
 ANSWERED = {code: value for code, value in FULL.items() if code != "hel_fritekst"}
-from .test_dashboard import add_responses, make_account, sign_in
 
 V1 = published()[1]
 LAST_PAGE = len(V1.pages) - 1

@@ -13,8 +13,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from survey.logs import JsonFormatter
 
 from .test_gunicorn import running_gunicorn
-from .test_logs import (SECRET, SOURCE, assert_private, dropper, every_status, get,
-                        sqlite_url)  # noqa: F401 - fixture
+from .test_logs import (
+    SECRET,
+    SOURCE,
+    assert_private,
+    dropper,
+    every_status,
+    get,
+    sqlite_url,  # noqa: F401 - fixture
+)
 from .test_respond import answer_all, send
 
 

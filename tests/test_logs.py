@@ -18,8 +18,13 @@ from flask_migrate import upgrade
 
 from survey.extensions import db
 from survey.models import Office
-from survey.privacy import (NoAddressInErrors, RequestLineFilter, StaffAccessOnly,
-                            is_staff_path, scrub)
+from survey.privacy import (
+    NoAddressInErrors,
+    RequestLineFilter,
+    StaffAccessOnly,
+    is_staff_path,
+    scrub,
+)
 
 from .conftest import make_app
 from .test_gunicorn import running_gunicorn

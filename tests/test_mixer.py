@@ -17,8 +17,15 @@ from sqlalchemy import func, select, text
 
 from survey import mixer, tally
 from survey.extensions import db
-from survey.models import (Comment, Inbox, MeasureTally, MixBatch, Response, SubmissionReceipt,
-                           tally_table)
+from survey.models import (
+    Comment,
+    Inbox,
+    MeasureTally,
+    MixBatch,
+    Response,
+    SubmissionReceipt,
+    tally_table,
+)
 
 from .conftest import on_postgres
 from .forms import settle

@@ -18,8 +18,15 @@ from sqlalchemy.engine import make_url
 
 from survey import periods, releases, retention
 from survey.extensions import db
-from survey.models import (AuditEvent, Comment, Office, Release, ReleaseCell, Response,
-                           SubmissionReceipt)
+from survey.models import (
+    AuditEvent,
+    Comment,
+    Office,
+    Release,
+    ReleaseCell,
+    Response,
+    SubmissionReceipt,
+)
 
 from .conftest import POSTGRES_URL, make_app, on_postgres
 from .test_dashboard import add_varied, make_account, sign_in

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from survey.periods import coarse_date
+from survey.periods import ReportingPeriod, coarse_date, parse_month
 from survey.redact import REMOVED, redact
 
 
@@ -27,6 +27,25 @@ def test_week_precision_is_the_monday_of_the_iso_week(day):
 def test_unknown_precision_is_refused():
     with pytest.raises(ValueError):
         coarse_date(date(2026, 5, 17), "day")
+
+
+def test_typed_months():
+    assert parse_month("2026-09") == ReportingPeriod(2026, "month", 9)
+    assert parse_month(" 2026-09 ") == ReportingPeriod(2026, "month", 9)
+    for bad in ("2026-13", "2026-00", "26-09", "2026-9", "september", "", None, "2026-09-01",
+                "１９９９-01", "1999-01", "2026-Q3", "2026-H2"):
+        assert parse_month(bad) is None, bad
+    assert parse_month("2028-02").start == date(2028, 2, 1)
+    assert parse_month("2028-02").last_day == date(2028, 2, 29)
+    assert parse_month("2026-12").last_day == date(2026, 12, 31)
+    assert parse_month("2026-03") < parse_month("2026-10") < parse_month("2027-01")
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(9998, 12, 31)))
+def test_a_month_code_reads_back_as_its_month(day):
+    month = ReportingPeriod.containing(day, "month")
+    assert parse_month(month.code) == month
+    assert month.start <= day <= month.last_day
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
 from survey.auth import oidc
-from survey.auth.oidc import (config_problem, map_groups, parse_mapping, role_mapping,
-                               subject_key)
+from survey.auth.oidc import config_problem, map_groups, parse_mapping, role_mapping, subject_key
 from survey.extensions import db
 from survey.models import Account, AuditEvent
 

@@ -15,8 +15,15 @@ from ..export.csvfile import CsvFormat
 from ..extensions import db
 from ..models import Office
 from ..offices import office_or_fail
-from .codes import (batch_counts, batch_minimum, csv_bytes, new_batch, office_link,
-                    too_small_message)
+from .code_service import (
+    batch_counts,
+    batch_minimum,
+    csv_bytes,
+    new_batch,
+    set_codes_required,
+    too_small_message,
+)
+from .office_service import office_link
 
 SHELL = "shell"
 
@@ -96,9 +103,6 @@ def status(slug: str | None) -> None:
 def mode(slug: str, codes_only: bool) -> None:
     """Switch an office between its open link and codes only."""
     office = office_or_fail(slug)
-    if office.codes_required != codes_only:
-        office.codes_required = codes_only
-        audit.record("codes.mode", {"office": office.slug, "codes_required": codes_only},
-                     actor=SHELL)
+    if set_codes_required(office, codes_only, actor=SHELL):
         db.session.commit()
     click.echo(f"{office.slug}: {'codes only' if codes_only else 'open link'}")

@@ -8,114 +8,40 @@ table keeps its keyed hash, the office, the batch label and used/unused (privacy
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import date
 
-from flask import (Response, abort, current_app, flash, redirect,
-                   render_template, session, url_for)
+from flask import Response, abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import select
 from wtforms import HiddenField, IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from .. import audit, codes
 from ..auth.access import admin_required
-from ..export.csvfile import CsvFormat, encode, guard
+from ..export.csvfile import CsvFormat
 from ..extensions import db
-from ..models import AccessCode, Office
-from . import bp
+from ..models import Office
 from ..offices import office_or_404
-from .offices import office_link
+from . import bp
+from .code_service import (
+    batch_counts,
+    batch_minimum,
+    csv_bytes,
+    delete_unused,
+    file_label,
+    new_batch,
+    set_codes_required,
+    too_small_message,
+)
+from .office_service import office_link
 
 NO_STORE = {"Cache-Control": "no-store"}
 FORMATS = ("ark", "csv", "excel")
 ONCE_KEY = "codes_once"  # session: tokens of generate forms shown and not yet sent
-CHUNK = 500
-
-
-# --- Logic shared with ``flask codes`` -----------------------------------------------------
-
-class BatchTooSmall(ValueError):
-    """A batch below ``batch_minimum()``: its label and "used" count could name a person."""
-
-    def __init__(self, minimum: int):
-        super().__init__(f"a batch holds at least {minimum} codes")
-        self.minimum = minimum
-
-
-def batch_minimum() -> int:
-    """The fewest codes a batch may hold here (``STIGEN_CODE_BATCH_MIN``, never below 20)."""
-    return codes.batch_minimum(current_app.config.get("STIGEN_CODE_BATCH_MIN"))
-
-
-def too_small_message(minimum: int) -> str:
-    """Why a batch below ``minimum`` is refused, for the admin page and ``flask codes``."""
-    return _("En bunke må ha minst %(min)d koder, så den aldri kan peke ut én person. "
-             "Skriv et antall fra %(min)d til %(max)d.", min=minimum, max=codes.MAX_COUNT)
-
-
-def new_batch(office: Office, count: int, batch: str) -> list[str]:
-    """Add ``count`` new codes for ``office`` under the label ``batch`` to the session (the
-    caller audits and commits) and return them, canonical, in clear text: the only time
-    they exist so. ``BatchTooSmall`` below ``batch_minimum()``."""
-    minimum = batch_minimum()
-    if count < minimum:
-        raise BatchTooSmall(minimum)
-    key = current_app.config["SECRET_KEY"]
-    fresh = codes.generate(count)
-    while True:
-        hashes = {codes.code_hash(code, key): code for code in fresh}
-        taken = set()
-        digests = list(hashes)
-        for at in range(0, len(digests), CHUNK):
-            chunk = digests[at:at + CHUNK]
-            taken |= set(db.session.scalars(
-                select(AccessCode.code_hash).where(AccessCode.code_hash.in_(chunk))))
-        if not taken:
-            break
-        # An existing code was drawn again (rare): draw replacements for those only.
-        keep = [code for digest, code in hashes.items() if digest not in taken]
-        fresh = keep + codes.generate(len(taken), avoid=set(keep))
-    db.session.execute(insert(AccessCode), [
-        {"code_hash": digest, "office_id": office.id, "batch": batch, "used": False}
-        for digest in hashes
-    ])
-    return fresh
-
-
-def batch_counts(office_id: int | None = None) -> list[tuple[int, str, int, int]]:
-    """(office id, batch, used, unused) for every batch, by office and batch label."""
-    used = func.sum(case((AccessCode.used.is_(True), 1), else_=0))
-    statement = (select(AccessCode.office_id, AccessCode.batch, used, func.count() - used)
-                 .group_by(AccessCode.office_id, AccessCode.batch)
-                 .order_by(AccessCode.office_id, AccessCode.batch))
-    if office_id is not None:
-        statement = statement.where(AccessCode.office_id == office_id)
-    return [(o, b, int(u or 0), int(n or 0)) for o, b, u, n in db.session.execute(statement)]
-
-
-def delete_unused(office: Office, batch: str) -> int:
-    """Delete the unused codes of ``batch``; used ones stay, to be counted."""
-    result = db.session.execute(
-        delete(AccessCode).where(AccessCode.office_id == office.id, AccessCode.batch == batch,
-                                 AccessCode.used.is_(False)))
-    return result.rowcount or 0
-
-
-def csv_bytes(office: Office, batch: str, clear: list[str], link: str,
-              fmt: CsvFormat = CsvFormat()) -> bytes:
-    """The codes as CSV: one line per code with its batch, the office and its link."""
-    rows = ([codes.display(code), guard(batch), guard(office.name), link] for code in clear)
-    return b"".join(encode(["code", "batch", "office", "link"], rows, fmt))
-
-
-def file_label(text: str) -> str:
-    """A batch label as a safe piece of a file name."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:40] or "koder"
 
 
 # --- Forms ---------------------------------------------------------------------------------
@@ -222,9 +148,7 @@ def codes_mode(slug: str):
     if not form.validate():
         return _page(office, mode_form=form)
     required = form.mode.data == "codes"
-    if required != office.codes_required:
-        office.codes_required = required
-        audit.record("codes.mode", {"office": office.slug, "codes_required": required})
+    if set_codes_required(office, required):
         db.session.commit()
     flash(_("Nå kan bare den som har en kode, svare for %(office)s.", office=office.name)
           if required else

@@ -20,15 +20,14 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import audit
 from .. import versions
 from ..auth.access import admin_required
 from ..dashboard.labels import period_label
@@ -39,51 +38,13 @@ from ..numbers import whole_number
 from ..periods import ReportingPeriod
 from ..redact import redact
 from . import bp
+from .moderation_service import decide, status_counts
 
 PAGE = 25
-STATUSES = ("pending", "approved", "rejected")
 MAX_LENGTH = 2000  # the questionnaire allows 1000; room for "[fjernet]" markers
 
 
-# --- the one place where a comment changes ------------------------------------------------
-
-def audit_details(comment: Comment, office: Office) -> dict:
-    """What the audit log keeps of a decision: the office and the month, never the text."""
-    month = ReportingPeriod.containing(comment.period_start.replace(day=1), "month")
-    return {"office": office.slug, "period": month.code}
-
-
-def decide(comment: Comment, action: str, body: str | None = None, actor=None,
-           allowed_from: tuple[str, ...] = ("pending",)) -> bool:
-    """Approve, redact (approve ``body`` in place of the text) or reject ``comment``, if
-    its status is still one of ``allowed_from``: checked in the UPDATE itself, so two
-    moderators deciding the same comment cannot both win. Writes the audit event; the
-    caller commits. Returns whether the comment changed."""
-    values = {
-        "approve": {"status": "approved"},
-        "redact": {"status": "approved", "body": body},
-        "reject": {"status": "rejected", "body": ""},  # keep nothing never to be shown
-    }[action]
-    if action == "redact" and not (body and body.strip()):
-        raise ValueError("a redacted comment needs its text")
-    office = db.session.get(Office, comment.office_id)
-    result = db.session.execute(
-        update(Comment)
-        .where(Comment.id == comment.id, Comment.status.in_(allowed_from))
-        .values(**values)
-        .execution_options(synchronize_session="fetch")
-    )
-    if result.rowcount != 1:
-        return False
-    audit.record(f"comment.{action}", audit_details(comment, office), actor=actor)
-    return True
-
-
-def status_counts() -> dict[str, int]:
-    counts = dict(db.session.execute(
-        select(Comment.status, func.count()).group_by(Comment.status)).all())
-    return {status: counts.get(status, 0) for status in STATUSES}
-
+# --- counts for the admin start page -----------------------------------------------------
 
 @bp.app_template_global("moderation_pending")
 def pending_count() -> int:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Comment, Office
-from .moderation import decide, status_counts
+from .moderation_service import decide, status_counts
 
 
 @click.group("moderation")

@@ -14,15 +14,19 @@ from sqlalchemy import select
 from ..audit import record
 from ..extensions import db
 from ..models import Office
-from ..periods import today_in_norway
-from . import posters
 from ..offices import office_or_fail
-from .office_forms import RESERVED_SLUGS, SLUG_RE, parse_month, suggest_slug
-from .offices import (
+from ..periods import parse_month, today_in_norway
+from . import posters
+from .office_forms import RESERVED_SLUGS, SLUG_RE, suggest_slug
+from .office_service import (
+    all_offices_details,
     close_now,
+    create_office,
+    edit_office,
     office_link,
     period_from_months,
     poster_texts,
+    set_active,
     set_period,
     status_of,
 )
@@ -86,14 +90,8 @@ def create(name: str, slug: str | None, municipality: str, county: str,
     if opens_to and parse_month(opens_to) < parse_month(opens_from):
         raise click.ClickException("--to must not be before --from.")
     opens_on, closes_on = period_from_months(opens_from, opens_to)
-    office = Office(slug=slug, name=name, municipality=municipality.strip(),
-                    county=county.strip(), opens_on=opens_on, closes_on=closes_on)
-    db.session.add(office)
-    record("office.create", {"office": slug, "name": name, "municipality": office.municipality,
-                             "county": office.county,
-                             "period": [opens_on.isoformat(),
-                                        closes_on.isoformat() if closes_on else None]},
-           actor=SHELL)
+    create_office(slug, name, municipality.strip(), county.strip(), opens_on, closes_on,
+                  actor=SHELL)
     db.session.commit()
     click.echo(f"Created {slug!r}: {name}, open from {opens_on}"
                + (f" to {closes_on}" if closes_on else " until further notice"))
@@ -110,28 +108,19 @@ def edit(slug: str, name: str | None, municipality: str | None, county: str | No
     office = office_or_fail(slug)
     if name is not None and not (0 < len(name.strip()) <= 200):
         raise click.ClickException("The name must be 1–200 characters.")
-    wanted = {"name": name, "municipality": municipality, "county": county}
-    changed = {}
-    for key, value in wanted.items():
-        if value is not None and value.strip() != getattr(office, key):
-            changed[key] = [getattr(office, key), value.strip()]
-            setattr(office, key, value.strip())
+    changed = edit_office(office, {"name": name, "municipality": municipality,
+                                   "county": county}, actor=SHELL)
     if not changed:
         click.echo("Nothing to change.")
         return
-    record("office.rename" if "name" in changed else "office.edit",
-           {"office": office.slug, "changed": changed}, actor=SHELL)
     db.session.commit()
     click.echo(f"Changed {', '.join(changed)} of {slug!r}.")
 
 
 def _set_active(slug: str, active: bool) -> None:
-    office = office_or_fail(slug)
-    if office.active == active:
+    if not set_active(office_or_fail(slug), active, actor=SHELL):
         click.echo(f"{slug!r} is already {'active' if active else 'deactivated'}.")
         return
-    office.active = active
-    record("office.activate" if active else "office.deactivate", {"office": slug}, actor=SHELL)
     db.session.commit()
     click.echo(f"{slug!r} is now {'active' if active else 'deactivated (its responses are kept)'}.")
 
@@ -195,9 +184,7 @@ def _targets(slug: str | None, every: bool) -> list[Office]:
 def _apply(action: str, offices: list[Office], change, every: bool) -> None:
     changes = [change(office) for office in offices]
     if every:
-        record(action, {"all_offices": True, "offices": {
-            c["office"]: {"before": c["before"], "after": c["after"]} for c in changes}},
-            actor=SHELL)
+        record(action, all_offices_details(changes), actor=SHELL)
     else:
         record(action, changes[0], actor=SHELL)
     db.session.commit()

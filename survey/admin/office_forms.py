@@ -1,4 +1,4 @@
-"""Forms for offices and survey periods, and the month arithmetic behind the periods.
+"""Forms for offices and survey periods.
 
 Periods are whole months, so that an office's open period lines up with the dashboard's
 reporting periods: "open from 2026-09" means from 1 September, "to and including 2026-12"
@@ -7,7 +7,6 @@ means through 31 December.
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import date
 
@@ -16,34 +15,16 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..periods import parse_month
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Words in the admin addresses beside /admin/kontor/<slug>: never an office's slug.
 RESERVED_SLUGS = frozenset({"ny"})
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _ASCII = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "é": "e", "è": "e", "ü": "u",
                         "ö": "o", "ä": "a", "á": "a", "č": "c", "š": "s", "ŋ": "n"})
 
 
-# --- Months (pure) -----------------------------------------------------------------------
-
-def parse_month(text: str | None) -> tuple[int, int] | None:
-    """``"2026-09"`` -> (2026, 9); None for anything else."""
-    match = MONTH_RE.match((text or "").strip())
-    if not match:
-        return None
-    year, month = int(match[1]), int(match[2])
-    if not (2000 <= year <= 9998 and 1 <= month <= 12):
-        return None
-    return year, month
-
-
-def first_day(month: tuple[int, int]) -> date:
-    return date(month[0], month[1], 1)
-
-
-def last_day(month: tuple[int, int]) -> date:
-    return date(month[0], month[1], calendar.monthrange(*month)[1])
-
+# --- Pure helpers (a typed month is read by ``survey.periods.parse_month``) -----------------
 
 def month_code(day: date | None) -> str:
     """The ``YYYY-MM`` a form shows for a stored date (empty for none)."""

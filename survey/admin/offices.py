@@ -7,8 +7,6 @@ once the office exists. A deactivated office keeps its responses; its link shows
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -18,72 +16,31 @@ from sqlalchemy.exc import IntegrityError
 from ..audit import record
 from ..auth.access import admin_required
 from ..extensions import db
-from ..links import absolute_url
 from ..models import Office
+from ..offices import office_or_404
 from ..periods import today_in_norway
 from . import bp, posters
-from ..offices import office_or_404
 from .office_forms import (
+    RESERVED_SLUGS,
     OfficeCreateForm,
     OfficeEditForm,
-    RESERVED_SLUGS,
     PeriodForm,
-    first_day,
-    last_day,
     month_code,
-    parse_month,
     suggest_slug,
 )
-
-
-# --- Shared with the flask commands -------------------------------------------------------
-
-def office_link(office: Office, base_url: str | None = None,
-                endpoint: str = "respond.start") -> str:
-    """The absolute address of the office's start page (or of another page of the office,
-    such as its public page ``public.office``); see ``survey.links.absolute_url``."""
-    return absolute_url(endpoint, base_url, slug=office.slug)
-
-
-def set_period(office: Office, opens_on: date | None, closes_on: date | None) -> dict:
-    """Set the open period; returns the audit details (the period before and after)."""
-    details = {"office": office.slug,
-               "before": [_iso(office.opens_on), _iso(office.closes_on)],
-               "after": [_iso(opens_on), _iso(closes_on)]}
-    office.opens_on, office.closes_on = opens_on, closes_on
-    return details
-
-
-def open_now(office: Office, today: date) -> dict:
-    """Open from the first day of this month, until further notice."""
-    return set_period(office, today.replace(day=1), None)
-
-
-def close_now(office: Office, today: date) -> dict:
-    """Closed from today: the period ended yesterday. (A respondent under way still gets
-    to submit today: the questionnaire accepts a day's grace.) A start still ahead is
-    dropped, so the office does not reopen by itself."""
-    yesterday = today - timedelta(days=1)
-    opens_on = office.opens_on if office.opens_on and office.opens_on <= yesterday else None
-    return set_period(office, opens_on, yesterday)
-
-
-def period_from_months(opens_from: str, opens_to: str | None) -> tuple[date, date | None]:
-    """Dates from ``YYYY-MM`` months (already validated)."""
-    end = parse_month(opens_to)
-    return first_day(parse_month(opens_from)), last_day(end) if end else None
-
-
-def status_of(office: Office, today: date) -> str:
-    """"open", "closed" or "deactivated"."""
-    if not office.active:
-        return "deactivated"
-    return "open" if office.is_open_on(today) else "closed"
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
+from .office_service import (
+    all_offices_details,
+    close_now,
+    create_office,
+    edit_office,
+    office_link,
+    open_now,
+    period_from_months,
+    poster_texts,
+    set_active,
+    set_period,
+    status_of,
+)
 
 # --- Pages ---------------------------------------------------------------------------------
 
@@ -122,14 +79,9 @@ def office_new():
         form.slug.data = form.slug.data or slug  # show the suggestion, to keep or change
     if valid and not form.slug.errors:
         opens_on, closes_on = period_from_months(form.opens_from.data, form.opens_to.data)
-        office = Office(slug=slug, name=form.name.data.strip(),
-                        municipality=(form.municipality.data or "").strip(),
-                        county=(form.county.data or "").strip(),
-                        opens_on=opens_on, closes_on=closes_on)
-        db.session.add(office)
-        record("office.create", {"office": slug, "name": office.name,
-                                 "municipality": office.municipality, "county": office.county,
-                                 "period": [_iso(opens_on), _iso(closes_on)]})
+        office = create_office(slug, form.name.data.strip(),
+                               (form.municipality.data or "").strip(),
+                               (form.county.data or "").strip(), opens_on, closes_on)
         try:
             db.session.commit()
         except IntegrityError:  # another admin took the slug a moment ago
@@ -168,16 +120,9 @@ def office_edit(slug: str):
     office = office_or_404(slug)
     form = OfficeEditForm(obj=office)
     if form.validate_on_submit():
-        before = {"name": office.name, "municipality": office.municipality, "county": office.county}
-        after = {"name": form.name.data.strip(),
-                 "municipality": (form.municipality.data or "").strip(),
-                 "county": (form.county.data or "").strip()}
-        changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
-        if changed:
-            office.name, office.municipality, office.county = (
-                after["name"], after["municipality"], after["county"])
-            record("office.rename" if "name" in changed else "office.edit",
-                   {"office": office.slug, "changed": changed})
+        if edit_office(office, {"name": form.name.data,
+                                "municipality": form.municipality.data or "",
+                                "county": form.county.data or ""}):
             db.session.commit()
             flash(_("Endringene er lagret."))
         return redirect(url_for("admin.office", slug=office.slug), code=303)
@@ -188,9 +133,7 @@ def office_edit(slug: str):
 @admin_required
 def office_deactivate(slug: str):
     office = office_or_404(slug)
-    if office.active:
-        office.active = False
-        record("office.deactivate", {"office": office.slug})
+    if set_active(office, False):
         db.session.commit()
         flash(_("Kontoret er deaktivert. Svarene er tatt vare på, og lenken viser at "
                 "undersøkelsen er stengt."))
@@ -201,9 +144,7 @@ def office_deactivate(slug: str):
 @admin_required
 def office_activate(slug: str):
     office = office_or_404(slug)
-    if not office.active:
-        office.active = True
-        record("office.activate", {"office": office.slug})
+    if set_active(office, True):
         db.session.commit()
         flash(_("Kontoret er aktivert igjen."))
     return redirect(url_for("admin.office", slug=office.slug), code=303)
@@ -269,22 +210,6 @@ def office_qr_png(slug: str):
                      f"stigen-{office.slug}-qr.png")
 
 
-def poster_texts(office: Office, base_url: str | None = None) -> posters.PosterTexts:
-    """The poster's words, in the language of the page (bokmål unless switched)."""
-    public_page = office_link(office, base_url, endpoint="public.office")
-    return posters.PosterTexts(
-        office=office.name,
-        heading=_("Hvordan opplever du oppfølgingen fra NAV?"),
-        about=_("En kort, anonym undersøkelse for deg mellom 18 og 29 år om oppfølgingen du "
-                "får fra NAV."),
-        anonymity=_("Du er anonym: vi spør ikke om navn eller fødselsnummer, og ingen kan se "
-                    "hva akkurat du har svart."),
-        scan=_("Skann QR-koden med mobilkameraet, eller skriv inn adressen:"),
-        duration=_("Det tar 5–8 minutter, og det er frivillig."),
-        footer=_("Se hva kontoret gjør med svarene: %(link)s", link=public_page),
-    )
-
-
 @bp.get("/kontor/<slug>/plakat")
 @admin_required
 def office_poster(slug: str):
@@ -346,6 +271,5 @@ def _for_all(action: str, change) -> None:
     """Apply ``change`` to every active office, one audit event for all, one commit."""
     offices = db.session.scalars(select(Office).where(Office.active.is_(True))).all()
     changes = [change(office) for office in offices]
-    record(action, {"all_offices": True, "offices": {
-        c["office"]: {"before": c["before"], "after": c["after"]} for c in changes}})
+    record(action, all_offices_details(changes))
     db.session.commit()

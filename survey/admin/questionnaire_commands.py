@@ -12,7 +12,7 @@ from .. import versions
 from ..extensions import db
 from ..models import PublishedQuestionnaire
 from ..questionnaire import QuestionnaireError, compare
-from .questionnaires import response_counts
+from .questionnaire_service import response_counts
 
 
 @click.group("questionnaire")

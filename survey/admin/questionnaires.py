@@ -3,7 +3,7 @@ after it validates, and choose which one is live. The rule itself is in ``survey
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,10 +15,12 @@ from wtforms import TextAreaField
 
 from .. import versions
 from ..auth.access import admin_required
+from ..errors import error_page
 from ..extensions import db
 from ..models import PublishedQuestionnaire
 from ..questionnaire import QuestionnaireError, compare
 from . import bp
+from .questionnaire_service import response_counts
 
 ASPECT_LABELS = {
     "type": _l("type"),
@@ -45,20 +47,6 @@ class PublishForm(FlaskForm):
 
 def limit_kb() -> int:
     return current_app.config["MAX_CONTENT_LENGTH"] // 1024
-
-
-def response_counts() -> dict[int, int]:
-    """Responses per version, as the current release shows them: the sum of its shown
-    national cells (``Snapshot.published_total``), never the live tallies, so the count
-    moves only with a release and tells nothing the dashboards do not."""
-    from .. import releases
-    from ..dashboard import data
-
-    release = releases.current()  # read only: listing versions publishes nothing
-    if release is None:
-        return {}
-    return {version: data.snapshot(version, release=release).published_total()
-            for version in data.versions(release)}
 
 
 def render_list(form: PublishForm, problems: list[str] | None = None, status: int = 200):
@@ -120,6 +108,17 @@ def too_large():
                           "Del opp lange tekster, eller be en utvikler legge versjonen inn "
                           "som fil.", kb=limit_kb())]
     return render_list(form, status=413)
+
+
+@bp.errorhandler(413)
+def upload_too_large(error):
+    """A body over ``MAX_CONTENT_LENGTH`` sent to an admin page. Werkzeug raises the 413
+    where the body is first read: in the CSRF check (a ``before_request`` hook), after
+    routing, so this blueprint's handler gets it. Only the publish form takes uploads;
+    anywhere else it is the ordinary page."""
+    if request.endpoint == "admin.questionnaires":
+        return too_large() or error_page(413)
+    return error_page(413)
 
 
 @bp.get("/sporreskjema/<int:number>")

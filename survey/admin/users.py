@@ -11,10 +11,16 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import audit
-from ..auth.access import admin_required
 from ..auth import sessions
-from ..auth.accounts import (clear_reset, end_sessions, reset_state, reset_url, start_reset,
-                             would_leave_no_admin)
+from ..auth.access import admin_required
+from ..auth.accounts import (
+    clear_reset,
+    end_sessions,
+    reset_state,
+    reset_url,
+    start_reset,
+    would_leave_no_admin,
+)
 from ..extensions import db
 from ..models import Account, Office
 from . import bp

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from ..auth.access import admin_required
 from ..extensions import db
-from ..numbers import whole_number
 from ..models import AuditEvent
+from ..numbers import whole_number
 from . import bp
 
 PAGE = 100

@@ -11,10 +11,16 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..extensions import db
-from ..offices import office_or_fail
 from ..models import ROLES, Account, Office
-from .accounts import (clear_reset, end_sessions, reset_state, reset_url, start_reset,
-                       would_leave_no_admin)
+from ..offices import office_or_fail
+from .accounts import (
+    clear_reset,
+    end_sessions,
+    reset_state,
+    reset_url,
+    start_reset,
+    would_leave_no_admin,
+)
 
 SHELL = "shell"
 LAST_ADMIN = "There must always be at least one active admin: make another account admin first."

@@ -23,7 +23,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 from flask import current_app

@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
+from ..errors import error_page
 from ..extensions import db
 from ..models import Account
 from . import bp, oidc, sessions, throttle
@@ -71,6 +73,18 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error):
+    """A staff form whose token expired or is missing: the sign-in form again, with a word
+    on why; any other form of this blueprint, the plain 400 page. (Flask-WTF raises this
+    in its ``before_request`` check, after routing, so this blueprint's handler gets it.
+    The questionnaire checks its own token and never gets here.)"""
+    if request.endpoint == "auth.login":
+        message = _("Siden var åpen lenge. Logg inn på nytt.")
+        return render_template("auth/login.html", form=LoginForm(), error=message), 400
+    return error_page(400)
 
 
 @bp.route("/logg-inn", methods=["GET", "POST"])

@@ -5,8 +5,10 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__, url_prefix="/resultater")
 
-from . import views  # noqa: E402,F401
-from . import notes  # noqa: E402,F401
+from . import (  # noqa: E402,F401 - the views register on bp, made above
+    notes,
+    views,
+)
 
 
 @bp.app_context_processor

@@ -5,12 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from .. import periods
-from ..audit import record
 from ..extensions import db
-from ..models import ActionNote
 from ..offices import office_or_fail
-from .notes import NOTE_MAX, clean_text, office_notes
+from . import note_service  # its add_note by module: the command below is add_note too
+from .note_service import NOTE_MAX, clean_text, office_notes
 
 
 def _text(value: str, option: str) -> str:
@@ -49,10 +47,7 @@ def list_notes(slug: str) -> None:
 def add_note(slug: str, you_said: str, we_do: str) -> None:
     """Add a note, dated today; audited as "shell"."""
     office = office_or_fail(slug)
-    note = ActionNote(office_id=office.id, written_on=periods.today_in_norway(),
-                      you_said=_text(you_said, "--you-said"), we_do=_text(we_do, "--we-do"))
-    db.session.add(note)
-    db.session.flush()
-    record("note.create", {"office": office.slug, "note": note.id}, actor="shell")
+    note = note_service.add_note(office, _text(you_said, "--you-said"),
+                                 _text(we_do, "--we-do"), actor="shell")
     db.session.commit()
     click.echo(f"Added note #{note.id} for {office.slug}.")

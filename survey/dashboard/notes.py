@@ -7,36 +7,22 @@ list but not write. Anyone else gets the same 404 as for an office that does not
 
 from __future__ import annotations
 
-import re
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import periods
 from ..audit import record
 from ..extensions import db
 from ..models import ActionNote, Office
 from . import bp
+from .note_service import NOTE_MAX, add_note, clean_text, office_notes
 from .views import accessible_offices
 
-NOTE_MAX = 600
 WRITERS = ("leder", "admin")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(text: str | None) -> str:
-    """A note's text as stored: control characters (NUL among them) removed, line
-    endings made plain, surrounding space trimmed."""
-    text = _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
-    return text.strip()
-
-
 TOO_LONG = _l("Teksten kan være høyst %(max)d tegn lang. Nå er den %(length)d tegn.")
 
 
@@ -77,14 +63,6 @@ def _note(office: Office, note_id: int) -> ActionNote:
     return note
 
 
-def office_notes(office_id: int) -> list[ActionNote]:
-    """An office's notes, newest first."""
-    return list(db.session.scalars(
-        select(ActionNote).where(ActionNote.office_id == office_id)
-        .order_by(ActionNote.written_on.desc(), ActionNote.id.desc())
-    ))
-
-
 def _render_list(office: Office, form: NoteForm | None, status: int = 200):
     return render_template("dashboard/notes.html", office=office, notes=office_notes(office.id),
                            form=form, max_length=NOTE_MAX, mode="list"), status
@@ -102,12 +80,7 @@ def notes(slug: str):
         return _render_list(office, form)
     if not form.validate():
         return _render_list(office, form, 400)
-    note = ActionNote(office_id=office.id, written_on=periods.today_in_norway(),
-                      you_said=form.you_said.data, we_do=form.we_do.data,
-                      account_id=current_user.id)
-    db.session.add(note)
-    db.session.flush()
-    record("note.create", {"office": office.slug, "note": note.id})
+    add_note(office, form.you_said.data, form.we_do.data, account_id=current_user.id)
     db.session.commit()
     flash(_("Notatet er lagt til."))
     return redirect(url_for("dashboard.notes", slug=office.slug))

@@ -25,7 +25,7 @@ from .. import periods, releases
 from .. import questionnaire as questionnaires
 from ..dashboard import data
 from ..dashboard.labels import BANDS, RUNGS, period_label
-from ..dashboard.notes import office_notes
+from ..dashboard.note_service import office_notes
 from ..dashboard.views import theme_labels
 from ..extensions import db
 from ..models import Office

@@ -8,7 +8,12 @@ import pytest
 
 from ..test_respond import FULL
 from .conftest import (
-    answer_page, assert_answers_shown, expect_page, page_codes, page_count, press,
+    answer_page,
+    assert_answers_shown,
+    expect_page,
+    page_codes,
+    page_count,
+    press,
     stored_responses,
 )
 

@@ -11,7 +11,13 @@ import pytest
 
 from ..test_respond import FULL
 from .conftest import (
-    answer_page, assert_answers_shown, choose, expect_page, page_codes, page_count, press,
+    answer_page,
+    assert_answers_shown,
+    choose,
+    expect_page,
+    page_codes,
+    page_count,
+    press,
     stored_responses,
 )
 from .test_accessibility import Audit
