@@ -80,7 +80,7 @@ from types import SimpleNamespace
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import bindparam, delete, func, insert, literal_column, select, text, update
+from sqlalchemy import delete, func, insert, literal_column, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -146,26 +146,14 @@ def batch_size(group: tuple[int, date] | None = None) -> int:
 
 # --- entry points ---------------------------------------------------------------------------
 
-# Built once: each submission runs it, and a prebuilt statement skips SQLAlchemy's building.
-_INBOX = Inbox.__table__
-_WAITING = (select(func.count()).select_from(_INBOX)
-            .where(_INBOX.c.office_id == bindparam("office_id"),
-                   _INBOX.c.period_start == bindparam("period_start"),
-                   _INBOX.c.batch_id.is_(None)))
-
-
-def after_submission(office_id: int, period_start: date, waiting: int | None = None) -> int:
-    """Mix the office × period if a batch has gathered (``waiting``: how many wait, if
-    the submission's insert counted them already): in the worker's mixing thread
-    (``Background``), or here with ``STIGEN_MIX_IN_BACKGROUND`` off. Returns how many
-    were mixed here. The submission is stored already: a failure here is logged and left
-    to the next mix (its rows wait in the inbox, or in a journalled batch that recovery
-    finishes)."""
+def after_submission(office_id: int, period_start: date, waiting: int) -> int:
+    """Mix the office × period if a batch has gathered (``waiting``: how many wait, as
+    the submission's own INSERT counted them, ``survey.respond.service``): in the
+    worker's mixing thread (``Background``), or here with ``STIGEN_MIX_IN_BACKGROUND``
+    off. Returns how many were mixed here. The submission is stored already: a failure
+    here is logged and left to the next mix (its rows wait in the inbox, or in a
+    journalled batch that recovery finishes)."""
     try:
-        if waiting is None:
-            waiting = db.session.scalar(_WAITING, {"office_id": office_id,
-                                                   "period_start": period_start})
-            db.session.rollback()  # hold no snapshot while the mixer works
         if waiting < batch_size((office_id, period_start)):
             return 0
         if current_app.config.get("STIGEN_MIX_IN_BACKGROUND"):
