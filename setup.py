@@ -7,8 +7,11 @@ package first, then beside it). Everything else is in pyproject.toml."""
 from setuptools import find_packages, setup
 
 # Top-level folder -> the package it becomes in the wheel.
-SHIPPED = {"survey.templates": "templates", "survey.translations": "translations",
-           "survey.migrations": "migrations"}
+SHIPPED = {
+    "survey.templates": "templates",
+    "survey.translations": "translations",
+    "survey.migrations": "migrations",
+}
 
 setup(
     packages=[*find_packages(include=["survey", "survey.*"]), *SHIPPED],

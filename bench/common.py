@@ -17,9 +17,11 @@ FLASK = [sys.executable, "-m", "flask", "--app", "app"]
 SCHEMA = "stigen_bench"  # the only schema the suite creates and drops on PostgreSQL
 # Load must not be throttled: the limits are raised, not switched off, so the limiter
 # still runs on every request (as tests/load does).
-UNTHROTTLED = {"STIGEN_SUBMIT_LIMIT": "1000000 per minute",
-               "STIGEN_PAGE_LIMIT": "1000000 per minute",
-               "STIGEN_RATELIMIT_STORAGE": "memory://"}
+UNTHROTTLED = {
+    "STIGEN_SUBMIT_LIMIT": "1000000 per minute",
+    "STIGEN_PAGE_LIMIT": "1000000 per minute",
+    "STIGEN_RATELIMIT_STORAGE": "memory://",
+}
 
 
 @dataclass
@@ -33,7 +35,7 @@ class Row:
     ratio: float | None = None
     target: str = "–"
     met: bool | None = None  # None: no target for this line
-    key: str = ""             # what growth compares across sizes
+    key: str = ""  # what growth compares across sizes
     number: float | None = None  # the figure as a number (seconds), for growth
 
     def cells(self) -> list[str]:
@@ -123,8 +125,9 @@ def run_measured(command: list[str], env: dict, stdout: Path | None = None) -> M
     peak = 0.0
     started = time.perf_counter()
     with open(stdout or log, "wb") as out, open(errors, "wb") as err:
-        process = subprocess.Popen([program, *command[1:]], stdout=out, stderr=err, env=env,
-                                   cwd=ROOT)
+        process = subprocess.Popen(
+            [program, *command[1:]], stdout=out, stderr=err, env=env, cwd=ROOT
+        )
         while process.poll() is None:
             peak = max(peak, tree_rss_mb(process.pid))
             time.sleep(0.02)
@@ -144,15 +147,22 @@ class Database:
         self.folder = folder  # the instance folder: secret key, logs, SQLite files
 
     def env(self) -> dict:
-        return {**os.environ, "DATABASE_URL": self.url, "STIGEN_INSTANCE_PATH": str(self.folder),
-                "SECRET_KEY": "stigen-bench-secret", "FLASK_DEBUG": "0", **UNTHROTTLED}
+        return {
+            **os.environ,
+            "DATABASE_URL": self.url,
+            "STIGEN_INSTANCE_PATH": str(self.folder),
+            "SECRET_KEY": "stigen-bench-secret",
+            "FLASK_DEBUG": "0",
+            **UNTHROTTLED,
+        }
 
     def reset(self, size: int) -> None:
         raise NotImplementedError
 
     def migrate(self) -> None:
-        done = subprocess.run([*FLASK, "db", "upgrade"], env=self.env(), cwd=ROOT,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [*FLASK, "db", "upgrade"], env=self.env(), cwd=ROOT, capture_output=True, text=True
+        )
         if done.returncode:
             raise RuntimeError(f"flask db upgrade failed:\n{done.stderr[-2000:]}")
 
@@ -177,7 +187,9 @@ class SQLite(Database):
             return "sqlite3 CLI not installed", None
         return "`sqlite3 -csv`", run_measured(
             ["sqlite3", "-csv", "-header", str(self.path), "SELECT * FROM response"],
-            self.env(), stdout=out)
+            self.env(),
+            stdout=out,
+        )
 
     def close(self) -> None:
         for old in self.folder.glob("stigen-*.db*"):
@@ -200,7 +212,8 @@ class PostgreSQL(Database):
         base = make_url(normalise_url(url))
         self.base = base
         self.url = base.update_query_dict({"options": f"-csearch_path={SCHEMA}"}).render_as_string(
-            hide_password=False)
+            hide_password=False
+        )
 
     def _admin(self, sql: str) -> None:
         from sqlalchemy import create_engine, text
@@ -233,8 +246,21 @@ class PostgreSQL(Database):
         env = {**self.env(), "PGOPTIONS": f"-c search_path={SCHEMA}"}
         if url.password:
             env["PGPASSWORD"] = url.password
-        return (["psql", "-X", "-q", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-                 "-U", url.username or "postgres", url.database], env)
+        return (
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-h",
+                url.host or "127.0.0.1",
+                "-p",
+                str(url.port or 5432),
+                "-U",
+                url.username or "postgres",
+                url.database,
+            ],
+            env,
+        )
 
     def floor_csv(self, out: Path) -> tuple[str, Measured]:
         if not shutil.which("psql"):
@@ -242,7 +268,9 @@ class PostgreSQL(Database):
         command, env = self.psql()
         return "`COPY … TO STDOUT`", run_measured(
             [*command, "-c", "COPY (SELECT * FROM response) TO STDOUT WITH CSV HEADER"],
-            env, stdout=out)
+            env,
+            stdout=out,
+        )
 
 
 def timed(call, repeat: int) -> list[float]:
@@ -276,6 +304,7 @@ def staff_pages(app):
         def call():
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
+
         return call
 
     return get

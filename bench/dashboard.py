@@ -13,8 +13,8 @@ import statistics
 
 from .common import Database, Row, ms, staff_pages, timed
 
-TARGET = 0.300      # seconds, each page
-FLOOR_TIMES = 2.0   # at most this many times the raw query
+TARGET = 0.300  # seconds, each page
+FLOOR_TIMES = 2.0  # at most this many times the raw query
 
 
 def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
@@ -25,8 +25,13 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
     from survey.extensions import db
     from survey.models import Office, Response
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database.url, "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database.url,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with app.app_context():
         office = db.session.scalars(select(Office).order_by(Office.id)).first()
         offices = db.session.scalar(select(db.func.count()).select_from(Office))
@@ -41,12 +46,20 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
             with app.app_context():
                 data._cache(app).clear()  # a first request: no snapshot built yet
             get(path)()
+
         return call
 
     def add_response():
-        response = Response(office_id=office_id, period_start=quarter.start,
-                            questionnaire_version=1, language="nb", answers={},
-                            scoring_version=1, rung=None, band=None)
+        response = Response(
+            office_id=office_id,
+            period_start=quarter.start,
+            questionnaire_version=1,
+            language="nb",
+            answers={},
+            scoring_version=1,
+            rung=None,
+            band=None,
+        )
         db.session.add(response)
         tally.add(db.session, response)
         db.session.commit()
@@ -56,6 +69,7 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
             with app.app_context():
                 add_response()
             get(path)()
+
         return call
 
     with app.app_context():
@@ -65,15 +79,24 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
             def call():
                 with engine.connect() as connection:
                     connection.execute(text(sql), params).all()
+
             return call
 
         # What data._load reads: every tally row of the version (all offices, all months).
-        floor = statistics.median(timed(raw(
-            "SELECT * FROM tally WHERE questionnaire_version = 1"), repeat))
-        national = statistics.median(timed(raw(
-            "SELECT office_id, rung, count(*) FROM response WHERE period_start >= :start "
-            "AND period_start < :end GROUP BY office_id, rung",
-            start=quarter.start, end=quarter.end), max(3, repeat // 5)))
+        floor = statistics.median(
+            timed(raw("SELECT * FROM tally WHERE questionnaire_version = 1"), repeat)
+        )
+        national = statistics.median(
+            timed(
+                raw(
+                    "SELECT office_id, rung, count(*) FROM response WHERE period_start >= :start "
+                    "AND period_start < :end GROUP BY office_id, rung",
+                    start=quarter.start,
+                    end=quarter.end,
+                ),
+                max(3, repeat // 5),
+            )
+        )
 
     office_path = f"/resultater/kontor/{slug}?periode={quarter.code}"
     overview_path = f"/resultater/oversikt?periode={quarter.code}"
@@ -84,17 +107,36 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
         for situation, call, times in (
             ("warm", get(path), repeat),
             ("just after a new response", after_new_response(path), repeat),
-            ("cold cache: snapshot built in the request (gunicorn workers build it at start)",
-             first(path), max(2, repeat // 5)),
+            (
+                "cold cache: snapshot built in the request (gunicorn workers build it at start)",
+                first(path),
+                max(2, repeat // 5),
+            ),
         ):
             get(path)()  # the snapshot is built (and, for "warm", the page once served)
             value = statistics.median(timed(call, times))
             ratio = value / floor
-            rows.append(Row(size, f"dashboard: {label}, {situation}", ms(value), floor_text,
-                            ratio, target, value < TARGET and ratio < FLOOR_TIMES,
-                            key=f"dashboard: {label}, {situation}", number=ratio))
-    rows.append(Row(size, f"dashboard: reference, one quarter of all {offices} offices "
-                          "aggregated straight from the responses", ms(national)))
+            rows.append(
+                Row(
+                    size,
+                    f"dashboard: {label}, {situation}",
+                    ms(value),
+                    floor_text,
+                    ratio,
+                    target,
+                    value < TARGET and ratio < FLOOR_TIMES,
+                    key=f"dashboard: {label}, {situation}",
+                    number=ratio,
+                )
+            )
+    rows.append(
+        Row(
+            size,
+            f"dashboard: reference, one quarter of all {offices} offices "
+            "aggregated straight from the responses",
+            ms(national),
+        )
+    )
 
     with app.app_context():
         db.session.remove()

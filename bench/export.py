@@ -19,10 +19,10 @@ import re
 
 from .common import FLASK, Database, Row, run_measured
 
-FLOOR_SHARE = 0.3      # of the floor's rate (issue #7)
-LABELLED_TIMES = 3     # a labelled file (.sav, .dta) within 3 × the CSV's time (issue #17)
+FLOOR_SHARE = 0.3  # of the floor's rate (issue #7)
+LABELLED_TIMES = 3  # a labelled file (.sav, .dta) within 3 × the CSV's time (issue #17)
 LABELLED_MB = 300
-RATE = 100_000         # rows per second at 1M (issue #4)
+RATE = 100_000  # rows per second at 1M (issue #4)
 MEMORY_MB = 150
 
 
@@ -54,9 +54,10 @@ def measure(database: Database, size: int) -> list[Row]:
         # The targets are for a million rows: below that, start-up outweighs the rows.
         met = ratio >= FLOOR_SHARE and rate >= RATE if size >= 1_000_000 else None
         floor_mem = f"{floor_name}: {floor.peak_mb:.0f} MB"
-    return [*csv_rows(size, prepared, done, written, size_mb, rate, floor_text, ratio, met,
-                      floor_mem),
-            *labelled_rows(database, size, done)]
+    return [
+        *csv_rows(size, prepared, done, written, size_mb, rate, floor_text, ratio, met, floor_mem),
+        *labelled_rows(database, size, done),
+    ]
 
 
 def labelled_rows(database: Database, size: int, csv_done) -> list[Row]:
@@ -66,38 +67,75 @@ def labelled_rows(database: Database, size: int, csv_done) -> list[Row]:
     rows = []
     for kind in ("sav", "dta"):
         out = database.folder / f"svar.{kind}"
-        done = run_measured([*FLASK, "export", "responses", "--out", str(out), "--format",
-                             kind], database.env())
+        done = run_measured(
+            [*FLASK, "export", "responses", "--out", str(out), "--format", kind], database.env()
+        )
         if done.returncode:
-            raise RuntimeError(f"flask export responses --format {kind} failed:\n"
-                               f"{done.output[-2000:]}")
+            raise RuntimeError(
+                f"flask export responses --format {kind} failed:\n{done.output[-2000:]}"
+            )
         size_mb = out.stat().st_size / 1e6
         out.unlink()
         times = done.seconds / csv_done.seconds
         at_scale = size >= 1_000_000
-        rows.append(Row(size, f"Labelled export: `--format {kind}` ({size_mb:.0f} MB, "
-                              f"{done.seconds:.1f} s)",
-                        f"{size / done.seconds:,.0f} rows/s",
-                        f"CSV: {size / csv_done.seconds:,.0f} rows/s", times,
-                        f"at 1M: ≤ {LABELLED_TIMES} × the CSV's time",
-                        times <= LABELLED_TIMES if at_scale else None))
-        rows.append(Row(size, f"Labelled export: `--format {kind}` peak memory",
-                        f"{done.peak_mb:.0f} MB", f"CSV: {csv_done.peak_mb:.0f} MB", None,
-                        f"< {LABELLED_MB} MB", done.peak_mb < LABELLED_MB))
+        rows.append(
+            Row(
+                size,
+                f"Labelled export: `--format {kind}` ({size_mb:.0f} MB, {done.seconds:.1f} s)",
+                f"{size / done.seconds:,.0f} rows/s",
+                f"CSV: {size / csv_done.seconds:,.0f} rows/s",
+                times,
+                f"at 1M: ≤ {LABELLED_TIMES} × the CSV's time",
+                times <= LABELLED_TIMES if at_scale else None,
+            )
+        )
+        rows.append(
+            Row(
+                size,
+                f"Labelled export: `--format {kind}` peak memory",
+                f"{done.peak_mb:.0f} MB",
+                f"CSV: {csv_done.peak_mb:.0f} MB",
+                None,
+                f"< {LABELLED_MB} MB",
+                done.peak_mb < LABELLED_MB,
+            )
+        )
     return rows
 
 
-def csv_rows(size, prepared, done, written, size_mb, rate, floor_text, ratio, met,
-             floor_mem) -> list[Row]:
+def csv_rows(
+    size, prepared, done, written, size_mb, rate, floor_text, ratio, met, floor_mem
+) -> list[Row]:
     return [
-        Row(size, f"CSV export: k-anonymity decisions once per release (`flask export prepare`, "
-                  f"{prepared.seconds:.1f} s)", f"{size / prepared.seconds:,.0f} rows/s",
-            "–", None, "once per release (not per download)", None),
-        Row(size, f"CSV export: `flask export responses` ({written:,} rows written, "
-                  f"{size_mb:.0f} MB, {done.seconds:.1f} s)",
-            f"{rate:,.0f} rows/s", floor_text, ratio,
-            f"at 1M: ≥ {FLOOR_SHARE} × floor and ≥ {RATE:,} rows/s", met,
-            key="CSV export", number=done.seconds),
-        Row(size, "CSV export: peak memory of the process tree (workers included)", f"{done.peak_mb:.0f} MB", floor_mem,
-            None, f"< {MEMORY_MB} MB", done.peak_mb < MEMORY_MB),
+        Row(
+            size,
+            f"CSV export: k-anonymity decisions once per release (`flask export prepare`, "
+            f"{prepared.seconds:.1f} s)",
+            f"{size / prepared.seconds:,.0f} rows/s",
+            "–",
+            None,
+            "once per release (not per download)",
+            None,
+        ),
+        Row(
+            size,
+            f"CSV export: `flask export responses` ({written:,} rows written, "
+            f"{size_mb:.0f} MB, {done.seconds:.1f} s)",
+            f"{rate:,.0f} rows/s",
+            floor_text,
+            ratio,
+            f"at 1M: ≥ {FLOOR_SHARE} × floor and ≥ {RATE:,} rows/s",
+            met,
+            key="CSV export",
+            number=done.seconds,
+        ),
+        Row(
+            size,
+            "CSV export: peak memory of the process tree (workers included)",
+            f"{done.peak_mb:.0f} MB",
+            floor_mem,
+            None,
+            f"< {MEMORY_MB} MB",
+            done.peak_mb < MEMORY_MB,
+        ),
     ]

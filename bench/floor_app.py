@@ -27,6 +27,8 @@ def ready():
 @app.post("/floor")
 def insert():
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO bench_floor (id, body) VALUES (:id, :body)"),
-                           {"id": uuid.uuid4().hex, "body": request.get_data(as_text=True)})
+        connection.execute(
+            text("INSERT INTO bench_floor (id, body) VALUES (:id, :body)"),
+            {"id": uuid.uuid4().hex, "body": request.get_data(as_text=True)},
+        )
     return "", 204

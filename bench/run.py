@@ -40,21 +40,37 @@ def parse_size(text: str) -> int:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=DEFAULT_SIZES,
-                        help=f"responses to measure at, comma-separated (default {DEFAULT_SIZES})")
+    parser.add_argument(
+        "--sizes",
+        default=DEFAULT_SIZES,
+        help=f"responses to measure at, comma-separated (default {DEFAULT_SIZES})",
+    )
     parser.add_argument("--quick", action="store_true", help="10k responses only")
-    parser.add_argument("--only", default=",".join(PARTS),
-                        help=f"parts to run, comma-separated, of: {', '.join(PARTS)} (the "
-                             "demo data is made anyway, and reported only if asked for)")
-    parser.add_argument("--seconds", type=float, default=4.0,
-                        help="length of the saturated submission phases; the paced ones "
-                             "take twice as long (default 4)")
-    parser.add_argument("--repeat", type=int, default=10,
-                        help="requests per dashboard figure (default 10)")
-    parser.add_argument("--sqlite-only", action="store_true",
-                        help="skip PostgreSQL even when DATABASE_URL names it")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md",
-                        help="where to write the report (default docs/performance.md)")
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"parts to run, comma-separated, of: {', '.join(PARTS)} (the "
+        "demo data is made anyway, and reported only if asked for)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=4.0,
+        help="length of the saturated submission phases; the paced ones "
+        "take twice as long (default 4)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=10, help="requests per dashboard figure (default 10)"
+    )
+    parser.add_argument(
+        "--sqlite-only", action="store_true", help="skip PostgreSQL even when DATABASE_URL names it"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "performance.md",
+        help="where to write the report (default docs/performance.md)",
+    )
     args = parser.parse_args(argv)
     args.sizes = [10_000] if args.quick else sorted({parse_size(s) for s in args.sizes.split(",")})
     args.only = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -66,13 +82,26 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 # --- the machine ----------------------------------------------------------------------
 
+
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor() or "unknown")
-    memory = next((int(line.split()[1]) for line in _lines("/proc/meminfo")
-                   if line.startswith("MemTotal")), 0)
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram": f"{memory / 1024 / 1024:.1f} GiB",
-            "python": platform.python_version(), "system": platform.platform()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _lines("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    memory = next(
+        (int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal")), 0
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram": f"{memory / 1024 / 1024:.1f} GiB",
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
 
 
 def _lines(path: str) -> list[str]:
@@ -98,10 +127,12 @@ def say(message: str) -> None:
 
 # --- the run --------------------------------------------------------------------------
 
+
 def run_database(database: Database, args, watch: LoadWatch) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     problems: list[str] = []
     for size in args.sizes:
+
         def fresh(size=size) -> list[Row]:
             database.reset(size)
             database.migrate()
@@ -120,8 +151,14 @@ def run_database(database: Database, args, watch: LoadWatch) -> tuple[list[Row],
         if "export" in args.only:
             steps.append(("export", lambda: export.measure(database, size)))
         if "submissions" in args.only:
-            steps.append(("submissions", lambda: submissions.measure(
-                database, size, seconds=args.seconds, paced=size == args.sizes[-1])))
+            steps.append(
+                (
+                    "submissions",
+                    lambda: submissions.measure(
+                        database, size, seconds=args.seconds, paced=size == args.sizes[-1]
+                    ),
+                )
+            )
         for part, step in steps:
             say(f"{database.name}, {size:,} responses: {part} …")
             started = time.perf_counter()
@@ -166,14 +203,29 @@ def growth(rows: list[Row], sizes: list[int]) -> list[Row]:
             limit = 1.2 * size / small if linear else 1.1 * math.log(size) / math.log(small)
             met = met and ratio <= limit
             ratios.append(f"{ratio:.2f}×")
-        found.append(Row(None, f"growth: {key} ({' → '.join(f'{s:,}' for s in sorted(at))})",
-                         " → ".join(ratios), "–", None,
-                         "at most linear" if linear else "flat or log n", met))
+        found.append(
+            Row(
+                None,
+                f"growth: {key} ({' → '.join(f'{s:,}' for s in sorted(at))})",
+                " → ".join(ratios),
+                "–",
+                None,
+                "at most linear" if linear else "flat or log n",
+                met,
+            )
+        )
     return found
 
 
-def report(results: list[tuple[Database, list[Row]]], info: dict, watch: LoadWatch,
-           started: datetime, seconds: float, args, kept: str = "") -> str:
+def report(
+    results: list[tuple[Database, list[Row]]],
+    info: dict,
+    watch: LoadWatch,
+    started: datetime,
+    seconds: float,
+    args,
+    kept: str = "",
+) -> str:
     loads = watch.samples
     lines = [
         "# Performance",
@@ -268,8 +320,9 @@ def main(argv=None) -> int:
             problems += trouble
             print(f"\n{database.name}\n\n{markdown_table(rows)}", flush=True)
     watch.sample()
-    text = report(results, info, watch, started, time.perf_counter() - began, args,
-                  kept_notes(args.out))
+    text = report(
+        results, info, watch, started, time.perf_counter() - began, args, kept_notes(args.out)
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     say(f"\nwritten to {args.out} in {(time.perf_counter() - began) / 60:.1f} min")

@@ -33,8 +33,13 @@ def measure(database: Database, size: int) -> list[Row]:
     from survey.extensions import db
     from survey.models import Office
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database.url, "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database.url,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with app.app_context():
         slug = db.session.scalars(select(Office.slug).order_by(Office.id)).first()
     staff_pages(app)  # makes the benchmark's administrator
@@ -42,8 +47,10 @@ def measure(database: Database, size: int) -> list[Row]:
     client.post("/logg-inn", data={"username": "bench", "password": "bench-password"})
     accept = {"Accept-Encoding": "br, gzip"}
     rows = []
-    for name, path in (("office page", f"/resultater/kontor/{slug}"),
-                       ("overview", "/resultater/oversikt")):
+    for name, path in (
+        ("office page", f"/resultater/kontor/{slug}"),
+        ("overview", "/resultater/oversikt"),
+    ):
         page = client.get(path, headers=accept)
         if page.status_code != 200:
             raise RuntimeError(f"{path} answered {page.status_code}")
@@ -67,16 +74,27 @@ def measure(database: Database, size: int) -> list[Row]:
         first_chart = 3 * RTT + (html_bytes + blocking) / RATE
         drawn = first_chart + RTT + scripts / RATE
         charts = len(CHART.findall(html))
-        rows.append(Row(
-            size, f"staff page weight: {name} ({charts} charts), first visit",
-            f"{kb(total)} ({kb(html_bytes)} HTML, {kb(blocking)} CSS, {kb(scripts)} JS); "
-            f"first chart {first_chart:.2f} s, plotly's {drawn:.2f} s (modelled)",
-            f"without charts: {kb(floor)}", total / floor if floor else None,
-            "≤ 1 MB; first chart ≤ 5 s on 1.6 Mbit/s", total <= BUDGET and first_chart <= 5.0,
-            key=f"staff weight {name}", number=float(total)))
-        rows.append(Row(
-            size, f"staff page weight: {name}, repeat visit",
-            f"{kb(html_bytes)} (the page only: static files cached a year, immutable)",
-            f"without charts: {kb(len(gzip.compress(bare.encode(), 6)))}",
-            html_bytes / max(len(gzip.compress(bare.encode(), 6)), 1)))
+        rows.append(
+            Row(
+                size,
+                f"staff page weight: {name} ({charts} charts), first visit",
+                f"{kb(total)} ({kb(html_bytes)} HTML, {kb(blocking)} CSS, {kb(scripts)} JS); "
+                f"first chart {first_chart:.2f} s, plotly's {drawn:.2f} s (modelled)",
+                f"without charts: {kb(floor)}",
+                total / floor if floor else None,
+                "≤ 1 MB; first chart ≤ 5 s on 1.6 Mbit/s",
+                total <= BUDGET and first_chart <= 5.0,
+                key=f"staff weight {name}",
+                number=float(total),
+            )
+        )
+        rows.append(
+            Row(
+                size,
+                f"staff page weight: {name}, repeat visit",
+                f"{kb(html_bytes)} (the page only: static files cached a year, immutable)",
+                f"without charts: {kb(len(gzip.compress(bare.encode(), 6)))}",
+                html_bytes / max(len(gzip.compress(bare.encode(), 6)), 1),
+            )
+        )
     return rows

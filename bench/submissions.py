@@ -62,13 +62,16 @@ class Server:
     def __init__(self, database: Database, module: str, name: str):
         self.port = free_port()
         self.log = database.folder / f"gunicorn-{name}.log"
-        env = {**database.env(), "STIGEN_WORKERS": WORKERS,
-               "STIGEN_BIND": f"127.0.0.1:{self.port}"}
+        env = {**database.env(), "STIGEN_WORKERS": WORKERS, "STIGEN_BIND": f"127.0.0.1:{self.port}"}
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", module],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -171,8 +174,9 @@ def record(port: int, slug: str) -> tuple[dict, list[Step]]:
     return client.cookies, steps
 
 
-def drive(port: int, ways: list[tuple[dict, list[Step]]], seconds: float, think=None,
-          seed: int = 7) -> Load:
+def drive(
+    port: int, ways: list[tuple[dict, list[Step]]], seconds: float, think=None, seed: int = 7
+) -> Load:
     """``RESPONDENTS`` threads replay ``ways`` round and round for ``seconds``, each round
     a new questionnaire (a fresh nonce), each thread starting at a random step."""
     load = Load(seconds)
@@ -211,8 +215,9 @@ def drive(port: int, ways: list[tuple[dict, list[Step]]], seconds: float, think=
                         load.stored += 1
             position = (position + 1) % len(steps)
 
-    threads = [threading.Thread(target=respondent, args=(i,), daemon=True)
-               for i in range(RESPONDENTS)]
+    threads = [
+        threading.Thread(target=respondent, args=(i,), daemon=True) for i in range(RESPONDENTS)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -225,8 +230,9 @@ def _create_floor_table(database: Database) -> None:
 
     engine = create_engine(database.url)
     with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE IF NOT EXISTS bench_floor "
-                                "(id VARCHAR(32) PRIMARY KEY, body TEXT)"))
+        connection.execute(
+            text("CREATE TABLE IF NOT EXISTS bench_floor (id VARCHAR(32) PRIMARY KEY, body TEXT)")
+        )
     engine.dispose()
 
 
@@ -235,8 +241,14 @@ def _publish_release(database: Database) -> None:
     workers make the first one at once, and on SQLite the one that makes it holds the
     write lock through the whole audit, so the first submissions wait past the busy
     timeout (measured here: Send inn got 503)."""
-    subprocess.run([*FLASK, "releases", "publish"], env=database.env(), cwd=ROOT,
-                   capture_output=True, text=True, timeout=1800)
+    subprocess.run(
+        [*FLASK, "releases", "publish"],
+        env=database.env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 def _slugs(database: Database) -> list[str]:
@@ -263,8 +275,12 @@ def _start(database: Database, module: str, name: str, ways) -> tuple[Server, li
 
 
 def _merge(first: Load, second: Load) -> Load:
-    return Load(first.seconds + second.seconds, first.requests + second.requests,
-                first.stored + second.stored, first.failures + second.failures)
+    return Load(
+        first.seconds + second.seconds,
+        first.requests + second.requests,
+        first.stored + second.stored,
+        first.failures + second.failures,
+    )
 
 
 def pair(p: tuple[float, float]) -> str:
@@ -277,8 +293,7 @@ def failed(load: Load) -> str:
     return f" ({len(load.failures)} failed, e.g. {load.failures[0][:60]})"
 
 
-def measure(database: Database, size: int, seconds: float = 4.0, paced: bool = True
-            ) -> list[Row]:
+def measure(database: Database, size: int, seconds: float = 4.0, paced: bool = True) -> list[Row]:
     _create_floor_table(database)
     _publish_release(database)
     slugs = _slugs(database)[:3]
@@ -306,8 +321,10 @@ def measure(database: Database, size: int, seconds: float = 4.0, paced: bool = T
         # Send inn alone: each respondent sends its last page again and again, each time
         # with a fresh nonce, so each is a new questionnaire stored (one request, as the
         # floor's).
-        sends = [(cookies, [step for step in steps if step.name == "submit"])
-                 for cookies, steps in stigen_ways]
+        sends = [
+            (cookies, [step for step in steps if step.name == "submit"])
+            for cookies, steps in stigen_ways
+        ]
         send = drive(stigen.port, sends, seconds / 2)
         base = _merge(before, drive(bare.port, bare_ways, seconds / 2))
         if paced:
@@ -322,49 +339,86 @@ def measure(database: Database, size: int, seconds: float = 4.0, paced: bool = T
     rate, floor_rate = app.per_second(), base.per_second()
     request_rate = len(app.requests) / app.seconds
     rows = [
-        Row(size, f"submissions: whole questionnaires/s (Send inn answered), {RESPONDENTS} "
-                  f"respondents without pause ({per} requests each)",
-            f"{rate:,.1f}/s{failed(app)}", f"bare insert: {floor_rate:,.0f}/s",
-            rate / floor_rate, f"≥ {FLOOR_SHARE} × floor",
+        Row(
+            size,
+            f"submissions: whole questionnaires/s (Send inn answered), {RESPONDENTS} "
+            f"respondents without pause ({per} requests each)",
+            f"{rate:,.1f}/s{failed(app)}",
+            f"bare insert: {floor_rate:,.0f}/s",
+            rate / floor_rate,
+            f"≥ {FLOOR_SHARE} × floor",
             rate / floor_rate >= FLOOR_SHARE and not app.failures,
-            key="submissions: whole questionnaire", number=floor_rate / max(rate, 1e-9)),
-        Row(size, "submissions: Send inn alone (the last page, a fresh nonce each time), "
-                  f"{RESPONDENTS} respondents without pause",
-            f"{send.per_second():,.0f}/s{failed(send)}", f"bare insert: {floor_rate:,.0f}/s",
-            send.per_second() / floor_rate, f"≥ {FLOOR_SHARE} × floor",
+            key="submissions: whole questionnaire",
+            number=floor_rate / max(rate, 1e-9),
+        ),
+        Row(
+            size,
+            "submissions: Send inn alone (the last page, a fresh nonce each time), "
+            f"{RESPONDENTS} respondents without pause",
+            f"{send.per_second():,.0f}/s{failed(send)}",
+            f"bare insert: {floor_rate:,.0f}/s",
+            send.per_second() / floor_rate,
+            f"≥ {FLOOR_SHARE} × floor",
             send.per_second() / floor_rate >= FLOOR_SHARE and not send.failures,
-            key="submissions: Send inn alone", number=floor_rate / max(send.per_second(), 1e-9)),
-        Row(size, "submissions: questionnaire requests/s (every step), saturated",
-            f"{request_rate:,.0f}/s", f"bare insert: {floor_rate:,.0f}/s",
-            request_rate / floor_rate),
-        Row(size, "submissions: p50 / p95 of every request, saturated (mostly queueing: "
-                  f"{RESPONDENTS} waiting on 2 workers)",
-            pair(app.latency()), f"bare insert: {pair(base.latency())}",
-            app.latency()[1] / base.latency()[1]),
+            key="submissions: Send inn alone",
+            number=floor_rate / max(send.per_second(), 1e-9),
+        ),
+        Row(
+            size,
+            "submissions: questionnaire requests/s (every step), saturated",
+            f"{request_rate:,.0f}/s",
+            f"bare insert: {floor_rate:,.0f}/s",
+            request_rate / floor_rate,
+        ),
+        Row(
+            size,
+            "submissions: p50 / p95 of every request, saturated (mostly queueing: "
+            f"{RESPONDENTS} waiting on 2 workers)",
+            pair(app.latency()),
+            f"bare insert: {pair(base.latency())}",
+            app.latency()[1] / base.latency()[1],
+        ),
     ]
     rows += [
-        Row(size, f"mixer: submissions mixed per second by a flush ({mixing['mixed']:,} "
-                  f"waiting in {mixing['groups']} office × periods already holding "
-                  f"{mixing['held']:,} responses, "
-                  + ("all rewritten in a new order)" if mixing["reorders"] else
-                     "which stay: new rows land at random keys)"),
+        Row(
+            size,
+            f"mixer: submissions mixed per second by a flush ({mixing['mixed']:,} "
+            f"waiting in {mixing['groups']} office × periods already holding "
+            f"{mixing['held']:,} responses, "
+            + (
+                "all rewritten in a new order)"
+                if mixing["reorders"]
+                else "which stay: new rows land at random keys)"
+            ),
             f"{mixing['mixed'] / mixing['seconds']:,.0f}/s",
             f"rows rewritten: {mixing['rewritten'] / mixing['seconds']:,.0f}/s"
-            if mixing["reorders"] else "–"),
-        Row(size, "mixer: one batch of 10 mixed right after a submission (in its request), "
-                  f"its office × period holding {mixing['batch_held']:,} responses",
-            ms(mixing['batch_seconds']), f"per submission: {ms(mixing['batch_seconds'] / 10)}"),
+            if mixing["reorders"]
+            else "–",
+        ),
+        Row(
+            size,
+            "mixer: one batch of 10 mixed right after a submission (in its request), "
+            f"its office × period holding {mixing['batch_held']:,} responses",
+            ms(mixing["batch_seconds"]),
+            f"per submission: {ms(mixing['batch_seconds'] / 10)}",
+        ),
     ]
     if paced:
         submit, every = app_paced.latency("submit"), app_paced.latency()
         floor_p = base_paced.latency()
-        rows.append(Row(
-            size, f"submissions: p50 / p95 of every request, {RESPONDENTS} respondents pausing "
-                  f"{PACE[0]:g}–{PACE[1]:g} s ({len(app_paced.requests) / app_paced.seconds:.0f} "
-                  f"requests/s; Send inn alone: {pair(submit)})",
-            pair(every) + failed(app_paced), f"bare insert: {pair(floor_p)}",
-            every[1] / floor_p[1], f"p95 < {P95 * 1000:.0f} ms",
-            every[1] < P95 and submit[1] < P95 and not app_paced.failures))
+        rows.append(
+            Row(
+                size,
+                f"submissions: p50 / p95 of every request, {RESPONDENTS} respondents pausing "
+                f"{PACE[0]:g}–{PACE[1]:g} s ({len(app_paced.requests) / app_paced.seconds:.0f} "
+                f"requests/s; Send inn alone: {pair(submit)})",
+                pair(every) + failed(app_paced),
+                f"bare insert: {pair(floor_p)}",
+                every[1] / floor_p[1],
+                f"p95 < {P95 * 1000:.0f} ms",
+                every[1] < P95 and submit[1] < P95 and not app_paced.failures,
+            )
+        )
     return rows
 
 
@@ -379,9 +433,14 @@ def mixer_rate(database: Database) -> dict:
     submissions spread over the demo offices' current periods."""
     import json
 
-    done = subprocess.run([sys.executable, "-c", "from bench.submissions import _mix_here; "
-                           "_mix_here()"], cwd=ROOT, env=database.env(), capture_output=True,
-                          text=True, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, "-c", "from bench.submissions import _mix_here; _mix_here()"],
+        cwd=ROOT,
+        env=database.env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if done.returncode:
         raise RuntimeError(f"mixer measurement failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -403,24 +462,43 @@ def _mix_here() -> None:
     with app.app_context():
         mixer.flush()  # what the submission phases left waiting
         period = coarse_date(today_in_norway(), app.config["STIGEN_DATE_PRECISION"])
-        sample = db.session.execute(select(Response.office_id, Response.questionnaire_version,
-                                           Response.language, Response.answers)
-                                    .limit(WAITING)).all()
+        sample = db.session.execute(
+            select(
+                Response.office_id,
+                Response.questionnaire_version,
+                Response.language,
+                Response.answers,
+            ).limit(WAITING)
+        ).all()
         db.session.rollback()
 
         def waiting(rows) -> None:
-            db.session.execute(insert(Inbox), [{
-                "nonce_hash": hashlib.sha256(random_source.token_bytes(16)).hexdigest(),
-                "office_id": office_id, "period_start": period,
-                "questionnaire_version": version, "language": language, "answers": answers,
-                "texts": {"hel_fritekst": "Mer tid til hver samtale."} if n % 3 == 0 else {},
-                "batch_id": None} for n, (office_id, version, language, answers) in
-                enumerate(rows)])
+            db.session.execute(
+                insert(Inbox),
+                [
+                    {
+                        "nonce_hash": hashlib.sha256(random_source.token_bytes(16)).hexdigest(),
+                        "office_id": office_id,
+                        "period_start": period,
+                        "questionnaire_version": version,
+                        "language": language,
+                        "answers": answers,
+                        "texts": {"hel_fritekst": "Mer tid til hver samtale."}
+                        if n % 3 == 0
+                        else {},
+                        "batch_id": None,
+                    }
+                    for n, (office_id, version, language, answers) in enumerate(rows)
+                ],
+            )
             db.session.commit()
 
         def held(offices) -> int:
-            found = db.session.scalar(select(func.count()).select_from(Response).where(
-                Response.office_id.in_(offices), Response.period_start == period))
+            found = db.session.scalar(
+                select(func.count())
+                .select_from(Response)
+                .where(Response.office_id.in_(offices), Response.period_start == period)
+            )
             db.session.rollback()
             return found
 
@@ -437,7 +515,17 @@ def _mix_here() -> None:
         began = time.perf_counter()
         mixed = mixer.flush()
         seconds = time.perf_counter() - began
-        print(json.dumps({"mixed": mixed, "seconds": seconds, "groups": len(offices),
-                          "held": before, "rewritten": held(offices),
-                          "batch_seconds": batch_seconds, "batch_held": batch_held,
-                          "reorders": db.engine.dialect.name == "postgresql"}))
+        print(
+            json.dumps(
+                {
+                    "mixed": mixed,
+                    "seconds": seconds,
+                    "groups": len(offices),
+                    "held": before,
+                    "rewritten": held(offices),
+                    "batch_seconds": batch_seconds,
+                    "batch_held": batch_held,
+                    "reorders": db.engine.dialect.name == "postgresql",
+                }
+            )
+        )

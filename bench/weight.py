@@ -48,25 +48,29 @@ def measure(database: Database, size: int) -> list[Row]:
         total, total_gz = len(body) + linked[0], gz(body) + linked[1]
         questions = re.sub(r"\s+", " ", "".join(QUESTION.findall(html))).encode()
         return Row(
-            size, f"page weight: {name}",
-            f"HTML {kb(len(body))}, {kb(gz(body))} gz; with CSS+JS {kb(total)}, "
-            f"{kb(total_gz)} gz",
+            size,
+            f"page weight: {name}",
+            f"HTML {kb(len(body))}, {kb(gz(body))} gz; with CSS+JS {kb(total)}, {kb(total_gz)} gz",
             f"questions alone: {kb(len(questions))}, {kb(gz(questions))} gz" if questions else "–",
             gz(body) / gz(questions) if questions else None,
-            "< 50 KB with CSS+JS, uncompressed; works without JS", total < LIMIT)
+            "< 50 KB with CSS+JS, uncompressed; works without JS",
+            total < LIMIT,
+        )
 
     rows = []
     html = client.get(f"/k/{slug}").get_data(as_text=True)
     rows.append(weigh("start page", html))
     action, body = form(html, "start")
-    html = client.post(action, data=body, content_type="application/x-www-form-urlencoded"
-                       ).get_data(as_text=True)
+    html = client.post(
+        action, data=body, content_type="application/x-www-form-urlencoded"
+    ).get_data(as_text=True)
     while True:
         if CHECK_PAGE in html:
             rows.append(weigh("check your answers", html))
             action, body = form(html, "submit")
-            response = client.post(action, data=body,
-                                   content_type="application/x-www-form-urlencoded")
+            response = client.post(
+                action, data=body, content_type="application/x-www-form-urlencoded"
+            )
             if response.status_code != 303:
                 raise RuntimeError(f"Send inn answered {response.status_code}")
             break
@@ -75,8 +79,9 @@ def measure(database: Database, size: int) -> list[Row]:
             raise RuntimeError("a questionnaire page without its page number")
         rows.append(weigh(f"questionnaire page {number + 1}", html))
         action, body = form(html, "check" if LAST_PAGE in html else "next")
-        html = client.post(action, data=body, content_type="application/x-www-form-urlencoded"
-                           ).get_data(as_text=True)
+        html = client.post(
+            action, data=body, content_type="application/x-www-form-urlencoded"
+        ).get_data(as_text=True)
     rows.append(weigh("thank-you page", client.get(f"/k/{slug}/takk").get_data(as_text=True)))
     with app.app_context():
         db.session.remove()

@@ -16,17 +16,28 @@ from playwright.sync_api import sync_playwright
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000"
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        phone = browser.new_context(viewport={"width": 360, "height": 740},
-                                    device_scale_factor=2, is_mobile=True, has_touch=True,
-                                    locale="nb-NO")
+        phone = browser.new_context(
+            viewport={"width": 360, "height": 740},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="nb-NO",
+        )
         page = phone.new_page()
         page.goto(f"{BASE}/k/bodo")
         page.screenshot(path=OUT / "start-phone.png")
@@ -49,8 +60,11 @@ def main() -> None:
         page.get_by_role("button", name="Logg inn").click()
         page.wait_for_selector(".chart .main-svg")
         page.wait_for_timeout(500)
-        page.screenshot(path=OUT / "office-desktop.png", full_page=False,
-                        clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
+        page.screenshot(
+            path=OUT / "office-desktop.png",
+            full_page=False,
+            clip={"x": 0, "y": 0, "width": 1280, "height": 1500},
+        )
 
         # Administration, as admin: the poster, an office's page and the moderation queue.
         admin = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nb-NO")
@@ -68,8 +82,12 @@ def main() -> None:
         page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
         page.screenshot(path=OUT / "poster-print.png")
 
-        page = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
-                                   is_mobile=True, locale="nb-NO").new_page()
+        page = browser.new_context(
+            viewport={"width": 360, "height": 740},
+            device_scale_factor=2,
+            is_mobile=True,
+            locale="nb-NO",
+        ).new_page()
         page.goto(f"{BASE}/k/bodo/resultater?lang=nb")
         page.screenshot(path=OUT / "public-office-phone.png", full_page=True)
         browser.close()

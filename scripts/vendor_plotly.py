@@ -45,9 +45,11 @@ def main(package: Path) -> None:
     # mtime=0: the same bytes every run, so a re-run changes nothing in git.
     (TARGET / (BUNDLE + ".gz")).write_bytes(gzip.compress(source, 9, mtime=0))
     (TARGET / (BUNDLE + ".br")).write_bytes(brotli.compress(source, quality=11))
-    print(f"{bundle}: {len(source)} bytes, "
-          f"gzip {(TARGET / (BUNDLE + '.gz')).stat().st_size}, "
-          f"brotli {(TARGET / (BUNDLE + '.br')).stat().st_size}")
+    print(
+        f"{bundle}: {len(source)} bytes, "
+        f"gzip {(TARGET / (BUNDLE + '.gz')).stat().st_size}, "
+        f"brotli {(TARGET / (BUNDLE + '.br')).stat().st_size}"
+    )
 
 
 if __name__ == "__main__":

@@ -82,15 +82,18 @@ def check_config(app: Flask) -> None:
     from .codes import BATCH_MIN_FLOOR, MAX_COUNT
 
     if not BATCH_MIN_FLOOR <= app.config["STIGEN_CODE_BATCH_MIN"] <= MAX_COUNT:
-        raise RuntimeError(f"STIGEN_CODE_BATCH_MIN must be {BATCH_MIN_FLOOR} to {MAX_COUNT}: "
-                           "a smaller batch of codes could point at a person.")
+        raise RuntimeError(
+            f"STIGEN_CODE_BATCH_MIN must be {BATCH_MIN_FLOOR} to {MAX_COUNT}: "
+            "a smaller batch of codes could point at a person."
+        )
     if app.config["STIGEN_DATE_PRECISION"] not in ("month", "week"):
         raise RuntimeError("STIGEN_DATE_PRECISION must be 'month' or 'week'.")
     base_url = app.config.get("STIGEN_BASE_URL") or ""
     if base_url and not re.match(r"^https?://[^/\s?#]+/?$", base_url):
         raise RuntimeError(
             "STIGEN_BASE_URL must be the public address without a path, e.g. "
-            f"https://stigen.example.no (got {base_url!r}).")
+            f"https://stigen.example.no (got {base_url!r})."
+        )
     from .auth.oidc import config_problem
 
     problem = config_problem(app.config)
@@ -224,10 +227,23 @@ def register_commands(app: Flask) -> None:
     from .mixer import mix_command
     from .translate import translate_command
 
-    for command in (users, offices_command, periods_command, codes_command,
-                    questionnaire_command, moderation_command, notes_command,
-                    export_command, seed_demo_command, demo_command, translate_command,
-                    mix_command, releases_command, retention_command, backup_command):
+    for command in (
+        users,
+        offices_command,
+        periods_command,
+        codes_command,
+        questionnaire_command,
+        moderation_command,
+        notes_command,
+        export_command,
+        seed_demo_command,
+        demo_command,
+        translate_command,
+        mix_command,
+        releases_command,
+        retention_command,
+        backup_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -241,8 +257,11 @@ def register_hooks(app: Flask) -> None:
             args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
             return "?" + urlencode([*args, ("lang", code)])
 
-        return {"current_lang": str(get_locale() or "nb"), "languages": config.LANGUAGES,
-                "language_url": language_url}
+        return {
+            "current_lang": str(get_locale() or "nb"),
+            "languages": config.LANGUAGES,
+            "language_url": language_url,
+        }
 
     @app.before_request
     def refuse_nul():

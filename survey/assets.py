@@ -125,8 +125,11 @@ def register(app: Flask) -> None:
     def static(filename: str):
         """Flask's static view, but a text file goes compressed when the browser takes it."""
         path = safe_join(app.static_folder, filename) if app.static_folder else None
-        if (path is None or os.path.splitext(path)[1] not in COMPRESSIBLE
-                or not os.path.isfile(path)):
+        if (
+            path is None
+            or os.path.splitext(path)[1] not in COMPRESSIBLE
+            or not os.path.isfile(path)
+        ):
             return plain_static(filename=filename)
         offered = static_variants(path)
         encoding = choose(request.accept_encodings, offered)
@@ -148,9 +151,12 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def cache_hashed(response):
-        if (request.endpoint == "static" and response.status_code in (200, 304)
-                and request.args.get("v")
-                and request.args["v"] == file_hash(request.view_args.get("filename", ""))):
+        if (
+            request.endpoint == "static"
+            and response.status_code in (200, 304)
+            and request.args.get("v")
+            and request.args["v"] == file_hash(request.view_args.get("filename", ""))
+        ):
             response.headers["Cache-Control"] = YEAR
             response.headers.pop("Expires", None)
         return response

@@ -80,7 +80,7 @@ def batch_minimum(configured: int | None = None) -> int:
 
 def display(code: str) -> str:
     """The code as printed: two groups of four joined by a hyphen."""
-    return "-".join(code[i:i + GROUP] for i in range(0, len(code), GROUP))
+    return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
 
 
 def normalise(text: str | None) -> str:
@@ -108,6 +108,7 @@ def code_hash(code: str, key: str | bytes) -> str:
 
 # --- Admission: what a used code gives the questionnaire's form -------------------------
 
+
 def _serializer(key: str | bytes) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(key, salt=ADMISSION_SALT)
 
@@ -123,8 +124,9 @@ class Admission:
     nonce: str
 
 
-def read_admission(key: str | bytes, token: str | None,
-                   max_age: int = ADMISSION_MAX_AGE) -> Admission | None:
+def read_admission(
+    key: str | bytes, token: str | None, max_age: int = ADMISSION_MAX_AGE
+) -> Admission | None:
     """The admission in ``token`` if it is genuine and not older than ``max_age`` seconds;
     None for anything else (missing, tampered, expired, malformed)."""
     if not token or len(token) > 512:
@@ -141,9 +143,17 @@ def read_admission(key: str | bytes, token: str | None,
     return Admission(office, nonce)
 
 
-def admits(key: str | bytes, token: str | None, office_id: int, nonce: str,
-           max_age: int = ADMISSION_MAX_AGE) -> bool:
+def admits(
+    key: str | bytes,
+    token: str | None,
+    office_id: int,
+    nonce: str,
+    max_age: int = ADMISSION_MAX_AGE,
+) -> bool:
     """Whether ``token`` admits the form ``nonce`` to answer for ``office_id``."""
     found = read_admission(key, token, max_age)
-    return (found is not None and found.office_id == office_id
-            and hmac.compare_digest(found.nonce.encode(), nonce.encode()))
+    return (
+        found is not None
+        and found.office_id == office_id
+        and hmac.compare_digest(found.nonce.encode(), nonce.encode())
+    )

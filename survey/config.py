@@ -23,7 +23,7 @@ def normalise_url(url: str) -> str:
     url = url.strip()
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -66,8 +66,8 @@ def defaults(instance_path: str) -> dict:
         "STIGEN_MIX_BATCH": int(os.environ.get("STIGEN_MIX_BATCH", "0")),
         # Mix a gathered batch in a thread of the worker's own (on), so that Send inn is
         # one write and its thank-you never waits for a mix; off: in the request.
-        "STIGEN_MIX_IN_BACKGROUND": os.environ.get(
-            "STIGEN_MIX_IN_BACKGROUND", "1").strip().lower() not in ("0", "false", "no", "off"),
+        "STIGEN_MIX_IN_BACKGROUND": os.environ.get("STIGEN_MIX_IN_BACKGROUND", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
         # How coarsely a submission is dated: "month" (default) or "week" (ISO week).
         "STIGEN_DATE_PRECISION": os.environ.get("STIGEN_DATE_PRECISION", "month"),
         # Who runs the survey and whom to ask, named on the start and privacy pages (a
@@ -75,7 +75,8 @@ def defaults(instance_path: str) -> dict:
         "STIGEN_OWNER": os.environ.get("STIGEN_OWNER", "NAV (demo)").strip(),
         "STIGEN_CONTACT": os.environ.get("STIGEN_CONTACT", "stigen@nav.example").strip(),
         "STIGEN_PRIVACY_CONTACT": os.environ.get(
-            "STIGEN_PRIVACY_CONTACT", "personvernombud@nav.example").strip(),
+            "STIGEN_PRIVACY_CONTACT", "personvernombud@nav.example"
+        ).strip(),
         # The questionnaire version new respondents get.
         "STIGEN_QUESTIONNAIRE_VERSION": int(os.environ.get("STIGEN_QUESTIONNAIRE_VERSION", "1")),
         # Where respondents reach Stigen, e.g. https://stigen.example.no: the links on QR
@@ -107,18 +108,22 @@ def defaults(instance_path: str) -> dict:
         "STIGEN_OIDC_CLIENT_SECRET": os.environ.get("STIGEN_OIDC_CLIENT_SECRET", "").strip(),
         "STIGEN_OIDC_SCOPES": os.environ.get("STIGEN_OIDC_SCOPES", "openid profile email").strip(),
         "STIGEN_OIDC_USERNAME_CLAIM": os.environ.get(
-            "STIGEN_OIDC_USERNAME_CLAIM", "preferred_username").strip(),
+            "STIGEN_OIDC_USERNAME_CLAIM", "preferred_username"
+        ).strip(),
         "STIGEN_OIDC_GROUPS_CLAIM": os.environ.get("STIGEN_OIDC_GROUPS_CLAIM", "groups").strip(),
         "STIGEN_OIDC_ROLES": os.environ.get("STIGEN_OIDC_ROLES", ""),
         "STIGEN_OIDC_OFFICES": os.environ.get("STIGEN_OIDC_OFFICES", ""),
         "STIGEN_OIDC_OFFICE_PREFIX": os.environ.get("STIGEN_OIDC_OFFICE_PREFIX", "").strip(),
-        "STIGEN_OIDC_LOCAL_PASSWORDS": os.environ.get(
-            "STIGEN_OIDC_LOCAL_PASSWORDS", "on").strip().lower() not in ("off", "0", "false", "no"),
+        "STIGEN_OIDC_LOCAL_PASSWORDS": os.environ.get("STIGEN_OIDC_LOCAL_PASSWORDS", "on")
+        .strip()
+        .lower()
+        not in ("off", "0", "false", "no"),
         # A respondent's unsent answers (the draft js/respond.js keeps in the tab) are wiped
         # from the browser after this many minutes without a touch: on a shared tablet the
         # next person sees nothing. Longer than half an hour, so switching apps loses nothing.
         "STIGEN_RESPONDENT_IDLE_MINUTES": int(
-            os.environ.get("STIGEN_RESPONDENT_IDLE_MINUTES", "45")),
+            os.environ.get("STIGEN_RESPONDENT_IDLE_MINUTES", "45")
+        ),
         # How many reverse proxies (e.g. the TLS proxy) stand in front of Stigen. Only with
         # a number above 0 are X-Forwarded-For and X-Forwarded-Proto believed (that many
         # hops from the right); with 0 every client is its TCP peer, so behind a proxy all

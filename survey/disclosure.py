@@ -57,8 +57,15 @@ if TYPE_CHECKING:  # NumPy is imported where used: the app and its exports load 
 
 from .suppression import MIN_K, Cell, PublishedLeak, Relation, _Indexed
 
-__all__ = ["AuditResult", "PublishedLeak", "audit", "diverse", "diverse_mean", "intervals",
-           "protect_distributions"]
+__all__ = [
+    "AuditResult",
+    "PublishedLeak",
+    "audit",
+    "diverse",
+    "diverse_mean",
+    "intervals",
+    "protect_distributions",
+]
 
 # Slack for the solver's floating point: counts are whole numbers, bounds on the reporting
 # lattice are too, so a bound within this of k is k.
@@ -83,8 +90,13 @@ class _Attacker:
     reporting lattice); within a part, the unknown cells fall into components that no
     relation joins, and each component is one small LP."""
 
-    def __init__(self, counts: Mapping[Cell, int], relations: Sequence[Relation],
-                 visible: Collection[Cell], known: Mapping[Cell, int] | None):
+    def __init__(
+        self,
+        counts: Mapping[Cell, int],
+        relations: Sequence[Relation],
+        visible: Collection[Cell],
+        known: Mapping[Cell, int] | None,
+    ):
         self.indexed = indexed = _Indexed(counts, relations)
         self.cells, self.value = indexed.cells, indexed.value
         self.parents, self.children = indexed.parents, indexed.children
@@ -98,7 +110,7 @@ class _Attacker:
         self.parts, self.part_of = indexed.shape.parts
 
     def relations_of(self, cell: int) -> list[int]:
-        return self.occurs[self.at[cell]:self.at[cell + 1]]
+        return self.occurs[self.at[cell] : self.at[cell + 1]]
 
     def members(self, r: int) -> list[int]:
         return [self.parents[r], *self.children[r]]
@@ -168,8 +180,9 @@ class _System:
         self.A = sparse.csr_array((data, (rows, columns)), shape=(len(relations), len(cells)))
         self.b = np.array(rhs, dtype=float)
 
-    def extreme(self, cell: int, largest: bool
-                ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+    def extreme(
+        self, cell: int, largest: bool
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         """The largest (or smallest) value of ``cell``, a solution that attains it and the
         duals of the relations that prove it (None where unbounded)."""
         import numpy as np
@@ -197,15 +210,21 @@ class _System:
         n, m = len(self.cells), len(cells)
         # Variables: the cells, then t_i <= k with t_i <= x of cell i; maximise sum t.
         lift = sparse.csr_array(
-            (np.concatenate([-np.ones(m), np.ones(m)]),
-             (np.concatenate([np.arange(m), np.arange(m)]),
-              np.concatenate([[self.column[c] for c in cells], n + np.arange(m)]))),
-            shape=(m, n + m))
+            (
+                np.concatenate([-np.ones(m), np.ones(m)]),
+                (
+                    np.concatenate([np.arange(m), np.arange(m)]),
+                    np.concatenate([[self.column[c] for c in cells], n + np.arange(m)]),
+                ),
+            ),
+            shape=(m, n + m),
+        )
         equations = sparse.hstack([self.A, sparse.csr_array((len(self.relations), m))])
         objective = np.concatenate([np.zeros(n), -np.ones(m)])
         bounds = [(0, None)] * n + [(0, k)] * m
-        found = _solve(objective, A_ub=lift, b_ub=np.zeros(m), A_eq=equations, b_eq=self.b,
-                       bounds=bounds)
+        found = _solve(
+            objective, A_ub=lift, b_ub=np.zeros(m), A_eq=equations, b_eq=self.b, bounds=bounds
+        )
         if found.status != 0:
             return None
         return found.x[:n]
@@ -262,7 +281,7 @@ def intervals(
     attacker = _Attacker(counts, relations, visible, known)
     found: dict[Cell, tuple[float, float]] = {}
     wanted: dict[int, list[int]] = {}  # part -> its wanted unknown cells
-    for cell in (attacker.cells if cells is None else cells):
+    for cell in attacker.cells if cells is None else cells:
         i = attacker.indexed.number(cell)
         if i is not None and attacker.seen[i]:
             if cells is not None:
@@ -281,8 +300,7 @@ def intervals(
                 continue
             system = _System(attacker, component, rows)
             for c in todo:
-                found[attacker.cells[c]] = (system.extreme(c, False)[0],
-                                            system.extreme(c, True)[0])
+                found[attacker.cells[c]] = (system.extreme(c, False)[0], system.extreme(c, True)[0])
     return found
 
 
@@ -310,7 +328,11 @@ class _Audit:
 
         attacker, k, safe = self.attacker, self.k, self.safe
         value, parents, children, seen = (
-            attacker.value, attacker.parents, attacker.children, attacker.seen)
+            attacker.value,
+            attacker.parents,
+            attacker.children,
+            attacker.seen,
+        )
         failed: list[tuple[int, list[int]]] = []
         for cells, rows in attacker.components(attacker.parts[part]):
             todo = [c for c in cells if c not in safe and self.small(c)]
@@ -350,8 +372,9 @@ class _Audit:
                     if c in proved:
                         continue
                     duals = None  # not proved after all: hide more, to be safe
-                through = [] if duals is None else [
-                    rows[i] for i in np.flatnonzero(np.abs(duals) > _TOL)]
+                through = (
+                    [] if duals is None else [rows[i] for i in np.flatnonzero(np.abs(duals) > _TOL)]
+                )
                 failed.append((c, through or rows))
         return failed
 
@@ -359,9 +382,12 @@ class _Audit:
         """The visible, hideable member of the relations ``through`` with the smallest
         count, a child before a parent."""
         attacker, hideable = self.attacker, self.hideable
-        ranked = [(attacker.value[c], position == 0, c)
-                  for r in through for position, c in enumerate(attacker.members(r))
-                  if hideable[c]]
+        ranked = [
+            (attacker.value[c], position == 0, c)
+            for r in through
+            for position, c in enumerate(attacker.members(r))
+            if hideable[c]
+        ]
         return min(ranked)[2] if ranked else None
 
     def hide(self, c: int) -> int | None:
@@ -372,12 +398,14 @@ class _Audit:
     def finding(self, cell: int, rule: str, hidden: int, through: list[int]) -> None:
         cells = self.attacker.cells
         self.about.append(cell)
-        self.findings.append({
-            "cell": repr(cells[cell]),
-            "rule": rule,
-            "hidden": repr(cells[hidden]),
-            "through": [repr(cells[self.attacker.parents[r]]) for r in through],
-        })
+        self.findings.append(
+            {
+                "cell": repr(cells[cell]),
+                "rule": rule,
+                "hidden": repr(cells[hidden]),
+                "through": [repr(cells[self.attacker.parents[r]]) for r in through],
+            }
+        )
 
 
 def audit(
@@ -435,17 +463,24 @@ def audit(
                 raise PublishedLeak(
                     f"the count of {attacker.cells[cell]!r} is bounded below k by fixed "
                     "(already published) and known cells alone: hiding new cells cannot "
-                    "protect it")
+                    "protect it"
+                )
             taken.add(victim)
             state.finding(cell, "upper bound below k", victim, through)
             stale.add(state.hide(victim))
         stale.discard(None)
     cells = attacker.cells
-    result = frozenset(cells[c] for c, s in enumerate(attacker.seen)
-                       if s and c not in attacker.known)
+    result = frozenset(
+        cells[c] for c, s in enumerate(attacker.seen) if s and c not in attacker.known
+    )
     if state.findings:  # the intervals the published cells leave (at least k above)
-        bounds = intervals(counts, relations, result, known=known,
-                           cells=[cells[c] for c in dict.fromkeys(state.about)])
+        bounds = intervals(
+            counts,
+            relations,
+            result,
+            known=known,
+            cells=[cells[c] for c in dict.fromkeys(state.about)],
+        )
         for entry, c in zip(state.findings, state.about):
             entry["interval"] = bounds[cells[c]]
     return AuditResult(result, state.findings)
@@ -522,15 +557,20 @@ def protect_distributions(
                         rest[i] -= n
             if sum(rest) < 1 or diverse(rest, l):
                 continue
-            candidates = [(sum(of(kid)), i, kid) for i, kid in enumerate(kids)
-                          if kid in shown and kid not in fixed]
+            candidates = [
+                (sum(of(kid)), i, kid)
+                for i, kid in enumerate(kids)
+                if kid in shown and kid not in fixed
+            ]
             if candidates:
                 victim = min(candidates)[2]
             elif parent in shown and parent not in fixed:
                 victim = parent
             else:
-                raise PublishedLeak(f"the pooled remainder of {parent!r} fails l-diversity "
-                                    "and only fixed cells could be hidden")
+                raise PublishedLeak(
+                    f"the pooled remainder of {parent!r} fails l-diversity "
+                    "and only fixed cells could be hidden"
+                )
             shown.discard(victim)
             again.update(holding.get(victim, ()))
             again.add(r)

@@ -37,8 +37,9 @@ def number(value: float | int | None, digits: int = 0) -> str:
     text = _formatted.get(key) if value and type(value) is not bool else None
     if text is None:
         # What flask_babel.format_decimal does, less parsing the pattern every time.
-        text = _pattern(digits)[1].apply(value, locale, decimal_quantization=True,
-                                         group_separator=True, numbering_system="latn")
+        text = _pattern(digits)[1].apply(
+            value, locale, decimal_quantization=True, group_separator=True, numbering_system="latn"
+        )
         if name in ("nb", "nn"):
             text = text.replace("\u00a0", NARROW_NBSP).replace(" ", NARROW_NBSP)
         if value and type(value) is not bool:

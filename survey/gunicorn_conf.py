@@ -54,31 +54,42 @@ _JSON = os.environ.get("STIGEN_LOG_FORMAT", "text").strip().lower() == "json"
 # gunicorn's own lines (worker start, shutdown) carry the date, not the time of day: a
 # worker restarted in the minute someone answered would otherwise date that answer.
 _FORMATTERS = (
-    {"dated": {"()": "survey.logs.JsonFormatter"},
-     "plain": {"()": "survey.logs.access_formatter"}}
-    if _JSON else
-    {"dated": {"format": "[%(asctime)s] [%(levelname)s] %(message)s", "datefmt": "%Y-%m-%d"},
-     "plain": {"format": "%(message)s"}}
+    {"dated": {"()": "survey.logs.JsonFormatter"}, "plain": {"()": "survey.logs.access_formatter"}}
+    if _JSON
+    else {
+        "dated": {"format": "[%(asctime)s] [%(levelname)s] %(message)s", "datefmt": "%Y-%m-%d"},
+        "plain": {"format": "%(message)s"},
+    }
 )
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": _FORMATTERS,
-    "filters": {"staff_only": {"()": StaffAccessOnly},
-                "no_address": {"()": NoAddressInErrors}},
+    "filters": {"staff_only": {"()": StaffAccessOnly}, "no_address": {"()": NoAddressInErrors}},
     # As gunicorn's own defaults: errors to stderr, the access log to stdout.
     "handlers": {
         # The filter on the handler: gunicorn's lines and the app's (through the root).
-        "error": {"class": "logging.StreamHandler", "formatter": "dated",
-                  "stream": "ext://sys.stderr", "filters": ["no_address"]},
-        "access": {"class": "logging.StreamHandler", "formatter": "plain",
-                   "stream": "ext://sys.stdout"},
+        "error": {
+            "class": "logging.StreamHandler",
+            "formatter": "dated",
+            "stream": "ext://sys.stderr",
+            "filters": ["no_address"],
+        },
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stdout",
+        },
     },
     "root": {"level": "INFO", "handlers": ["error"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False,
-                            "filters": ["staff_only"]},
+        "gunicorn.access": {
+            "level": "INFO",
+            "handlers": ["access"],
+            "propagate": False,
+            "filters": ["staff_only"],
+        },
     },
 }
 

@@ -34,6 +34,7 @@ def migration_head() -> str | None:
 
 # --- the rules, pure -----------------------------------------------------------------------
 
+
 def release_overdue_days(latest_through: date | None, today: date, precision: str) -> int:
     """Days since the release after ``latest_through`` fell due (0 if it is not due yet,
     or no release was ever made: the first one is made by a person or the nightly job)."""
@@ -90,15 +91,17 @@ def _stuck(app, connection, state: Readiness) -> None:
     precision = app.config["STIGEN_DATE_PRECISION"]
     release_days = app.config["STIGEN_READY_RELEASE_DAYS"]
     if release_days:
-        through = connection.execute(select(Release.through).order_by(Release.id.desc())
-                                     .limit(1)).scalar()
+        through = connection.execute(
+            select(Release.through).order_by(Release.id.desc()).limit(1)
+        ).scalar()
         if release_overdue_days(through, today, precision) > release_days:
             state.failed.append("release")
     mix_days = app.config["STIGEN_READY_MIX_DAYS"]
     if mix_days:
         cutoff = mixer_cutoff(today, mix_days, precision)
-        waiting = connection.execute(select(Inbox.office_id)
-                                     .where(Inbox.period_start < cutoff).limit(1)).first()
+        waiting = connection.execute(
+            select(Inbox.office_id).where(Inbox.period_start < cutoff).limit(1)
+        ).first()
         if waiting is not None:
             state.failed.append("mixer")
 

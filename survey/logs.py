@@ -20,7 +20,10 @@ from .privacy import _path_only, scrub
 
 # A LogRecord's own attributes: anything else on a record came from ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "color_message"}
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def _clean(value):
@@ -44,10 +47,14 @@ class JsonFormatter(logging.Formatter):
         entry: dict = {"level": record.levelname, "logger": record.name}
         atoms = record.args if isinstance(record.args, Mapping) else None
         if self.access and atoms is not None:
-            entry.update(method=_clean(atoms.get("m")), path=scrub(_path_only(atoms.get("U", ""))),
-                         status=_number(atoms.get("s")), bytes=_number(atoms.get("B")),
-                         duration_ms=_number(atoms.get("M")))
-            entry["message"] = f'{entry["method"]} {entry["path"]} {entry["status"]}'
+            entry.update(
+                method=_clean(atoms.get("m")),
+                path=scrub(_path_only(atoms.get("U", ""))),
+                status=_number(atoms.get("s")),
+                bytes=_number(atoms.get("B")),
+                duration_ms=_number(atoms.get("M")),
+            )
+            entry["message"] = f"{entry['method']} {entry['path']} {entry['status']}"
         else:
             entry["date"] = time.strftime("%Y-%m-%d", time.localtime(record.created))
             entry["message"] = scrub(record.getMessage())

@@ -51,18 +51,33 @@ bp = Blueprint("metrics", __name__)
 # Values live here; a scrape reads them from here, or from the worker files under gunicorn.
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-REQUESTS = Counter("stigen_http_requests", "Requests answered, by route template and status.",
-                   ["route", "method", "status"], registry=REGISTRY)
-LATENCY = Histogram("stigen_http_request_duration_seconds",
-                    "Time to answer a request (to the first byte of a streamed one).",
-                    ["route", "method"], registry=REGISTRY,
-                    buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
-POOL = Gauge("stigen_db_pool_connections", "Database connections of the pools, by state.",
-             ["state"], registry=REGISTRY, multiprocess_mode="livesum")
-EXPORTS = Histogram("stigen_export_duration_seconds",
-                    "Time from an export request to its last byte, by export.",
-                    ["endpoint"], registry=REGISTRY,
-                    buckets=(.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300))
+REQUESTS = Counter(
+    "stigen_http_requests",
+    "Requests answered, by route template and status.",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "stigen_http_request_duration_seconds",
+    "Time to answer a request (to the first byte of a streamed one).",
+    ["route", "method"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+POOL = Gauge(
+    "stigen_db_pool_connections",
+    "Database connections of the pools, by state.",
+    ["state"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+EXPORTS = Histogram(
+    "stigen_export_duration_seconds",
+    "Time from an export request to its last byte, by export.",
+    ["endpoint"],
+    registry=REGISTRY,
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Probes and scrapes are not traffic.
@@ -71,8 +86,10 @@ UNCOUNTED = frozenset({"health.isalive", "health.isready", "metrics.metrics"})
 
 def route_of(rule, method: str) -> tuple[str, str]:
     """The labels of a request: its route template (never the path) and a known method."""
-    return (rule.rule if rule is not None else "<unmatched>",
-            method if method in METHODS else "other")
+    return (
+        rule.rule if rule is not None else "<unmatched>",
+        method if method in METHODS else "other",
+    )
 
 
 def allowed(remote: str | None, networks: str, token: str, authorization: str | None) -> bool:
@@ -113,7 +130,8 @@ def init_app(app: Flask) -> None:
         if endpoint.startswith("export.") and response.status_code == 200:
             # Streamed: the export is done when the server closes the body.
             response.call_on_close(
-                lambda: EXPORTS.labels(endpoint).observe(time.perf_counter() - start))
+                lambda: EXPORTS.labels(endpoint).observe(time.perf_counter() - start)
+            )
         return response
 
 
@@ -122,8 +140,10 @@ def _pool_values() -> dict[str, int]:
     connections open: the mixer's own sessions open more when a batch is mixed, so that
     number would move with a submission."""
     pool = db.engine.pool
-    return {"size": getattr(pool, "size", lambda: 0)(),
-            "checked_out": getattr(pool, "checkedout", lambda: 0)()}
+    return {
+        "size": getattr(pool, "size", lambda: 0)(),
+        "checked_out": getattr(pool, "checkedout", lambda: 0)(),
+    }
 
 
 class ScrapeTime:
@@ -141,27 +161,36 @@ class ScrapeTime:
         today = periods.today_in_norway()
         # A timestamp, as Prometheus prefers (age = time() - it): it moves only when a
         # release is made, never with the clock or a submission.
-        made = GaugeMetricFamily("stigen_release_made_timestamp_seconds",
-                                 "When the newest release was made (absent: none).")
-        overdue = GaugeMetricFamily("stigen_release_overdue_days",
-                                    "Days the release after the newest one has been due.")
-        mixer = GaugeMetricFamily("stigen_mixer_overdue_days",
-                                  "Days since the oldest period with waiting submissions ended.")
+        made = GaugeMetricFamily(
+            "stigen_release_made_timestamp_seconds",
+            "When the newest release was made (absent: none).",
+        )
+        overdue = GaugeMetricFamily(
+            "stigen_release_overdue_days", "Days the release after the newest one has been due."
+        )
+        mixer = GaugeMetricFamily(
+            "stigen_mixer_overdue_days",
+            "Days since the oldest period with waiting submissions ended.",
+        )
         try:
             with db.engine.connect() as connection:
-                newest = connection.execute(select(Release.made_at, Release.through)
-                                            .order_by(Release.id.desc()).limit(1)).first()
+                newest = connection.execute(
+                    select(Release.made_at, Release.through).order_by(Release.id.desc()).limit(1)
+                ).first()
                 current = periods.coarse_date(today, precision)
-                oldest = connection.execute(select(func.min(Inbox.period_start))
-                                            .where(Inbox.period_start < current)).scalar()
+                oldest = connection.execute(
+                    select(func.min(Inbox.period_start)).where(Inbox.period_start < current)
+                ).scalar()
         except SQLAlchemyError:
             return []  # /isready says why; the request series still answer
         if newest is not None:
-            made_at = newest.made_at if newest.made_at.tzinfo else newest.made_at.replace(
-                tzinfo=UTC)
+            made_at = (
+                newest.made_at if newest.made_at.tzinfo else newest.made_at.replace(tzinfo=UTC)
+            )
             made.add_metric([], made_at.timestamp())
-        overdue.add_metric([], release_overdue_days(newest.through if newest else None,
-                                                    today, precision))
+        overdue.add_metric(
+            [], release_overdue_days(newest.through if newest else None, today, precision)
+        )
         mixer.add_metric([], _period_overdue_days(oldest, today, precision))
         return [made, overdue, mixer]
 
@@ -173,8 +202,7 @@ def _period_overdue_days(period_start, today, precision: str) -> int:
         period_start = period_start.date()
     ended = periods.coarse_date(period_start, precision)
     # The period's end: the start of the next one.
-    ended = (periods.add_months(ended, 1) if precision == "month"
-             else ended + timedelta(days=7))
+    ended = periods.add_months(ended, 1) if precision == "month" else ended + timedelta(days=7)
     return max(0, (today - ended).days)
 
 
@@ -182,8 +210,12 @@ def _period_overdue_days(period_start, today, precision: str) -> int:
 @limiter.exempt
 def metrics():
     app = current_app
-    if not allowed(request.remote_addr, app.config["STIGEN_METRICS_ALLOW"],
-                   app.config["STIGEN_METRICS_TOKEN"], request.headers.get("Authorization")):
+    if not allowed(
+        request.remote_addr,
+        app.config["STIGEN_METRICS_ALLOW"],
+        app.config["STIGEN_METRICS_TOKEN"],
+        request.headers.get("Authorization"),
+    ):
         abort(404)
     for state, value in _pool_values().items():
         POOL.labels(state).set(value)

@@ -138,13 +138,15 @@ def batch_size(group: tuple[int, date] | None = None) -> int:
     configured = current_app.config.get("STIGEN_MIX_BATCH")
     k = current_app.config["STIGEN_K"]
     ordered = db.engine.dialect.name == "postgresql"
-    smallest = max(int(configured) if configured else
-                   BATCH_ORDERED if ordered else BATCH_UNORDERED, k)
+    smallest = max(
+        int(configured) if configured else BATCH_ORDERED if ordered else BATCH_UNORDERED, k
+    )
     held = _group_sizes().get(group, 0) if group is not None else 0
     return max(smallest, -(-held // REWRITE_SHARE))
 
 
 # --- entry points ---------------------------------------------------------------------------
+
 
 def after_submission(office_id: int, period_start: date, waiting: int) -> int:
     """Mix the office × period if a batch has gathered (``waiting``: how many wait, as
@@ -163,8 +165,9 @@ def after_submission(office_id: int, period_start: date, waiting: int) -> int:
     except Exception as error:  # noqa: BLE001 - stored already; the next mix tries again
         # The kind of error only: a database error's text would carry the rows' values.
         db.session.rollback()
-        current_app.logger.warning("Mixing after a submission failed (%s); it is left "
-                                   "waiting.", type(error).__name__)
+        current_app.logger.warning(
+            "Mixing after a submission failed (%s); it is left waiting.", type(error).__name__
+        )
         return 0
 
 
@@ -196,8 +199,7 @@ class Background:
                 # A forked worker holds a copy of its parent's object but none of its
                 # threads: start this process's own.
                 self.queue, self.pending, self.pid = queue.Queue(), set(), os.getpid()
-                self.thread = threading.Thread(target=self._run, name="stigen-mixer",
-                                               daemon=True)
+                self.thread = threading.Thread(target=self._run, name="stigen-mixer", daemon=True)
                 self.thread.start()
             if group in self.pending:
                 return
@@ -217,8 +219,10 @@ class Background:
                     mix(*group)
             except Exception as error:  # noqa: BLE001 - stored already; the next mix tries
                 # The kind of error only: a database error's text would carry the rows.
-                self.app.logger.warning("Mixing in the background failed (%s); it is left "
-                                        "waiting.", type(error).__name__)
+                self.app.logger.warning(
+                    "Mixing in the background failed (%s); it is left waiting.",
+                    type(error).__name__,
+                )
             finally:
                 self.queue.task_done()
 
@@ -246,16 +250,20 @@ def flush(before: date | None = None) -> int:
     recover()
     mixed = 0
     with _session() as session:
-        query = select(Inbox.office_id, Inbox.period_start).where(
-            Inbox.batch_id.is_(None)).distinct()
+        query = (
+            select(Inbox.office_id, Inbox.period_start).where(Inbox.batch_id.is_(None)).distinct()
+        )
         if before is not None:
             query = query.where(Inbox.period_start < before)
         groups = sorted(session.execute(query).all())
         session.rollback()
         for at in range(0, len(groups), GROUPS_PER_STEP):
-            mixed += _mix_waiting(session, groups[at:at + GROUPS_PER_STEP])
-        held = session.execute(select(Comment.office_id, Comment.period_start)
-                               .where(Comment.status == "held").distinct()).all()
+            mixed += _mix_waiting(session, groups[at : at + GROUPS_PER_STEP])
+        held = session.execute(
+            select(Comment.office_id, Comment.period_start)
+            .where(Comment.status == "held")
+            .distinct()
+        ).all()
         session.rollback()
         for office_id, period_start in held:
             _release(session, office_id, period_start)
@@ -266,15 +274,17 @@ def recover() -> int:
     """Finish every batch in the journal (a mixer stopped between steps). Returns how
     many batches were finished."""
     with _session() as session:
-        batches = sorted(session.execute(select(MixBatch.office_id, MixBatch.period_start,
-                                                MixBatch.id)).all())
+        batches = sorted(
+            session.execute(select(MixBatch.office_id, MixBatch.period_start, MixBatch.id)).all()
+        )
         session.rollback()
         for at in range(0, len(batches), GROUPS_PER_STEP):
-            _run(session, batches[at:at + GROUPS_PER_STEP])
+            _run(session, batches[at : at + GROUPS_PER_STEP])
     return len(batches)
 
 
 # --- the steps ------------------------------------------------------------------------------
+
 
 def _mix_waiting(session: Session, groups: list[tuple[int, date]]) -> int:
     """Claim the waiting rows of ``groups`` (office × periods), one batch each, and take
@@ -307,11 +317,18 @@ def _run(session: Session, batches: list[tuple[int, date, uuid.UUID]]) -> None:
     def responses(session, batch, office_id, period_start) -> None:
         _responses(session, batch, office_id, period_start, known)
 
-    for number, work in ((RESPONSES, responses), (COMMENTS, _comments),
-                         (RECEIPTS, _receipts), (RECEIPTS + 1, _clear)):
+    for number, work in (
+        (RESPONSES, responses),
+        (COMMENTS, _comments),
+        (RECEIPTS, _receipts),
+        (RECEIPTS + 1, _clear),
+    ):
+
         def step(number=number, work=work) -> int:
-            return sum(_journalled(session, batch_id, number, office_id, period_start, work)
-                       for office_id, period_start, batch_id in batches)
+            return sum(
+                _journalled(session, batch_id, number, office_id, period_start, work)
+                for office_id, period_start, batch_id in batches
+            )
 
         if _step(session, offices, step):
             _done(number)
@@ -332,8 +349,12 @@ def _step(session: Session, offices: list[int], work: Callable[[], object]):
             if postgres:
                 # No wait for the disk at commit (see ``_session``).
                 session.execute(text("SET LOCAL synchronous_commit = off"))
-                session.execute(select(Office.id).where(Office.id.in_(sorted(set(offices))))
-                                .order_by(Office.id).with_for_update(key_share=True))
+                session.execute(
+                    select(Office.id)
+                    .where(Office.id.in_(sorted(set(offices))))
+                    .order_by(Office.id)
+                    .with_for_update(key_share=True)
+                )
                 result = work()
                 session.commit()
                 return result
@@ -381,16 +402,26 @@ def _session():
 
 def _claim(session: Session, batch_id: uuid.UUID, office_id: int, period_start: date) -> int:
     claimed = session.execute(
-        update(Inbox).where(Inbox.office_id == office_id, Inbox.period_start == period_start,
-                            Inbox.batch_id.is_(None)).values(batch_id=batch_id)).rowcount
+        update(Inbox)
+        .where(
+            Inbox.office_id == office_id,
+            Inbox.period_start == period_start,
+            Inbox.batch_id.is_(None),
+        )
+        .values(batch_id=batch_id)
+    ).rowcount
     if claimed:
-        session.execute(insert(MixBatch).values(id=batch_id, office_id=office_id,
-                                                period_start=period_start, step=CLAIMED))
+        session.execute(
+            insert(MixBatch).values(
+                id=batch_id, office_id=office_id, period_start=period_start, step=CLAIMED
+            )
+        )
     return claimed
 
 
-def _journalled(session: Session, batch_id: uuid.UUID, number: int, office_id: int,
-                period_start: date, work) -> bool:
+def _journalled(
+    session: Session, batch_id: uuid.UUID, number: int, office_id: int, period_start: date, work
+) -> bool:
     """Do step ``number`` of the batch if the journal says it is next (a concurrent
     mixer may have done it), and record it, in the same transaction."""
     step = session.scalar(select(MixBatch.step).where(MixBatch.id == batch_id))
@@ -414,8 +445,14 @@ def _reorders(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _rewrite(session: Session, table, office_id: int, period_start: date, new: list[dict],
-             change: dict | None = None) -> None:
+def _rewrite(
+    session: Session,
+    table,
+    office_id: int,
+    period_start: date,
+    new: list[dict],
+    change: dict | None = None,
+) -> None:
     """Add ``new`` to the office × period of ``table``; on PostgreSQL then move every row
     of it (keys kept, every column copied, whoever added it) to a new place in a random
     order, in one statement done by the database. ``change`` sets columns on rows
@@ -425,15 +462,15 @@ def _rewrite(session: Session, table, office_id: int, period_start: date, new: l
     where = (table.c.office_id == office_id, table.c.period_start == period_start)
     if not _reorders(session):
         for column, (was, becomes) in (change or {}).items():
-            session.execute(update(table).where(*where, table.c[column] == was)
-                            .values({column: becomes}))
+            session.execute(
+                update(table).where(*where, table.c[column] == was).values({column: becomes})
+            )
         return
     names = [column.name for column in table.columns]
     values = []
     for name in names:
         if change and name in change:
-            values.append(f"CASE WHEN {name} = :was_{name} THEN :becomes_{name} "
-                          f"ELSE {name} END")
+            values.append(f"CASE WHEN {name} = :was_{name} THEN :becomes_{name} ELSE {name} END")
         else:
             values.append(name)
     parameters = {"office_id": office_id, "period_start": period_start}
@@ -441,11 +478,15 @@ def _rewrite(session: Session, table, office_id: int, period_start: date, new: l
         parameters |= {f"was_{name}": was, f"becomes_{name}": becomes}
     # The rows under each key are deleted and inserted again by the same statement: the
     # unique check sees the old version as deleted by this transaction.
-    session.execute(text(
-        f"WITH moved AS (DELETE FROM {table.name} WHERE office_id = :office_id "
-        f"AND period_start = :period_start RETURNING {', '.join(names)}) "
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"SELECT {', '.join(values)} FROM moved ORDER BY random()"), parameters)
+    session.execute(
+        text(
+            f"WITH moved AS (DELETE FROM {table.name} WHERE office_id = :office_id "
+            f"AND period_start = :period_start RETURNING {', '.join(names)}) "
+            f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"SELECT {', '.join(values)} FROM moved ORDER BY random()"
+        ),
+        parameters,
+    )
 
 
 def _complete(table, row: dict) -> dict:
@@ -462,30 +503,44 @@ def _complete(table, row: dict) -> dict:
     return full
 
 
-def _responses(session: Session, batch: list[Inbox], office_id: int, period_start: date,
-               known: dict) -> None:
+def _responses(
+    session: Session, batch: list[Inbox], office_id: int, period_start: date, known: dict
+) -> None:
     table = Response.__table__
     new = []
     for row in batch:
         questionnaire = known.get(row.questionnaire_version)
         if questionnaire is None:
-            raise RuntimeError(f"questionnaire version {row.questionnaire_version} is not "
-                               "available: its waiting responses cannot be scored")
+            raise RuntimeError(
+                f"questionnaire version {row.questionnaire_version} is not "
+                "available: its waiting responses cannot be scored"
+            )
         scores = score(questionnaire, row.answers)
-        new.append(_complete(table, {
-            "id": uuid.uuid4(), "office_id": office_id, "period_start": period_start,
-            "questionnaire_version": row.questionnaire_version, "language": row.language,
-            "answers": row.answers, "scoring_version": SCORING_VERSION,
-            "rung": scores.rung, "band": scores.band,
-            **{column: scores.theme_indices.get(theme)
-               for theme, column in THEME_INDEX_COLUMNS.items()},
-        }))
+        new.append(
+            _complete(
+                table,
+                {
+                    "id": uuid.uuid4(),
+                    "office_id": office_id,
+                    "period_start": period_start,
+                    "questionnaire_version": row.questionnaire_version,
+                    "language": row.language,
+                    "answers": row.answers,
+                    "scoring_version": SCORING_VERSION,
+                    "rung": scores.rung,
+                    "band": scores.band,
+                    **{
+                        column: scores.theme_indices.get(theme)
+                        for theme, column in THEME_INDEX_COLUMNS.items()
+                    },
+                },
+            )
+        )
     _renumber(session, table, office_id, period_start, new)
     _add_to_tallies(session, new)
 
 
-def _renumber(session: Session, table, office_id: int, period_start: date,
-              new: list[dict]) -> None:
+def _renumber(session: Session, table, office_id: int, period_start: date, new: list[dict]) -> None:
     """Add ``new`` to the office × period; on PostgreSQL (``_reorders``) then copy every
     row of it to a fresh random id in a random order by one INSERT … SELECT and delete the
     rows under the old ids. The answers never travel through Python (the rewrite is the
@@ -499,12 +554,14 @@ def _renumber(session: Session, table, office_id: int, period_start: date,
     old = list(session.scalars(select(table.c.id).where(*where)))
     _group_sizes()[(office_id, period_start)] = len(old)
     others = [column for column in table.columns if column.key != "id"]
-    session.execute(insert(table).from_select(
-        ["id", *(column.key for column in others)],
-        select(_fresh_uuid(session).label("id"), *others).where(*where)
-        .order_by(func.random())))
+    session.execute(
+        insert(table).from_select(
+            ["id", *(column.key for column in others)],
+            select(_fresh_uuid(session).label("id"), *others).where(*where).order_by(func.random()),
+        )
+    )
     for at in range(0, len(old), 500):
-        session.execute(delete(table).where(table.c.id.in_(old[at:at + 500])))
+        session.execute(delete(table).where(table.c.id.in_(old[at : at + 500])))
 
 
 def _fresh_uuid(session: Session):
@@ -516,7 +573,8 @@ def _fresh_uuid(session: Session):
     return literal_column(
         "lower(hex(randomblob(6)) || '4' || substr(hex(randomblob(2)), 2)"
         " || substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2)"
-        " || hex(randomblob(6)))")
+        " || hex(randomblob(6)))"
+    )
 
 
 def _add_to_tallies(session: Session, new: list[dict]) -> None:
@@ -530,33 +588,60 @@ def _add_to_tallies(session: Session, new: list[dict]) -> None:
         for name, value in row.items():
             total[name] += value
         for measure in measure_rows:
-            parts = measures.setdefault((*key, measure["measure"]),
-                                        {name: 0 for name in measure if name != "measure"})
+            parts = measures.setdefault(
+                (*key, measure["measure"]), {name: 0 for name in measure if name != "measure"}
+            )
             for name, value in measure.items():
                 if name != "measure":
                     parts[name] += value
     tally.add_rows(
         session,
         [dict(zip(tally.KEY, key)) | row for key, row in rows.items()],
-        [dict(zip((*tally.KEY, "measure"), key)) | parts for key, parts in measures.items()])
+        [dict(zip((*tally.KEY, "measure"), key)) | parts for key, parts in measures.items()],
+    )
 
 
 def _comments(session: Session, batch: list[Inbox], office_id: int, period_start: date) -> None:
     table = Comment.__table__
-    new = [_complete(table, {
-        "id": uuid.uuid4(), "office_id": office_id, "period_start": period_start,
-        "questionnaire_version": row.questionnaire_version, "language": row.language,
-        "item_code": code, "body": body, "status": "held",
-    }) for row in batch for code, body in sorted(row.texts.items()) if body]
+    new = [
+        _complete(
+            table,
+            {
+                "id": uuid.uuid4(),
+                "office_id": office_id,
+                "period_start": period_start,
+                "questionnaire_version": row.questionnaire_version,
+                "language": row.language,
+                "item_code": code,
+                "body": body,
+                "status": "held",
+            },
+        )
+        for row in batch
+        for code, body in sorted(row.texts.items())
+        if body
+    ]
 
     # Released in the rewrite itself when due, so that on PostgreSQL every comment of the
     # office × period keeps one transaction id, not one per release.
-    held = len(new) + session.scalar(select(func.count()).select_from(table).where(
-        table.c.office_id == office_id, table.c.period_start == period_start,
-        table.c.status == "held"))
+    held = len(new) + session.scalar(
+        select(func.count())
+        .select_from(table)
+        .where(
+            table.c.office_id == office_id,
+            table.c.period_start == period_start,
+            table.c.status == "held",
+        )
+    )
     due = held and _due(held, period_start)
-    _rewrite(session, table, office_id, period_start, new,
-             change={"status": ("held", "pending")} if due else None)
+    _rewrite(
+        session,
+        table,
+        office_id,
+        period_start,
+        new,
+        change={"status": ("held", "pending")} if due else None,
+    )
 
 
 def _due(held: int, period_start: date) -> bool:
@@ -569,9 +654,23 @@ def _due(held: int, period_start: date) -> bool:
 
 def _receipts(session: Session, batch: list[Inbox], office_id: int, period_start: date) -> None:
     table = SubmissionReceipt.__table__
-    _rewrite(session, table, office_id, period_start, [_complete(table, {
-        "nonce_hash": row.nonce_hash, "office_id": office_id, "period_start": period_start,
-    }) for row in batch])
+    _rewrite(
+        session,
+        table,
+        office_id,
+        period_start,
+        [
+            _complete(
+                table,
+                {
+                    "nonce_hash": row.nonce_hash,
+                    "office_id": office_id,
+                    "period_start": period_start,
+                },
+            )
+            for row in batch
+        ],
+    )
 
 
 def _clear(session: Session, batch: list[Inbox], office_id: int, period_start: date) -> None:
@@ -580,22 +679,38 @@ def _clear(session: Session, batch: list[Inbox], office_id: int, period_start: d
 
 # --- held comments to the moderation queue --------------------------------------------------
 
+
 def _release(session: Session, office_id: int, period_start: date) -> int:
     """``held`` -> ``pending`` for the office × period, in one statement, when at least k
     are held or the period has ended (its start is before the current period's)."""
+
     def work() -> int:
-        held = session.scalar(select(func.count()).select_from(Comment).where(
-            Comment.office_id == office_id, Comment.period_start == period_start,
-            Comment.status == "held"))
+        held = session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(
+                Comment.office_id == office_id,
+                Comment.period_start == period_start,
+                Comment.status == "held",
+            )
+        )
         if not held or not _due(held, period_start):
             return 0
-        return session.execute(update(Comment).where(
-            Comment.office_id == office_id, Comment.period_start == period_start,
-            Comment.status == "held").values(status="pending")).rowcount
+        return session.execute(
+            update(Comment)
+            .where(
+                Comment.office_id == office_id,
+                Comment.period_start == period_start,
+                Comment.status == "held",
+            )
+            .values(status="pending")
+        ).rowcount
+
     return _step(session, [office_id], work)
 
 
 # --- flask mix ------------------------------------------------------------------------------
+
 
 def vacuum() -> None:
     """PostgreSQL: VACUUM the rewritten tables, outside a transaction, so the dead
@@ -605,14 +720,25 @@ def vacuum() -> None:
         return
     db.session.rollback()  # an open snapshot would keep the dead versions VACUUM is to clear
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        for name in ("inbox", "mix_batch", "response", "comment", "submission_receipt",
-                     "tally", "measure_tally"):
+        for name in (
+            "inbox",
+            "mix_batch",
+            "response",
+            "comment",
+            "submission_receipt",
+            "tally",
+            "measure_tally",
+        ):
             connection.execute(text(f"VACUUM {name}"))
 
 
 @click.command("mix")
-@click.option("--all", "everything", is_flag=True,
-              help="Mix every waiting submission, also of the running period.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Mix every waiting submission, also of the running period.",
+)
 @with_appcontext
 def mix_command(everything: bool) -> None:
     """Mix waiting submissions into the counted tables (ended periods; --all for all)."""
@@ -623,5 +749,14 @@ def mix_command(everything: bool) -> None:
     click.echo(f"Mixed {mixed} waiting submissions.")
 
 
-__all__ = ["Background", "after_submission", "batch_size", "drain", "flush", "mix", "mix_command",
-           "recover", "vacuum"]
+__all__ = [
+    "Background",
+    "after_submission",
+    "batch_size",
+    "drain",
+    "flush",
+    "mix",
+    "mix_command",
+    "recover",
+    "vacuum",
+]

@@ -80,9 +80,11 @@ class Office(db.Model):
 
     @is_open_on.expression
     def is_open_on(cls, day):  # noqa: N805 - the same rule as SQL, for the submission's insert
-        return and_(cls.active.is_(True),
-                    or_(cls.opens_on.is_(None), cls.opens_on <= day),
-                    or_(cls.closes_on.is_(None), cls.closes_on >= day))
+        return and_(
+            cls.active.is_(True),
+            or_(cls.opens_on.is_(None), cls.opens_on <= day),
+            or_(cls.closes_on.is_(None), cls.closes_on >= day),
+        )
 
     def takes_answers_on(self, day: date) -> bool:
         """Whether answers sent on ``day`` are taken: open then, or ``ANSWER_GRACE``
@@ -237,8 +239,13 @@ class MixBatch(db.Model):
 RUNGS = range(1, 9)
 # "Tilt_nyttig" and "tilt_passet" ask about the *last* measure taken part in, so they are
 # tallied once per response that took part in any measure (``measured``), not per measure.
-MEASURE_SUMMARY_COLUMNS = ("measured", "useful_answered", "useful_agreed",
-                           "fit_answered", "fit_agreed")
+MEASURE_SUMMARY_COLUMNS = (
+    "measured",
+    "useful_answered",
+    "useful_agreed",
+    "fit_answered",
+    "fit_agreed",
+)
 
 tally_table = Table(
     "tally",
@@ -334,6 +341,7 @@ class Account(UserMixin, db.Model):
 
 # --- Audit --------------------------------------------------------------------------------
 
+
 class AuditEvent(db.Model):
     """Who did what, and when: staff actions and every export. Staff are not anonymous;
     nothing here refers to a response."""
@@ -349,6 +357,7 @@ class AuditEvent(db.Model):
 
 
 # --- One-time access codes ------------------------------------------------------------------
+
 
 class AccessCode(db.Model):
     """A one-time code for an office that answers by invitation. Only a keyed hash of the
@@ -366,6 +375,7 @@ class AccessCode(db.Model):
 
 
 # --- Questionnaire versions and site settings ----------------------------------------------
+
 
 class PublishedQuestionnaire(db.Model):
     """A questionnaire version published from the admin pages (the TOML source as
@@ -391,6 +401,7 @@ class Setting(db.Model):
 
 # --- "Dette gjør vi" ----------------------------------------------------------------------
 
+
 class ActionNote(db.Model):
     """What an office changes in response to its results ("Dere sa … – vi gjør …"), written
     by its leaders and shown on the office's public page."""
@@ -409,6 +420,7 @@ class ActionNote(db.Model):
 # Everything staff and the public see is read from the current release: a frozen copy of
 # the tallies of whole, ended months, and the audited decisions of which cells may be
 # shown. ``survey.releases`` owns how one is made; nothing here is ever updated.
+
 
 class Release(db.Model):
     """One published, audited set of figures covering every month up to ``through``."""
@@ -435,11 +447,18 @@ class Release(db.Model):
 release_tally_table = Table(
     "release_tally",
     db.metadata,
-    Column("release_id", Integer, ForeignKey("release.id", ondelete="CASCADE"),
-           primary_key=True),
-    *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, default=0
-             if not c.primary_key else None)
-      for c in tally_table.columns if c.name != "office_id"),
+    Column("release_id", Integer, ForeignKey("release.id", ondelete="CASCADE"), primary_key=True),
+    *(
+        Column(
+            c.name,
+            c.type,
+            primary_key=c.primary_key,
+            nullable=c.nullable,
+            default=0 if not c.primary_key else None,
+        )
+        for c in tally_table.columns
+        if c.name != "office_id"
+    ),
     Column("office_id", Integer, ForeignKey("office.id"), primary_key=True),
 )
 
@@ -455,8 +474,9 @@ class ReleaseMeasure(db.Model):
 
     __tablename__ = "release_measure"
 
-    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("release.id", ondelete="CASCADE"), primary_key=True
+    )
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), primary_key=True)
     period_start: Mapped[date] = mapped_column(Date, primary_key=True)
     questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
@@ -471,8 +491,9 @@ class ReleaseCell(db.Model):
 
     __tablename__ = "release_cell"
 
-    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("release.id", ondelete="CASCADE"), primary_key=True
+    )
     questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     scope: Mapped[int] = mapped_column(Integer, primary_key=True)
     period: Mapped[str] = mapped_column(String(8), primary_key=True)

@@ -21,13 +21,59 @@ KINDS = ("name", "place", "number")
 
 # Names and places that are also everyday words ("per dag", "hans mor", "i sola", "en
 # time"): flagged only with a capital first letter, or every comment would light up.
-WORDLIKE = frozenset({
-    "per", "dag", "liv", "finn", "tom", "hans", "storm", "stein", "even", "line", "tone",
-    "lene", "iver", "gro", "odd", "max", "live", "signe", "kim", "ask", "birk", "roar",
-    "lea", "mette", "lasse", "mina", "vår", "else", "ski", "ås", "nes", "lier", "gran",
-    "sola", "strand", "stranda", "tinn", "kinn", "alver", "tana", "alta", "moss", "salten",
-    "grønland", "frogner", "voss", "kvam", "fana", "sotra",
-})
+WORDLIKE = frozenset(
+    {
+        "per",
+        "dag",
+        "liv",
+        "finn",
+        "tom",
+        "hans",
+        "storm",
+        "stein",
+        "even",
+        "line",
+        "tone",
+        "lene",
+        "iver",
+        "gro",
+        "odd",
+        "max",
+        "live",
+        "signe",
+        "kim",
+        "ask",
+        "birk",
+        "roar",
+        "lea",
+        "mette",
+        "lasse",
+        "mina",
+        "vår",
+        "else",
+        "ski",
+        "ås",
+        "nes",
+        "lier",
+        "gran",
+        "sola",
+        "strand",
+        "stranda",
+        "tinn",
+        "kinn",
+        "alver",
+        "tana",
+        "alta",
+        "moss",
+        "salten",
+        "grønland",
+        "frogner",
+        "voss",
+        "kvam",
+        "fana",
+        "sotra",
+    }
+)
 
 # Any run of digits, with the separators of dates, times and house numbers inside it
 # ("12.03.2024", "14:30", "3-4", "12b" counts its digits only).
@@ -45,8 +91,11 @@ class Span(NamedTuple):
 
 def _read_list(name: str) -> tuple[str, ...]:
     text = files("survey").joinpath("data", name).read_text(encoding="utf-8")
-    return tuple(line.strip() for line in text.splitlines()
-                 if line.strip() and not line.lstrip().startswith("#"))
+    return tuple(
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
 
 
 @lru_cache(maxsize=1)
@@ -70,8 +119,9 @@ def _pattern(words: frozenset[str]) -> re.Pattern:
     """Any of ``words`` as a whole word (or phrase, any whitespace between its words),
     case-insensitive, with an optional genitive ending. Longest first, so that "Mo i
     Rana" wins over "Rana"."""
-    alternatives = sorted((r"\s+".join(map(re.escape, w.split())) for w in words if w),
-                          key=len, reverse=True)
+    alternatives = sorted(
+        (r"\s+".join(map(re.escape, w.split())) for w in words if w), key=len, reverse=True
+    )
     if not alternatives:
         return re.compile(r"(?!x)x")  # matches nothing
     return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?:['’]s|s)?(?!\w)", re.IGNORECASE)

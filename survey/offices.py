@@ -43,8 +43,7 @@ def fold(text: str) -> str:
     """``text`` for matching: case-folded, å/aa -> a, ø -> o, æ -> ae, other accents
     dropped, runs of spaces and hyphens as one space. Pure."""
     text = unicodedata.normalize("NFC", text).casefold().translate(_LETTERS)
-    text = "".join(c for c in unicodedata.normalize("NFKD", text)
-                   if not unicodedata.combining(c))
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = text.replace("aa", "a")
     return " ".join(text.replace("-", " ").split())
 
@@ -54,5 +53,8 @@ def matching(query: str, offices: Iterable[Office]) -> list[Office]:
     Done in Python over the active offices (a few hundred at most), so SQLite and
     PostgreSQL find the same."""
     wanted = fold(query)
-    return [office for office in offices
-            if wanted in fold(office.name) or wanted in fold(office.municipality or "")]
+    return [
+        office
+        for office in offices
+        if wanted in fold(office.name) or wanted in fold(office.municipality or "")
+    ]

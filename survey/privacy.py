@@ -42,9 +42,11 @@ def is_staff_path(path: str | None) -> bool:
 _HEX = r"[0-9A-Fa-f]{1,4}"
 _IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
 _V4_TAIL = r"\d{1,3}(?:\.\d{1,3}){3}"
-_IPV6 = (rf"(?<![\w:.])(?:(?:{_HEX}:){{6}}(?:{_HEX}:{_HEX}|{_V4_TAIL})"
-         rf"|(?:{_HEX}(?::{_HEX})*)?::(?:(?:{_HEX}:)*(?:{_HEX}|{_V4_TAIL}))?)"
-         r"(?:%\w+)?(?![\w:.])")
+_IPV6 = (
+    rf"(?<![\w:.])(?:(?:{_HEX}:){{6}}(?:{_HEX}:{_HEX}|{_V4_TAIL})"
+    rf"|(?:{_HEX}(?::{_HEX})*)?::(?:(?:{_HEX}:)*(?:{_HEX}|{_V4_TAIL}))?)"
+    r"(?:%\w+)?(?![\w:.])"
+)
 _ADDRESS = re.compile(f"{_IPV6}|{_IPV4}")
 _QUERY = re.compile(r"\?[^\s\"')\]]*")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -60,6 +62,7 @@ def _path_only(uri) -> str:
 
 
 # --- gunicorn ------------------------------------------------------------------------------
+
 
 class StaffAccessOnly(logging.Filter):
     """gunicorn's access log: only staff requests (``is_staff_path``) get a line."""
@@ -114,12 +117,12 @@ class RequestLineFilter(logging.Filter):
         prefix = _PREFIX.match(message)
         if not prefix:
             return True  # start-up banners and the like name no client
-        rest = message[prefix.end():]
+        rest = message[prefix.end() :]
         match = _REQUEST_LINE.search(rest)
         if match:
             if not is_staff_path(match["path"]):
                 return False  # no line per respondent request
-            status = rest[match.end():].split()
+            status = rest[match.end() :].split()
             record.msg = "%s %s %s"
             record.args = (match["method"], match["path"], status[0] if status else "")
         elif _ANY_REQUEST_LINE.match(rest):

@@ -137,8 +137,7 @@ class Questionnaire:
 
     @cached_property
     def _page_by_code(self) -> dict[str, int]:
-        return {item.code: index for index, page in enumerate(self.pages)
-                for item in page.items}
+        return {item.code: index for index, page in enumerate(self.pages) for item in page.items}
 
     def page_of(self, code: str) -> int:
         return self._page_by_code[code]
@@ -175,8 +174,11 @@ class Questionnaire:
 
     @cached_property
     def _conditions(self) -> dict[str, tuple[Condition, ...]]:
-        return {item.code: tuple(c for c in (page.show_if, item.show_if) if c is not None)
-                for page in self.pages for item in page.items}
+        return {
+            item.code: tuple(c for c in (page.show_if, item.show_if) if c is not None)
+            for page in self.pages
+            for item in page.items
+        }
 
     def page_shown(self, index: int, answers: dict) -> bool:
         """Whether page ``index`` is shown: its condition holds and it asks something."""
@@ -261,13 +263,18 @@ def _condition(raw, where: str, earlier: dict[str, Item], problems: list[str]):
     if target.type == "text":
         problems.append(f"{where}: show_if cannot depend on a free-text item")
         return None
-    if not isinstance(values, list) or not values or set(values) - {o.value for o in target.options}:
+    if (
+        not isinstance(values, list)
+        or not values
+        or set(values) - {o.value for o in target.options}
+    ):
         problems.append(f"{where}: show_if any_of must list options of {target.code}")
         return None
     return Condition(item=target.code, any_of=tuple(values))
 
 
 # --- the crosswalk (docs/questionnaire-format.md, "Crosswalk") -----------------------
+
 
 def _flag(raw: dict, key: str, where: str, problems: list[str]) -> bool | None:
     value = raw.get(key)
@@ -293,31 +300,40 @@ def _comparable_with(raw: dict, where: str, problems: list[str]) -> str | None:
     return value
 
 
-def _check_crosswalk_shape(crosswalk_from, version, themes: dict, pages: list,
-                           problems: list[str]) -> None:
+def _check_crosswalk_shape(
+    crosswalk_from, version, themes: dict, pages: list, problems: list[str]
+) -> None:
     """What the file alone tells: ``crosswalk_from`` names an earlier version whenever an
     item or theme uses the crosswalk, every theme then says whether it is comparable, and
     a comparable theme has no item without a counterpart (a new item changes its index)."""
     items = [item for page in pages for item in page.items]
     used = any(i.comparable_with for i in items) or any(
-        t.comparable is not None for t in themes.values())
+        t.comparable is not None for t in themes.values()
+    )
     if crosswalk_from is None:
         if used:
             problems.append("comparable_with and comparable need crosswalk_from")
         return
-    if (not isinstance(crosswalk_from, int) or isinstance(crosswalk_from, bool)
-            or crosswalk_from < 1 or (isinstance(version, int) and crosswalk_from >= version)):
+    if (
+        not isinstance(crosswalk_from, int)
+        or isinstance(crosswalk_from, bool)
+        or crosswalk_from < 1
+        or (isinstance(version, int) and crosswalk_from >= version)
+    ):
         problems.append("crosswalk_from: must name an earlier version")
         return
     for code, theme in themes.items():
         if theme.comparable is None:
-            problems.append(f"theme {code}: say whether it is comparable with version "
-                            f"{crosswalk_from} (comparable = true or false)")
+            problems.append(
+                f"theme {code}: say whether it is comparable with version "
+                f"{crosswalk_from} (comparable = true or false)"
+            )
         elif theme.comparable:
             new = [i.code for i in items if i.theme == code and not i.comparable_with]
             if new:
-                problems.append(f"theme {code}: comparable, but {', '.join(new)} has no "
-                                "comparable_with")
+                problems.append(
+                    f"theme {code}: comparable, but {', '.join(new)} has no comparable_with"
+                )
 
 
 def crosswalk_problems(new: Questionnaire, versions: dict[int, Questionnaire]) -> list[str]:
@@ -336,8 +352,10 @@ def crosswalk_problems(new: Questionnaire, versions: dict[int, Questionnaire]) -
             continue
         match = before.get(item.comparable_with)
         if match is None:
-            problems.append(f"item {item.code}: comparable_with names "
-                            f"{item.comparable_with!r}, not an item of version {old.version}")
+            problems.append(
+                f"item {item.code}: comparable_with names "
+                f"{item.comparable_with!r}, not an item of version {old.version}"
+            )
         elif match.type != item.type:
             problems.append(f"item {item.code}: comparable_with names a {match.type} item")
     for code, theme in new.themes.items():
@@ -345,12 +363,16 @@ def crosswalk_problems(new: Questionnaire, versions: dict[int, Questionnaire]) -
             continue
         pairs = [(i, before.get(i.comparable_with)) for i in new.theme_items(code)]
         if code not in old.themes or {m.code for _, m in pairs if m} != {
-                i.code for i in old.theme_items(code)}:
-            problems.append(f"theme {code}: comparable, but not scored from the same items "
-                            f"as in version {old.version}")
+            i.code for i in old.theme_items(code)
+        }:
+            problems.append(
+                f"theme {code}: comparable, but not scored from the same items "
+                f"as in version {old.version}"
+            )
         elif any(m.theme != code or m.reverse != i.reverse for i, m in pairs):
-            problems.append(f"theme {code}: comparable, but an item changed its theme or "
-                            "its direction")
+            problems.append(
+                f"theme {code}: comparable, but an item changed its theme or its direction"
+            )
     return problems
 
 
@@ -464,8 +486,13 @@ def parse(data: dict) -> Questionnaire:
             problems.append(f"theme {code}: no item scores it")
     if problems:
         raise QuestionnaireError(problems)
-    return Questionnaire(version=version, title=title, pages=tuple(pages), themes=themes,
-                         crosswalk_from=crosswalk_from)
+    return Questionnaire(
+        version=version,
+        title=title,
+        pages=tuple(pages),
+        themes=themes,
+        crosswalk_from=crosswalk_from,
+    )
 
 
 def load_file(path: Path) -> Questionnaire:

@@ -34,22 +34,28 @@ _AT = r"[ \t]*(?:@|\((?:at|a)\)|\[(?:at|a)\])[ \t]*"
 # time on long texts of dotted words, and most texts have no "@" and no domain at all)
 _PATTERNS = (
     # e-mail addresses, also written with spaces ("ola @ gmail . com") or "(at)"
-    (re.compile(_LOCAL + _AT + r"[\w-]+(?:[ \t]*\.[ \t]*[\w-]+)*", re.IGNORECASE),
-     re.compile(r"@|[(\[]at?[)\]]", re.IGNORECASE)),
+    (
+        re.compile(_LOCAL + _AT + r"[\w-]+(?:[ \t]*\.[ \t]*[\w-]+)*", re.IGNORECASE),
+        re.compile(r"@|[(\[]at?[)\]]", re.IGNORECASE),
+    ),
     # handles ("@ola.nordmann")
     (re.compile(r"@[\w][\w.]*"), None),
     # URLs, with or without a scheme; no word boundary needed, so "1234https://…" goes too
     (re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE), None),
-    (re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:no|com|net|org|io|se|dk)(?:/\S*)?\b", re.IGNORECASE),
-     re.compile(r"\.(?:no|com|net|org|io|se|dk)", re.IGNORECASE)),
+    (
+        re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:no|com|net|org|io|se|dk)(?:/\S*)?\b", re.IGNORECASE),
+        re.compile(r"\.(?:no|com|net|org|io|se|dk)", re.IGNORECASE),
+    ),
 )
 
 # A run of digit groups; a leading "+" or "00" marks an international number.
 _RUN = re.compile(r"(?<!\d)(?:(?:\+|00)[ \t]*)?\d+(?:(?:[ \t]*[./-][ \t]*|[ \t]+)\d+)*(?!\d)")
 _GROUP = re.compile(r"\d+")
 # What a run of 8 digits may be without being a phone number: dates, times, years.
-_PIECE = (r"(?:(?:0?[1-9]|[12]\d|3[01])[./](?:0?[1-9]|1[0-2])[./](?:\d{2}|\d{4})"
-          r"|(?:[01]?\d|2[0-3])\.[0-5]\d|(?:19|20)\d\d)")
+_PIECE = (
+    r"(?:(?:0?[1-9]|[12]\d|3[01])[./](?:0?[1-9]|1[0-2])[./](?:\d{2}|\d{4})"
+    r"|(?:[01]?\d|2[0-3])\.[0-5]\d|(?:19|20)\d\d)"
+)
 _HARMLESS = re.compile(rf"{_PIECE}(?:[ \t]*[-/][ \t]*{_PIECE}|[ \t]+{_PIECE})*")
 
 
@@ -108,7 +114,7 @@ def _number_spans(run: re.Match) -> list[tuple[int, int]]:
         while j < len(groups) and count < 8:
             count += groups[j][1] - groups[j][0]
             j += 1
-        piece = text[groups[i][0]:groups[j - 1][1]]
+        piece = text[groups[i][0] : groups[j - 1][1]]
         if count == 8 and not _harmless(piece):
             spans.append((start + groups[i][0], start + groups[j - 1][1]))
             i = j

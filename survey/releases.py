@@ -76,6 +76,7 @@ OFFICE_ONLY = ("measure:", "useful", "fit")
 
 # --- reading ----------------------------------------------------------------------------
 
+
 def latest() -> Release | None:
     """The newest release, read now (not cached)."""
     return db.session.scalar(select(Release).order_by(Release.id.desc()).limit(1))
@@ -112,6 +113,7 @@ def next_update(release: Release | None, prec: str = "month") -> date:
 
 # --- making one -------------------------------------------------------------------------
 
+
 def publish(actor, today: date | None = None) -> Release | None:
     """Make and audit a new release, in the caller's transaction (the caller commits; on
     PostgreSQL two callers take turns on an advisory lock, and the second finds nothing
@@ -129,8 +131,7 @@ def publish(actor, today: date | None = None) -> Release | None:
     previous = latest()
     if previous is not None and through <= previous.through:
         through = previous.through
-        if not _comments_to_stamp(previous, _shown_cells(previous.id, "responses"),
-                                  previous.end):
+        if not _comments_to_stamp(previous, _shown_cells(previous.id, "responses"), previous.end):
             return None
     end = periods.add_months(through, 1)
 
@@ -138,27 +139,46 @@ def publish(actor, today: date | None = None) -> Release | None:
     # transaction that has written holds the only write lock (submissions would wait).
     rows, measure_rows = _figures(previous, end)
     decisions, summary = _decide(rows, measure_rows, end, previous, k)
-    release = Release(id=(previous.id + 1) if previous else 1, made_at=datetime.now(UTC),
-                      through=through, k=k, made_by=_name(actor), summary={})
+    release = Release(
+        id=(previous.id + 1) if previous else 1,
+        made_at=datetime.now(UTC),
+        through=through,
+        k=k,
+        made_by=_name(actor),
+        summary={},
+    )
     db.session.add(release)
     db.session.flush()  # the release number is taken here (or IntegrityError)
     _store_figures(release, rows, measure_rows)
     cell_rows = [
-        {"release_id": release.id, "questionnaire_version": version,
-         "scope": NATIONAL_SCOPE if scope == NATIONAL else scope, "period": period.code,
-         "family": family}
-        for (version, family), cells in decisions.items() for scope, period in cells
+        {
+            "release_id": release.id,
+            "questionnaire_version": version,
+            "scope": NATIONAL_SCOPE if scope == NATIONAL else scope,
+            "period": period.code,
+            "family": family,
+        }
+        for (version, family), cells in decisions.items()
+        for scope, period in cells
     ]
     if cell_rows:
         db.session.execute(insert(ReleaseCell.__table__), cell_rows)
     stamped = _stamp_comments(release, decisions, end)
     summary["comments_stamped"] = stamped
     release.summary = summary
-    audit.record("release.publish", {
-        "release": release.id, "through": through.isoformat(), "k": k,
-        "new_months": summary["new_months"], "families": summary["families"],
-        "findings": summary["findings"], "comments_stamped": stamped,
-    }, actor=actor)
+    audit.record(
+        "release.publish",
+        {
+            "release": release.id,
+            "through": through.isoformat(),
+            "k": k,
+            "new_months": summary["new_months"],
+            "families": summary["families"],
+            "findings": summary["findings"],
+            "comments_stamped": stamped,
+        },
+        actor=actor,
+    )
     forget_current()
     return release
 
@@ -211,8 +231,7 @@ def _flush_mixer(end: date) -> None:
     mixer.flush(before=end)
 
 
-MEASURE_COLUMNS = ("office_id", "period_start", "questionnaire_version", "measure",
-                   "participants")
+MEASURE_COLUMNS = ("office_id", "period_start", "questionnaire_version", "measure", "participants")
 
 
 def _figures(previous: Release | None, end: date) -> tuple[list[dict], list[tuple]]:
@@ -227,36 +246,51 @@ def _figures(previous: Release | None, end: date) -> tuple[list[dict], list[tupl
     measure_rows: list[tuple] = []
     start = previous.end if previous else None
     if previous is not None:
-        rows += [dict(r._mapping) for r in db.session.execute(
-            select(*(rt[name] for name in values)).where(rt.release_id == previous.id))]
-        measure_rows += [tuple(r) for r in db.session.execute(
-            select(*(m[n] for n in MEASURE_COLUMNS)).where(m.release_id == previous.id))]
+        rows += [
+            dict(r._mapping)
+            for r in db.session.execute(
+                select(*(rt[name] for name in values)).where(rt.release_id == previous.id)
+            )
+        ]
+        measure_rows += [
+            tuple(r)
+            for r in db.session.execute(
+                select(*(m[n] for n in MEASURE_COLUMNS)).where(m.release_id == previous.id)
+            )
+        ]
     if start is None or start < end:
         where = [t.period_start < end] + ([t.period_start >= start] if start else [])
-        rows += [dict(r._mapping) for r in db.session.execute(
-            select(*(t[name] for name in values)).where(*where))]
+        rows += [
+            dict(r._mapping)
+            for r in db.session.execute(select(*(t[name] for name in values)).where(*where))
+        ]
         where = [mt.period_start < end] + ([mt.period_start >= start] if start else [])
-        measure_rows += [tuple(r) for r in db.session.execute(
-            select(*(mt[n] for n in MEASURE_COLUMNS)).where(*where))]
+        measure_rows += [
+            tuple(r)
+            for r in db.session.execute(select(*(mt[n] for n in MEASURE_COLUMNS)).where(*where))
+        ]
     return rows, measure_rows
 
 
 def _store_figures(release: Release, rows: list[dict], measure_rows: list[tuple]) -> None:
     """The figures the release was audited on, exactly as they were read."""
     if rows:
-        db.session.execute(insert(release_tally_table),
-                           [{"release_id": release.id, **row} for row in rows])
+        db.session.execute(
+            insert(release_tally_table), [{"release_id": release.id, **row} for row in rows]
+        )
     if measure_rows:
-        db.session.execute(insert(ReleaseMeasure.__table__), [
-            {"release_id": release.id, **dict(zip(MEASURE_COLUMNS, row))}
-            for row in measure_rows])
+        db.session.execute(
+            insert(ReleaseMeasure.__table__),
+            [{"release_id": release.id, **dict(zip(MEASURE_COLUMNS, row))} for row in measure_rows],
+        )
 
 
 def _shown_cells(release_id: int, family: str | None = None) -> dict:
     """(version, family) -> the cells (scope, period) a release shows."""
     c = ReleaseCell
     query = select(c.questionnaire_version, c.family, c.scope, c.period).where(
-        c.release_id == release_id)
+        c.release_id == release_id
+    )
     if family is not None:
         query = query.where(c.family == family)
     shown: dict[tuple[int, str], set] = defaultdict(set)
@@ -268,6 +302,7 @@ def _shown_cells(release_id: int, family: str | None = None) -> dict:
 
 
 # --- the audit ----------------------------------------------------------------------------
+
 
 def _month(day: date) -> date:
     return day.replace(day=1)
@@ -296,8 +331,11 @@ def _extra_counts(rows) -> dict[int, dict[str, dict]]:
     """version -> name -> {(office, month): value}: the parts of distributions and means
     (each rung, agreed answers, theme sums) that the homogeneity rules look at."""
     out: dict[int, dict[str, dict]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
-    names = ([f"rung_{r}" for r in RUNGS] + ["useful_agreed", "fit_agreed"]
-             + [f"{t}_{p}" for t in THEMES for p in ("sum", "sumsq")])
+    names = (
+        [f"rung_{r}" for r in RUNGS]
+        + ["useful_agreed", "fit_agreed"]
+        + [f"{t}_{p}" for t in THEMES for p in ("sum", "sumsq")]
+    )
     for row in rows:
         parts = out[row["questionnaire_version"]]
         key = (row["office_id"], _month(row["period_start"]))
@@ -306,8 +344,15 @@ def _extra_counts(rows) -> dict[int, dict[str, dict]]:
     return out
 
 
-def decide(counts: Mapping, relations, k: int, allowed: set, fixed: frozenset,
-           known: Mapping, distributions: list[Mapping] = ()) -> tuple[frozenset, int]:
+def decide(
+    counts: Mapping,
+    relations,
+    k: int,
+    allowed: set,
+    fixed: frozenset,
+    known: Mapping,
+    distributions: list[Mapping] = (),
+) -> tuple[frozenset, int]:
     """The cells shown of one family: ``protect`` with the previous release's cells fixed
     (they are published and stay so) and the months after the release known to be zero,
     then the attacker audit, then homogeneity (each of ``distributions``: per cell its
@@ -318,8 +363,9 @@ def decide(counts: Mapping, relations, k: int, allowed: set, fixed: frozenset,
     result = disclosure.audit(counts, relations, k, shown, fixed=fixed, known=known)
     shown = frozenset(result.visible)
     for category_counts in distributions:
-        shown = disclosure.protect_distributions(category_counts, relations, k, shown,
-                                                 fixed=fixed, known=known)
+        shown = disclosure.protect_distributions(
+            category_counts, relations, k, shown, fixed=fixed, known=known
+        )
     return frozenset(shown), len(result.findings)
 
 
@@ -327,8 +373,9 @@ def _lattice_of(month_counts: Mapping, offices) -> tuple[dict, list]:
     return lattice({key: int(n) for key, n in month_counts.items()}, offices)
 
 
-def _decide(rows: list[dict], measure_rows: list[tuple], end: date,
-            previous: Release | None, k: int):
+def _decide(
+    rows: list[dict], measure_rows: list[tuple], end: date, previous: Release | None, k: int
+):
     """Decide every family of every version of a release up to ``end`` holding ``rows``
     and ``measure_rows`` (see ``_figures``); returns ({(version, family): cells}, summary)."""
     counts_by_version = family_counts(rows, measure_rows)
@@ -336,8 +383,11 @@ def _decide(rows: list[dict], measure_rows: list[tuple], end: date,
     before = _shown_cells(previous.id) if previous else {}
     previous_end = previous.end if previous else None
     decisions: dict[tuple[int, str], frozenset] = {}
-    summary = {"new_months": _months_between(previous_end, end, rows),
-               "families": {}, "findings": 0}
+    summary = {
+        "new_months": _months_between(previous_end, end, rows),
+        "families": {},
+        "findings": 0,
+    }
 
     for version, families in sorted(counts_by_version.items()):
         offices = sorted({office for fam in families.values() for office, _ in fam})
@@ -355,9 +405,13 @@ def _decide(rows: list[dict], measure_rows: list[tuple], end: date,
             counts: dict = {}
             for cell in cells:
                 parts = children_of.get(cell)
-                counts[cell] = (sum(map(counts.__getitem__, parts)) if parts
-                                else month_counts.get((cell[0], cell[1].start), 0))
+                counts[cell] = (
+                    sum(map(counts.__getitem__, parts))
+                    if parts
+                    else month_counts.get((cell[0], cell[1].start), 0)
+                )
             return counts
+
         complete = {c for c in cells if c[1].end <= end}
         known = {c: 0 for c in cells if c[1].start >= end}
         decided_before = {c for c in complete if previous_end and c[1].end <= previous_end}
@@ -371,14 +425,18 @@ def _decide(rows: list[dict], measure_rows: list[tuple], end: date,
                 allowed = {c for c in allowed if c[0] != NATIONAL}
             return allowed, fixed
 
-        def run(family: str, counts: Mapping, allowed: set, fixed: frozenset,
-                distributions=()) -> frozenset:
+        def run(
+            family: str, counts: Mapping, allowed: set, fixed: frozenset, distributions=()
+        ) -> frozenset:
             shown, findings = decide(counts, relations, k, allowed, fixed, known, distributions)
             decisions[(version, family)] = shown
-            considered = {c for c in complete if not family.startswith(OFFICE_ONLY)
-                          or c[0] != NATIONAL}
+            considered = {
+                c for c in complete if not family.startswith(OFFICE_ONLY) or c[0] != NATIONAL
+            }
             summary["families"].setdefault(str(version), {})[family] = {
-                "shown": len(shown), "hidden": len(considered - shown)}
+                "shown": len(shown),
+                "hidden": len(considered - shown),
+            }
             summary["findings"] += findings
             return shown
 
@@ -394,10 +452,11 @@ def _decide(rows: list[dict], measure_rows: list[tuple], end: date,
         ladder_counts = on_lattice(families["ladder"])
         allowed, fixed = allowed_for("ladder", responses)
         rungs = {r: on_lattice(parts[f"rung_{r}"]) for r in RUNGS}
-        bands = [{c: sum(rungs[r].get(c, 0) for r in members) for c in cells}
-                 for members in BANDS.values()]
-        run("ladder", ladder_counts, allowed, fixed,
-            [split(*rungs.values()), split(*bands)])
+        bands = [
+            {c: sum(rungs[r].get(c, 0) for r in members) for c in cells}
+            for members in BANDS.values()
+        ]
+        run("ladder", ladder_counts, allowed, fixed, [split(*rungs.values()), split(*bands)])
 
         for theme in THEMES:
             family = f"theme:{theme}"
@@ -405,8 +464,14 @@ def _decide(rows: list[dict], measure_rows: list[tuple], end: date,
             allowed, fixed = allowed_for(family, responses)
             total = on_lattice(parts[f"{theme}_sum"])
             total_sq = on_lattice(parts[f"{theme}_sumsq"])
-            allowed = {c for c in allowed if c in fixed or disclosure.diverse_mean(
-                theme_counts.get(c, 0), total.get(c, 0.0), total_sq.get(c, 0.0))}
+            allowed = {
+                c
+                for c in allowed
+                if c in fixed
+                or disclosure.diverse_mean(
+                    theme_counts.get(c, 0), total.get(c, 0.0), total_sq.get(c, 0.0)
+                )
+            }
             run(family, theme_counts, allowed, fixed)
 
         # Measures: a row only where its count passes, and where it does not give away
@@ -433,6 +498,7 @@ def _months_between(start: date | None, end: date, rows) -> int:
 
 # --- comments -----------------------------------------------------------------------------
 
+
 def _covering(month: date) -> list[ReportingPeriod]:
     return [ReportingPeriod.containing(month, kind) for kind in ("month", "quarter", "half")]
 
@@ -443,7 +509,9 @@ def _comments_to_stamp(release: Release, shown: Mapping, end: date) -> list:
     c = Comment
     candidates = db.session.execute(
         select(c.id, c.office_id, c.period_start, c.questionnaire_version).where(
-            c.status == "approved", c.release_id.is_(None), c.period_start < end)).all()
+            c.status == "approved", c.release_id.is_(None), c.period_start < end
+        )
+    ).all()
     chosen = []
     for comment_id, office_id, period_start, version in candidates:
         cells = shown.get((version, "responses"), ())
@@ -455,12 +523,16 @@ def _comments_to_stamp(release: Release, shown: Mapping, end: date) -> list:
 def _stamp_comments(release: Release, decisions: Mapping, end: date) -> int:
     chosen = _comments_to_stamp(release, decisions, end)
     for at in range(0, len(chosen), 500):
-        db.session.execute(update(Comment).where(Comment.id.in_(chosen[at:at + 500]))
-                           .values(release_id=release.id))
+        db.session.execute(
+            update(Comment)
+            .where(Comment.id.in_(chosen[at : at + 500]))
+            .values(release_id=release.id)
+        )
     return len(chosen)
 
 
 # --- listing --------------------------------------------------------------------------------
+
 
 def all_releases() -> list[Release]:
     return list(db.session.scalars(select(Release).order_by(Release.id.desc())))
@@ -469,19 +541,34 @@ def all_releases() -> list[Release]:
 def shown_counts(release: Release) -> dict[int, int]:
     """Responses per questionnaire version in ``release`` (all its months)."""
     rt = release_tally_table.c
-    return dict(db.session.execute(
-        select(rt.questionnaire_version, func.sum(rt.responses))
-        .where(rt.release_id == release.id).group_by(rt.questionnaire_version)).all())
+    return dict(
+        db.session.execute(
+            select(rt.questionnaire_version, func.sum(rt.responses))
+            .where(rt.release_id == release.id)
+            .group_by(rt.questionnaire_version)
+        ).all()
+    )
 
 
 def drop_all() -> None:
     """Remove every release (tests and the demo's reseeding), in the caller's transaction."""
     db.session.execute(update(Comment).values(release_id=None))
-    for table in (ReleaseCell.__table__, ReleaseMeasure.__table__, release_tally_table,
-                  Release.__table__):
+    for table in (
+        ReleaseCell.__table__,
+        ReleaseMeasure.__table__,
+        release_tally_table,
+        Release.__table__,
+    ):
         db.session.execute(delete(table))
     forget_current()
 
 
-__all__ = ["current", "ensure_current", "publish", "next_update", "family_counts", "decide",
-           "MEASURE_SUMMARY_COLUMNS"]
+__all__ = [
+    "current",
+    "ensure_current",
+    "publish",
+    "next_update",
+    "family_counts",
+    "decide",
+    "MEASURE_SUMMARY_COLUMNS",
+]

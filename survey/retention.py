@@ -44,8 +44,10 @@ class Policy:
 
     @classmethod
     def from_config(cls, config) -> Policy:
-        return cls(years=config["STIGEN_RETENTION_YEARS"],
-                   free_text_months=config["STIGEN_FREE_TEXT_MONTHS"])
+        return cls(
+            years=config["STIGEN_RETENTION_YEARS"],
+            free_text_months=config["STIGEN_FREE_TEXT_MONTHS"],
+        )
 
 
 def response_cutoff(today: date, policy: Policy) -> date | None:
@@ -73,29 +75,45 @@ def run(actor="shell", today: date | None = None, dry_run: bool = False) -> dict
     counts = {"responses": 0, "receipts": 0, "comments": 0, "free_text": 0}
     old = response_cutoff(today, policy)
     if old is not None:
-        for key, model in (("responses", Response), ("receipts", SubmissionReceipt),
-                           ("comments", Comment)):
+        for key, model in (
+            ("responses", Response),
+            ("receipts", SubmissionReceipt),
+            ("comments", Comment),
+        ):
             counts[key] = _delete(model, model.period_start < old, dry_run)
     cutoff = free_text_cutoff(today, policy)
     if cutoff is not None:
         shown_before = select(Release.id).where(
-            Release.made_at < datetime.combine(cutoff, datetime.min.time(), UTC))
+            Release.made_at < datetime.combine(cutoff, datetime.min.time(), UTC)
+        )
         # Rows already past retention above are not counted twice (a dry run deletes none).
         kept = Comment.period_start >= old if old is not None else True
         counts["free_text"] = _delete(
-            Comment, kept & (Comment.status == "approved")
-            & Comment.release_id.in_(shown_before), dry_run)
+            Comment,
+            kept & (Comment.status == "approved") & Comment.release_id.in_(shown_before),
+            dry_run,
+        )
         # A rejected comment's period ended (at the latest) a month after it began.
         counts["free_text"] += _delete(
-            Comment, kept & (Comment.status == "rejected")
-            & (Comment.period_start < periods.add_months(cutoff.replace(day=1), -1)), dry_run)
+            Comment,
+            kept
+            & (Comment.status == "rejected")
+            & (Comment.period_start < periods.add_months(cutoff.replace(day=1), -1)),
+            dry_run,
+        )
     if not dry_run:
-        audit.record("retention.run", {
-            "today": today.isoformat(), "years": policy.years,
-            "free_text_months": policy.free_text_months,
-            "responses_before": old.isoformat() if old else None,
-            "free_text_before": cutoff.isoformat() if cutoff else None, **counts,
-        }, actor=actor)
+        audit.record(
+            "retention.run",
+            {
+                "today": today.isoformat(),
+                "years": policy.years,
+                "free_text_months": policy.free_text_months,
+                "responses_before": old.isoformat() if old else None,
+                "free_text_before": cutoff.isoformat() if cutoff else None,
+                **counts,
+            },
+            actor=actor,
+        )
     return counts
 
 
@@ -103,7 +121,8 @@ def _delete(model, condition, dry_run: bool) -> int:
     if dry_run:
         return len(db.session.execute(select(model).where(condition)).all())
     return db.session.execute(
-        delete(model).where(condition).execution_options(synchronize_session=False)).rowcount
+        delete(model).where(condition).execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def sqlite_backup(database: str | Path, destination: str | Path) -> Path:

@@ -85,8 +85,11 @@ def score(questionnaire: Questionnaire, answers: dict) -> Scores:
 def scored_items(questionnaire: Questionnaire) -> tuple[Item, ...]:
     """The items a response's scores come from: the ladder and every agreement item of a
     theme (the items ``score`` reads)."""
-    return tuple(item for item in questionnaire.items
-                 if item.type == "ladder" or item.theme in questionnaire.themes)
+    return tuple(
+        item
+        for item in questionnaire.items
+        if item.type == "ladder" or item.theme in questionnaire.themes
+    )
 
 
 def answers_needed(questionnaire: Questionnaire) -> int:
@@ -96,8 +99,9 @@ def answers_needed(questionnaire: Questionnaire) -> int:
 
 def scored_answers(questionnaire: Questionnaire, answers: dict) -> int:
     """How many scored items are answered; "vet ikke" is not an answer."""
-    return sum(1 for item in scored_items(questionnaire)
-               if answers.get(item.code) not in (None, DONT_KNOW))
+    return sum(
+        1 for item in scored_items(questionnaire) if answers.get(item.code) not in (None, DONT_KNOW)
+    )
 
 
 def counts_as_response(questionnaire: Questionnaire, answers: dict) -> bool:

@@ -58,8 +58,14 @@ def t_quantile(df: int, confidence: float = 0.95) -> float:
     return float(stdtrit(df, 0.5 + confidence / 2))
 
 
-def mean_interval(n: int, total: float, total_sq: float, confidence: float = 0.95,
-                  low: float = 0.0, high: float = 100.0) -> tuple[float, float, float] | None:
+def mean_interval(
+    n: int,
+    total: float,
+    total_sq: float,
+    confidence: float = 0.95,
+    low: float = 0.0,
+    high: float = 100.0,
+) -> tuple[float, float, float] | None:
     """Mean and its ``confidence`` interval from Student's t with n - 1 degrees of freedom
     and the sample standard deviation, from the count, the sum and the sum of squares;
     clamped to the scale [low, high]. (Issue 16: z = 1.96 was too narrow at small n.)"""

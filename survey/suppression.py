@@ -86,8 +86,9 @@ def protect(
     closures = _Closures(indexed, visible)
     while True:
         closure = closures.closure()
-        victims = (indexed.victims(hideable, closure, k)
-                   or indexed.exact_victims(hideable, closure, k))
+        victims = indexed.victims(hideable, closure, k) or indexed.exact_victims(
+            hideable, closure, k
+        )
         if not victims:
             break
         for cell in victims:
@@ -198,7 +199,7 @@ class _Shape:
 
             occurs, at = self.occurs, self.at
             for c in range(len(self.cells)):
-                rows = occurs[at[c]:at[c + 1]]
+                rows = occurs[at[c] : at[c + 1]]
                 if len(rows) > 1:
                     first = find(rows[0])
                     for r in rows[1:]:
@@ -248,8 +249,12 @@ class _Indexed:
         found = map(self.shape.number, cells)
         return [i for i in found if i is not None]
 
-    def given(self, fixed: Collection[Cell], known: Mapping[Cell, int] | None,
-              allowed: Collection[Cell] | None) -> list[int]:
+    def given(
+        self,
+        fixed: Collection[Cell],
+        known: Mapping[Cell, int] | None,
+        allowed: Collection[Cell] | None,
+    ) -> list[int]:
         """The indices of the cells that stay as they are: ``fixed`` (shown, and so in
         ``allowed`` if given) and ``known`` (whose counts must be the cells' counts)."""
         if allowed is not None:
@@ -280,7 +285,7 @@ class _Indexed:
     def hide(self, start: _Start, cell: int) -> None:
         """Update ``start`` for a visible ``cell`` that is now hidden."""
         unknown, hidden, parents, n = start.unknown, start.hidden, self.parents, self.value[cell]
-        for r in self.occurs[self.at[cell]:self.at[cell + 1]]:
+        for r in self.occurs[self.at[cell] : self.at[cell + 1]]:
             unknown[r] += 1
             if parents[r] != cell:
                 hidden[r] += n
@@ -303,8 +308,14 @@ class _Indexed:
         derived = self.propagate(ready, known, reason, unknown, hidden)
         return _Closure(known, reason, derived, unknown, hidden)
 
-    def propagate(self, ready: list[int], known: list[bool], reason: list[int],
-                  unknown: list[int], hidden: list[int]) -> list[int]:
+    def propagate(
+        self,
+        ready: list[int],
+        known: list[bool],
+        reason: list[int],
+        unknown: list[int],
+        hidden: list[int],
+    ) -> list[int]:
         """Drain the worklist ``ready`` (a stack of relations, each with one unknown member
         when taken): derive that member, update the relations it is in, and go on until
         none is left. Updates the lists in place; returns the cells derived, in order."""
@@ -321,7 +332,7 @@ class _Indexed:
             known[last] = True
             reason[last] = r
             derived.append(last)
-            for s in occurs[at[last]:at[last + 1]]:
+            for s in occurs[at[last] : at[last + 1]]:
                 unknown[s] -= 1
                 if parents[s] != last:
                     hidden[s] -= value[last]
@@ -336,8 +347,11 @@ class _Indexed:
         value, parents, members = self.value, self.parents, self.members
         known, reason, hidden = closure.known, closure.reason, closure.hidden
         leaks = [(reason[c], c) for c in closure.derived if 0 < value[c] < k]
-        leaks += [(r, -1) for r in compress(range(len(hidden)), hidden)  # hidden >= 0
-                  if hidden[r] < k and known[parents[r]]]
+        leaks += [
+            (r, -1)
+            for r in compress(range(len(hidden)), hidden)  # hidden >= 0
+            if hidden[r] < k and known[parents[r]]
+        ]
         taken: set[int] = set()
         for r, leaked in leaks:
             row = members(r)
@@ -348,8 +362,13 @@ class _Indexed:
             if victim is not None:
                 taken.add(victim)
         if leaks and not taken:  # only fixed or known cells give it away
-            raise PublishedLeak(_published_leak(self.cells[leaks[0][1]] if leaks[0][1] >= 0
-                                                else self.cells[parents[leaks[0][0]]]))
+            raise PublishedLeak(
+                _published_leak(
+                    self.cells[leaks[0][1]]
+                    if leaks[0][1] >= 0
+                    else self.cells[parents[leaks[0][0]]]
+                )
+            )
         return taken
 
     def exact_victims(self, visible: list[bool], closure: _Closure, k: int) -> set[int]:
@@ -410,7 +429,10 @@ class _Indexed:
         return [self.parents[r], *self.children[r]]
 
     def _victim(
-        self, ranked: list[tuple[int, bool, int]], visible: list[bool], closure: _Closure,
+        self,
+        ranked: list[tuple[int, bool, int]],
+        visible: list[bool],
+        closure: _Closure,
         taken: set[int],
     ) -> int | None:
         """The visible cell a leak is computed from with the smallest count, children
@@ -437,8 +459,10 @@ class _Indexed:
 
 
 def _published_leak(cell: Cell) -> str:
-    return (f"a small group at or below {cell!r} follows from fixed (already published) and "
-            "known cells alone: hiding new cells cannot protect it")
+    return (
+        f"a small group at or below {cell!r} follows from fixed (already published) and "
+        "known cells alone: hiding new cells cannot protect it"
+    )
 
 
 class _Closures:
@@ -477,7 +501,7 @@ class _Closures:
         self.visible[cell] = self.known[cell] = False
         self.indexed.hide(self.start, cell)
         at = self.indexed.at
-        self.stale.update(self.part_of[r] for r in self.indexed.occurs[at[cell]:at[cell + 1]])
+        self.stale.update(self.part_of[r] for r in self.indexed.occurs[at[cell] : at[cell + 1]])
 
     def closure(self) -> _Closure:
         if self.steps is None:
@@ -492,7 +516,12 @@ class _Closures:
     def _redo(self, number: int) -> None:
         """The worklist of ``_Indexed.closure``, through one part, from its start."""
         indexed, known, reason, unknown, hidden = (
-            self.indexed, self.known, self.reason, self.unknown, self.hidden)
+            self.indexed,
+            self.known,
+            self.reason,
+            self.unknown,
+            self.hidden,
+        )
         for _, cells in self.steps[number]:
             for c in cells:  # derived, so not visible then, and cells are only hidden since
                 known[c] = False

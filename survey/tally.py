@@ -110,8 +110,9 @@ class Summer:
         if not self.names:
             self.names = list(row)
         self.rows.append(tuple(row[name] for name in self.names))
-        self.measure_parts.append(tuple((m["measure"], *(m[p] for p in self.PARTS))
-                                        for m in measures))
+        self.measure_parts.append(
+            tuple((m["measure"], *(m[p] for p in self.PARTS)) for m in measures)
+        )
         self.vectors = []
         return len(self.rows) - 1
 
@@ -138,8 +139,9 @@ class Summer:
         for n, code in enumerate(self.measures):
             at = len(self.names) + len(self.PARTS) * n
             if sums[at]:
-                measures.append({"measure": code,
-                                 **dict(zip(self.PARTS, sums[at:at + len(self.PARTS)]))})
+                measures.append(
+                    {"measure": code, **dict(zip(self.PARTS, sums[at : at + len(self.PARTS)]))}
+                )
         return row, measures
 
 
@@ -151,22 +153,30 @@ def rebuild(session) -> None:
     dialect = session.get_bind().dialect.name
     r = Response.__table__.c
     columns = [
-        r.office_id, r.period_start, r.questionnaire_version, func.count(),
+        r.office_id,
+        r.period_start,
+        r.questionnaire_version,
+        func.count(),
         *(func.sum(case((r.rung == rung, 1), else_=0)) for rung in RUNGS),
     ]
     names = [*KEY, "responses", *(f"rung_{rung}" for rung in RUNGS)]
     for theme, column in THEME_INDEX_COLUMNS.items():
         value = r[column]
-        columns += [func.count(value), func.coalesce(func.sum(value), 0.0),
-                    func.coalesce(func.sum(value * value), 0.0)]
+        columns += [
+            func.count(value),
+            func.coalesce(func.sum(value), 0.0),
+            func.coalesce(func.sum(value * value), 0.0),
+        ]
         names += [f"{theme}_n", f"{theme}_sum", f"{theme}_sumsq"]
     measured = literal_column(_measured_sql(dialect))
     columns.append(func.sum(case((measured, 1), else_=0)))
     names.append("measured")
     for item, name in ((USEFUL_ITEM, "useful"), (FIT_ITEM, "fit")):
         value = literal_column(_item_sql(dialect, item))
-        columns += [func.sum(case((and_(measured, value.between(1, 5)), 1), else_=0)),
-                    func.sum(case((and_(measured, value.in_(AGREE)), 1), else_=0))]
+        columns += [
+            func.sum(case((and_(measured, value.between(1, 5)), 1), else_=0)),
+            func.sum(case((and_(measured, value.in_(AGREE)), 1), else_=0)),
+        ]
         names += [f"{name}_answered", f"{name}_agreed"]
     grouped = select(*columns).group_by(r.office_id, r.period_start, r.questionnaire_version)
     session.execute(insert(tally_table).from_select(names, grouped))
@@ -183,8 +193,11 @@ def _item_sql(dialect: str, item: str) -> str:
 def _measures_source(dialect: str) -> tuple[str, str]:
     """The rows of a response's measures array, and the name of one element's text."""
     if dialect == "postgresql":
-        return (f"json_array_elements_text(coalesce(response.answers -> '{MEASURES_ITEM}', "
-                "'[]'::json)) AS m(measure)", "m.measure")
+        return (
+            f"json_array_elements_text(coalesce(response.answers -> '{MEASURES_ITEM}', "
+            "'[]'::json)) AS m(measure)",
+            "m.measure",
+        )
     return f"json_each(response.answers, '$.{MEASURES_ITEM}') AS m", "m.value"
 
 

@@ -25,9 +25,25 @@ def translate_command() -> None:
 def update() -> None:
     """Extract messages from code and templates and merge them into nn and en."""
     # --ignore-dirs: only dot-folders; Babel's default also skips "_*", i.e. templates/_macros.
-    pybabel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
-            "--no-location", "--ignore-dirs", ".* __pycache__", "--project", "Stigen",
-            "--copyright-holder", "Stigen", "-o", str(POT), str(ROOT))
+    pybabel(
+        "extract",
+        "-F",
+        str(ROOT / "babel.cfg"),
+        "-k",
+        "_l",
+        "-k",
+        "lazy_gettext",
+        "--no-location",
+        "--ignore-dirs",
+        ".* __pycache__",
+        "--project",
+        "Stigen",
+        "--copyright-holder",
+        "Stigen",
+        "-o",
+        str(POT),
+        str(ROOT),
+    )
     pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching")
 
 

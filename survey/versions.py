@@ -69,8 +69,9 @@ def _from_source(version: int, source: str) -> Questionnaire | None:
         except (tomllib.TOMLDecodeError, QuestionnaireError) as error:
             # Stored after it validated, so only a stricter Stigen could refuse it now:
             # leave it out rather than fail every page.
-            current_app.logger.error("Published questionnaire %s no longer parses: %s",
-                                     version, error)
+            current_app.logger.error(
+                "Published questionnaire %s no longer parses: %s", version, error
+            )
             return None
     return _parsed[key]
 
@@ -93,7 +94,10 @@ def _available_from(rows: list[tuple[int, str]]) -> dict[int, Questionnaire]:
         key = (version, published_at)
         if key not in _rows:
             source = db.session.scalar(
-                select(PublishedQuestionnaire.source).where(PublishedQuestionnaire.version == version))
+                select(PublishedQuestionnaire.source).where(
+                    PublishedQuestionnaire.version == version
+                )
+            )
             _rows[key] = _from_source(version, source)
         if _rows[key] is not None:
             found[version] = _rows[key]
@@ -127,9 +131,13 @@ def live() -> Questionnaire:
 
 def _retired() -> dict[int, datetime]:
     """When each version that was live stopped being live."""
-    return _retired_from(db.session.execute(
-        select(Setting.key, Setting.value)
-        .where(Setting.key.startswith(RETIRED_PREFIX, autoescape=True))).all())
+    return _retired_from(
+        db.session.execute(
+            select(Setting.key, Setting.value).where(
+                Setting.key.startswith(RETIRED_PREFIX, autoescape=True)
+            )
+        ).all()
+    )
 
 
 def _retired_from(settings) -> dict[int, datetime]:
@@ -145,8 +153,11 @@ def _retired_from(settings) -> dict[int, datetime]:
     return found
 
 
-def accepting(versions: dict[int, Questionnaire] | None = None, live: int | None = None,
-              now: datetime | None = None) -> frozenset[int]:
+def accepting(
+    versions: dict[int, Questionnaire] | None = None,
+    live: int | None = None,
+    now: datetime | None = None,
+) -> frozenset[int]:
     """The versions that accept answers now: the live one, and each that stopped being
     live less than ``GRACE`` ago. Never a version that was published but never live."""
     versions = available() if versions is None else versions
@@ -154,11 +165,13 @@ def accepting(versions: dict[int, Questionnaire] | None = None, live: int | None
     return _accepting_from(versions, live, _retired(), now)
 
 
-def _accepting_from(versions, live: int, retired: dict[int, datetime],
-                    now: datetime | None = None) -> frozenset[int]:
+def _accepting_from(
+    versions, live: int, retired: dict[int, datetime], now: datetime | None = None
+) -> frozenset[int]:
     now = datetime.now(UTC) if now is None else now
-    recent = {number for number, when in retired.items()
-              if number in versions and now - when <= GRACE}
+    recent = {
+        number for number, when in retired.items() if number in versions and now - when <= GRACE
+    }
     return frozenset({live} | recent)
 
 
@@ -170,9 +183,13 @@ def _version_rows():
         literal("published").label("kind"),
         cast(PublishedQuestionnaire.version, String).label("name"),
         cast(PublishedQuestionnaire.published_at, String).label("value"),
-    ).union_all(select(literal("setting"), Setting.key, Setting.value).where(or_(
-        Setting.key == LIVE_SETTING,
-        Setting.key.startswith(RETIRED_PREFIX, autoescape=True))))
+    ).union_all(
+        select(literal("setting"), Setting.key, Setting.value).where(
+            or_(
+                Setting.key == LIVE_SETTING, Setting.key.startswith(RETIRED_PREFIX, autoescape=True)
+            )
+        )
+    )
 
 
 _VERSION_ROWS = _version_rows()
@@ -194,12 +211,19 @@ def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
         rows = tuple(db.session.execute(_VERSION_ROWS).all())
         state = _states.get(rows)
         if state is None:
-            found = _available_from(sorted(
-                (int(name), value) for kind, name, value in rows if kind == "published"))
+            found = _available_from(
+                sorted((int(name), value) for kind, name, value in rows if kind == "published")
+            )
             settings = {name: value for kind, name, value in rows if kind == "setting"}
-            state = (found, _live_from(found, settings.get(LIVE_SETTING)),
-                     _retired_from((name, value) for name, value in settings.items()
-                                   if name.startswith(RETIRED_PREFIX)))
+            state = (
+                found,
+                _live_from(found, settings.get(LIVE_SETTING)),
+                _retired_from(
+                    (name, value)
+                    for name, value in settings.items()
+                    if name.startswith(RETIRED_PREFIX)
+                ),
+            )
             if len(_states) > 64:  # versions change rarely; never let old states pile up
                 _states.clear()
             _states[rows] = state
@@ -232,24 +256,37 @@ def check(source: str) -> Questionnaire:
         problems += error.problems
     except (AttributeError, TypeError, ValueError, KeyError) as error:
         # A table where a list belongs, a text where a number belongs, and so on.
-        problems.append(_("Filen følger ikke formatet i docs/questionnaire-format.md "
-                          "(%(error)s).", error=f"{type(error).__name__}: {error}"))
+        problems.append(
+            _(
+                "Filen følger ikke formatet i docs/questionnaire-format.md (%(error)s).",
+                error=f"{type(error).__name__}: {error}",
+            )
+        )
     version = data.get("version")
     if isinstance(version, bool):
         problems.append(_("Versjonsnummeret må være et heltall."))
     elif isinstance(version, int):
         if version in available():
-            problems.append(_("Versjon %(number)d finnes allerede. Gi den nye versjonen et "
-                              "nytt nummer.", number=version))
+            problems.append(
+                _(
+                    "Versjon %(number)d finnes allerede. Gi den nye versjonen et nytt nummer.",
+                    number=version,
+                )
+            )
         elif version > MAX_VERSION:
-            problems.append(_("Versjonsnummeret kan ikke være større enn %(max)d.",
-                              max=MAX_VERSION))
+            problems.append(
+                _("Versjonsnummeret kan ikke være større enn %(max)d.", max=MAX_VERSION)
+            )
     themes = data.get("themes")
     unknown = sorted(set(themes) - set(THEME_INDEX_COLUMNS)) if isinstance(themes, dict) else []
     if unknown:
-        problems.append(_("Ukjente temaer: %(themes)s. Stigen lagrer bare %(known)s.",
-                          themes=", ".join(map(str, unknown)),
-                          known=", ".join(THEME_INDEX_COLUMNS)))
+        problems.append(
+            _(
+                "Ukjente temaer: %(themes)s. Stigen lagrer bare %(known)s.",
+                themes=", ".join(map(str, unknown)),
+                known=", ".join(THEME_INDEX_COLUMNS),
+            )
+        )
     if problems:
         raise QuestionnaireError(problems)
     return questionnaire
@@ -260,8 +297,11 @@ def publish(source: str, actor) -> Questionnaire:
     ``actor``: the signed-in account, or "shell". The caller commits."""
     questionnaire = check(source)
     row = PublishedQuestionnaire(
-        version=questionnaire.version, source=source, published_at=datetime.now(UTC),
-        published_by=getattr(actor, "username", None) or str(actor))
+        version=questionnaire.version,
+        source=source,
+        published_at=datetime.now(UTC),
+        published_by=getattr(actor, "username", None) or str(actor),
+    )
     db.session.add(row)
     audit.record("questionnaire.publish", {"version": questionnaire.version}, actor=actor)
     db.session.flush()

@@ -36,8 +36,9 @@ def intervals(
     """The interval of every cell in ``relations`` that is neither published nor known
     (or of each of ``cells``): (smallest, largest), the largest ``inf`` if unbounded."""
     facts = {**(known or {}), **published}
-    everything = list(dict.fromkeys(
-        [cell for parent, children in relations for cell in (parent, *children)]))
+    everything = list(
+        dict.fromkeys([cell for parent, children in relations for cell in (parent, *children)])
+    )
     unknown = [cell for cell in everything if cell not in facts]
     column = {cell: j for j, cell in enumerate(unknown)}
     wanted = [cell for cell in (unknown if cells is None else cells) if cell not in facts]
@@ -62,8 +63,14 @@ def intervals(
         for sign in (1.0, -1.0):  # minimise, then maximise
             objective = np.zeros(len(unknown))
             objective[column[cell]] = sign
-            result = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=(0, None),
-                             method="highs", options={"presolve": False})
+            result = linprog(
+                objective,
+                A_eq=matrix,
+                b_eq=rhs,
+                bounds=(0, None),
+                method="highs",
+                options={"presolve": False},
+            )
             if result.status == 3:
                 bounds.append(float("inf"))
             else:

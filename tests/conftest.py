@@ -36,8 +36,13 @@ def make_app(database_url: str, instance_path, **config):
     # after the submission; tests/test_mixer_background.py runs the worker's mixing
     # thread (the default), as do the browser and load tests.
     return create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test",
-         "STIGEN_MIX_IN_BACKGROUND": False, **config}
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test",
+            "STIGEN_MIX_IN_BACKGROUND": False,
+            **config,
+        }
     )
 
 
@@ -88,8 +93,13 @@ def app(database_url, tmp_path, app_config):
             [
                 Office(slug="bodo", name="NAV Bodø", municipality="Bodø", county="Nordland"),
                 Office(slug="tromso", name="NAV Tromsø", municipality="Tromsø", county="Troms"),
-                Office(slug="stengt", name="NAV Stengt", municipality="Oslo", county="Oslo",
-                       active=False),
+                Office(
+                    slug="stengt",
+                    name="NAV Stengt",
+                    municipality="Oslo",
+                    county="Oslo",
+                    active=False,
+                ),
             ]
         )
         db.session.commit()

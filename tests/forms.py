@@ -75,12 +75,18 @@ class Page:
         return names
 
     def hidden(self, name: str) -> list[str]:
-        return [f.get("value", "") for f in self.fields
-                if f["tag"] == "input" and f.get("type") == "hidden" and f.get("name") == name]
+        return [
+            f.get("value", "")
+            for f in self.fields
+            if f["tag"] == "input" and f.get("type") == "hidden" and f.get("name") == name
+        ]
 
     def checked(self, name: str) -> list[str]:
-        return [f["value"] for f in self.fields if f.get("name") == name and "checked" in f
-                and f.get("type") in ("radio", "checkbox")]
+        return [
+            f["value"]
+            for f in self.fields
+            if f.get("name") == name and "checked" in f and f.get("type") in ("radio", "checkbox")
+        ]
 
     def error_for(self, name: str) -> str | None:
         match = re.search(rf'id="{re.escape(name)}-error">(.*?)</p>', self.html, re.S)
@@ -89,8 +95,9 @@ class Page:
         shown = re.sub(r'<span class="visually-hidden">.*?</span>', "", match.group(1))
         return re.sub(r"<[^>]+>", "", shown).strip()
 
-    def submit(self, client, button: tuple[str, str] = ("nav", "next"), answers=None,
-               drop=(), **kwargs) -> Page:
+    def submit(
+        self, client, button: tuple[str, str] = ("nav", "next"), answers=None, drop=(), **kwargs
+    ) -> Page:
         """Press ``button`` after setting ``answers`` (code -> value, list, or None to
         clear) and dropping the named fields (as a tampering client might)."""
         data = self.values()

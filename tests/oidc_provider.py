@@ -29,8 +29,11 @@ CLIENT_ID, CLIENT_SECRET = "stigen", "test-client-secret-not-for-production"
 
 # The provider's people: their claims, as a directory would give them.
 ACCOUNTS = {
-    "kari": {"preferred_username": "Kari.Leder", "name": "Kari Leder",
-             "groups": ["stigen-leder", "kontor-bodo", "stigen-kontor-tromso", "alle-ansatte"]},
+    "kari": {
+        "preferred_username": "Kari.Leder",
+        "name": "Kari Leder",
+        "groups": ["stigen-leder", "kontor-bodo", "stigen-kontor-tromso", "alle-ansatte"],
+    },
     "ola": {"preferred_username": "ola.admin", "groups": ["stigen-leder", "stigen-admin"]},
     "frida": {"preferred_username": "frida.forsker", "groups": ["stigen-forsker"]},
     "ukjent": {"preferred_username": "uten.tilgang", "groups": ["alle-ansatte"]},
@@ -75,8 +78,12 @@ def _node_or_fail() -> str:
 def _installed() -> None:
     if (HERE / "node_modules" / "oidc-provider" / "package.json").exists():
         return
-    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(HERE)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(HERE)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         pytest.fail(f"npm ci in tests/oidc failed:\n{done.stdout}\n{done.stderr}")
 
@@ -96,17 +103,27 @@ def start(folder: Path) -> Provider:
     config = {
         "port": port,
         "jwks": {"keys": [key.as_dict(private=True)]},
-        "clients": [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                     "redirect_uris": [REDIRECT], "grant_types": ["authorization_code"],
-                     "response_types": ["code"]}],
+        "clients": [
+            {
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "redirect_uris": [REDIRECT],
+                "grant_types": ["authorization_code"],
+                "response_types": ["code"],
+            }
+        ],
         "accounts": ACCOUNTS,
     }
     path = folder / "provider.json"
     path.write_text(json.dumps(config))
     output = folder / "provider.log"  # a file, not a pipe: nothing to drain, nothing to block
     with output.open("w") as sink:
-        process = subprocess.Popen([node, str(HERE / "provider.mjs"), str(path)], cwd=HERE,
-                                   stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [node, str(HERE / "provider.mjs"), str(path)],
+            cwd=HERE,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     issuer = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while f"listening {issuer}\n" not in output.read_text():

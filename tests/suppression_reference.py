@@ -4,7 +4,6 @@ that tests/test_suppression_reference.py holds the new one to: the same cells, a
 Only this docstring and the import of ReportingPeriod differ from the original.
 """
 
-
 from __future__ import annotations
 
 import random
@@ -227,7 +226,10 @@ class _Indexed:
         return [self.parents[r], *self.children[r]]
 
     def _victim(
-        self, ranked: list[tuple[int, bool, int]], visible: list[bool], closure: _Closure,
+        self,
+        ranked: list[tuple[int, bool, int]],
+        visible: list[bool],
+        closure: _Closure,
         taken: set[int],
     ) -> int | None:
         """The visible cell a leak is computed from with the smallest count, children

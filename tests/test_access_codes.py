@@ -62,6 +62,7 @@ def used_flags(app) -> list[bool]:
 
 # --- the respondent's side -----------------------------------------------------------------
 
+
 def test_a_code_works_once_and_a_second_use_is_refused_kindly(app, client):
     with app.app_context():
         code = codes_only()[0]
@@ -83,12 +84,15 @@ def test_a_code_works_once_and_a_second_use_is_refused_kindly(app, client):
     assert used_flags(app) == [False] * (MIN - 1) + [True]
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("", "Skriv inn koden du har fått"),
-    ("K7RM-XH4", "Koden har 8 tegn"),
-    ("K7RM-XHOP", "Det finnes ingen «O» i kodene"),
-    ("K7RM-XH4P", "Vi finner ikke denne koden for NAV Bodø"),
-])
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("", "Skriv inn koden du har fått"),
+        ("K7RM-XH4", "Koden har 8 tegn"),
+        ("K7RM-XHOP", "Det finnes ingen «O» i kodene"),
+        ("K7RM-XH4P", "Vi finner ikke denne koden for NAV Bodø"),
+    ],
+)
 def test_a_mistyped_or_unknown_code_is_named_and_kept(app, client, typed, message):
     with app.app_context():
         codes_only()
@@ -211,8 +215,9 @@ def test_a_code_only_office_stores_nothing_without_a_genuine_admission(app, clie
         assert count(Response) == 0 and count(SubmissionReceipt) == 0
     # An admission signed with the key for this office and this form is let through, and
     # the code stays unused: the questionnaire checks the signature, never a code.
-    sent = last.submit(client, ("nav", "submit"),
-                       {**last.pending, "admission": forged(app, bodo, nonce)})
+    sent = last.submit(
+        client, ("nav", "submit"), {**last.pending, "admission": forged(app, bodo, nonce)}
+    )
     assert sent.status == 303
     assert used_flags(app) == [False] * MIN and code
 
@@ -236,6 +241,7 @@ def test_guessing_is_limited_with_a_friendly_page_and_good_codes_do_not_count(ap
 
 
 # --- nothing links a response to its code ----------------------------------------------------
+
 
 def every_value(table: str) -> list[tuple[str, object]]:
     columns = [c["name"] for c in inspect(db.engine).get_columns(table)]
@@ -264,15 +270,21 @@ def test_the_database_holds_no_link_from_a_response_to_its_code(app, client):
                 shown = str(value)
                 assert not any(f in shown for f in forms_of_it), (table, column)
         # The response and its receipt share no value with the code's row but the office.
-        code_row = dict(db.session.execute(
-            text("SELECT * FROM access_code WHERE code_hash = :h"), {"h": digest}).mappings().one())
+        code_row = dict(
+            db.session.execute(
+                text("SELECT * FROM access_code WHERE code_hash = :h"), {"h": digest}
+            )
+            .mappings()
+            .one()
+        )
         assert code_row["used"] in (True, 1) and code_row["batch"] == "2026-11 venterom"
         response_values = {str(v) for _, v in every_value("response")}
         receipt_values = {str(v) for _, v in every_value("submission_receipt")}
         assert not (response_values | receipt_values) & {code, digest, str(code_row["batch"])}
         if on_postgres():
             code_xmin = db.session.scalar(
-                text("SELECT xmin::text FROM access_code WHERE code_hash = :h"), {"h": digest})
+                text("SELECT xmin::text FROM access_code WHERE code_hash = :h"), {"h": digest}
+            )
             response_xmin = db.session.scalar(text("SELECT xmin::text FROM response"))
             receipt_xmin = db.session.scalar(text("SELECT xmin::text FROM submission_receipt"))
             assert code_xmin != response_xmin and code_xmin != receipt_xmin
@@ -294,6 +306,7 @@ def test_on_postgres_two_redemptions_leave_every_code_row_with_the_latest_xmin(a
 
 # --- administration ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def admin(app, client):
     with app.app_context():
@@ -312,8 +325,9 @@ def generate_form(client, count_: str, batch: str, kind: str, slug: str = "bodo"
 
 def page_values_for(html: str, action_end: str) -> dict:
     """The hidden values of the first form on ``html`` whose action ends with ``action_end``."""
-    match = re.search(rf'<form method="post" action="[^"]*{re.escape(action_end)}"(.*?)</form>',
-                      html, re.S)
+    match = re.search(
+        rf'<form method="post" action="[^"]*{re.escape(action_end)}"(.*?)</form>', html, re.S
+    )
     assert match, action_end
     values = {}
     for tag in re.findall(r"<input[^>]*>", match.group(1)):
@@ -333,18 +347,21 @@ def test_admin_generates_a_csv_batch_whose_codes_each_work_once(app, admin):
     assert rows[0] == ["code", "batch", "office", "link"]
     shown = [row[0] for row in rows[1:]]
     assert len(shown) == len(set(shown)) == MIN
-    assert all(row[1:3] == ["2026-11 SMS", "NAV Bodø"] and row[3].endswith("/k/bodo")
-               for row in rows[1:])
+    assert all(
+        row[1:3] == ["2026-11 SMS", "NAV Bodø"] and row[3].endswith("/k/bodo") for row in rows[1:]
+    )
     assert all(re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", c) for c in shown)
     # A reload sends the same form again: no second batch.
     again = admin.post("/admin/kontor/bodo/koder/lag", data=data)
     assert again.status_code == 303
     with app.app_context():
         assert count(AccessCode) == MIN
-        events = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "codes.generate")).all()
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "codes.generate")
+        ).all()
         assert [e.details for e in events] == [
-            {"office": "bodo", "batch": "2026-11 SMS", "count": MIN, "format": "csv"}]
+            {"office": "bodo", "batch": "2026-11 SMS", "count": MIN, "format": "csv"}
+        ]
         db.session.execute(update(Office).values(codes_required=True))
         db.session.commit()
     for code in shown:
@@ -354,8 +371,9 @@ def test_admin_generates_a_csv_batch_whose_codes_each_work_once(app, admin):
     with app.app_context():
         assert count(Response) == 0 and used_flags(app) == [True] * MIN
         for event in db.session.scalars(select(AuditEvent)):
-            assert not any(c in str(event.details) or c.replace("-", "") in str(event.details)
-                           for c in shown)
+            assert not any(
+                c in str(event.details) or c.replace("-", "") in str(event.details) for c in shown
+            )
 
 
 def test_admin_gets_a_printable_sheet_that_warns_it_is_the_only_copy(app, admin):
@@ -368,23 +386,30 @@ def test_admin_gets_a_printable_sheet_that_warns_it_is_the_only_copy(app, admin)
     shown = re.findall(r'<span class="code-card-code">([A-Z0-9-]+)</span>', html)
     assert len(set(shown)) == 30
     assert html.count("/k/bodo</span>") == 30 and "Skriv ut eller lagre denne siden nå" in html
-    excel = admin.post("/admin/kontor/bodo/koder/lag",
-                       data=generate_form(admin, str(MIN), "excel", "excel"))
+    excel = admin.post(
+        "/admin/kontor/bodo/koder/lag", data=generate_form(admin, str(MIN), "excel", "excel")
+    )
     assert excel.data.startswith("\ufeffcode;batch;office;link".encode())
     overview = admin.get("/admin/kontor/bodo/koder").get_data(as_text=True)
     assert re.search(r"venterom</th><td class=\"num\">0</td><td class=\"num\">30</td>", overview)
 
 
-@pytest.mark.parametrize("count_, batch, message", [
-    ("0", "x", "Skriv et antall fra 20 til 5000"), ("5001", "x", "Skriv et antall fra 20 til 5000"),
-    ("mange", "x", "Skriv et antall fra 20 til 5000"), ("20", "  ", "Gi bunken et navn"),
-    ("20", "x" * 81, "høyst 80 tegn"),
-    ("1", "Ola Nordmann", "En bunke må ha minst 20 koder, så den aldri kan peke ut én person"),
-    ("19", "x", "En bunke må ha minst 20 koder"),
-])
+@pytest.mark.parametrize(
+    "count_, batch, message",
+    [
+        ("0", "x", "Skriv et antall fra 20 til 5000"),
+        ("5001", "x", "Skriv et antall fra 20 til 5000"),
+        ("mange", "x", "Skriv et antall fra 20 til 5000"),
+        ("20", "  ", "Gi bunken et navn"),
+        ("20", "x" * 81, "høyst 80 tegn"),
+        ("1", "Ola Nordmann", "En bunke må ha minst 20 koder, så den aldri kan peke ut én person"),
+        ("19", "x", "En bunke må ha minst 20 koder"),
+    ],
+)
 def test_admin_generate_form_refuses_bad_input_and_keeps_it(app, admin, count_, batch, message):
-    response = admin.post("/admin/kontor/bodo/koder/lag",
-                          data=generate_form(admin, count_, batch, "csv"))
+    response = admin.post(
+        "/admin/kontor/bodo/koder/lag", data=generate_form(admin, count_, batch, "csv")
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and message in html
     assert f'value="{count_}"' in html
@@ -410,16 +435,21 @@ def test_admin_switches_mode_and_deletes_a_batchs_unused_codes(app, admin):
     assert data["batch"] == "gammel"
     assert admin.post("/admin/kontor/bodo/koder/slett", data=data).status_code == 303
     with app.app_context():
-        left = db.session.execute(select(AccessCode.batch, AccessCode.used)
-                                  .order_by(AccessCode.batch)).all()
+        left = db.session.execute(
+            select(AccessCode.batch, AccessCode.used).order_by(AccessCode.batch)
+        ).all()
         assert left == [("gammel", True)] + [("ny", False)] * MIN
-        details = [(e.action, e.details) for e in db.session.scalars(
-            select(AuditEvent).order_by(AuditEvent.id))]
-        assert details == [("codes.mode", {"office": "bodo", "codes_required": True}),
-                           ("codes.delete",
-                            {"office": "bodo", "batch": "gammel", "count": MIN - 1})]
-    data = page_values_for(admin.get("/admin/kontor/bodo/koder").get_data(as_text=True),
-                           "koder/modus")
+        details = [
+            (e.action, e.details)
+            for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
+        assert details == [
+            ("codes.mode", {"office": "bodo", "codes_required": True}),
+            ("codes.delete", {"office": "bodo", "batch": "gammel", "count": MIN - 1}),
+        ]
+    data = page_values_for(
+        admin.get("/admin/kontor/bodo/koder").get_data(as_text=True), "koder/modus"
+    )
     data["mode"] = "open"
     admin.post("/admin/kontor/bodo/koder/modus", data=data)
     assert 'name="code"' not in app.test_client().get("/k/bodo").get_data(as_text=True)
@@ -429,18 +459,44 @@ def test_admin_switches_mode_and_deletes_a_batchs_unused_codes(app, admin):
 
 # --- flask codes -------------------------------------------------------------------------------
 
+
 def test_flask_codes_generate_status_and_mode(app, runner, tmp_path):
     out = tmp_path / "koder.csv"
-    result = runner.invoke(args=["codes", "generate", "--office", "bodo", "--count", str(MIN),
-                                 "--batch", "sms nov", "--out", str(out),
-                                 "--base-url", "https://stigen.example.no"])
+    result = runner.invoke(
+        args=[
+            "codes",
+            "generate",
+            "--office",
+            "bodo",
+            "--count",
+            str(MIN),
+            "--batch",
+            "sms nov",
+            "--out",
+            str(out),
+            "--base-url",
+            "https://stigen.example.no",
+        ]
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len({row[0] for row in rows[1:]}) == MIN
     assert rows[1][3] == "https://stigen.example.no/k/bodo"
     assert (out.stat().st_mode & 0o777) == 0o600
-    again = runner.invoke(args=["codes", "generate", "--office", "bodo", "--count", str(MIN),
-                                "--batch", "x", "--out", str(out)])
+    again = runner.invoke(
+        args=[
+            "codes",
+            "generate",
+            "--office",
+            "bodo",
+            "--count",
+            str(MIN),
+            "--batch",
+            "x",
+            "--out",
+            str(out),
+        ]
+    )
     assert again.exit_code != 0 and "exists" in again.output
     mode = runner.invoke(args=["codes", "mode", "--office", "bodo", "--codes-only"])
     assert mode.exit_code == 0 and "codes only" in mode.output
@@ -453,11 +509,16 @@ def test_flask_codes_generate_status_and_mode(app, runner, tmp_path):
     assert f"1 used, {MIN - 1} unused" in after
     assert runner.invoke(args=["codes", "status", "--office", "nowhere"]).exit_code != 0
     with app.app_context():
-        events = [(e.actor, e.action, e.details) for e in db.session.scalars(
-            select(AuditEvent).order_by(AuditEvent.id))]
+        events = [
+            (e.actor, e.action, e.details)
+            for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
     assert events == [
-        ("shell", "codes.generate", {"office": "bodo", "batch": "sms nov", "count": MIN,
-                                     "format": "csv"}),
+        (
+            "shell",
+            "codes.generate",
+            {"office": "bodo", "batch": "sms nov", "count": MIN, "format": "csv"},
+        ),
         ("shell", "codes.mode", {"office": "bodo", "codes_required": True}),
     ]
 
@@ -469,13 +530,18 @@ def test_only_admins_may_touch_codes_even_with_a_valid_token(app, client):
     for username in ("leder", "forsker"):
         staff = app.test_client()
         sign_in(staff, username)
-        token = Page(staff.get("/resultater/")).hidden("csrf_token") or \
-            re.findall(r'name="csrf_token" value="([^"]+)"', staff.get("/").get_data(as_text=True))
+        token = Page(staff.get("/resultater/")).hidden("csrf_token") or re.findall(
+            r'name="csrf_token" value="([^"]+)"', staff.get("/").get_data(as_text=True)
+        )
         assert token
-        for action, data in (("lag", {"count": "5", "batch": "x", "format": "csv"}),
-                             ("modus", {"mode": "codes"}), ("slett", {"batch": "x"})):
-            response = staff.post(f"/admin/kontor/bodo/koder/{action}",
-                                  data={"csrf_token": token[0], **data})
+        for action, data in (
+            ("lag", {"count": "5", "batch": "x", "format": "csv"}),
+            ("modus", {"mode": "codes"}),
+            ("slett", {"batch": "x"}),
+        ):
+            response = staff.post(
+                f"/admin/kontor/bodo/koder/{action}", data={"csrf_token": token[0], **data}
+            )
             assert response.status_code == 404, (username, action)
     with app.app_context():
         assert count(AccessCode) == 0
@@ -483,6 +549,7 @@ def test_only_admins_may_touch_codes_even_with_a_valid_token(app, client):
 
 
 # --- the smallest batch (issue 12: a batch of one, labelled with a name, is a person) -------
+
 
 def test_a_batch_below_the_minimum_is_refused_everywhere(app, admin, runner, tmp_path):
     from survey.admin.code_service import BatchTooSmall
@@ -495,8 +562,20 @@ def test_a_batch_below_the_minimum_is_refused_everywhere(app, admin, runner, tmp
     assert f'min="{MIN}"' in page and f"Minst {MIN} koder i hver bunke" in page
     assert "Skriv aldri navn på personer" in page
     out = tmp_path / "koder.csv"
-    result = runner.invoke(args=["codes", "generate", "--office", "bodo", "--count", "1",
-                                 "--batch", "Ola Nordmann", "--out", str(out)])
+    result = runner.invoke(
+        args=[
+            "codes",
+            "generate",
+            "--office",
+            "bodo",
+            "--count",
+            "1",
+            "--batch",
+            "Ola Nordmann",
+            "--out",
+            str(out),
+        ]
+    )
     assert result.exit_code != 0
     assert f"En bunke må ha minst {MIN} koder, så den aldri kan peke ut én person" in result.output
     assert not out.exists()
@@ -506,11 +585,24 @@ def test_a_batch_below_the_minimum_is_refused_everywhere(app, admin, runner, tmp
 
 @pytest.mark.parametrize("app_config", [{"STIGEN_CODE_BATCH_MIN": 30}])
 def test_the_minimum_can_be_raised(app, admin, runner, tmp_path):
-    refused = admin.post("/admin/kontor/bodo/koder/lag",
-                         data=generate_form(admin, "25", "venterom", "csv"))
+    refused = admin.post(
+        "/admin/kontor/bodo/koder/lag", data=generate_form(admin, "25", "venterom", "csv")
+    )
     assert refused.status_code == 200 and "minst 30 koder" in refused.get_data(as_text=True)
-    result = runner.invoke(args=["codes", "generate", "--office", "bodo", "--count", "29",
-                                 "--batch", "x", "--out", str(tmp_path / "k.csv")])
+    result = runner.invoke(
+        args=[
+            "codes",
+            "generate",
+            "--office",
+            "bodo",
+            "--count",
+            "29",
+            "--batch",
+            "x",
+            "--out",
+            str(tmp_path / "k.csv"),
+        ]
+    )
     assert result.exit_code != 0 and "minst 30 koder" in result.output
     ok = admin.post("/admin/kontor/bodo/koder/lag", data=generate_form(admin, "30", "x", "csv"))
     assert ok.status_code == 200 and ok.mimetype == "text/csv"
@@ -527,13 +619,14 @@ def test_the_minimum_can_never_be_set_below_twenty(database_url, tmp_path, confi
 
 
 def test_the_printed_sheet_says_not_to_name_people(app, admin):
-    sheet = admin.post("/admin/kontor/bodo/koder/lag",
-                       data=generate_form(admin, str(MIN), "venterom", "ark"))
+    sheet = admin.post(
+        "/admin/kontor/bodo/koder/lag", data=generate_form(admin, str(MIN), "venterom", "ark")
+    )
     html = sheet.get_data(as_text=True)
     note = "skriv ikke navn på lappene eller på arket"
     assert note in html
     # Outside the intro, which print hides (every div opened there is closed before the
     # note), above the codes: on the paper itself.
-    between = html[html.index('<div class="sheet-intro">'):html.index(note)]
+    between = html[html.index('<div class="sheet-intro">') : html.index(note)]
     assert between.count("<div") == between.count("</div>")
     assert html.index(note) < html.index('class="code-sheet"')

@@ -82,6 +82,7 @@ def closed(html: str) -> bool:
 
 # --- Done when: from nothing to a printed poster and an open period, without a shell ----
 
+
 def test_an_admin_sets_up_an_office_from_nothing_to_a_poster_and_an_open_period(app, admin):
     index = admin.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/kontor"' in index and 'href="/admin/perioder"' in index
@@ -91,13 +92,24 @@ def test_an_admin_sets_up_an_office_from_nothing_to_a_poster_and_an_open_period(
     form = Page(admin.get("/admin/kontor/ny"))
     data = form.values()
     assert data["opens_from"] == "2026-05"  # this month, suggested
-    fill(data, {"name": "NAV Sortland", "municipality": "Sortland", "county": "Nordland",
-                 "slug": "", "opens_from": "2026-06"})  # hung up now, open from June
+    fill(
+        data,
+        {
+            "name": "NAV Sortland",
+            "municipality": "Sortland",
+            "county": "Nordland",
+            "slug": "",
+            "opens_from": "2026-06",
+        },
+    )  # hung up now, open from June
     created = admin.post(form.action, data=data)
     assert created.status_code == 303 and created.headers["Location"] == "/admin/kontor/sortland"
     sortland = office(app, "sortland")
     assert (sortland.name, sortland.municipality, sortland.county) == (
-        "NAV Sortland", "Sortland", "Nordland")
+        "NAV Sortland",
+        "Sortland",
+        "Nordland",
+    )
     assert (sortland.opens_on, sortland.closes_on) == (date(2026, 6, 1), None)
 
     page = admin.get("/admin/kontor/sortland").get_data(as_text=True)
@@ -126,7 +138,9 @@ def test_an_admin_sets_up_an_office_from_nothing_to_a_poster_and_an_open_period(
     opened = post(admin, "/admin/kontor/sortland/apne")
     assert opened.status_code == 303
     assert (office(app, "sortland").opens_on, office(app, "sortland").closes_on) == (
-        date(2026, 5, 1), None)
+        date(2026, 5, 1),
+        None,
+    )
     assert not closed(respondent.get("/k/sortland").get_data(as_text=True))
     assert [e.action for e in events(app)] == ["office.create", "period.open"]
     assert all(e.actor == "admin" for e in events(app))
@@ -136,16 +150,29 @@ def test_an_admin_sets_up_an_office_from_nothing_to_a_poster_and_an_open_period(
 def test_validation_errors_are_shown_beside_the_field_with_the_input_kept(app, admin):
     form = Page(admin.get("/admin/kontor/ny"))
     data = form.values()
-    fill(data, {"name": "NAV Øksnes", "municipality": "Øksnes", "slug": "Øksnes!",
-                 "opens_from": "2026-13", "opens_to": "mai"})
+    fill(
+        data,
+        {
+            "name": "NAV Øksnes",
+            "municipality": "Øksnes",
+            "slug": "Øksnes!",
+            "opens_from": "2026-13",
+            "opens_to": "mai",
+        },
+    )
     page = Page(admin.post(form.action, data=data))
     assert page.status == 200
     assert "små bokstaver" in page.error_for("slug")
     assert "for eksempel 2026-09" in page.error_for("opens_from")
     assert "for eksempel 2026-09" in page.error_for("opens_to")
     values = page.values()
-    assert (values["name"], values["municipality"], values["slug"], values["opens_from"],
-            values["opens_to"]) == ("NAV Øksnes", "Øksnes", "Øksnes!", "2026-13", "mai")
+    assert (
+        values["name"],
+        values["municipality"],
+        values["slug"],
+        values["opens_from"],
+        values["opens_to"],
+    ) == ("NAV Øksnes", "Øksnes", "Øksnes!", "2026-13", "mai")
     assert 'aria-invalid="true"' in page.html
 
     fill(data, {"slug": "bodo", "opens_from": "2026-05", "opens_to": "2026-04"})
@@ -171,14 +198,17 @@ def test_a_name_can_change_but_never_the_slug(app, admin):
     assert admin.post(form.action, data=data).status_code == 303
     bodo = office(app, "bodo")
     assert bodo.name == "NAV Bodø sentrum" and office(app, "ny-bodo") is None
-    event, = events(app, "office.rename")
-    assert event.details == {"office": "bodo",
-                             "changed": {"name": ["NAV Bodø", "NAV Bodø sentrum"]}}
+    (event,) = events(app, "office.rename")
+    assert event.details == {
+        "office": "bodo",
+        "changed": {"name": ["NAV Bodø", "NAV Bodø sentrum"]},
+    }
 
     fill(data, {"name": "NAV Bodø sentrum", "county": "Nordland fylke"})
     admin.post(form.action, data=data)
     assert events(app, "office.edit")[0].details["changed"] == {
-        "county": ["Nordland", "Nordland fylke"]}
+        "county": ["Nordland", "Nordland fylke"]
+    }
     data["name"] = ""
     page = Page(admin.post(form.action, data=data))
     assert page.error_for("name") and office(app, "bodo").name == "NAV Bodø sentrum"
@@ -209,9 +239,12 @@ def test_the_office_period_in_whole_months(app, admin):
     assert response.status_code == 303
     bodo = office(app, "bodo")
     assert (bodo.opens_on, bodo.closes_on) == (date(2026, 1, 1), date(2026, 2, 28))
-    event, = events(app, "period.set")
-    assert event.details == {"office": "bodo", "before": [None, None],
-                             "after": ["2026-01-01", "2026-02-28"]}
+    (event,) = events(app, "period.set")
+    assert event.details == {
+        "office": "bodo",
+        "before": [None, None],
+        "after": ["2026-01-01", "2026-02-28"],
+    }
     page = Page(post(admin, "/admin/kontor/bodo/periode", opens_from="2026-07", opens_to="2026-6"))
     assert page.status == 200 and "for eksempel" in page.error_for("opens_to")
     assert 'value="2026-6"' in page.html
@@ -221,8 +254,12 @@ def test_the_office_period_in_whole_months(app, admin):
 def test_open_and_closed_follow_the_period(app, admin, today):
     post(admin, "/admin/kontor/bodo/periode", opens_from="2026-06", opens_to="2026-08")
     respondent = app.test_client()
-    for day, is_closed in [(date(2026, 5, 31), True), (date(2026, 6, 1), False),
-                           (date(2026, 8, 31), False), (date(2026, 9, 1), True)]:
+    for day, is_closed in [
+        (date(2026, 5, 31), True),
+        (date(2026, 6, 1), False),
+        (date(2026, 8, 31), False),
+        (date(2026, 9, 1), True),
+    ]:
         today(day)
         html = respondent.get("/k/bodo").get_data(as_text=True)
         assert closed(html) == is_closed, day
@@ -275,8 +312,12 @@ def test_close_now_and_open_now(app, admin, today):
     bodo = office(app, "bodo")
     assert (bodo.opens_on, bodo.closes_on) == (date(2026, 5, 1), None)
     assert not closed(app.test_client().get("/k/bodo").get_data(as_text=True))
-    assert [e.action for e in events(app)] == ["period.close", "period.set", "period.close",
-                                               "period.open"]
+    assert [e.action for e in events(app)] == [
+        "period.close",
+        "period.set",
+        "period.close",
+        "period.open",
+    ]
 
 
 def test_periods_for_all_offices_at_once(app, admin):
@@ -287,18 +328,22 @@ def test_periods_for_all_offices_at_once(app, admin):
     assert admin.post("/admin/perioder", data=data).status_code == 303
     for slug in ("bodo", "tromso"):
         assert (office(app, slug).opens_on, office(app, slug).closes_on) == (
-            date(2026, 7, 1), date(2026, 12, 31))
+            date(2026, 7, 1),
+            date(2026, 12, 31),
+        )
     stengt = office(app, "stengt")  # deactivated: left as it was
     assert (stengt.opens_on, stengt.closes_on, stengt.active) == (None, None, False)
-    event, = events(app, "period.set")
+    (event,) = events(app, "period.set")
     assert event.details["all_offices"] is True
     assert set(event.details["offices"]) == {"bodo", "tromso"}
 
     assert post(admin, "/admin/perioder/steng").status_code == 303
     assert all(office(app, s).closes_on == TODAY - timedelta(days=1) for s in ("bodo", "tromso"))
     assert post(admin, "/admin/perioder/apne").status_code == 303
-    assert all((office(app, s).opens_on, office(app, s).closes_on) == (date(2026, 5, 1), None)
-               for s in ("bodo", "tromso"))
+    assert all(
+        (office(app, s).opens_on, office(app, s).closes_on) == (date(2026, 5, 1), None)
+        for s in ("bodo", "tromso")
+    )
     assert [e.action for e in events(app)] == ["period.set", "period.close", "period.open"]
 
     fill(data, {"opens_from": "juli"})
@@ -320,39 +365,70 @@ def test_other_roles_get_404_even_with_a_valid_token(app, client, role, today):
     with app.app_context():
         make_account(role, role, *(["bodo"] if role == "leder" else []))
     sign_in(client, role)
-    for url in ("/admin/kontor/bodo/deaktiver", "/admin/kontor/bodo/aktiver",
-                "/admin/kontor/bodo/periode", "/admin/kontor/bodo/apne",
-                "/admin/kontor/bodo/steng", "/admin/perioder", "/admin/perioder/apne",
-                "/admin/perioder/steng", "/admin/kontor/ny", "/admin/kontor/bodo/endre"):
+    for url in (
+        "/admin/kontor/bodo/deaktiver",
+        "/admin/kontor/bodo/aktiver",
+        "/admin/kontor/bodo/periode",
+        "/admin/kontor/bodo/apne",
+        "/admin/kontor/bodo/steng",
+        "/admin/perioder",
+        "/admin/perioder/apne",
+        "/admin/perioder/steng",
+        "/admin/kontor/ny",
+        "/admin/kontor/bodo/endre",
+    ):
         assert post(client, url, opens_from="2026-01", name="X").status_code == 404, url
     assert office(app, "bodo").active and office(app, "bodo").opens_on is None
     assert events(app) == []
 
 
 def test_unknown_offices_are_404(admin):
-    for url in ("/admin/kontor/finnes-ikke", "/admin/kontor/finnes-ikke/plakat",
-                "/admin/kontor/finnes-ikke/qr.svg", "/admin/kontor/finnes-ikke/endre"):
+    for url in (
+        "/admin/kontor/finnes-ikke",
+        "/admin/kontor/finnes-ikke/plakat",
+        "/admin/kontor/finnes-ikke/qr.svg",
+        "/admin/kontor/finnes-ikke/endre",
+    ):
         assert admin.get(url).status_code == 404
     assert post(admin, "/admin/kontor/finnes-ikke/steng").status_code == 404
 
 
 # --- flask offices / flask periods -----------------------------------------------------------
 
+
 def test_the_commands_do_what_the_pages_do_audited_as_shell(app, runner, today, tmp_path):
-    result = runner.invoke(args=["offices", "create", "NAV Lødingen", "--municipality",
-                                 "Lødingen", "--county", "Nordland", "--from", "2026-06"])
+    result = runner.invoke(
+        args=[
+            "offices",
+            "create",
+            "NAV Lødingen",
+            "--municipality",
+            "Lødingen",
+            "--county",
+            "Nordland",
+            "--from",
+            "2026-06",
+        ]
+    )
     assert result.exit_code == 0, result.output
     lodingen = office(app, "lodingen")
     assert (lodingen.name, lodingen.opens_on, lodingen.closes_on) == (
-        "NAV Lødingen", date(2026, 6, 1), None)
+        "NAV Lødingen",
+        date(2026, 6, 1),
+        None,
+    )
     assert runner.invoke(args=["offices", "create", "Igjen", "--slug", "lodingen"]).exit_code != 0
     assert runner.invoke(args=["offices", "create", "X", "--slug", "Bad Slug"]).exit_code != 0
 
     listed = runner.invoke(args=["offices", "list"]).output
     assert "lodingen" in listed and "closed" in listed and "deactivated" in listed
 
-    assert runner.invoke(args=["offices", "edit", "lodingen", "--name", "NAV Lødingen og Tjeldsund"]
-                         ).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["offices", "edit", "lodingen", "--name", "NAV Lødingen og Tjeldsund"]
+        ).exit_code
+        == 0
+    )
     assert office(app, "lodingen").name == "NAV Lødingen og Tjeldsund"
     assert runner.invoke(args=["offices", "deactivate", "lodingen"]).exit_code == 0
     assert not office(app, "lodingen").active
@@ -361,8 +437,20 @@ def test_the_commands_do_what_the_pages_do_audited_as_shell(app, runner, today, 
     # Links need to know where respondents reach Stigen.
     png, svg = tmp_path / "qr.png", tmp_path / "plakat.svg"
     assert runner.invoke(args=["offices", "qr", "lodingen", "--out", str(png)]).exit_code != 0
-    assert runner.invoke(args=["offices", "qr", "lodingen", "--out", str(png), "--base-url",
-                               "https://stigen.example.no"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=[
+                "offices",
+                "qr",
+                "lodingen",
+                "--out",
+                str(png),
+                "--base-url",
+                "https://stigen.example.no",
+            ]
+        ).exit_code
+        == 0
+    )
     assert png.read_bytes().startswith(b"\x89PNG")
     app.config["STIGEN_BASE_URL"] = "https://stigen.example.no"
     result = runner.invoke(args=["offices", "poster", "lodingen", "--out", str(svg)])
@@ -371,8 +459,12 @@ def test_the_commands_do_what_the_pages_do_audited_as_shell(app, runner, today, 
     assert root.get("viewBox") == "0 0 210 297"
     assert "https://stigen.example.no/k/lodingen" in "".join(t.text or "" for t in root.iter())
 
-    assert runner.invoke(args=["periods", "open", "--office", "bodo", "--from", "2026-01",
-                               "--to", "2026-03"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["periods", "open", "--office", "bodo", "--from", "2026-01", "--to", "2026-03"]
+        ).exit_code
+        == 0
+    )
     assert office(app, "bodo").closes_on == date(2026, 3, 31)
     assert runner.invoke(args=["periods", "open", "--all", "--from", "2026-13"]).exit_code != 0
     assert runner.invoke(args=["periods", "open", "--from", "2026-01"]).exit_code != 0
@@ -383,6 +475,12 @@ def test_the_commands_do_what_the_pages_do_audited_as_shell(app, runner, today, 
     assert office(app, "tromso").closes_on == TODAY - timedelta(days=1)
 
     actions = [(e.action, e.actor) for e in events(app)]
-    assert actions == [("office.create", "shell"), ("office.rename", "shell"),
-                       ("office.deactivate", "shell"), ("office.activate", "shell"),
-                       ("period.set", "shell"), ("period.set", "shell"), ("period.close", "shell")]
+    assert actions == [
+        ("office.create", "shell"),
+        ("office.rename", "shell"),
+        ("office.deactivate", "shell"),
+        ("office.activate", "shell"),
+        ("period.set", "shell"),
+        ("period.set", "shell"),
+        ("period.close", "shell"),
+    ]

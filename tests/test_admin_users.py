@@ -31,6 +31,7 @@ LAST_ADMIN = "Det må alltid finnes minst én aktiv administrator"
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def csrf_token(client, url: str) -> str:
     html = client.get(url).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
@@ -99,6 +100,7 @@ def create(client, app, username: str, role: str = "leder", offices=("bodo",), *
 
 # --- pure rules -------------------------------------------------------------------------------
 
+
 def test_the_last_admin_rule_counts_only_active_admins():
     assert leaves_no_admin({1}, 1, "forsker", True)
     assert leaves_no_admin({1}, 1, "admin", False)
@@ -119,6 +121,7 @@ def test_reset_state_and_token_hash():
 
 
 # --- creating a user with a one-time link ------------------------------------------------------
+
 
 def test_create_user_with_a_link_that_sets_a_password_once(app, admin):
     page = admin.get("/admin/brukere/ny")
@@ -146,9 +149,12 @@ def test_create_user_with_a_link_that_sets_a_password_once(app, admin):
     form = visitor.get(link)
     assert form.status_code == 200 and "Velg et nytt passord" in form.get_data(as_text=True)
     path = "/logg-inn/ny-passord?lenke=" + token
-    mismatch = post(visitor, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"},
-                    page=path)
-    assert mismatch.status_code == 200 and "Passordene er ikke like." in mismatch.get_data(as_text=True)
+    mismatch = post(
+        visitor, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"}, page=path
+    )
+    assert mismatch.status_code == 200 and "Passordene er ikke like." in mismatch.get_data(
+        as_text=True
+    )
     short = post(visitor, path, {"password": "kort", "confirm": "kort"}, page=path)
     assert "Passordet må ha mellom 10 og 200 tegn." in short.get_data(as_text=True)
 
@@ -163,22 +169,34 @@ def test_create_user_with_a_link_that_sets_a_password_once(app, admin):
 
     again = app.test_client().get(link)
     assert again.status_code == 404 and "Lenken virker ikke" in again.get_data(as_text=True)
-    reused = post(app.test_client(), path, {"password": "x" * 12, "confirm": "x" * 12},
-                  page="/logg-inn")
+    reused = post(
+        app.test_client(), path, {"password": "x" * 12, "confirm": "x" * 12}, page="/logg-inn"
+    )
     assert reused.status_code == 404  # used up
 
     created = events(app, "user.create")[-1]
     assert created.actor == "admin"
-    assert created.details == {"username": "kari", "role": "leder", "offices": ["bodo"],
-                               "password": "link"}
+    assert created.details == {
+        "username": "kari",
+        "role": "leder",
+        "offices": ["bodo"],
+        "password": "link",
+    }
     password_set = events(app, "user.password_set")[-1]
     assert password_set.actor == "kari" and password_set.details == {"username": "kari"}
     assert_no_secrets(app, token, NEW_PASSWORD)
 
 
 def test_create_user_with_a_typed_password(app, admin):
-    response = create(admin, app, "forsker1", role="forsker", offices=("bodo",),
-                      password_mode="passord", password="forskerens-passord")
+    response = create(
+        admin,
+        app,
+        "forsker1",
+        role="forsker",
+        offices=("bodo",),
+        password_mode="passord",
+        password="forskerens-passord",
+    )
     assert response.status_code == 302
     with app.app_context():
         forsker = account("forsker1")
@@ -207,16 +225,22 @@ def test_create_refuses_bad_input_and_keeps_it(app, admin):
     assert "Bruk bare små bokstaver" in odd.get_data(as_text=True)
     tampered = create(admin, app, "ola", role="leder", offices=())
     assert tampered.status_code == 200
-    bogus = post(admin, "/admin/brukere/ny", {"username": "ola", "role": "leder",
-                                               "offices": ["999999", "x"], "password_mode": "lenke"},
-                 page="/admin/brukere/ny")
-    assert bogus.status_code == 200 and "Velg blant kontorene i listen." in bogus.get_data(as_text=True)
+    bogus = post(
+        admin,
+        "/admin/brukere/ny",
+        {"username": "ola", "role": "leder", "offices": ["999999", "x"], "password_mode": "lenke"},
+        page="/admin/brukere/ny",
+    )
+    assert bogus.status_code == 200 and "Velg blant kontorene i listen." in bogus.get_data(
+        as_text=True
+    )
     with app.app_context():
         assert account("ola") is None
     assert events(app, "user.create") == []
 
 
 # --- editing role and offices ---------------------------------------------------------------
+
 
 def test_edit_role_and_offices(app, admin):
     leder = account_id(app, "leder")
@@ -238,16 +262,25 @@ def test_edit_role_and_offices(app, admin):
         assert changed.role == "forsker" and changed.offices == []
     updates = [e.details for e in events(app, "user.update")]
     assert updates == [
-        {"username": "leder", "role": "leder", "offices": ["bodo", "tromso"],
-         "before": {"role": "leder", "offices": ["bodo"]}},
-        {"username": "leder", "role": "forsker", "offices": [],
-         "before": {"role": "leder", "offices": ["bodo", "tromso"]}},
+        {
+            "username": "leder",
+            "role": "leder",
+            "offices": ["bodo", "tromso"],
+            "before": {"role": "leder", "offices": ["bodo"]},
+        },
+        {
+            "username": "leder",
+            "role": "forsker",
+            "offices": [],
+            "before": {"role": "leder", "offices": ["bodo", "tromso"]},
+        },
     ]
     unchanged = post(admin, url, {"role": "forsker"}, page=url)
     assert unchanged.status_code == 302 and len(events(app, "user.update")) == 2
 
 
 # --- forced reset -------------------------------------------------------------------------------
+
 
 def test_forced_reset_ends_the_old_password(app, admin):
     leder = account_id(app, "leder")
@@ -285,8 +318,9 @@ def test_a_link_expires(app, admin):
     unknown = app.test_client().get("/logg-inn/ny-passord?lenke=" + "A" * 43)
     assert expired.status_code == unknown.status_code == 404
     # Every failure looks the same (but for the link itself, kept in the language links).
-    assert expired.get_data(as_text=True).replace(token, "") == \
-        unknown.get_data(as_text=True).replace("A" * 43, "")
+    assert expired.get_data(as_text=True).replace(token, "") == unknown.get_data(
+        as_text=True
+    ).replace("A" * 43, "")
     assert "lenken er utløpt" in admin.get("/admin/brukere").get_data(as_text=True)
     for nonsense in ("x" * 500, "%C3%A6%C3%B8", "a.b"):
         assert app.test_client().get("/logg-inn/ny-passord?lenke=" + nonsense).status_code == 404
@@ -326,6 +360,7 @@ def test_the_link_uses_the_configured_base_url(app, admin):
 
 # --- deactivation -------------------------------------------------------------------------------
 
+
 def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(app, admin):
     leder = account_id(app, "leder")
     session = app.test_client()
@@ -340,13 +375,18 @@ def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(app, admin):
 
     assert post(admin, f"/admin/brukere/{leder}/aktiver").status_code == 302
     assert sign_in(app.test_client(), "leder").status_code == 302
-    assert [e.details for e in events(app, "user.deactivate")] == [{"username": "leder", "role": "leder"}]
-    assert [e.details for e in events(app, "user.activate")] == [{"username": "leder", "role": "leder"}]
+    assert [e.details for e in events(app, "user.deactivate")] == [
+        {"username": "leder", "role": "leder"}
+    ]
+    assert [e.details for e in events(app, "user.activate")] == [
+        {"username": "leder", "role": "leder"}
+    ]
     # Every staff action was the admin's (a release made by the pages themselves is not).
     assert all(e.actor == "admin" for e in events(app) if e.action != "release.publish")
 
 
 # --- the last admin -------------------------------------------------------------------------------
+
 
 def test_the_last_admin_cannot_remove_themself(app, admin):
     me = account_id(app, "admin")
@@ -370,7 +410,9 @@ def test_the_last_admin_cannot_remove_themself(app, admin):
     # With another active admin, stepping down is allowed (and leaves the admin pages).
     other = account_id(app, "admin2")
     post(admin, f"/admin/brukere/{other}/aktiver")
-    stepped_down = post(admin, f"/admin/brukere/{me}", {"role": "forsker"}, page=f"/admin/brukere/{me}")
+    stepped_down = post(
+        admin, f"/admin/brukere/{me}", {"role": "forsker"}, page=f"/admin/brukere/{me}"
+    )
     assert stepped_down.status_code == 302 and stepped_down.headers["Location"] == "/resultater/"
     assert admin.get("/admin/brukere").status_code == 404
 
@@ -401,6 +443,7 @@ def test_the_last_admin_rule_in_the_shell(app, runner):
 
 # --- the shell ------------------------------------------------------------------------------------
 
+
 def test_user_commands_work_and_are_audited(app, runner):
     with app.app_context():
         make_account("admin", "admin")
@@ -408,9 +451,15 @@ def test_user_commands_work_and_are_audited(app, runner):
     assert created.exit_code == 0
     generated = created.output.rsplit(": ", 1)[1].strip()
     assert runner.invoke(args=["users", "bind", "kari", "--office", "tromso"]).exit_code == 0
-    assert runner.invoke(args=["users", "password", "kari"],
-                         input="kommando-passord\nkommando-passord\n").exit_code == 0
-    assert runner.invoke(args=["users", "role", "kari", "leder", "--office", "tromso"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["users", "password", "kari"], input="kommando-passord\nkommando-passord\n"
+        ).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(args=["users", "role", "kari", "leder", "--office", "tromso"]).exit_code == 0
+    )
     refused = runner.invoke(args=["users", "role", "admin", "leder"])
     assert refused.exit_code != 0 and "needs at least one --office" in refused.output
     assert runner.invoke(args=["users", "deactivate", "kari"]).exit_code == 0
@@ -418,7 +467,9 @@ def test_user_commands_work_and_are_audited(app, runner):
     missing = runner.invoke(args=["users", "deactivate", "nobody"])
     assert missing.exit_code != 0 and "No account" in missing.output
 
-    reset = runner.invoke(args=["users", "reset", "kari", "--base-url", "https://stigen.example.no"])
+    reset = runner.invoke(
+        args=["users", "reset", "kari", "--base-url", "https://stigen.example.no"]
+    )
     assert reset.exit_code == 0
     link = reset.output.strip().splitlines()[-1]
     assert link.startswith("https://stigen.example.no/logg-inn/ny-passord?lenke=")
@@ -431,14 +482,21 @@ def test_user_commands_work_and_are_audited(app, runner):
     assert "admin\tadmin\tactive\tall offices" in listing
 
     seen = [(e.actor, e.action) for e in events(app)]
-    assert seen == [("shell", "user.create"), ("shell", "user.update"),
-                    ("shell", "user.password_set"), ("shell", "user.update"),
-                    ("shell", "user.deactivate"), ("shell", "user.activate"),
-                    ("shell", "user.reset"), ("shell", "user.reset")]
+    assert seen == [
+        ("shell", "user.create"),
+        ("shell", "user.update"),
+        ("shell", "user.password_set"),
+        ("shell", "user.update"),
+        ("shell", "user.deactivate"),
+        ("shell", "user.activate"),
+        ("shell", "user.reset"),
+        ("shell", "user.reset"),
+    ]
     assert_no_secrets(app, generated, "kommando-passord", token_of(link))
 
 
 # --- the audit log's filters ------------------------------------------------------------------------
+
 
 def add_event(at: datetime, actor: str, action: str, **details) -> None:
     db.session.add(AuditEvent(at=at, actor=actor, action=action, details=details))
@@ -482,7 +540,9 @@ def test_audit_log_bad_dates_get_a_message(app, logged):
     html = logged.get("/admin/revisjon?fra=2026-13-01").get_data(as_text=True)
     assert "Skriv datoen som ÅÅÅÅ-MM-DD" in html and 'value="2026-13-01"' in html
     assert rows(logged, "fra=2026-13-01") == ["b", "x3", "x2", "x1", "a"]  # filters nothing
-    reversed_range = logged.get("/admin/revisjon?fra=2026-03-01&til=2026-02-01").get_data(as_text=True)
+    reversed_range = logged.get("/admin/revisjon?fra=2026-03-01&til=2026-02-01").get_data(
+        as_text=True
+    )
     assert "Til-datoen kan ikke være før fra-datoen." in reversed_range
 
 
@@ -495,7 +555,11 @@ def test_audit_log_pages_keep_the_filters(app, admin):
         db.session.commit()
     first = admin.get("/admin/revisjon?handling=user.update&hvem=kari&fra=2026-02-01")
     html = first.get_data(as_text=True)
-    older = re.search(r'href="(/admin/revisjon\?[^"]*side=2[^"]*)"', html).group(1).replace("&amp;", "&")
+    older = (
+        re.search(r'href="(/admin/revisjon\?[^"]*side=2[^"]*)"', html)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     assert "handling=user.update" in older and "hvem=kari" in older and "fra=2026-02-01" in older
     second = admin.get(older).get_data(as_text=True)
     shown = re.findall(r'<span class="muted">n:</span> (\d+)<', second)

@@ -29,8 +29,12 @@ REFERRER = "https://sms.example.no/invite?person=ola-nordmann"
 FREE_TEXT = "Veilederen min var fin. Ring meg på 912 34 567."
 CLIENT = {
     "environ_base": {"REMOTE_ADDR": ADDRESS},
-    "headers": {"User-Agent": AGENT, "Referer": REFERRER, "X-Forwarded-For": FORWARDED,
-                "Accept-Language": "nn-NO,nn;q=0.9"},
+    "headers": {
+        "User-Agent": AGENT,
+        "Referer": REFERRER,
+        "X-Forwarded-For": FORWARDED,
+        "Accept-Language": "nn-NO,nn;q=0.9",
+    },
 }
 TRACES = (ADDRESS, FORWARDED, AGENT, "StigenPrivacyProbe", "ola-nordmann", "912 34 567")
 
@@ -82,9 +86,9 @@ def database_bytes(app, database_url: str) -> bytes:
         return raw
     url = make_url(database_url)
     return subprocess.run(
-        ["pg_dump", "-h", url.host, "-p", str(url.port or 5432), "-U", url.username,
-         url.database],
-        check=True, capture_output=True,
+        ["pg_dump", "-h", url.host, "-p", str(url.port or 5432), "-U", url.username, url.database],
+        check=True,
+        capture_output=True,
     ).stdout
 
 
@@ -131,8 +135,15 @@ FORBIDDEN_COLUMN = re.compile(
 )
 
 
-ANSWER_TABLES = {"response", "comment", "submission_receipt", "tally", "measure_tally",
-                 "inbox", "mix_batch"}
+ANSWER_TABLES = {
+    "response",
+    "comment",
+    "submission_receipt",
+    "tally",
+    "measure_tally",
+    "inbox",
+    "mix_batch",
+}
 
 
 def test_the_schema_has_no_place_for_a_trace(app):
@@ -159,9 +170,11 @@ def test_the_schema_has_no_place_for_a_trace(app):
 def test_ids_do_not_come_from_a_sequence(app):
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            sequences = db.session.execute(
-                text("SELECT sequence_name FROM information_schema.sequences")
-            ).scalars().all()
+            sequences = (
+                db.session.execute(text("SELECT sequence_name FROM information_schema.sequences"))
+                .scalars()
+                .all()
+            )
             assert not any("response" in s or "comment" in s for s in sequences)
         column = inspect(db.engine).get_columns("response")[0]
         assert column["name"] == "id" and column.get("autoincrement") is not True
@@ -215,7 +228,8 @@ def test_development_server_logs_no_address_and_no_query(app, caplog):
             assert response.status == 200
         staff = urllib.request.Request(
             f"http://127.0.0.1:{server.port}/logg-inn?next=secret-token-42",
-            headers={"User-Agent": AGENT, "Referer": REFERRER})
+            headers={"User-Agent": AGENT, "Referer": REFERRER},
+        )
         with urllib.request.urlopen(staff) as response:
             assert response.status == 200
     finally:
@@ -233,9 +247,13 @@ def test_log_filter_strips_address_time_and_query_from_werkzeug_lines():
     from survey.privacy import RequestLineFilter
 
     record = logging.LogRecord(
-        "werkzeug", logging.INFO, __file__, 1,
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
         '%s - - [21/Nov/2026 14:03:11] "%s" %s %s',
-        ("198.51.100.23", "POST /logg-inn?t=abc HTTP/1.1", "303", "-"), None,
+        ("198.51.100.23", "POST /logg-inn?t=abc HTTP/1.1", "303", "-"),
+        None,
     )
     assert RequestLineFilter().filter(record)
     assert record.getMessage() == "POST /logg-inn 303"

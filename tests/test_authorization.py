@@ -93,16 +93,24 @@ EXPECTED = {
     "health.isready": (200,) * 6,
     "metrics.metrics": (200,) * 6,
 }
-ARGUMENTS = {"slug": "bodo", "version": plotly.__version__, "filename": "css/stigen.css",
-             "note_id": 1, "account_id": 1, "number": 1,
-             "comment_id": "00000000-0000-4000-8000-000000000000", "kind": "sav"}
+ARGUMENTS = {
+    "slug": "bodo",
+    "version": plotly.__version__,
+    "filename": "css/stigen.css",
+    "note_id": 1,
+    "account_id": 1,
+    "number": 1,
+    "comment_id": "00000000-0000-4000-8000-000000000000",
+    "kind": "sav",
+}
 
 
 def test_every_route_has_an_expectation(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints == set(EXPECTED), (
         f"routes without an expectation: {sorted(endpoints - set(EXPECTED))}; "
-        f"expectations without a route: {sorted(set(EXPECTED) - endpoints)}")
+        f"expectations without a route: {sorted(set(EXPECTED) - endpoints)}"
+    )
 
 
 def visitor(app, role: str):
@@ -137,8 +145,11 @@ def wrong_statuses(app, client, role: str, expected: dict | None = None) -> list
         with client.open(url, method=method) as response:
             wanted = expected[rule.endpoint][ROLES.index(role)]
             seen.append((rule.endpoint, method, response.status_code, wanted))
-            if response.status_code == 302 and role == "anonymous" and \
-                    rule.endpoint.split(".")[0] in ("dashboard", "export", "admin"):
+            if (
+                response.status_code == 302
+                and role == "anonymous"
+                and rule.endpoint.split(".")[0] in ("dashboard", "export", "admin")
+            ):
                 assert response.headers["Location"].startswith("/logg-inn")
     return [s for s in seen if s[2] != s[3]]
 

@@ -15,22 +15,29 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_sizes_read_as_people_write_them():
-    assert [parse_size(s) for s in ("10k", "100K", "1M", "2500", "1_000")] == \
-        [10_000, 100_000, 1_000_000, 2_500, 1_000]
+    assert [parse_size(s) for s in ("10k", "100K", "1M", "2500", "1_000")] == [
+        10_000,
+        100_000,
+        1_000_000,
+        2_500,
+        1_000,
+    ]
     assert parse_args(["--quick"]).sizes == [10_000]
     assert parse_args([]).sizes == [10_000, 100_000, 1_000_000]
     assert parse_args(["--sizes", "1M,10k"]).sizes == [10_000, 1_000_000]
 
 
 def test_growth_compares_the_largest_size_with_the_smallest():
-    rows = [Row(10_000, "x", "1", key="dashboard: overview, warm", number=0.010),
-            Row(1_000_000, "x", "1", key="dashboard: overview, warm", number=0.012),
-            Row(10_000, "x", "1", key="CSV export", number=1.0),
-            Row(1_000_000, "x", "1", key="CSV export", number=200.0)]
+    rows = [
+        Row(10_000, "x", "1", key="dashboard: overview, warm", number=0.010),
+        Row(1_000_000, "x", "1", key="dashboard: overview, warm", number=0.012),
+        Row(10_000, "x", "1", key="CSV export", number=1.0),
+        Row(1_000_000, "x", "1", key="CSV export", number=200.0),
+    ]
     found = {r.figure.split(" (")[0]: r for r in growth(rows, [10_000, 1_000_000])}
-    assert found["growth: dashboard: overview, warm"].met is True   # flat
+    assert found["growth: dashboard: overview, warm"].met is True  # flat
     assert found["growth: dashboard: overview, warm"].value == "1.00× → 1.20×"
-    assert found["growth: CSV export"].met is False                 # worse than linear
+    assert found["growth: CSV export"].met is False  # worse than linear
     assert growth(rows, [10_000]) == []
 
 
@@ -43,10 +50,25 @@ def test_the_smallest_run_writes_every_expected_row(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     out = tmp_path / "performance.md"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--sizes", "300", "--only", "demo,weight,dashboard",
-         "--repeat", "3",
-         "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--sizes",
+            "300",
+            "--only",
+            "demo,weight,dashboard",
+            "--repeat",
+            "3",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
     assert "## SQLite" in text and "## PostgreSQL" not in text
@@ -59,8 +81,11 @@ def test_the_smallest_run_writes_every_expected_row(tmp_path):
     assert pages[-1] == "page weight: thank-you page"
     assert len(pages) >= 4 and "page weight: questionnaire page 1" in pages
     for page in ("office page", "overview"):
-        for situation in ("warm", "just after a new response",
-                          "cold cache: snapshot built in the request (gunicorn workers build it at start)"):
+        for situation in (
+            "warm",
+            "just after a new response",
+            "cold cache: snapshot built in the request (gunicorn workers build it at start)",
+        ):
             assert f"dashboard: {page}, {situation}" in figures
     assert not [f for f in figures if "could not run" in f]
     # What it prints is the table it writes.

@@ -15,8 +15,18 @@ from .test_respond import FULL, V1, answer_all
 
 RAW = tomllib.loads((DIRECTORY / "v1.toml").read_text())
 TOOK_PART = {"tilt_deltatt": ["kurs"]}
-PROGRAMMES = ["avklaring", "oppfolging", "arbeidstrening", "arbeidsforberedende_trening",
-              "lonnstilskudd", "kurs", "jobbklubb", "mentor", "individuell_jobbstotte", "annet"]
+PROGRAMMES = [
+    "avklaring",
+    "oppfolging",
+    "arbeidstrening",
+    "arbeidsforberedende_trening",
+    "lonnstilskudd",
+    "kurs",
+    "jobbklubb",
+    "mentor",
+    "individuell_jobbstotte",
+    "annet",
+]
 
 
 def _branched() -> dict:
@@ -26,9 +36,15 @@ def _branched() -> dict:
     at = [p["code"] for p in raw["pages"]].index("tiltak")
     tiltak = raw["pages"][at]
     raw["pages"][at] = {**tiltak, "items": tiltak["items"][:1]}
-    raw["pages"].insert(at + 1, {
-        "code": "tiltak_erfaring", "title": tiltak["title"], "items": tiltak["items"][1:],
-        "show_if": {"item": "tilt_deltatt", "any_of": PROGRAMMES}})
+    raw["pages"].insert(
+        at + 1,
+        {
+            "code": "tiltak_erfaring",
+            "title": tiltak["title"],
+            "items": tiltak["items"][1:],
+            "show_if": {"item": "tilt_deltatt", "any_of": PROGRAMMES},
+        },
+    )
     return raw
 
 
@@ -56,13 +72,16 @@ def _with_condition(page: int, condition) -> dict:
     return raw
 
 
-@pytest.mark.parametrize("page, condition, fault", [
-    (3, {"item": "tilt_deltatt", "any_of": ["kurs"]}, "not an item on an earlier page"),
-    (3, {"item": "med_stige", "any_of": [9]}, "any_of must list options"),
-    (3, {"item": "med_stige"}, "exactly item and any_of"),
-    (0, None, None),
-    (len(RAW["pages"]) - 1, {"item": "med_stige", "any_of": [1]}, "always shown"),
-])
+@pytest.mark.parametrize(
+    "page, condition, fault",
+    [
+        (3, {"item": "tilt_deltatt", "any_of": ["kurs"]}, "not an item on an earlier page"),
+        (3, {"item": "med_stige", "any_of": [9]}, "any_of must list options"),
+        (3, {"item": "med_stige"}, "exactly item and any_of"),
+        (0, None, None),
+        (len(RAW["pages"]) - 1, {"item": "med_stige", "any_of": [1]}, "always shown"),
+    ],
+)
 def test_a_condition_must_name_an_earlier_answer_and_its_values(page, condition, fault):
     if fault is None:
         parse(_with_condition(page, condition))  # no condition at all: fine

@@ -18,8 +18,9 @@ from survey.scoring import band_of, score
 
 
 def test_seed_demo_makes_offices_and_scored_responses(runner, app):
-    result = runner.invoke(args=["seed-demo", "--offices", "12", "--responses", "600",
-                                 "--months", "6"])
+    result = runner.invoke(
+        args=["seed-demo", "--offices", "12", "--responses", "600", "--months", "6"]
+    )
     assert result.exit_code == 0, result.output
     assert "Added 600 synthetic responses" in result.output
     with app.app_context():
@@ -71,15 +72,21 @@ def test_k_below_three_is_refused(database_url, tmp_path, monkeypatch):
         create_app({"SQLALCHEMY_DATABASE_URI": database_url, "STIGEN_K": 2})
 
 
-@pytest.mark.parametrize("base_url", ["stigen.example.no", "https://stigen.example.no/sti",
-                                      "javascript:alert(1)", "https://a b"])
+@pytest.mark.parametrize(
+    "base_url",
+    ["stigen.example.no", "https://stigen.example.no/sti", "javascript:alert(1)", "https://a b"],
+)
 def test_a_malformed_base_url_is_refused(database_url, tmp_path, monkeypatch, base_url):
     monkeypatch.setenv("STIGEN_INSTANCE_PATH", str(tmp_path))
     with pytest.raises(RuntimeError, match="STIGEN_BASE_URL"):
         create_app({"SQLALCHEMY_DATABASE_URI": database_url, "STIGEN_BASE_URL": base_url})
     for good in ("https://stigen.example.no", "http://127.0.0.1:8000/"):
-        assert create_app({"SQLALCHEMY_DATABASE_URI": database_url,
-                           "STIGEN_BASE_URL": good}).config["STIGEN_BASE_URL"] == good
+        assert (
+            create_app({"SQLALCHEMY_DATABASE_URI": database_url, "STIGEN_BASE_URL": good}).config[
+                "STIGEN_BASE_URL"
+            ]
+            == good
+        )
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
@@ -160,17 +167,39 @@ def test_seeded_tallies_equal_a_rebuild_from_the_responses(runner, app):
     from survey import tally
     from survey.models import MeasureTally, tally_table
 
-    assert runner.invoke(args=["seed-demo", "--offices", "3", "--responses", "400",
-                               "--months", "4"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["seed-demo", "--offices", "3", "--responses", "400", "--months", "4"]
+        ).exit_code
+        == 0
+    )
     # A second run adds to the tallies rather than replacing them.
-    assert runner.invoke(args=["seed-demo", "--offices", "3", "--responses", "150",
-                               "--months", "4", "--seed", "2"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=[
+                "seed-demo",
+                "--offices",
+                "3",
+                "--responses",
+                "150",
+                "--months",
+                "4",
+                "--seed",
+                "2",
+            ]
+        ).exit_code
+        == 0
+    )
 
     def tallies():
-        rows = db.session.execute(select(tally_table).order_by(
-            tally_table.c.office_id, tally_table.c.period_start)).all()
-        measures = db.session.execute(select(MeasureTally.__table__).order_by(
-            MeasureTally.office_id, MeasureTally.period_start, MeasureTally.measure)).all()
+        rows = db.session.execute(
+            select(tally_table).order_by(tally_table.c.office_id, tally_table.c.period_start)
+        ).all()
+        measures = db.session.execute(
+            select(MeasureTally.__table__).order_by(
+                MeasureTally.office_id, MeasureTally.period_start, MeasureTally.measure
+            )
+        ).all()
         return [tuple(r) for r in rows], [tuple(m) for m in measures]
 
     with app.app_context():

@@ -40,15 +40,26 @@ def test_full_width_characters_fold_to_the_code(code):
     assert normalise(wide) == code
 
 
-@pytest.mark.parametrize("typed, reason, character", [
-    ("", "empty", ""), (None, "empty", ""), ("  - ", "empty", ""),
-    ("K7RM-XH4", "length", ""), ("K7RM-XH4PP", "length", ""),
-    ("K7RM-XH0P", "character", "0"), ("k7rm-xhop", "character", "O"),
-    ("K7RM-XH1P", "character", "1"), ("K7RM-XHLP", "character", "L"),
-    ("K7RM-5H4P", "character", "5"), ("K7RM-ZH4P", "character", "Z"),
-    ("K7RM-XH8P", "character", "8"), ("K7RM-XHBP", "character", "B"),
-    ("K7RM/XH4P", "character", "/"), ("K7RM-XH4P\x00", "character", "\x00"),
-])
+@pytest.mark.parametrize(
+    "typed, reason, character",
+    [
+        ("", "empty", ""),
+        (None, "empty", ""),
+        ("  - ", "empty", ""),
+        ("K7RM-XH4", "length", ""),
+        ("K7RM-XH4PP", "length", ""),
+        ("K7RM-XH0P", "character", "0"),
+        ("k7rm-xhop", "character", "O"),
+        ("K7RM-XH1P", "character", "1"),
+        ("K7RM-XHLP", "character", "L"),
+        ("K7RM-5H4P", "character", "5"),
+        ("K7RM-ZH4P", "character", "Z"),
+        ("K7RM-XH8P", "character", "8"),
+        ("K7RM-XHBP", "character", "B"),
+        ("K7RM/XH4P", "character", "/"),
+        ("K7RM-XH4P\x00", "character", "\x00"),
+    ],
+)
 def test_what_cannot_be_a_code_is_refused_with_a_reason(typed, reason, character):
     with pytest.raises(CodeError) as caught:
         normalise(typed)
@@ -94,6 +105,7 @@ def test_the_hash_is_keyed_hmac_sha256(code):
     assert digest == code_hash(code, b"key-one")
     assert digest != code_hash(code, "key-two")  # a rotated key no longer matches
     import hashlib
+
     assert digest != hashlib.sha256(code.encode()).hexdigest()  # not a plain hash
 
 
@@ -120,13 +132,17 @@ def test_a_signed_payload_of_another_shape_is_no_admission():
     from itsdangerous import URLSafeTimedSerializer
 
     signer = URLSafeTimedSerializer("key", salt=codes.ADMISSION_SALT)
-    for payload in ([7, "n"], {"office": "7", "nonce": "n"}, {"office": True, "nonce": "n"},
-                    {"office": 7, "nonce": 5}, "text"):
+    for payload in (
+        [7, "n"],
+        {"office": "7", "nonce": "n"},
+        {"office": True, "nonce": "n"},
+        {"office": 7, "nonce": 5},
+        "text",
+    ):
         assert codes.read_admission("key", signer.dumps(payload)) is None
 
 
-@pytest.mark.parametrize("configured, minimum", [(None, 20), (0, 20), (5, 20), (20, 20),
-                                                 (50, 50)])
+@pytest.mark.parametrize("configured, minimum", [(None, 20), (0, 20), (5, 20), (20, 20), (50, 50)])
 def test_a_batch_is_never_allowed_below_twenty(configured, minimum):
     assert codes.BATCH_MIN_FLOOR == 20
     assert codes.batch_minimum(configured) == minimum

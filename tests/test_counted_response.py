@@ -18,11 +18,20 @@ from .test_respond import FULL, HALF, answer_all, send
 
 V1 = get(1)
 SCORED = [item.code for item in scored_items(V1)]
-UNSCORED = {"rel_antall": 2, "tilt_deltatt": ["kurs"], "tilt_passet": 4, "tilt_nyttig": 4,
-            "hel_fornoyd": 5, "hel_situasjon": 3, "bak_alder": 2, "bak_varighet": 3}
+UNSCORED = {
+    "rel_antall": 2,
+    "tilt_deltatt": ["kurs"],
+    "tilt_passet": 4,
+    "tilt_nyttig": 4,
+    "hel_fornoyd": 5,
+    "hel_situasjon": 3,
+    "bak_alder": 2,
+    "bak_varighet": 3,
+}
 
 
 # --- the rule, pure ----------------------------------------------------------------------
+
 
 def test_the_scored_items_are_the_ladder_and_the_themes_agreement_items():
     assert SCORED[0] == "med_stige" and len(SCORED) == 21
@@ -50,10 +59,15 @@ def test_vet_ikke_and_unscored_items_are_not_answers():
 
 def _tiny(n_items: int) -> Questionnaire:
     text = Text("x", "x", "x")
-    items = tuple(Item(code=f"i{n}", type="scale", text=text, theme="t",
-                       options=()) for n in range(n_items))
-    return Questionnaire(version=9, title=text, pages=(Page(code="p", title=text, items=items),),
-                         themes={"t": Theme(code="t", label=text)})
+    items = tuple(
+        Item(code=f"i{n}", type="scale", text=text, theme="t", options=()) for n in range(n_items)
+    )
+    return Questionnaire(
+        version=9,
+        title=text,
+        pages=(Page(code="p", title=text, items=items),),
+        themes={"t": Theme(code="t", label=text)},
+    )
 
 
 @pytest.mark.parametrize("n_items, needed", [(1, 1), (2, 1), (4, 2), (5, 3)])
@@ -62,7 +76,7 @@ def test_half_is_rounded_up_for_any_questionnaire(n_items, needed):
     assert answers_needed(questionnaire) == needed
     codes = [f"i{n}" for n in range(n_items)]
     assert counts_as_response(questionnaire, {code: 1 for code in codes[:needed]})
-    assert not counts_as_response(questionnaire, {code: 1 for code in codes[:needed - 1]})
+    assert not counts_as_response(questionnaire, {code: 1 for code in codes[: needed - 1]})
 
 
 def test_a_questionnaire_without_scored_items_counts_nothing():
@@ -73,15 +87,19 @@ def test_a_questionnaire_without_scored_items_counts_nothing():
 
 # --- through the app -----------------------------------------------------------------------
 
+
 def stored(app) -> dict[str, int]:
     """Rows anywhere a submission could be kept: the inbox before mixing, the counted
     tables after."""
     before = _rows(app, models.Inbox)
     settle(app)
-    return {"inbox_before_mixing": before,
-            **{t.__tablename__: _rows(app, t)
-               for t in (models.Response, models.Comment, models.SubmissionReceipt,
-                         models.Inbox)}}
+    return {
+        "inbox_before_mixing": before,
+        **{
+            t.__tablename__: _rows(app, t)
+            for t in (models.Response, models.Comment, models.SubmissionReceipt, models.Inbox)
+        },
+    }
 
 
 def _rows(app, table) -> int:
@@ -102,8 +120,11 @@ def test_padding_four_empty_submissions_and_one_real_one_store_one_response(app)
 
 
 def test_a_refused_submission_loses_nothing_and_says_what_is_needed(app, client):
-    ten = {code: 4 for code in SCORED[1:11]} | {"hel_fritekst": "Mer tid, takk.",
-                                                "bak_alder": 2, "med_stige": -1}
+    ten = {code: 4 for code in SCORED[1:11]} | {
+        "hel_fritekst": "Mer tid, takk.",
+        "bak_alder": 2,
+        "med_stige": -1,
+    }
     last = answer_all(client, answers=ten)
     refused = send(client, last)
     assert refused.status == 200
@@ -133,11 +154,20 @@ def test_a_refused_submission_loses_nothing_and_says_what_is_needed(app, client)
     assert counts["response"] == 1
 
 
-@pytest.mark.parametrize("lang, words", [
-    ("nn", ("Svaret ditt er ikkje sendt enno", "minst 11 av dei 21", "Gå til første side")),
-    ("en", ("Your answers have not been sent yet", "at least 11 of the 21",
-            "Go to the first page")),
-])
+@pytest.mark.parametrize(
+    "lang, words",
+    [
+        ("nn", ("Svaret ditt er ikkje sendt enno", "minst 11 av dei 21", "Gå til første side")),
+        (
+            "en",
+            (
+                "Your answers have not been sent yet",
+                "at least 11 of the 21",
+                "Go to the first page",
+            ),
+        ),
+    ],
+)
 def test_the_refusal_is_in_the_respondents_language(app, client, lang, words):
     client.get(f"/?lang={lang}")
     refused = send(client, answer_all(client, answers={"med_stige": 3}))

@@ -51,8 +51,14 @@ def test_a_formula_after_a_separator_is_neutralised_in_both_formats():
 
 
 def test_numbers_and_empty_cells_stay_bare_and_the_header_plain():
-    body = b"".join(encode(["office", "score"], [["Bodø", 62.5], [None, -1]],
-                           CsvFormat.excel_norwegian(), float_columns=[1]))
+    body = b"".join(
+        encode(
+            ["office", "score"],
+            [["Bodø", 62.5], [None, -1]],
+            CsvFormat.excel_norwegian(),
+            float_columns=[1],
+        )
+    )
     assert body == '\ufeffoffice;score\r\n"Bodø";62,5\r\n;-1\r\n'.encode()
     body = b"".join(encode(["office", "score"], [["a,b", 0.5]], CsvFormat(), [1]))
     assert body == b'office,score\r\n"a,b",0.5\r\n'
@@ -78,9 +84,17 @@ def test_the_response_and_free_text_files_quote_and_guard_in_both_formats(resear
         db.session.add(Office(slug=ATTACK, name="Angrepskontoret"))
         db.session.commit()
         add_responses(ATTACK, APRIL, 6)
-        db.session.add(Comment(office_id=office_id(ATTACK), period_start=APRIL,
-                               questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body=MIRROR, status="approved"))
+        db.session.add(
+            Comment(
+                office_id=office_id(ATTACK),
+                period_start=APRIL,
+                questionnaire_version=1,
+                language="nb",
+                item_code="hel_fritekst",
+                body=MIRROR,
+                status="approved",
+            )
+        )
         db.session.commit()
     for query, separator in (("", ","), ("?format=excel", ";")):
         _, rows, body = download(researcher, "/eksport/svar.csv" + query)
@@ -92,8 +106,9 @@ def test_the_response_and_free_text_files_quote_and_guard_in_both_formats(resear
             assert f'{separator}"{period}"{separator}' in line  # quoted too
             assert f'{separator}"{language}"{separator}' in line or language == ""
             assert not any(starts_formula(c) for c in naive_cells(line))
-        _, texts, body = download(researcher, "/eksport/fritekst.csv?bekreft=ja"
-                                  + query.replace("?", "&"))
+        _, texts, body = download(
+            researcher, "/eksport/fritekst.csv?bekreft=ja" + query.replace("?", "&")
+        )
         assert texts[0]["text"] == guard(MIRROR) and texts[0]["office"] == guard(ATTACK)
         for line in body.decode("utf-8-sig").split("\r\n")[1:-1]:
             assert not any(starts_formula(c) for c in naive_cells(line)), line

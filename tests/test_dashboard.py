@@ -27,17 +27,31 @@ def office_id(slug: str) -> int:
     return db.session.scalar(select(Office.id).where(Office.slug == slug))
 
 
-def add_responses(slug: str, month: date, count: int, rung: int = 6, index: float = 60.0,
-                  measures=("avklaring",), useful: int = 4) -> None:
+def add_responses(
+    slug: str,
+    month: date,
+    count: int,
+    rung: int = 6,
+    index: float = 60.0,
+    measures=("avklaring",),
+    useful: int = 4,
+) -> None:
     """Store ``count`` responses the way a submission does: the row and its tally."""
     oid = office_id(slug)
     for n in range(count):
         response = Response(
-            office_id=oid, period_start=month, questionnaire_version=1, language="nb",
+            office_id=oid,
+            period_start=month,
+            questionnaire_version=1,
+            language="nb",
             answers={"med_stige": rung, "tilt_deltatt": list(measures), "tilt_nyttig": useful},
-            scoring_version=1, rung=rung, band=band_of(rung),
-            medvirkning_index=index, stigma_index=100 - index,
-            talmodighet_index=index, relasjon_index=index,
+            scoring_version=1,
+            rung=rung,
+            band=band_of(rung),
+            medvirkning_index=index,
+            stigma_index=100 - index,
+            talmodighet_index=index,
+            relasjon_index=index,
         )
         db.session.add(response)
         tally.add(db.session, response)
@@ -50,11 +64,22 @@ def add_varied(slug: str, month: date, count: int, index: float = 60.0) -> None:
     ``index``; different measures and usefulness): figures that the homogeneity rule lets
     through, unlike ``count`` identical answers."""
     third, rest = divmod(count, 3)
-    for n, (rung, shift, measures, useful) in enumerate((
-            (6, 0.0, ("avklaring",), 4), (3, -10.0, ("mentor",), 2),
-            (1, 10.0, ("avklaring", "mentor"), 5))):
-        add_responses(slug, month, third + (rest if n == 0 else 0), rung=rung,
-                      index=index + shift, measures=measures, useful=useful)
+    for n, (rung, shift, measures, useful) in enumerate(
+        (
+            (6, 0.0, ("avklaring",), 4),
+            (3, -10.0, ("mentor",), 2),
+            (1, 10.0, ("avklaring", "mentor"), 5),
+        )
+    ):
+        add_responses(
+            slug,
+            month,
+            third + (rest if n == 0 else 0),
+            rung=rung,
+            index=index + shift,
+            measures=measures,
+            useful=useful,
+        )
 
 
 def make_account(username: str, role: str, *slugs: str, password: str = "riktig-passord-1"):
@@ -86,6 +111,7 @@ def numbers_in(html: str, label: str) -> list[str]:
 
 
 # --- accounts ------------------------------------------------------------------------
+
 
 def test_unauthenticated_requests_go_to_the_login_page(client):
     for path in ("/resultater/", "/resultater/oversikt", "/resultater/kontor/bodo"):
@@ -136,8 +162,10 @@ def test_session_cookie_is_httponly_and_samesite(client, accounts):
 @pytest.mark.parametrize("app_config", [{"SESSION_COOKIE_SECURE": True}])
 def test_session_cookie_is_secure_when_configured_for_https(client, accounts):
     sign_in(client, "leder")
-    assert client.get_cookie("session", domain="localhost") is None or \
-        client.get_cookie("session").secure
+    assert (
+        client.get_cookie("session", domain="localhost") is None
+        or client.get_cookie("session").secure
+    )
 
 
 def test_logout_needs_a_post_with_csrf_and_ends_the_session(client, accounts):
@@ -157,11 +185,14 @@ def test_a_leader_cannot_reach_another_offices_page(client, app, accounts):
     missing = client.get("/resultater/kontor/finnes-ikke")
     assert other.status_code == missing.status_code == 404
     # No hint that it exists: the pages are the same but for the address they echo.
-    assert other.get_data(as_text=True).replace("tromso", "X") == \
-        missing.get_data(as_text=True).replace("finnes-ikke", "X")
+    assert other.get_data(as_text=True).replace("tromso", "X") == missing.get_data(
+        as_text=True
+    ).replace("finnes-ikke", "X")
     assert client.get("/resultater/kontor/bodo").status_code == 200
     # A single-office leader has no overview of other offices.
-    assert client.get("/resultater/oversikt").headers["Location"].startswith("/resultater/kontor/bodo")
+    assert (
+        client.get("/resultater/oversikt").headers["Location"].startswith("/resultater/kontor/bodo")
+    )
 
 
 def test_admin_and_researcher_see_every_office(client, app, accounts):
@@ -185,6 +216,7 @@ def test_users_command_creates_and_binds(runner, app):
 
 # --- the office page -------------------------------------------------------------------
 
+
 def test_office_page_shows_the_ladder_themes_trend_and_measures(client, app, accounts):
     with app.app_context():
         add_responses("bodo", APRIL, 6, rung=7, index=80.0)
@@ -203,8 +235,11 @@ def test_office_page_shows_the_ladder_themes_trend_and_measures(client, app, acc
     figures = [json.loads(unescape(m)) for m in re.findall(r'data-figure="([^"]+)"', html)]
     assert len(figures) == 4
     ladder = figures[0]
-    assert [t["name"] for t in ladder["data"]] == ["Ikke-deltakelse", "Symbolsk deltakelse",
-                                                   "Reell innflytelse"]
+    assert [t["name"] for t in ladder["data"]] == [
+        "Ikke-deltakelse",
+        "Symbolsk deltakelse",
+        "Reell innflytelse",
+    ]
     order = ladder["layout"]["yaxis"]["categoryarray"]
     assert order[0].startswith("1 ") and order[-1].startswith("8 ")  # rung 1 at the bottom
     # Themes: this office 60 (mean of 80, 40, 60 weighted 6/6/8), the country, last period.
@@ -230,12 +265,22 @@ def test_office_page_offers_only_fixed_periods(client, app, accounts):
 def test_leaders_never_see_free_text(client, app, accounts):
     with app.app_context():
         add_responses("bodo", APRIL, 10)
-        db.session.add(Comment(office_id=office_id("bodo"), period_start=APRIL,
-                               questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body="Hemmelig fritekst om veilederen"))
+        db.session.add(
+            Comment(
+                office_id=office_id("bodo"),
+                period_start=APRIL,
+                questionnaire_version=1,
+                language="nb",
+                item_code="hel_fritekst",
+                body="Hemmelig fritekst om veilederen",
+            )
+        )
         db.session.commit()
     sign_in(client, "leder")
-    for path in ("/resultater/kontor/bodo?periode=2026-Q2", "/resultater/kontor/bodo?periode=2026-04"):
+    for path in (
+        "/resultater/kontor/bodo?periode=2026-Q2",
+        "/resultater/kontor/bodo?periode=2026-04",
+    ):
         assert "Hemmelig fritekst" not in client.get(path).get_data(as_text=True)
 
 
@@ -273,12 +318,15 @@ def test_respondent_pages_never_load_a_chart_library(client):
 
 # --- small groups on the rendered pages ------------------------------------------------
 
+
 def shown_counts(html: str) -> dict[str, int]:
     """Office name (or 'Hele landet' / 'Andre kontorer') -> the response count shown."""
     counts = {}
-    for name, cell in re.findall(r'<th scope="row">(?:<a [^>]+>)?([^<]+)(?:</a>)?</th>\s*'
-                                 r'<td class="num">([^<]*(?:<span class="too-few">[^<]*</span>)?)',
-                                 html):
+    for name, cell in re.findall(
+        r'<th scope="row">(?:<a [^>]+>)?([^<]+)(?:</a>)?</th>\s*'
+        r'<td class="num">([^<]*(?:<span class="too-few">[^<]*</span>)?)',
+        html,
+    ):
         digits = re.sub(r"\D", "", cell)
         if digits:
             counts[name.strip()] = int(digits)
@@ -303,7 +351,8 @@ def test_a_small_office_is_hidden_and_cannot_be_recovered_from_the_country(clien
 
 
 def test_small_offices_are_pooled_as_andre_kontorer_when_the_pool_is_big_enough(
-        client, app, accounts):
+    client, app, accounts
+):
     with app.app_context():
         db.session.add_all([Office(slug=f"liten-{n}", name=f"NAV Liten {n}") for n in range(3)])
         db.session.commit()
@@ -354,15 +403,36 @@ def test_tally_matches_the_responses_after_submissions_and_after_a_rebuild(clien
 
         def grouped():
             t = tally_table.c
-            rows = db.session.execute(select(t.office_id, t.period_start, t.responses, t.rung_6,
-                                             t.medvirkning_n, t.medvirkning_sum)).all()
-            measures = db.session.execute(select(
-                MeasureTally.office_id, MeasureTally.measure, MeasureTally.participants)).all()
+            rows = db.session.execute(
+                select(
+                    t.office_id,
+                    t.period_start,
+                    t.responses,
+                    t.rung_6,
+                    t.medvirkning_n,
+                    t.medvirkning_sum,
+                )
+            ).all()
+            measures = db.session.execute(
+                select(MeasureTally.office_id, MeasureTally.measure, MeasureTally.participants)
+            ).all()
             # "Var nyttig" / "passet": once per response that took part in a measure.
-            summary = db.session.execute(select(
-                t.office_id, t.period_start, t.measured, t.useful_answered, t.useful_agreed,
-                t.fit_answered, t.fit_agreed)).all()
-            return sorted(map(tuple, rows)), sorted(map(tuple, measures)), sorted(map(tuple, summary))
+            summary = db.session.execute(
+                select(
+                    t.office_id,
+                    t.period_start,
+                    t.measured,
+                    t.useful_answered,
+                    t.useful_agreed,
+                    t.fit_answered,
+                    t.fit_agreed,
+                )
+            ).all()
+            return (
+                sorted(map(tuple, rows)),
+                sorted(map(tuple, measures)),
+                sorted(map(tuple, summary)),
+            )
 
         incremental = grouped()
         tally.rebuild(db.session)
@@ -379,7 +449,7 @@ def test_tally_matches_the_responses_after_submissions_and_after_a_rebuild(clien
         assert [row[2:] for row in tromso] == [(4, 0, 0, 0, 0)]
         total = db.session.scalar(select(func.count()).select_from(Response))
         assert sum(r[2] for r in rebuilt[0]) == total == 7
-        assert ("mentor" in {m[1] for m in rebuilt[1]})
+        assert "mentor" in {m[1] for m in rebuilt[1]}
         mentor = next(m for m in rebuilt[1] if m[1] == "mentor")
         assert mentor[2:] == (4,)  # usefulness is in the tally row: (4, 0, 0, 0, 0) above
 

@@ -38,7 +38,9 @@ def test_seeded_rows_have_random_ids_and_the_connection_gets_its_pragmas_back(ap
 
     monkeypatch.setattr(commands, "_sqlite_pragmas", spy)
     with app.app_context():
-        offices = db.session.scalars(select(Office).where(Office.slug.in_(["bodo", "tromso"]))).all()
+        offices = db.session.scalars(
+            select(Office).where(Office.slug.in_(["bodo", "tromso"]))
+        ).all()
         seed_responses(offices, 3000, months=2, seed=7)
         ids = db.session.scalars(select(Response.id)).all()
     assert len(ids) == 3000 and all(i.version == 4 for i in ids)
@@ -52,14 +54,30 @@ def test_seeded_rows_have_random_ids_and_the_connection_gets_its_pragmas_back(ap
 
 def test_summer_adds_up_like_increments_one_by_one():
     people = [
-        {"answers": {"tilt_deltatt": ["kurs", "mentor"], "tilt_nyttig": 5}, "rung": 3,
-         "medvirkning_index": 50.0, "stigma_index": None, "talmodighet_index": 12.5,
-         "relasjon_index": 100 / 3},
-        {"answers": {"tilt_deltatt": ["kurs"], "tilt_nyttig": -1}, "rung": None,
-         "medvirkning_index": None, "stigma_index": 75.0, "talmodighet_index": 0.0,
-         "relasjon_index": 20.0},
-        {"answers": {}, "rung": 8, "medvirkning_index": 100.0, "stigma_index": 0.0,
-         "talmodighet_index": None, "relasjon_index": None},
+        {
+            "answers": {"tilt_deltatt": ["kurs", "mentor"], "tilt_nyttig": 5},
+            "rung": 3,
+            "medvirkning_index": 50.0,
+            "stigma_index": None,
+            "talmodighet_index": 12.5,
+            "relasjon_index": 100 / 3,
+        },
+        {
+            "answers": {"tilt_deltatt": ["kurs"], "tilt_nyttig": -1},
+            "rung": None,
+            "medvirkning_index": None,
+            "stigma_index": 75.0,
+            "talmodighet_index": 0.0,
+            "relasjon_index": 20.0,
+        },
+        {
+            "answers": {},
+            "rung": 8,
+            "medvirkning_index": 100.0,
+            "stigma_index": 0.0,
+            "talmodighet_index": None,
+            "relasjon_index": None,
+        },
     ]
     from types import SimpleNamespace
 

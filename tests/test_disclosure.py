@@ -50,7 +50,9 @@ def test_the_attacker_uses_non_negativity():
     assert attacked({"N": 23, "A": 20}, relations) == {"B": (0.0, 3.0), "C": (0.0, 3.0)}
     assert pinned_small({"N": 23, "A": 20}, relations, K) == {}  # 0 is possible for each
     assert pinned_small({"N": 23, "A": 20}, relations, K, counts={"B": 1, "C": 2}) == {
-        "B": (0.0, 3.0), "C": (0.0, 3.0)}
+        "B": (0.0, 3.0),
+        "C": (0.0, 3.0),
+    }
 
 
 # --- intervals
@@ -62,16 +64,25 @@ def test_intervals_by_hand():
     found = intervals(counts, relations, {"N", "A"})
     assert found == {"B": (0.0, 10.0), "C": (0.0, 10.0), "D": (0.0, 10.0), "E": (0.0, 10.0)}
     assert intervals(counts, relations, {"N", "A"}, known={"C": 3}) == {
-        "B": (7.0, 7.0), "D": (0.0, 7.0), "E": (0.0, 7.0)}
+        "B": (7.0, 7.0),
+        "D": (0.0, 7.0),
+        "E": (0.0, 7.0),
+    }
     assert intervals(counts, relations, {"N", "A"}, cells=["A", "C", "elsewhere"]) == {
-        "A": (20.0, 20.0), "C": (0.0, 10.0), "elsewhere": (0.0, float("inf"))}
+        "A": (20.0, 20.0),
+        "C": (0.0, 10.0),
+        "elsewhere": (0.0, float("inf")),
+    }
 
 
 def test_a_cell_no_shown_figure_bounds_is_unbounded():
     counts = {"P": 10, "A": 4, "B": 6, "alone": 3}
     found = intervals(counts, [("P", ("A", "B"))], {"A"})
-    assert found == {"P": (4.0, float("inf")), "B": (0.0, float("inf")),
-                     "alone": (0.0, float("inf"))}
+    assert found == {
+        "P": (4.0, float("inf")),
+        "B": (0.0, float("inf")),
+        "alone": (0.0, float("inf")),
+    }
 
 
 def test_known_counts_must_be_true():
@@ -86,15 +97,31 @@ def test_national_q4_equal_to_one_office_pins_two_offices_q3():
     """Issue 11: national Q4 equal to office A's Q4 forces B, C and D to 0 in Q4; D's
     half-year then gives D's Q3, and national Q3 minus A's and D's leaves B and C together
     at 3 responses. Linear algebra sees no cell determined and no small remainder."""
-    counts = {"N3": 45, "A3": 30, "B3": 1, "C3": 2, "D3": 12,
-              "N4": 20, "A4": 20, "B4": 0, "C4": 0, "D4": 0, "DH": 12}
-    relations = [("N3", ("A3", "B3", "C3", "D3")), ("N4", ("A4", "B4", "C4", "D4")),
-                 ("DH", ("D3", "D4"))]
+    counts = {
+        "N3": 45,
+        "A3": 30,
+        "B3": 1,
+        "C3": 2,
+        "D3": 12,
+        "N4": 20,
+        "A4": 20,
+        "B4": 0,
+        "C4": 0,
+        "D4": 0,
+        "DH": 12,
+    }
+    relations = [
+        ("N3", ("A3", "B3", "C3", "D3")),
+        ("N4", ("A4", "B4", "C4", "D4")),
+        ("DH", ("D3", "D4")),
+    ]
     page = {"N3", "A3", "N4", "A4", "DH"}
     shown = protect(counts, relations, K, allowed=page)
     assert shown == page  # the linear rule lets it through
     assert pinned_small(published(counts, shown), relations, K, counts=counts) == {
-        "B3": (0.0, 3.0), "C3": (0.0, 3.0)}
+        "B3": (0.0, 3.0),
+        "C3": (0.0, 3.0),
+    }
 
     result = audit(counts, relations, K, shown)
     assert isinstance(result, AuditResult)
@@ -131,8 +158,12 @@ def running_half_year():
     """Office 1's running half-year (July to September, 6 responses) and the national
     Q3 (9): with October to December still empty, office 1's Q3 is 6, so office 0's Q3
     is 3."""
-    table = {(0, date(2026, 8, 1)): 3, (1, date(2026, 7, 1)): 3, (1, date(2026, 8, 1)): 1,
-             (1, date(2026, 9, 1)): 2}
+    table = {
+        (0, date(2026, 8, 1)): 3,
+        (1, date(2026, 7, 1)): 3,
+        (1, date(2026, 8, 1)): 1,
+        (1, date(2026, 9, 1)): 2,
+    }
     counts, relations = lattice(table, [0, 1])
     future = {c: 0 for c in counts if c[1].start >= date(2026, 10, 1)}
     page = {cell(1, "2026-H2"), cell(NATIONAL, "2026-Q3")}
@@ -145,16 +176,20 @@ def test_months_still_to_come_are_known_zeros():
     assert shown == page
     facts = published(counts, shown)
     assert pinned_small(facts, relations, K, counts=counts) == {}  # without the zeros
-    assert pinned_small(facts, relations, K, known=future, counts=counts)[
-        cell(0, "2026-Q3")] == (3.0, 3.0)
+    assert pinned_small(facts, relations, K, known=future, counts=counts)[cell(0, "2026-Q3")] == (
+        3.0,
+        3.0,
+    )
 
     # protect told of the zeros hides what gives it away; so does audit on its own.
     assert protect(counts, relations, K, allowed=page, known=future) < page
     result = audit(counts, relations, K, shown, known=future)
     assert result.visible < page
     assert not result.visible & future.keys()
-    assert pinned_small(published(counts, result.visible), relations, K, known=future,
-                        counts=counts) == {}
+    assert (
+        pinned_small(published(counts, result.visible), relations, K, known=future, counts=counts)
+        == {}
+    )
 
 
 def test_no_cell_passes_on_the_solvers_word_alone(monkeypatch):
@@ -172,10 +207,24 @@ def test_no_cell_passes_on_the_solvers_word_alone(monkeypatch):
             return SimpleNamespace(status=0, x=np.full(len(objective), float(K)))
         return SimpleNamespace(status=3, x=None)
 
-    counts = {"N3": 45, "A3": 30, "B3": 1, "C3": 2, "D3": 12,
-              "N4": 20, "A4": 20, "B4": 0, "C4": 0, "D4": 0, "DH": 12}
-    relations = [("N3", ("A3", "B3", "C3", "D3")), ("N4", ("A4", "B4", "C4", "D4")),
-                 ("DH", ("D3", "D4"))]
+    counts = {
+        "N3": 45,
+        "A3": 30,
+        "B3": 1,
+        "C3": 2,
+        "D3": 12,
+        "N4": 20,
+        "A4": 20,
+        "B4": 0,
+        "C4": 0,
+        "D4": 0,
+        "DH": 12,
+    }
+    relations = [
+        ("N3", ("A3", "B3", "C3", "D3")),
+        ("N4", ("A4", "B4", "C4", "D4")),
+        ("DH", ("D3", "D4")),
+    ]
     monkeypatch.setattr(disclosure, "_solve", lying)
     with pytest.raises(PublishedLeak):
         audit(counts, relations, K, {"N3", "A3", "N4", "A4", "DH"})
@@ -231,7 +280,10 @@ def test_audit_hides_what_is_shown_below_k_unless_fixed():
     first, second = result.findings
     assert (first["cell"], first["rule"], first["hidden"]) == ("'B'", "shown below k", "'B'")
     assert (second["cell"], second["rule"], second["hidden"]) == (
-        "'B'", "upper bound below k", "'A'")
+        "'B'",
+        "upper bound below k",
+        "'A'",
+    )
     assert second["through"] == ["'N'"]
     assert first["interval"] == second["interval"] == (0.0, 30.0)
 
@@ -246,8 +298,13 @@ def month_tables(draw, offices=(2, 4), months=(3, 9)):
     n_months = draw(st.integers(*months))
     start = draw(st.integers(0, 11))
     small = st.integers(0, 6)
-    values = draw(st.lists(small | small | st.integers(7, 60), min_size=n_offices * n_months,
-                           max_size=n_offices * n_months))
+    values = draw(
+        st.lists(
+            small | small | st.integers(7, 60),
+            min_size=n_offices * n_months,
+            max_size=n_offices * n_months,
+        )
+    )
     table = {}
     for i, n in enumerate(values):
         index = start + i % n_months
@@ -277,9 +334,13 @@ def test_a_country_of_small_and_large_offices_leaves_the_attacker_nothing():
     """25 offices over a year, a third of them small (0-6 a month), each release of the
     year at once: larger than the fuzzed lattices, so components span many offices."""
     rng = random.Random(2026)
-    table = {(office, date(2026, m, 1)): rng.randint(0, 6) if office % 3 == 0
-             else rng.choice([rng.randint(0, 12), rng.randint(13, 90)])
-             for office in range(25) for m in range(1, 13)}
+    table = {
+        (office, date(2026, m, 1)): rng.randint(0, 6)
+        if office % 3 == 0
+        else rng.choice([rng.randint(0, 12), rng.randint(13, 90)])
+        for office in range(25)
+        for m in range(1, 13)
+    }
     counts, relations = lattice(table, range(25))
     shown = protect(counts, relations, K)
     result = audit(counts, relations, K, shown)
@@ -340,10 +401,12 @@ def test_every_release_in_a_sequence_is_safe_with_all_earlier_ones(table, k):
 
 
 def test_a_release_sequence_over_a_year_of_small_offices():
-    rows = {0: [40, 3, 0, 12, 2, 9, 30, 1, 0, 4, 25, 6],
-            1: [2, 1, 8, 0, 3, 5, 1, 0, 2, 7, 1, 3],
-            2: [20, 22, 18, 2, 25, 19, 0, 0, 0, 21, 1, 23],
-            3: [0, 4, 1, 6, 0, 2, 3, 9, 1, 0, 4, 0]}
+    rows = {
+        0: [40, 3, 0, 12, 2, 9, 30, 1, 0, 4, 25, 6],
+        1: [2, 1, 8, 0, 3, 5, 1, 0, 2, 7, 1, 3],
+        2: [20, 22, 18, 2, 25, 19, 0, 0, 0, 21, 1, 23],
+        3: [0, 4, 1, 6, 0, 2, 3, 9, 1, 0, 4, 0],
+    }
     table = {(o, date(2026, m, 1)): n for o, ns in rows.items() for m, n in enumerate(ns, 1)}
     releases = list(release_sequence(table, list(rows), K))
     assert len(releases) == 12
@@ -361,8 +424,8 @@ def test_a_release_sequence_over_a_year_of_small_offices():
 
 
 def test_diverse_needs_l_responses_outside_the_most_common_category():
-    assert not diverse([5, 0, 0])        # everyone in one rung
-    assert not diverse([4, 1, 0])        # knowing the one outside gives away the rest
+    assert not diverse([5, 0, 0])  # everyone in one rung
+    assert not diverse([4, 1, 0])  # knowing the one outside gives away the rest
     assert diverse([3, 1, 1])
     assert diverse([2, 2, 1])
     assert not diverse([3, 1, 1], l=3)
@@ -371,10 +434,10 @@ def test_diverse_needs_l_responses_outside_the_most_common_category():
 
 
 def test_diverse_mean_refuses_identical_answers():
-    assert not diverse_mean(5, 15.0, 45.0)          # five answers of 3
+    assert not diverse_mean(5, 15.0, 45.0)  # five answers of 3
     assert diverse_mean(5, 15.0, 47.0)
     assert not diverse_mean(1, 2.5, 6.25)
-    assert not diverse_mean(6, 6 * 2.7, 6 * 2.7 ** 2)  # floats that are all the same
+    assert not diverse_mean(6, 6 * 2.7, 6 * 2.7**2)  # floats that are all the same
 
 
 def test_a_cell_whose_answers_all_share_one_rung_is_hidden():
@@ -391,8 +454,6 @@ def test_a_derived_andre_pool_all_in_one_band_is_protected():
     relations = [("N", ("A", "B", "C"))]
     shown = protect_distributions(bands, relations, K, {"N", "A", "B"})
     assert shown == {"N", "B"}
-    assert protect_distributions(bands, relations, K, {"N", "A", "B"}, fixed={"A"}) == {
-        "N", "A"}
+    assert protect_distributions(bands, relations, K, {"N", "A", "B"}, fixed={"A"}) == {"N", "A"}
     with pytest.raises(PublishedLeak):
         protect_distributions(bands, relations, K, {"N", "A", "B"}, fixed={"N", "A", "B"})
-

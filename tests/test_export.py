@@ -93,7 +93,9 @@ def test_a_submitted_response_comes_out_with_its_codes(researcher, client, app):
     assert fields == HEADER
     assert len(rows) == 5
     row = rows[0]
-    assert row["office"] == "bodo" and row["language"] == "nb" and row["questionnaire_version"] == "1"
+    assert (
+        row["office"] == "bodo" and row["language"] == "nb" and row["questionnaire_version"] == "1"
+    )
     assert re.fullmatch(r"\d{4}-\d{2}", row["period"])  # a month code
     assert row["med_stige"] == "6" and row["sti_tiltak"] == "-1" and row["rel_antall"] == "2"
     assert row["tilt_deltatt_avklaring"] == "1" and row["tilt_deltatt_jobbklubb"] == "1"
@@ -117,7 +119,12 @@ def test_skipped_items_are_empty_and_skipped_multi_choice_is_empty_too(researche
 def test_no_identifier_leaves_in_the_file(researcher, app):
     with app.app_context():
         add_responses("bodo", APRIL, 12)
-        ids = [str(i) for i in db.session.scalars(select(__import__("survey.models", fromlist=["Response"]).Response.id))]
+        ids = [
+            str(i)
+            for i in db.session.scalars(
+                select(__import__("survey.models", fromlist=["Response"]).Response.id)
+            )
+        ]
     _, rows, body = download(researcher, "/eksport/svar.csv")
     text = body.decode()
     assert len(rows) == 12
@@ -172,9 +179,17 @@ def test_the_csv_injection_guard_on_text_cells(researcher, app):
         db.session.add(Office(slug="=1+2", name="Formelkontoret"))
         db.session.commit()
         add_responses("=1+2", APRIL, 6)
-        db.session.add(Comment(office_id=office_id("=1+2"), period_start=APRIL,
-                               questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body='=HYPERLINK("http://x";"klikk")', status="approved"))
+        db.session.add(
+            Comment(
+                office_id=office_id("=1+2"),
+                period_start=APRIL,
+                questionnaire_version=1,
+                language="nb",
+                item_code="hel_fritekst",
+                body='=HYPERLINK("http://x";"klikk")',
+                status="approved",
+            )
+        )
         db.session.commit()
     _, rows, _ = download(researcher, "/eksport/svar.csv")
     assert {r["office"] for r in rows} == {"'=1+2"}
@@ -186,10 +201,17 @@ def test_the_csv_injection_guard_on_text_cells(researcher, app):
 def test_excel_format_has_bom_semicolons_and_decimal_commas(researcher, app):
     with app.app_context():
         add_responses("bodo", APRIL, 6, index=62.5)
-        db.session.add(Comment(office_id=office_id("bodo"), period_start=APRIL,
-                               questionnaire_version=1, language="nn", item_code="hel_fritekst",
-                               body="Rettleiaren lytta; bra for meg. Æ, ø og å.",
-                               status="approved"))
+        db.session.add(
+            Comment(
+                office_id=office_id("bodo"),
+                period_start=APRIL,
+                questionnaire_version=1,
+                language="nn",
+                item_code="hel_fritekst",
+                body="Rettleiaren lytta; bra for meg. Æ, ø og å.",
+                status="approved",
+            )
+        )
         db.session.commit()
     fields, rows, body = download(researcher, "/eksport/svar.csv?format=excel")
     assert body.startswith(b"\xef\xbb\xbf")
@@ -205,10 +227,17 @@ def test_free_text_is_opt_in_approved_only_and_pools_small_offices(researcher, a
         add_responses("bodo", APRIL, 10)
         for slug in ("bodo", "tromso"):
             for status in ("approved", "pending", "rejected"):
-                db.session.add(Comment(office_id=office_id(slug), period_start=APRIL,
-                                       questionnaire_version=1, language="nb",
-                                       item_code="hel_fritekst", body=f"{status} fra {slug}",
-                                       status=status))
+                db.session.add(
+                    Comment(
+                        office_id=office_id(slug),
+                        period_start=APRIL,
+                        questionnaire_version=1,
+                        language="nb",
+                        item_code="hel_fritekst",
+                        body=f"{status} fra {slug}",
+                        status=status,
+                    )
+                )
         db.session.commit()
     assert researcher.get("/eksport/fritekst.csv").status_code == 404
     fields, texts, _ = download(researcher, "/eksport/fritekst.csv?bekreft=ja")
@@ -257,8 +286,8 @@ def test_the_selection_is_checkboxes_with_a_search_that_needs_no_script(research
     with app.app_context():
         add_responses("bodo", APRIL, 10)
     html = researcher.get("/eksport/").get_data(as_text=True)
-    form = html[html.index('class="export-form"'):]
-    assert " multiple" not in form[:form.index("</form>")]  # no multi-select boxes
+    form = html[html.index('class="export-form"') :]
+    assert " multiple" not in form[: form.index("</form>")]  # no multi-select boxes
     assert 'type="checkbox" id="kontor-bodo" name="kontor" value="bodo"' in html
     assert 'type="checkbox" id="kontor-tromso" name="kontor" value="tromso"' in html
     assert re.search(r'type="checkbox" id="periode-2026-04" name="periode" value="2026-04"', html)
@@ -284,9 +313,14 @@ def test_every_export_is_audited(researcher, app):
     download(researcher, "/eksport/aggregert.csv")
     researcher.get("/eksport/fritekst.csv?bekreft=ja")
     with app.app_context():
-        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("export.%"))
-                                    .order_by(AuditEvent.id)).all()
-    assert [e.action for e in events] == ["export.responses", "export.aggregate", "export.free_text"]
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("export.%")).order_by(AuditEvent.id)
+        ).all()
+    assert [e.action for e in events] == [
+        "export.responses",
+        "export.aggregate",
+        "export.free_text",
+    ]
     first = events[0]
     assert first.actor == "forsker" and first.details["rows"] == 7 and first.details["complete"]
     assert first.details["selection"]["periods"] == ["2026-Q2"]
@@ -304,7 +338,9 @@ def test_the_shell_command_writes_the_same_file_and_audits_it(runner, app, tmp_p
     with app.app_context():
         event = db.session.scalars(select(AuditEvent)).one()
         assert event.actor == "shell" and event.details["rows"] == 9
-    refused = runner.invoke(args=["export", "responses", "--out", str(out), "--period", "2026-04-01..05"])
+    refused = runner.invoke(
+        args=["export", "responses", "--out", str(out), "--period", "2026-04-01..05"]
+    )
     assert refused.exit_code != 0
 
 

@@ -71,21 +71,31 @@ def pycanon_k(body: bytes, separator: str = ",", decimal: str = ".") -> int:
     import pandas as pd
     from pycanon import anonymity as checker
 
-    frame = pd.read_csv(io.BytesIO(body), sep=separator, decimal=decimal, dtype=str,
-                        keep_default_na=False, encoding="utf-8-sig")
+    frame = pd.read_csv(
+        io.BytesIO(body),
+        sep=separator,
+        decimal=decimal,
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+    )
     assert len(frame), "an empty file says nothing"
     return int(checker.k_anonymity(frame, QI))
 
 
-def export_body(app, selection: Selection, workers: int = 0, fmt: CsvFormat = CsvFormat(),
-                decisions=None) -> tuple[bytes, Tally]:
+def export_body(
+    app, selection: Selection, workers: int = 0, fmt: CsvFormat = CsvFormat(), decisions=None
+) -> tuple[bytes, Tally]:
     with app.app_context():
         codes = dict(db.session.execute(select(Office.id, Office.slug)).all())
         tally = Tally()
         with db.engine.connect() as connection:
             decisions = decisions or released.decisions(connection, 1, K)
-            body = b"".join(response_file(connection, V1, selection, decisions, codes, tally,
-                                          fmt, workers=workers))
+            body = b"".join(
+                response_file(
+                    connection, V1, selection, decisions, codes, tally, fmt, workers=workers
+                )
+            )
     return body, tally
 
 
@@ -96,21 +106,36 @@ def decisions_of(app):
 
 # --- released data only ----------------------------------------------------------------
 
+
 def test_two_downloads_around_one_answer_are_identical(researcher, app, monkeypatch):
     """The release ends before this month: an answer sent now is in no file, no count and
     no statistic until a release takes in its month."""
-    last = a_release(date(THIS_MONTH.year - (THIS_MONTH.month == 1),
-                          (THIS_MONTH.month - 2) % 12 + 1, 1))
+    last = a_release(
+        date(THIS_MONTH.year - (THIS_MONTH.month == 1), (THIS_MONTH.month - 2) % 12 + 1, 1)
+    )
     monkeypatch.setattr(released, "current_release", lambda: last)
     with app.app_context():
         add_responses("bodo", APRIL, 12)
         add_responses("tromso", APRIL, 6)
-        db.session.add(Comment(office_id=office_id("bodo"), period_start=APRIL,
-                               questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body="Veilederen hørte på meg.", status="approved"))
+        db.session.add(
+            Comment(
+                office_id=office_id("bodo"),
+                period_start=APRIL,
+                questionnaire_version=1,
+                language="nb",
+                item_code="hel_fritekst",
+                body="Veilederen hørte på meg.",
+                status="approved",
+            )
+        )
         db.session.commit()
-    paths = ("/eksport/svar.csv", "/eksport/svar.csv?kontor=bodo",
-             "/eksport/fritekst.csv?bekreft=ja", "/eksport/svar-info.txt", "/eksport/")
+    paths = (
+        "/eksport/svar.csv",
+        "/eksport/svar.csv?kontor=bodo",
+        "/eksport/fritekst.csv?bekreft=ja",
+        "/eksport/svar-info.txt",
+        "/eksport/",
+    )
     before = {path: researcher.get(path).get_data() for path in paths}
     anonymous = app.test_client()
     assert send(anonymous, answer_all(anonymous)).status == 303
@@ -121,13 +146,17 @@ def test_two_downloads_around_one_answer_are_identical(researcher, app, monkeypa
     for path in ("/eksport/svar.csv", "/eksport/svar.csv?kontor=bodo"):
         assert len(rows_of(before[path])) in (12, 18)
         assert without_numbers(rows_of(before[path])) == without_numbers(rows_of(after[path]))
-    assert rows_of(before["/eksport/fritekst.csv?bekreft=ja"])[0]["text"] == "Veilederen hørte på meg."
-    assert [r["text"] for r in rows_of(before["/eksport/fritekst.csv?bekreft=ja"])] == \
-        [r["text"] for r in rows_of(after["/eksport/fritekst.csv?bekreft=ja"])]
+    assert (
+        rows_of(before["/eksport/fritekst.csv?bekreft=ja"])[0]["text"] == "Veilederen hørte på meg."
+    )
+    assert [r["text"] for r in rows_of(before["/eksport/fritekst.csv?bekreft=ja"])] == [
+        r["text"] for r in rows_of(after["/eksport/fritekst.csv?bekreft=ja"])
+    ]
     assert before["/eksport/svar-info.txt"] == after["/eksport/svar-info.txt"]
-    page = re.compile(r'<main.*</main>', re.S)  # the page, without the per-request token
-    assert page.search(before["/eksport/"].decode()).group(0) == \
-        page.search(after["/eksport/"].decode()).group(0)
+    page = re.compile(r"<main.*</main>", re.S)  # the page, without the per-request token
+    assert page.search(before["/eksport/"].decode()).group(0) == page.search(
+        after["/eksport/"].decode()
+    ).group(0)
 
 
 def test_no_release_no_rows_and_a_clear_message(researcher, app, runner, monkeypatch, tmp_path):
@@ -145,10 +174,12 @@ def test_no_release_no_rows_and_a_clear_message(researcher, app, runner, monkeyp
 
 # --- k-anonymity on the quasi-identifiers, checked by pycanon ------------------------
 
+
 def selections(app) -> list[Selection]:
     with app.app_context():
-        months = sorted({d.replace(day=1) for d in db.session.scalars(
-            select(Response.period_start).distinct())})
+        months = sorted(
+            {d.replace(day=1) for d in db.session.scalars(select(Response.period_start).distinct())}
+        )
         offices = sorted(db.session.scalars(select(Office.id)))
     last = months[-1]
     return [
@@ -187,11 +218,20 @@ def test_the_rule_blanks_and_generalises_what_the_raw_rows_would_give_away(seede
     from pycanon import anonymity as checker
 
     with seeded.app_context():
-        raw = db.session.execute(select(Response.office_id, Response.period_start,
-                                        Response.language, Response.answers)).all()
-    frame = pd.DataFrame([{"office": str(o), "period": p.isoformat()[:7], "language": lang,
-                           **{q: str(a.get(q)) for q in anonymity.QI_ITEMS}}
-                          for o, p, lang, a in raw])
+        raw = db.session.execute(
+            select(Response.office_id, Response.period_start, Response.language, Response.answers)
+        ).all()
+    frame = pd.DataFrame(
+        [
+            {
+                "office": str(o),
+                "period": p.isoformat()[:7],
+                "language": lang,
+                **{q: str(a.get(q)) for q in anonymity.QI_ITEMS},
+            }
+            for o, p, lang, a in raw
+        ]
+    )
     assert checker.k_anonymity(frame, QI) == 1  # the raw rows: someone is unique
     body, tally = export_body(seeded, Selection(1))
     rows = rows_of(body)
@@ -219,29 +259,51 @@ def test_no_row_streams_when_a_class_is_under_k(seeded):
     (here: every combination kept as it is) stop the export after the header."""
     decisions = decisions_of(seeded)
     with seeded.app_context():
-        raw = db.session.execute(select(Response.office_id, Response.period_start,
-                                        Response.language, Response.answers)).all()
-    tampered = anonymity.Decisions(k=K, end=decisions.end, labels=decisions.labels,
-                                   cells=decisions.cells, stats=decisions.stats,
-                                   left_out=decisions.left_out, kept=set(decisions.kept))
+        raw = db.session.execute(
+            select(Response.office_id, Response.period_start, Response.language, Response.answers)
+        ).all()
+    tampered = anonymity.Decisions(
+        k=K,
+        end=decisions.end,
+        labels=decisions.labels,
+        cells=decisions.cells,
+        stats=decisions.stats,
+        left_out=decisions.left_out,
+        kept=set(decisions.kept),
+    )
     assert min(s.smallest for s in decisions.stats) >= K
     for office, start, language, answers in raw:
         label = decisions.cells.get((office, start.replace(day=1)))
         if label is not None:
-            tampered.kept.add(label << anonymity.LABEL_SHIFT | qi_code(
-                language, answers.get("bak_alder"), answers.get("bak_varighet"),
-                answers.get("rel_antall")))
+            tampered.kept.add(
+                label << anonymity.LABEL_SHIFT
+                | qi_code(
+                    language,
+                    answers.get("bak_alder"),
+                    answers.get("bak_varighet"),
+                    answers.get("rel_antall"),
+                )
+            )
     for workers in (0, 2):
         with seeded.app_context():
             with db.engine.connect() as connection:
-                chunks = response_file(connection, V1, Selection(1), tampered, {}, Tally(),
-                                       CsvFormat(), workers=workers)
+                chunks = response_file(
+                    connection,
+                    V1,
+                    Selection(1),
+                    tampered,
+                    {},
+                    Tally(),
+                    CsvFormat(),
+                    workers=workers,
+                )
                 assert next(chunks).startswith(b"row,office,")
                 with pytest.raises(AnonymityError, match="do not form the classes decided"):
                     next(chunks)
 
 
 # --- selections are unions of published classes ------------------------------------
+
 
 def test_selections_differ_by_whole_published_classes(seeded):
     whole, _ = export_body(seeded, Selection(1))
@@ -273,15 +335,25 @@ def test_an_office_pooled_in_a_month_gives_none_of_its_pooled_rows(researcher, a
             add_responses(f"liten-{n}", APRIL, 2)
         add_responses("liten-0", date(2026, 5, 1), 7)  # big enough in May
         add_responses("bodo", date(2026, 5, 1), 9)
-        db.session.add(Comment(office_id=office_id("liten-1"), period_start=APRIL,
-                               questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body="Fra et lite kontor", status="approved"))
+        db.session.add(
+            Comment(
+                office_id=office_id("liten-1"),
+                period_start=APRIL,
+                questionnaire_version=1,
+                language="nb",
+                item_code="hel_fritekst",
+                body="Fra et lite kontor",
+                status="approved",
+            )
+        )
         db.session.commit()
     _, rows, _ = download(researcher, "/eksport/svar.csv?kontor=liten-0")
     assert {(r["office"], r["period"]) for r in rows} == {("liten-0", "2026-05")}
     assert len(rows) == 7
     _, pooled, _ = download(researcher, "/eksport/svar.csv?kontor=andre")
-    assert len(pooled) == 6 and {(r["office"], r["period"]) for r in pooled} == {("andre", "2026-04")}
+    assert len(pooled) == 6 and {(r["office"], r["period"]) for r in pooled} == {
+        ("andre", "2026-04")
+    }
     # The free-text file pools the same way.
     _, texts, _ = download(researcher, "/eksport/fritekst.csv?bekreft=ja")
     assert [(t["office"], t["period"]) for t in texts] == [("andre", "2026-04")]
@@ -290,6 +362,7 @@ def test_an_office_pooled_in_a_month_gives_none_of_its_pooled_rows(researcher, a
 
 
 # --- statistics for a selection: the leave-one-out attack ---------------------------
+
 
 def theme_answers(rng: random.Random) -> dict:
     answers = dict(FULL)
@@ -307,13 +380,20 @@ def add_answered(slug: str, month: date, count: int, rng: random.Random) -> None
     for _ in range(count):
         answers = theme_answers(rng)
         scores = score(V1, answers)
-        response = Response(office_id=oid, period_start=month, questionnaire_version=1,
-                            language="nb", answers=answers, scoring_version=1,
-                            rung=scores.rung, band=scores.band,
-                            medvirkning_index=scores.theme_indices.get("medvirkning"),
-                            stigma_index=scores.theme_indices.get("stigma"),
-                            talmodighet_index=scores.theme_indices.get("talmodighet"),
-                            relasjon_index=scores.theme_indices.get("relasjon"))
+        response = Response(
+            office_id=oid,
+            period_start=month,
+            questionnaire_version=1,
+            language="nb",
+            answers=answers,
+            scoring_version=1,
+            rung=scores.rung,
+            band=scores.band,
+            medvirkning_index=scores.theme_indices.get("medvirkning"),
+            stigma_index=scores.theme_indices.get("stigma"),
+            talmodighet_index=scores.theme_indices.get("talmodighet"),
+            relasjon_index=scores.theme_indices.get("relasjon"),
+        )
         db.session.add(response)
         tally.add(db.session, response)
     db.session.commit()
@@ -345,8 +425,11 @@ def test_leave_one_out_alpha_cannot_unpool_an_office(researcher, app):
         all_ids = tuple(sorted(db.session.scalars(select(Office.id))))
         one = office_id("liten-1")
         full = service.figures(V1, Selection(1), decisions)
-        minus = service.figures(V1, Selection(1, office_ids=tuple(
-            o for o in (*all_ids, POOLED_OFFICE) if o != one)), decisions)
+        minus = service.figures(
+            V1,
+            Selection(1, office_ids=tuple(o for o in (*all_ids, POOLED_OFFICE) if o != one)),
+            decisions,
+        )
         alone = service.figures(V1, Selection(1, office_ids=(one,)), decisions)
     assert full.alphas == minus.alphas and full.rows == minus.rows == 76
     assert alone.rows == 0 and all(a is None for a in alone.alphas.values())
@@ -389,6 +472,7 @@ def test_the_export_page_shows_the_reidentification_risk(researcher, seeded):
 
 # --- the rule itself, pure -------------------------------------------------------------
 
+
 def random_counts(seed: int, offices: int = 8, months: int = 6, rows: int = 3000):
     rng = random.Random(seed)
     data = []
@@ -397,9 +481,18 @@ def random_counts(seed: int, offices: int = 8, months: int = 6, rows: int = 3000
         month = date(2026, rng.randint(1, months), 1)
         if office > offices - 2 and rng.random() < 0.9:
             continue  # two small offices
-        data.append((office, month, qi_code(
-            rng.choices(["nb", "nn", "en"], [80, 12, 8])[0], rng.choice([1, 2, 3, -1, None]),
-            rng.choice([1, 2, 3, 4, 5, -1, None]), rng.choice([0, 1, 2, 3, 4, -1, None]))))
+        data.append(
+            (
+                office,
+                month,
+                qi_code(
+                    rng.choices(["nb", "nn", "en"], [80, 12, 8])[0],
+                    rng.choice([1, 2, 3, -1, None]),
+                    rng.choice([1, 2, 3, 4, 5, -1, None]),
+                    rng.choice([0, 1, 2, 3, 4, -1, None]),
+                ),
+            )
+        )
     return data
 
 
@@ -432,8 +525,7 @@ def test_pooling_never_leaves_a_lone_small_office():
     assert left_out == 0
     assert anonymity.pool({(1, APRIL): 4}, K) == ({}, 4)
     # An office the release hides is pooled, and never alone (40 − "andre" would be it).
-    hidden = anonymity.pool({(1, APRIL): 40, (2, APRIL): 30, (3, APRIL): 50}, K,
-                            {(2, APRIL)})[0]
+    hidden = anonymity.pool({(1, APRIL): 40, (2, APRIL): 30, (3, APRIL): 50}, K, {(2, APRIL)})[0]
     assert hidden == {(1, APRIL): "andre", (2, APRIL): "andre", (3, APRIL): 3}
 
 
@@ -459,12 +551,17 @@ def test_a_real_release_decides_once_and_keeps_it_in_the_instance_folder(app, mo
 
     with app.app_context():
         add_responses("bodo", APRIL, 12)
-    real = SimpleNamespace(id=7, made_at=datetime(2026, 5, 2, tzinfo=UTC),
-                           through=APRIL, end=date(2026, 5, 1))
+    real = SimpleNamespace(
+        id=7, made_at=datetime(2026, 5, 2, tzinfo=UTC), through=APRIL, end=date(2026, 5, 1)
+    )
     with app.app_context(), db.engine.connect() as connection:
         first = released.decisions(connection, 1, K, release=real)
-        assert list((app.instance_path and __import__("pathlib").Path(app.instance_path)
-                     / "export-decisions").glob("release-7-*-v1-k5-*.json"))
+        assert list(
+            (
+                app.instance_path
+                and __import__("pathlib").Path(app.instance_path) / "export-decisions"
+            ).glob("release-7-*-v1-k5-*.json")
+        )
         released.forget()
         monkeypatch.setattr(released, "compute", lambda *a, **k: pytest.fail("decided again"))
         again = released.decisions(connection, 1, K, release=real)
@@ -484,8 +581,9 @@ def test_the_codebook_names_the_quasi_identifiers(researcher, app):
     assert f"minst {ALPHA_MIN_N} svar" in page
 
 
-def test_with_the_real_releases_the_export_holds_what_the_release_covers(researcher, app,
-                                                                          monkeypatch):
+def test_with_the_real_releases_the_export_holds_what_the_release_covers(
+    researcher, app, monkeypatch
+):
     """No stand-in release: the export asks survey.releases, which releases every ended
     month first (as the dashboards do); this month's answers wait for their release."""
     from survey import releases
@@ -506,7 +604,8 @@ def test_with_the_real_releases_the_export_holds_what_the_release_covers(researc
     with app.app_context():
         from survey.models import AuditEvent
 
-        event = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "export.responses")).one()
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export.responses")
+        ).one()
         assert event.actor == "forsker" and event.account_id is not None
         assert event.details["release"] == release.id and event.details["rows"] == 12

@@ -70,8 +70,12 @@ def test_alpha_can_be_negative_and_sums_may_come_as_decimals():
     sumsqs = [sum(r[i] ** 2 for r in rows) for i in range(2)]
     totals = [sum(r) for r in rows]
     from_decimals = alpha_from_sums(
-        Decimal(4), 2, [Decimal(s) for s in sums], [Decimal(s) for s in sumsqs],
-        Decimal(sum(totals)), Decimal(sum(t * t for t in totals)),
+        Decimal(4),
+        2,
+        [Decimal(s) for s in sums],
+        [Decimal(s) for s in sumsqs],
+        Decimal(sum(totals)),
+        Decimal(sum(t * t for t in totals)),
     )
     assert from_decimals.alpha == pytest.approx(result.alpha)
 
@@ -112,6 +116,7 @@ def test_dont_know_rows_are_left_out():
 
 # --- alpha in SQL -----------------------------------------------------------------------
 
+
 def office_id(slug: str) -> int:
     return db.session.scalar(select(Office.id).where(Office.slug == slug))
 
@@ -147,22 +152,37 @@ def stored(app):
             slug, month = ("bodo", "tromso")[n % 2], (APRIL, MAY)[n % 3 == 0]
             answers = medvirkning_answers(rng)
             data.append((slug, month, answers))
-            db.session.add(Response(
-                office_id=ids[slug], period_start=month, questionnaire_version=1,
-                language="nb", answers=answers, scoring_version=1,
-            ))
-        db.session.add(Response(
-            office_id=ids["bodo"], period_start=APRIL, questionnaire_version=2, language="nb",
-            answers={c: 1 for c in ("med_spurt", "med_alvor", "med_tiltak", "med_plan")}
-            | {"med_overhode": 1}, scoring_version=1,
-        ))
+            db.session.add(
+                Response(
+                    office_id=ids[slug],
+                    period_start=month,
+                    questionnaire_version=1,
+                    language="nb",
+                    answers=answers,
+                    scoring_version=1,
+                )
+            )
+        db.session.add(
+            Response(
+                office_id=ids["bodo"],
+                period_start=APRIL,
+                questionnaire_version=2,
+                language="nb",
+                answers={c: 1 for c in ("med_spurt", "med_alvor", "med_tiltak", "med_plan")}
+                | {"med_overhode": 1},
+                scoring_version=1,
+            )
+        )
         db.session.commit()
     return data
 
 
 def python_alpha(data, keep=lambda slug, month: True) -> Alpha:
-    rows = [tuple(item_value(i, answers.get(i.code)) for i in MEDVIRKNING)
-            for slug, month, answers in data if keep(slug, month)]
+    rows = [
+        tuple(item_value(i, answers.get(i.code)) for i in MEDVIRKNING)
+        for slug, month, answers in data
+        if keep(slug, month)
+    ]
     return cronbach_alpha(rows, len(MEDVIRKNING))
 
 
@@ -186,8 +206,13 @@ def test_alpha_by_theme_matches_python_on_the_database(app, stored):
 
 def test_alpha_by_theme_flips_reverse_items_in_sql(app, stored):
     unflipped = cronbach_alpha(
-        [tuple(a.get(i.code) if a.get(i.code) not in (None, DONT_KNOW) else None
-               for i in MEDVIRKNING) for _s, _m, a in stored],
+        [
+            tuple(
+                a.get(i.code) if a.get(i.code) not in (None, DONT_KNOW) else None
+                for i in MEDVIRKNING
+            )
+            for _s, _m, a in stored
+        ],
         len(MEDVIRKNING),
     )
     with app.app_context():
@@ -200,18 +225,19 @@ def test_alpha_by_theme_respects_the_filters(app, stored):
         bodo = office_id("bodo")
         by_office = alpha_by_theme(db.session, V1, [Response.office_id == bodo])
         by_month = alpha_by_theme(db.session, V1, [Response.period_start >= MAY])
-        both = alpha_by_theme(db.session, V1, (Response.office_id.in_([bodo]),
-                                               Response.period_start < MAY))
+        both = alpha_by_theme(
+            db.session, V1, (Response.office_id.in_([bodo]), Response.period_start < MAY)
+        )
         nothing = alpha_by_theme(db.session, V1, [Response.office_id == office_id("stengt")])
     assert_same(by_office["medvirkning"], python_alpha(stored, lambda s, m: s == "bodo"))
     assert_same(by_month["medvirkning"], python_alpha(stored, lambda s, m: m >= MAY))
-    assert_same(both["medvirkning"],
-                python_alpha(stored, lambda s, m: s == "bodo" and m < MAY))
+    assert_same(both["medvirkning"], python_alpha(stored, lambda s, m: s == "bodo" and m < MAY))
     assert by_office["medvirkning"].n != python_alpha(stored).n
     assert nothing["medvirkning"] == Alpha(None, 0, len(MEDVIRKNING))
 
 
 # --- codebook rows ----------------------------------------------------------------------
+
 
 def test_codebook_has_one_row_per_column():
     cols = columns(V1)
@@ -226,12 +252,10 @@ def test_codebook_has_one_row_per_column():
             assert row["question_nb"] and row["question_nn"] and row["question_en"], c.name
             assert row["missing"].startswith("empty = not answered")
             assert ("-1=" in row["values"]) == (c.kind != BINARY and c.item.dont_know)
-            assert ("-1 = vet ikke" in row["missing"]) == (c.kind != BINARY
-                                                           and c.item.dont_know)
+            assert ("-1 = vet ikke" in row["missing"]) == (c.kind != BINARY and c.item.dont_know)
         if c.kind in ("id", "category"):
             assert row["missing"] == ""
-        assert row["reverse_coded"] == (("yes" if c.reverse else "no") if c.kind == SCALE
-                                        else "")
+        assert row["reverse_coded"] == (("yes" if c.reverse else "no") if c.kind == SCALE else "")
     assert by_name["med_overhode"]["reverse_coded"] == "yes"
     assert by_name["med_spurt"]["values"].startswith("5=Helt enig; 4=Litt enig; ")
     assert by_name["med_spurt"]["theme"] == "medvirkning"
@@ -256,16 +280,19 @@ def test_theme_index_rows_carry_their_computation_and_alpha():
     medvirkning = rows["medvirkning_index"]["computation"]
     assert medvirkning.startswith("0–100.")
     assert medvirkning.endswith(
-        "Cronbach's alpha on this selection: 0.84 (n = 1 234 complete cases).")
+        "Cronbach's alpha on this selection: 0.84 (n = 1 234 complete cases)."
+    )
     assert "not computable (n = 1 complete case)" in rows["stigma_index"]["computation"]
     assert "alpha" not in rows["relasjon_index"]["computation"]
     for name in ("rung", "band", "scoring_version"):
         assert rows[name]["computation"]
-    assert rows["band"]["values"] == ("1=Ikke-deltakelse; 2=Symbolsk deltakelse; "
-                                      "3=Reell innflytelse")
+    assert rows["band"]["values"] == (
+        "1=Ikke-deltakelse; 2=Symbolsk deltakelse; 3=Reell innflytelse"
+    )
 
 
 # --- snippets ---------------------------------------------------------------------------
+
 
 def literal(source: str, name: str):
     """The value of a top-level ``NAME = <literal>`` in a Python snippet."""
@@ -291,8 +318,9 @@ def test_pandas_snippet_compiles_and_reads_the_export_format(tmp_path):
     # Every column the snippet names is in the file, and every label list is complete.
     integer, dont_know, labels = (literal(snippet, n) for n in ("INTEGER", "DONT_KNOW", "LABELS"))
     assert set(integer) | set(dont_know) | set(labels) <= set(header)
-    assert set(dont_know) == {c.name for c in cols if c.item is not None
-                              and c.item.dont_know and c.kind != BINARY}
+    assert set(dont_know) == {
+        c.name for c in cols if c.item is not None and c.item.dont_know and c.kind != BINARY
+    }
     assert set(dont_know) <= set(integer)
     kinds = {c.name: c for c in cols}
     assert {"med_stige", "band"} <= set(labels)
@@ -310,8 +338,9 @@ def test_pandas_snippet_compiles_and_reads_the_export_format(tmp_path):
 
 def test_r_snippet_reads_with_the_right_options_and_labels():
     semicolon = r_snippet("stigen.csv", ";", ",", questionnaire=V1)
-    assert ('read.csv("stigen.csv", sep = ";", dec = ",",\n'
-            '              fileEncoding = "UTF-8-BOM"') in semicolon
+    assert (
+        'read.csv("stigen.csv", sep = ";", dec = ",",\n              fileEncoding = "UTF-8-BOM"'
+    ) in semicolon
     comma = r_snippet("stigen.csv", ",", ".", questionnaire=V1)
     assert 'sep = ",", dec = "."' in comma and 'fileEncoding = "UTF-8"' in comma
     assert "UTF-8-BOM" not in comma
@@ -330,6 +359,7 @@ def test_r_snippet_reads_with_the_right_options_and_labels():
 
 # --- the HTML codebook ------------------------------------------------------------------
 
+
 def render(app, stored_alphas, lang="nb"):
     with app.test_request_context(f"/?lang={lang}"):
         return render_template(
@@ -337,8 +367,10 @@ def render(app, stored_alphas, lang="nb"):
             questionnaire=V1,
             columns=columns(V1),
             alphas=stored_alphas,
-            snippets={"r": r_snippet("stigen.csv", ";", ","),
-                      "pandas": pandas_snippet("stigen.csv", ";", ",")},
+            snippets={
+                "r": r_snippet("stigen.csv", ";", ","),
+                "pandas": pandas_snippet("stigen.csv", ";", ","),
+            },
             csv_url="/forsker/kodebok.csv",
             selection="NAV Bodø, april 2026",
         )
@@ -351,16 +383,18 @@ def test_the_codebook_page_renders(app, stored):
     for c in columns(V1):
         assert f"<code>{c.name}</code>" in html, c.name
     assert "Cronbachs alfa per tema" in html
-    alpha_table = html[html.index("Cronbachs alfa per tema"):]
-    alpha_table = alpha_table[:alpha_table.index("</table>")]
+    alpha_table = html[html.index("Cronbachs alfa per tema") :]
+    alpha_table = alpha_table[: alpha_table.index("</table>")]
     assert f"{alphas['medvirkning'].alpha:.2f}".replace(".", ",") in alpha_table
     assert alpha_table.count('<th scope="row">') == len(V1.themes)
     assert "kan ikke regnes ut" in alpha_table  # stigma: no complete cases
     assert "NAV Bodø, april 2026" in html and 'href="/forsker/kodebok.csv"' in html
     # The snippets are there, escaped, whole.
     code = re.findall(r"<pre[^>]*><code[^>]*>(.*?)</code></pre>", html, re.S)
-    assert [unescape(c) for c in code] == [r_snippet("stigen.csv", ";", ","),
-                                           pandas_snippet("stigen.csv", ";", ",")]
+    assert [unescape(c) for c in code] == [
+        r_snippet("stigen.csv", ";", ","),
+        pandas_snippet("stigen.csv", ";", ","),
+    ]
     # Strict CSP: no inline style or script; accessible tables.
     assert "style=" not in html and "<script" not in html
     assert html.count("<caption") >= 2
@@ -372,8 +406,8 @@ def test_the_codebook_page_renders(app, stored):
 def test_the_codebook_page_in_english(app):
     html = render(app, {}, lang="en")
     assert '<html lang="en">' in html
-    row = html[html.index('id="col-med_spurt"'):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index('id="col-med_spurt"') :]
+    row = row[: row.index("</tr>")]
     assert row.index("I was asked what I wanted.") < row.index("<details>")
     assert "Strongly agree" in row
 

@@ -46,8 +46,11 @@ from .test_export import a_release
 V1 = get(1)
 APRIL = date(2026, 4, 1)
 NAMES = [c.name for c in columns(V1)]
-DONT_KNOW_COLUMNS = [c.name for c in columns(V1)
-                     if c.item is not None and c.item.dont_know and c.kind in ("scale", "choice")]
+DONT_KNOW_COLUMNS = [
+    c.name
+    for c in columns(V1)
+    if c.item is not None and c.item.dont_know and c.kind in ("scale", "choice")
+]
 
 
 @pytest.fixture(autouse=True)
@@ -70,9 +73,14 @@ def answers_of(rng: random.Random) -> dict:
     """A full set of answers around one latent level (reverse items mirrored), now and
     then a don't-know or a skipped item; the quasi-identifiers fixed so nothing is blanked."""
     latent = rng.randint(1, 5)
-    answers: dict = {"med_stige": rng.randint(1, 8), "rel_antall": 1, "bak_alder": 2,
-                     "bak_varighet": 3, "hel_situasjon": rng.choice((1, 2, DONT_KNOW)),
-                     "tilt_deltatt": rng.sample(["avklaring", "kurs", "mentor"], rng.randint(0, 2))}
+    answers: dict = {
+        "med_stige": rng.randint(1, 8),
+        "rel_antall": 1,
+        "bak_alder": 2,
+        "bak_varighet": 3,
+        "hel_situasjon": rng.choice((1, 2, DONT_KNOW)),
+        "tilt_deltatt": rng.sample(["avklaring", "kurs", "mentor"], rng.randint(0, 2)),
+    }
     for item in V1.items:
         if item.type != "scale":
             continue
@@ -95,12 +103,22 @@ def seed(app, count: int = 60, tromso: int = 0) -> None:
             if n % 20 == 7:
                 answers["med_stige"] = DONT_KNOW
             rung = answers["med_stige"] if answers["med_stige"] != DONT_KNOW else None
-            db.session.add(Response(
-                office_id=ids["bodo" if n < count else "tromso"], period_start=APRIL,
-                questionnaire_version=1, language="nb", answers=answers, scoring_version=1,
-                rung=rung, band=None if rung is None else 1 if rung <= 2 else 2 if rung <= 5 else 3,
-                medvirkning_index=float(n % 100), stigma_index=12.5, talmodighet_index=None,
-                relasjon_index=100.0 / 3))
+            db.session.add(
+                Response(
+                    office_id=ids["bodo" if n < count else "tromso"],
+                    period_start=APRIL,
+                    questionnaire_version=1,
+                    language="nb",
+                    answers=answers,
+                    scoring_version=1,
+                    rung=rung,
+                    band=None if rung is None else 1 if rung <= 2 else 2 if rung <= 5 else 3,
+                    medvirkning_index=float(n % 100),
+                    stigma_index=12.5,
+                    talmodighet_index=None,
+                    relasjon_index=100.0 / 3,
+                )
+            )
         db.session.commit()
 
 
@@ -120,6 +138,7 @@ def keyed(rows: list[dict]) -> Counter:
 
 
 # --- pure: the variables -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("lang", ["nb", "nn", "en"])
 def test_every_column_has_its_question_and_every_scale_its_labels(lang):
@@ -151,9 +170,14 @@ def test_many_offices_get_wide_codes_and_nothing_wraps():
     assert labelled.integer_type(by_name["office"]) is np.int32
     assert labelled.integer_type(by_name["med_spurt"]) is np.int8
     header = ",".join(NAMES)
-    row = {name: "" for name in NAMES} | {"row": "1", "office": "kontor-249", "period": "2026-04",
-                                         "questionnaire_version": "1", "language": "nb",
-                                         "med_spurt": "4"}
+    row = {name: "" for name in NAMES} | {
+        "row": "1",
+        "office": "kontor-249",
+        "period": "2026-04",
+        "questionnaire_version": "1",
+        "language": "nb",
+        "med_spurt": "4",
+    }
     body = f"{header}\r\n" + ",".join(row[n] for n in NAMES) + "\r\n"
     frame = labelled.read_frame([body.encode()], found, 1)
     assert frame["office"][0] == 250 and by_name["office"].values[250] == "kontor-249"
@@ -180,7 +204,7 @@ def _without_time_stamp(kind: str, data: bytes) -> bytes:
         data[92:109] = bytes(17)
     else:
         at = data.index(b"<timestamp>") + len(b"<timestamp>")
-        data[at:data.index(b"</timestamp>")] = b""
+        data[at : data.index(b"</timestamp>")] = b""
     return bytes(data)
 
 
@@ -201,9 +225,15 @@ def test_rows_are_encoded_byte_for_byte_as_pyreadstat_writes_them(tmp_path, coun
         if n % 3 == 2:
             found.append(labelled.Variable(f"v{n}", f"V {n}", numeric="float", measure="scale"))
         elif n % 3 == 1:
-            found.append(labelled.Variable(f"v{n}", f"V {n}",
-                                           {**{v: str(v) for v in range(1, 6)}, -1: "vet ikke"},
-                                           (-1,), "ordinal"))
+            found.append(
+                labelled.Variable(
+                    f"v{n}",
+                    f"V {n}",
+                    {**{v: str(v) for v in range(1, 6)}, -1: "vet ikke"},
+                    (-1,),
+                    "ordinal",
+                )
+            )
         else:
             found.append(labelled.Variable(f"v{n}", f"V {n}", {1: "ja", 2: "nei"}))
     rng = np.random.default_rng(count)
@@ -220,28 +250,38 @@ def test_rows_are_encoded_byte_for_byte_as_pyreadstat_writes_them(tmp_path, coun
         else:
             wide = labelled.integer_type(v) is np.int32
             drawn = rng.integers(0, 2_000_000, rows) if wide else rng.integers(-1, 6, rows)
-            data[v.name] = pd.array([None if r < 0.15 else int(x)
-                                     for x, r in zip(drawn, rng.random(rows), strict=True)],
-                                    dtype="Int32" if wide else "Int8")
+            data[v.name] = pd.array(
+                [
+                    None if r < 0.15 else int(x)
+                    for x, r in zip(drawn, rng.random(rows), strict=True)
+                ],
+                dtype="Int32" if wide else "Int8",
+            )
     frame = pd.DataFrame(data)
     whole_file, joined = tmp_path / f"whole.{kind}", tmp_path / f"joined.{kind}"
     (labelled._sav if kind == "sav" else labelled._dta)(frame, whole_file, found)
     parts = [frame.iloc[:1], frame.iloc[1:1], frame.iloc[1:20], frame.iloc[20:]]
     assert labelled.write_labelled(kind, iter(parts), joined, found) == rows
-    assert (_without_time_stamp(kind, joined.read_bytes())
-            == _without_time_stamp(kind, whole_file.read_bytes()))
-    part = labelled.Part({v.name: frame[v.name].to_numpy(dtype=float, na_value=np.nan)
-                          for v in found})  # as the export hands its parts over
+    assert _without_time_stamp(kind, joined.read_bytes()) == _without_time_stamp(
+        kind, whole_file.read_bytes()
+    )
+    part = labelled.Part(
+        {v.name: frame[v.name].to_numpy(dtype=float, na_value=np.nan) for v in found}
+    )  # as the export hands its parts over
     part.rows = rows
     from_part = tmp_path / f"part.{kind}"
     assert labelled.write_labelled(kind, iter([part]), from_part, found) == rows
-    assert (_without_time_stamp(kind, from_part.read_bytes())
-            == _without_time_stamp(kind, whole_file.read_bytes()))
+    assert _without_time_stamp(kind, from_part.read_bytes()) == _without_time_stamp(
+        kind, whole_file.read_bytes()
+    )
     read = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
     back, meta = read(str(joined))
     assert meta.number_rows == rows
-    assert np.allclose(back["row"].to_numpy(dtype=float),
-                       frame["row"].to_numpy(dtype=float, na_value=np.nan), equal_nan=True)
+    assert np.allclose(
+        back["row"].to_numpy(dtype=float),
+        frame["row"].to_numpy(dtype=float, na_value=np.nan),
+        equal_nan=True,
+    )
 
 
 # --- pure: the measurement report ---------------------------------------------------------
@@ -266,10 +306,10 @@ def test_omega_recovers_an_exact_one_factor_model():
     # Loadings 0.8, 0.7, 0.6 and uniquenesses 1 − λ²: ω = 2.1² / (2.1² + 0.36 + 0.51 + 0.64)
     # = 4.41 / 5.92 = 0.744932.
     loadings = np.array([0.8, 0.7, 0.6])
-    covariance = np.outer(loadings, loadings) + np.diag(1 - loadings ** 2)
+    covariance = np.outer(loadings, loadings) + np.diag(1 - loadings**2)
     fitted, unique = one_factor(covariance)
     assert fitted == pytest.approx(loadings, abs=1e-6)
-    assert unique == pytest.approx(1 - loadings ** 2, abs=1e-6)
+    assert unique == pytest.approx(1 - loadings**2, abs=1e-6)
     # Data whose covariance is exactly that matrix (whitened, then coloured).
     rng = np.random.default_rng(1)
     raw = rng.normal(size=(200, 3))
@@ -305,6 +345,7 @@ def test_a_theme_under_the_minimum_shows_nothing():
 
 # --- pure: the R script and the data package ------------------------------------------------
 
+
 @pytest.mark.parametrize("lang", ["nb", "en"])
 def test_the_r_script_names_every_column_label_and_missing_code(lang):
     found = variables(V1, lang, ["andre", "bodo"], ["2026-04", "2026-Q2"])
@@ -320,8 +361,10 @@ def test_the_r_script_names_every_column_label_and_missing_code(lang):
             assert re.search(rf"d\${v.name} <- labelled_spss\(.*na_values = c\(-1L\)", script)
     assert "as_factor(zap_missing(d)" in script
     language = by_name_of(found)["language"]
-    assert (f'd$language <- labelled(d$language, labels = c("{language.values[1]}" = "nb", '
-            f'"{language.values[2]}" = "nn", "{language.values[3]}" = "en")') in script
+    assert (
+        f'd$language <- labelled(d$language, labels = c("{language.values[1]}" = "nb", '
+        f'"{language.values[2]}" = "nn", "{language.values[3]}" = "en")'
+    ) in script
     # Nothing reverse-coded: the reverse items are named, never recomputed.
     assert "med_overhode, tal_venting, rel_gjenta" in script
     assert "6 -" not in script and "rev" not in script.replace("Reverse", "").replace("reverse", "")
@@ -372,8 +415,8 @@ def test_datapackage_fields_have_types_constraints_missing_values_and_labels():
 
 # --- on the database: every format holds the CSV's rows ---------------------------------------
 
-def test_sav_reads_back_with_every_label_and_the_csvs_rows(researcher, app, tmp_path,
-                                                            monkeypatch):
+
+def test_sav_reads_back_with_every_label_and_the_csvs_rows(researcher, app, tmp_path, monkeypatch):
     seed(app)
     monkeypatch.setattr(labelled, "CHUNK_ROWS", 7)  # nine parts joined into one file
     rows = csv_rows(researcher)
@@ -420,8 +463,9 @@ def test_sav_reads_back_with_every_label_and_the_csvs_rows(researcher, app, tmp_
     assert any(r["med_spurt"] == "-1" for r in back) and any(r["med_spurt"] == "" for r in back)
 
 
-def test_dta_reads_back_with_tagged_dont_know_and_short_names(researcher, app, tmp_path,
-                                                             monkeypatch):
+def test_dta_reads_back_with_tagged_dont_know_and_short_names(
+    researcher, app, tmp_path, monkeypatch
+):
     seed(app)
     monkeypatch.setattr(labelled, "CHUNK_ROWS", 7)  # nine parts joined into one file
     rows = csv_rows(researcher)
@@ -442,15 +486,16 @@ def test_dta_reads_back_with_tagged_dont_know_and_short_names(researcher, app, t
         labels = meta.variable_value_labels[name]
         assert labels[DONT_KNOW_TAG] == DONT_KNOW_LABEL.nn
         assert {k: t for k, t in labels.items() if k != DONT_KNOW_TAG} == {
-            k: t for k, t in found[name].values.items() if k != DONT_KNOW}
+            k: t for k, t in found[name].values.items() if k != DONT_KNOW
+        }
     # -1 in the CSV is .a here, an empty cell system-missing, a value itself.
     for name in ("med_spurt", "sti_rundt", "hel_situasjon"):
         want = Counter(r[name] for r in rows)
-        got = Counter("-1" if v == DONT_KNOW_TAG else "" if v != v else str(int(v))
-                      for v in frame[name])
+        got = Counter(
+            "-1" if v == DONT_KNOW_TAG else "" if v != v else str(int(v)) for v in frame[name]
+        )
         assert got == want, name
-    assert Counter(frame["tilt_deltatt_kurs"]) == Counter(int(r["tilt_deltatt_kurs"])
-                                                          for r in rows)
+    assert Counter(frame["tilt_deltatt_kurs"]) == Counter(int(r["tilt_deltatt_kurs"]) for r in rows)
 
 
 def test_r_zip_holds_the_csv_and_its_script(researcher, app):
@@ -504,23 +549,34 @@ def test_labelled_files_pool_like_the_csv(researcher, app, tmp_path):
 
 def test_every_labelled_download_is_audited(researcher, app):
     seed(app)
-    for path in ("svar.sav", "svar.dta", "svar.r.zip", "svar.datapakke.zip", "maling",
-                 "maling.csv"):
+    for path in (
+        "svar.sav",
+        "svar.dta",
+        "svar.r.zip",
+        "svar.datapakke.zip",
+        "maling",
+        "maling.csv",
+    ):
         response = researcher.get(f"/eksport/{path}?periode=2026-Q2")
         assert response.status_code == 200 and response.get_data()  # read to the end
     assert researcher.get("/eksport/svar.xlsx").status_code == 404
     with app.app_context():
         events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [(e.action, e.details["format"]) for e in events] == [
-        ("export.responses", "sav"), ("export.responses", "dta"), ("export.responses", "r"),
-        ("export.responses", "datapackage"), ("export.measurement", "html"),
-        ("export.measurement", "rfc4180")]
+        ("export.responses", "sav"),
+        ("export.responses", "dta"),
+        ("export.responses", "r"),
+        ("export.responses", "datapackage"),
+        ("export.measurement", "html"),
+        ("export.measurement", "rfc4180"),
+    ]
     assert all(e.details["rows"] == 60 and e.actor == "forsker" for e in events)
     assert events[0].details["complete"]
     assert events[0].details["selection"]["periods"] == ["2026-Q2"]
 
 
 # --- the measurement report on released rows ------------------------------------------------
+
 
 def test_measurement_report_is_computed_on_the_files_rows(researcher, app):
     seed(app)
@@ -536,8 +592,9 @@ def test_measurement_report_is_computed_on_the_files_rows(researcher, app):
         if all(v is not None and 1 <= v <= 5 for v in values):
             matrix.append([6 - v if i.reverse else v for v, i in zip(values, items)])
     assert int(alpha["medvirkning"]["n"]) == len(matrix) >= 30
-    assert float(alpha["medvirkning"]["value"]) == pytest.approx(cronbach(np.array(matrix)),
-                                                                 abs=1e-4)
+    assert float(alpha["medvirkning"]["value"]) == pytest.approx(
+        cronbach(np.array(matrix)), abs=1e-4
+    )
     assert float(alpha["medvirkning"]["value"]) > 0.7
     floor = next(r for r in found if r["item"] == "med_spurt" and r["statistic"] == "floor_share")
     answered = [as_number(r["med_spurt"]) for r in rows if r["med_spurt"] not in ("", "-1")]
@@ -552,10 +609,16 @@ def test_measurement_report_is_computed_on_the_files_rows(researcher, app):
 
 def test_measurement_report_hides_figures_under_the_minimum(researcher, app):
     seed(app, count=12)
-    found = list(csv.DictReader(io.StringIO(
-        researcher.get("/eksport/maling.csv").get_data(as_text=True), newline="")))
-    assert not any(r["statistic"] in ("cronbach_alpha", "mcdonald_omega", "floor_share")
-                   or r["statistic"].startswith("rung_") for r in found)
+    found = list(
+        csv.DictReader(
+            io.StringIO(researcher.get("/eksport/maling.csv").get_data(as_text=True), newline="")
+        )
+    )
+    assert not any(
+        r["statistic"] in ("cronbach_alpha", "mcdonald_omega", "floor_share")
+        or r["statistic"].startswith("rung_")
+        for r in found
+    )
     assert all(r["statistic"].startswith("not shown") for r in found)
     assert report_rows  # the pure function the view writes with
 
@@ -564,8 +627,9 @@ def test_the_shell_command_writes_each_format(runner, app, tmp_path):
     seed(app)
     for kind, suffix in (("sav", "sav"), ("dta", "dta"), ("r", "zip"), ("datapackage", "zip")):
         out = tmp_path / f"svar-{kind}.{suffix}"
-        result = runner.invoke(args=["export", "responses", "--out", str(out), "--format", kind,
-                                     "--labels", "en"])
+        result = runner.invoke(
+            args=["export", "responses", "--out", str(out), "--format", kind, "--labels", "en"]
+        )
         assert result.exit_code == 0, result.output
         assert "60 rows" in result.output and out.stat().st_size > 0
     frame, meta = pyreadstat.read_sav(str(tmp_path / "svar-sav.sav"))

@@ -34,8 +34,9 @@ V1 = get(1)
 def seeded(runner, app):
     """Synthetic answers over six offices and three months, plus small offices: some of
     their rows pool as "andre", some are left out (a month with only small offices)."""
-    result = runner.invoke(args=["seed-demo", "--offices", "6", "--responses", "1500",
-                                 "--months", "3"])
+    result = runner.invoke(
+        args=["seed-demo", "--offices", "6", "--responses", "1500", "--months", "3"]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         db.session.add_all([Office(slug=f"liten-{n}", name=f"NAV Liten {n}") for n in range(2)])
@@ -54,8 +55,11 @@ def export_rows(app, workers: int, fmt: CsvFormat = CsvFormat(), selection=None)
         tally = Tally()
         with db.engine.connect() as connection:
             decisions = released.decisions(connection, 1, app.config["STIGEN_K"])
-            body = b"".join(response_file(connection, V1, selection, decisions, codes, tally,
-                                          fmt, workers=workers))
+            body = b"".join(
+                response_file(
+                    connection, V1, selection, decisions, codes, tally, fmt, workers=workers
+                )
+            )
     text = body.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=fmt.separator))
     return rows[0], rows[1:], tally, body
@@ -71,7 +75,10 @@ def test_workers_write_the_same_rows_as_one_process_in_a_new_order(seeded):
         assert [r[0] for r in rows] == [str(n) for n in range(1, len(rows) + 1)]
         assert Counter(tuple(r[1:]) for r in rows) == Counter(tuple(r[1:]) for r in alone)
         assert (tally.rows, tally.pooled, tally.left_out) == (
-            tally_alone.rows, tally_alone.pooled, tally_alone.left_out)
+            tally_alone.rows,
+            tally_alone.pooled,
+            tally_alone.left_out,
+        )
         orders.append([tuple(r[1:]) for r in rows])
     assert len(alone) == tally_alone.rows == 1504 and tally_alone.left_out == 3
     assert tally_alone.pooled == [r[1] for r in alone].count("andre") >= 4
@@ -87,7 +94,9 @@ def test_workers_write_excel_format_alike_and_respect_the_filters(seeded):
         office, month = db.session.execute(
             select(Response.office_id, Response.period_start)
             .group_by(Response.office_id, Response.period_start)
-            .order_by(func.count().desc()).limit(1)).one()
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
         slug = db.session.scalar(select(Office.slug).where(Office.id == office))
 
     selection = Selection(1, (ReportingPeriod.containing(month, "half"),), (office,))
@@ -108,11 +117,22 @@ def test_answers_with_backslashes_and_quotes_come_out_alike(app):
     with app.app_context():
         oid = db.session.scalar(select(Office.id).where(Office.slug == "bodo"))
         for n in range(6):
-            db.session.add(Response(
-                office_id=oid, period_start=APRIL, questionnaire_version=1, language="nn",
-                answers={"med_stige": 3, "tilt_deltatt": ["kurs", 'a\\b"\t\n', "mentor"]},
-                scoring_version=1, rung=3, band=2, medvirkning_index=100 / 3,
-                stigma_index=None, talmodighet_index=0.1 + 0.2, relasjon_index=1e-05))
+            db.session.add(
+                Response(
+                    office_id=oid,
+                    period_start=APRIL,
+                    questionnaire_version=1,
+                    language="nn",
+                    answers={"med_stige": 3, "tilt_deltatt": ["kurs", 'a\\b"\t\n', "mentor"]},
+                    scoring_version=1,
+                    rung=3,
+                    band=2,
+                    medvirkning_index=100 / 3,
+                    stigma_index=None,
+                    talmodighet_index=0.1 + 0.2,
+                    relasjon_index=1e-05,
+                )
+            )
         db.session.commit()
         from survey import tally
 
@@ -189,8 +209,9 @@ def test_a_download_stopped_halfway_stops_the_workers_and_removes_its_files(seed
     with seeded.app_context():
         with db.engine.connect() as connection:
             decisions = released.decisions(connection, 1, seeded.config["STIGEN_K"])
-            chunks = response_file(connection, V1, Selection(1), decisions, {}, Tally(),
-                                   CsvFormat(), workers=2)
+            chunks = response_file(
+                connection, V1, Selection(1), decisions, {}, Tally(), CsvFormat(), workers=2
+            )
             assert next(chunks).startswith(b"row,office,")
             assert next(chunks)[:2] == b"1,"  # the first rows are out
             chunks.close()
@@ -274,8 +295,10 @@ def test_a_numbered_bucket_is_its_records_shuffled_and_numbered(tmp_path, separa
         (tmp_path / "1-5").write_bytes("".join(f'"ås",{n},"x"{END}' for n in range(4)).encode())
 
     write_parts()
-    text = "".join(f"{n}{separator}{record}\r\n" for n, record in
-                   enumerate(bucket_records(str(tmp_path), 2, 5, random.Random(3)), 40))
+    text = "".join(
+        f"{n}{separator}{record}\r\n"
+        for n, record in enumerate(bucket_records(str(tmp_path), 2, 5, random.Random(3)), 40)
+    )
     write_parts()
     got = numbered_bucket(str(tmp_path), 2, 5, 40, separator, random.Random(3))
     assert got == text.encode("utf-8")

@@ -24,8 +24,30 @@ def reference(value, digits: int, lang: str) -> str:
 
 def values() -> list:
     rng = random.Random(3)
-    found = [0, 0.0, -0.0, 1, 1.0, -1, 0.5, 1.5, 2.5, 2.675, 0.125, 999.95, 1000, 1234.5,
-             12345, 9999.5, 1_000_000, 1_234_567.891, -0.3, -1234.56, 99.95, 100.0]
+    found = [
+        0,
+        0.0,
+        -0.0,
+        1,
+        1.0,
+        -1,
+        0.5,
+        1.5,
+        2.5,
+        2.675,
+        0.125,
+        999.95,
+        1000,
+        1234.5,
+        12345,
+        9999.5,
+        1_000_000,
+        1_234_567.891,
+        -0.3,
+        -1234.56,
+        99.95,
+        100.0,
+    ]
     found += [rng.uniform(0, 100) for _ in range(300)]
     found += [rng.randrange(0, 2_000_000) for _ in range(100)]
     found += [round(rng.uniform(-5000, 5000), rng.randrange(4)) for _ in range(100)]
@@ -38,8 +60,7 @@ def test_number_writes_what_babel_writes_twice_over(app, lang):
         for _ in range(2):  # the second round comes from what was remembered
             for value in values():
                 for digits in (0, 1, 2):
-                    assert number(value, digits) == reference(value, digits, lang), (
-                        value, digits)
+                    assert number(value, digits) == reference(value, digits, lang), (value, digits)
 
 
 def test_zero_and_minus_zero_are_not_mixed_up(app):

@@ -38,13 +38,21 @@ def running_gunicorn(tmp_path, database_url: str, *options: str, **env: str):
     until it answers; yields (process, client, log path) and stops it afterwards."""
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": database_url,
-           "STIGEN_INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "gunicorn-test",
-           "STIGEN_BIND": f"127.0.0.1:{port}", **env}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "STIGEN_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "gunicorn-test",
+        "STIGEN_BIND": f"127.0.0.1:{port}",
+        **env,
+    }
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options, "app:app"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         client = HttpClient(f"http://127.0.0.1:{port}")
@@ -89,8 +97,17 @@ def test_gunicorn_logs_hold_no_trace_of_the_respondent(gunicorn, app):
     access = [line for line in logged.splitlines() if line.startswith('"')]
     # No line per respondent request (survey/privacy.py; more in tests/test_logs.py).
     assert not any("/k/bodo" in line for line in access), logged
-    for trace in (AGENT, "StigenPrivacyProbe", REFERRER, "ola-nordmann", FORWARDED,
-                  "secret-token-42", "invite=", "Veilederen", "912 34 567"):
+    for trace in (
+        AGENT,
+        "StigenPrivacyProbe",
+        REFERRER,
+        "ola-nordmann",
+        FORWARDED,
+        "secret-token-42",
+        "invite=",
+        "Veilederen",
+        "912 34 567",
+    ):
         assert trace not in logged
     for line in access:
         assert "127.0.0.1" not in line
@@ -99,9 +116,17 @@ def test_gunicorn_logs_hold_no_trace_of_the_respondent(gunicorn, app):
 def _gunicorn_once(tmp_path, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "STIGEN_INSTANCE_PATH": str(tmp_path / "instance"),
-             "STIGEN_BIND": f"127.0.0.1:{free_port()}", "SECRET_KEY": "x", **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "STIGEN_INSTANCE_PATH": str(tmp_path / "instance"),
+            "STIGEN_BIND": f"127.0.0.1:{free_port()}",
+            "SECRET_KEY": "x",
+            **env,
+        },
     )
 
 
@@ -121,9 +146,16 @@ def test_gunicorn_refuses_production_without_a_secret_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     done = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**env, "STIGEN_ENV": "production", "STIGEN_INSTANCE_PATH": str(tmp_path),
-             "STIGEN_BIND": f"127.0.0.1:{free_port()}"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **env,
+            "STIGEN_ENV": "production",
+            "STIGEN_INSTANCE_PATH": str(tmp_path),
+            "STIGEN_BIND": f"127.0.0.1:{free_port()}",
+        },
     )
     assert done.returncode != 0
     assert "SECRET_KEY is not set" in done.stderr
@@ -143,8 +175,11 @@ def test_a_worker_killed_mid_submission_leaves_nothing_half_written(app, databas
 
     blocker = create_engine(database_url)
     try:
-        with running_gunicorn(tmp_path, database_url, "--timeout", "60",
-                              STIGEN_WORKERS="1") as (master, client, _):
+        with running_gunicorn(tmp_path, database_url, "--timeout", "60", STIGEN_WORKERS="1") as (
+            master,
+            client,
+            _,
+        ):
             last = answer_all(client, answers=FULL | {"hel_fritekst": "Skrevet før krasjet"})
             with blocker.connect() as lock:
                 if database_url.startswith("sqlite"):
@@ -158,12 +193,20 @@ def test_a_worker_killed_mid_submission_leaves_nothing_half_written(app, databas
                 time.sleep(1.5)  # the worker is now inside its transaction, waiting
                 if not database_url.startswith("sqlite"):
                     with blocker.connect() as probe:  # proof: it waits on the inbox, mid-write
-                        waiting = probe.execute(text(
-                            "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                            "AND query LIKE 'INSERT INTO inbox%'")).scalars().all()
+                        waiting = (
+                            probe.execute(
+                                text(
+                                    "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND query LIKE 'INSERT INTO inbox%'"
+                                )
+                            )
+                            .scalars()
+                            .all()
+                        )
                     assert waiting, "the worker is not waiting inside its transaction"
-                workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
-                                         text=True).stdout.split()
+                workers = subprocess.run(
+                    ["pgrep", "-P", str(master.pid)], capture_output=True, text=True
+                ).stdout.split()
                 assert len(workers) == 1
                 os.kill(int(workers[0]), signal.SIGKILL)
                 sender.join(timeout=30)

@@ -35,6 +35,7 @@ def series(client, **kwargs) -> dict[tuple, float]:
 
 # --- health --------------------------------------------------------------------------------
 
+
 def test_isalive_answers_without_a_cookie(client):
     response = client.get("/isalive")
     assert response.status_code == 200 and response.get_data(as_text=True) == "ok\n"
@@ -69,8 +70,9 @@ def test_isready_says_what_is_wrong(client, app):
     def set_version(version):
         with app.app_context():
             with db.engine.begin() as connection:
-                connection.execute(text("UPDATE alembic_version SET version_num = :v"),
-                                   {"v": version})
+                connection.execute(
+                    text("UPDATE alembic_version SET version_num = :v"), {"v": version}
+                )
 
     set_version("old")
     try:
@@ -88,20 +90,37 @@ def test_isready_refuses_an_unreachable_database(tmp_path):
     assert response.status_code == 503 and response.json["failed"] == ["database"]
 
 
-def test_isready_fails_on_submissions_left_waiting_long_after_their_period(client, app,
-                                                                          monkeypatch):
+def test_isready_fails_on_submissions_left_waiting_long_after_their_period(
+    client, app, monkeypatch
+):
     monkeypatch.setattr(periods, "today_in_norway", lambda: date(2026, 3, 10))
     with app.app_context():
         office_id = db.session.query(Office.id).filter_by(slug="bodo").scalar()
-        db.session.add(Inbox(nonce_hash="a" * 64, office_id=office_id,
-                             period_start=date(2026, 3, 1), questionnaire_version=1,
-                             language="nb", answers={}, texts={}))
+        db.session.add(
+            Inbox(
+                nonce_hash="a" * 64,
+                office_id=office_id,
+                period_start=date(2026, 3, 1),
+                questionnaire_version=1,
+                language="nb",
+                answers={},
+                texts={},
+            )
+        )
         db.session.commit()
     assert client.get("/isready").status_code == 200  # the running month: waiting is normal
     with app.app_context():
-        db.session.add(Inbox(nonce_hash="b" * 64, office_id=office_id,
-                             period_start=date(2026, 2, 1), questionnaire_version=1,
-                             language="nb", answers={}, texts={}))
+        db.session.add(
+            Inbox(
+                nonce_hash="b" * 64,
+                office_id=office_id,
+                period_start=date(2026, 2, 1),
+                questionnaire_version=1,
+                language="nb",
+                answers={},
+                texts={},
+            )
+        )
         db.session.commit()
     # February ended 9 days ago, more than STIGEN_READY_MIX_DAYS (3).
     assert client.get("/isready").json["failed"] == ["mixer"]
@@ -139,18 +158,24 @@ def test_health_and_metrics_are_never_rate_limited(database_url, tmp_path):
 
 # --- metrics -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("remote", "headers", "status"), [
-    ("127.0.0.1", {}, 200),
-    ("10.1.2.3", {}, 404),
-    ("10.1.2.3", {"Authorization": "Bearer skrape-nokkel"}, 200),
-    ("10.1.2.3", {"Authorization": "Bearer feil"}, 404),
-    ("10.9.0.7", {}, 200),  # in the allowed network
-])
+
+@pytest.mark.parametrize(
+    ("remote", "headers", "status"),
+    [
+        ("127.0.0.1", {}, 200),
+        ("10.1.2.3", {}, 404),
+        ("10.1.2.3", {"Authorization": "Bearer skrape-nokkel"}, 200),
+        ("10.1.2.3", {"Authorization": "Bearer feil"}, 404),
+        ("10.9.0.7", {}, 200),  # in the allowed network
+    ],
+)
 def test_metrics_only_for_allowed_addresses_or_the_token(app, remote, headers, status):
-    app.config.update(STIGEN_METRICS_TOKEN="skrape-nokkel",
-                      STIGEN_METRICS_ALLOW="127.0.0.1, 10.9.0.0/16")
-    response = app.test_client().get("/metrics", headers=headers,
-                                     environ_base={"REMOTE_ADDR": remote})
+    app.config.update(
+        STIGEN_METRICS_TOKEN="skrape-nokkel", STIGEN_METRICS_ALLOW="127.0.0.1, 10.9.0.0/16"
+    )
+    response = app.test_client().get(
+        "/metrics", headers=headers, environ_base={"REMOTE_ADDR": remote}
+    )
     assert response.status_code == status
     if status == 404:
         assert b"stigen_http" not in response.data
@@ -160,8 +185,10 @@ def test_requests_are_counted_by_route_template_never_by_path(client):
     before = series(client)
     assert client.get("/k/bodo?lang=en").status_code == 200
     after = series(client)
-    key = ("stigen_http_requests_total",
-           (("method", "GET"), ("route", "/k/<slug>"), ("status", "200")))
+    key = (
+        "stigen_http_requests_total",
+        (("method", "GET"), ("route", "/k/<slug>"), ("status", "200")),
+    )
     assert after[key] == before.get(key, 0) + 1
     body = client.get("/metrics").get_data(as_text=True)
     assert "bodo" not in body and "lang" not in body

@@ -50,18 +50,31 @@ def seed(draw: random.Random, slugs, months) -> None:
         for month in months:
             count = draw.choice([0, 1, 2, 3, 4, 6, 7, 9])
             for _ in range(count):
-                add(slug, month, rung=draw.choice([2, 3, 4, 6, 7, 8]),
+                add(
+                    slug,
+                    month,
+                    rung=draw.choice([2, 3, 4, 6, 7, 8]),
                     index=draw.choice([20.0, 45.0, 70.0, 90.0]),
-                    measures=draw.choice([("avklaring",), ("mentor",), ("ingen",),
-                                          ("individuell_jobbstotte",), ("kurs", "mentor")]),
-                    useful=draw.choice([1, 2, 4, 5]), fit=draw.choice([2, 4, 5]))
+                    measures=draw.choice(
+                        [
+                            ("avklaring",),
+                            ("mentor",),
+                            ("ingen",),
+                            ("individuell_jobbstotte",),
+                            ("kurs", "mentor"),
+                        ]
+                    ),
+                    useful=draw.choice([1, 2, 4, 5]),
+                    fit=draw.choice([2, 4, 5]),
+                )
 
 
 @pytest.fixture
 def offices(app):
     with app.app_context():
-        db.session.add_all([Office(slug="alta", name="NAV Alta"),
-                            Office(slug="hammerfest", name="NAV Hammerfest")])
+        db.session.add_all(
+            [Office(slug="alta", name="NAV Alta"), Office(slug="hammerfest", name="NAV Hammerfest")]
+        )
         db.session.commit()
         make_account("admin", "admin")
         make_account("leder", "leder", "bodo")
@@ -70,15 +83,28 @@ def offices(app):
 
 
 ROLE_PAGES = {
-    "leder": ["/resultater/kontor/bodo", "/resultater/kontor/bodo?periode=2026-Q3",
-              "/resultater/kontor/bodo?periode=2026-09", "/resultater/kontor/bodo?periode=2026-H1",
-              "/resultater/oversikt", "/k/bodo/resultater"],
-    "forsker": ["/resultater/oversikt", "/resultater/oversikt?periode=2026-09",
-                "/resultater/kontor/tromso?periode=2026-Q3",
-                "/eksport/aggregert.csv?inndeling=month", "/eksport/aggregert.csv?inndeling=quarter",
-                "/eksport/aggregert.csv?inndeling=half"],
-    "admin": ["/admin/sporreskjema", "/admin/sporreskjema/1", "/resultater/oversikt",
-              "/admin/utgivelser"],
+    "leder": [
+        "/resultater/kontor/bodo",
+        "/resultater/kontor/bodo?periode=2026-Q3",
+        "/resultater/kontor/bodo?periode=2026-09",
+        "/resultater/kontor/bodo?periode=2026-H1",
+        "/resultater/oversikt",
+        "/k/bodo/resultater",
+    ],
+    "forsker": [
+        "/resultater/oversikt",
+        "/resultater/oversikt?periode=2026-09",
+        "/resultater/kontor/tromso?periode=2026-Q3",
+        "/eksport/aggregert.csv?inndeling=month",
+        "/eksport/aggregert.csv?inndeling=quarter",
+        "/eksport/aggregert.csv?inndeling=half",
+    ],
+    "admin": [
+        "/admin/sporreskjema",
+        "/admin/sporreskjema/1",
+        "/resultater/oversikt",
+        "/admin/utgivelser",
+    ],
     None: ["/k/bodo/resultater", "/k/tromso/resultater", "/k/alta/resultater"],
 }
 
@@ -106,7 +132,9 @@ def test_one_more_response_changes_nothing_any_role_can_see(app, offices):
     for role in ("leder", "forsker", "admin"):
         assert sign_in(clients[role], role).status_code in (302, 303)
     before = fetch_all(clients)
-    assert b"Tallene gjelder til og med oktober 2026." in before[("leder", "/resultater/kontor/bodo")]
+    assert (
+        b"Tallene gjelder til og med oktober 2026." in before[("leder", "/resultater/kontor/bodo")]
+    )
     assert b"svar" in before[("forsker", "/resultater/oversikt")]
 
     respondent = app.test_client()
@@ -123,10 +151,14 @@ def test_one_more_response_changes_nothing_any_role_can_see(app, offices):
     # The next release adds November; everything about earlier periods stays as it was.
     Clock.today = date(2026, 12, 1)
     later = fetch_all(clients)
-    assert b"Tallene gjelder til og med november 2026." in later[("leder", "/resultater/kontor/bodo")]
+    assert (
+        b"Tallene gjelder til og med november 2026." in later[("leder", "/resultater/kontor/bodo")]
+    )
     with app.app_context():
-        assert [r.through for r in releases.all_releases()][:2] == [date(2026, 11, 1),
-                                                                   date(2026, 10, 1)]
+        assert [r.through for r in releases.all_releases()][:2] == [
+            date(2026, 11, 1),
+            date(2026, 10, 1),
+        ]
     for kind in ("month", "quarter", "half"):
         path = f"/eksport/aggregert.csv?inndeling={kind}"
         old = csv_rows(before[("forsker", path)])
@@ -147,16 +179,18 @@ def csv_rows(body: bytes) -> dict[tuple[str, str], dict[str, str]]:
 def true_lattices(release_id: int, offices: dict[str, int]):
     """The true counts of each family over the reporting lattice, from the release."""
     rt = release_tally_table.c
-    rows = [dict(r._mapping) for r in db.session.execute(
-        select(rt).where(rt.release_id == release_id))]
+    rows = [
+        dict(r._mapping) for r in db.session.execute(select(rt).where(rt.release_id == release_id))
+    ]
     counts = releases.family_counts(rows, [])[1]
     ids = sorted(offices.values())
-    return {family: lattice(dict(counts[family]), ids)
-            for family in ("responses", "ladder", "theme:medvirkning")}
+    return {
+        family: lattice(dict(counts[family]), ids)
+        for family in ("responses", "ladder", "theme:medvirkning")
+    }
 
 
-COLUMN_OF = {"responses": "responses", "ladder": "ladder_n",
-             "theme:medvirkning": "medvirkning_n"}
+COLUMN_OF = {"responses": "responses", "ladder": "ladder_n", "theme:medvirkning": "medvirkning_n"}
 
 
 def test_an_lp_attacker_over_every_release_pins_no_small_count(app, client, offices):
@@ -204,6 +238,9 @@ def test_an_lp_attacker_over_every_release_pins_no_small_count(app, client, offi
             assert counts[cell] == value, (family, cell)  # the pages tell the truth
         found = pinned_small(published[family], relations, K, known=known, counts=counts)
         assert not found, (family, found)
-        hidden_small = [c for c, n in counts.items()
-                        if 0 < n < K and c not in published[family] and c not in known]
+        hidden_small = [
+            c
+            for c, n in counts.items()
+            if 0 < n < K and c not in published[family] and c not in known
+        ]
         assert hidden_small  # the attack had something to find

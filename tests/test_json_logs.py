@@ -31,8 +31,14 @@ def parsed(logged: str) -> list[dict]:
 
 
 def test_gunicorn_json_lines_hold_no_respondent_request_and_no_address(sqlite_url, tmp_path):
-    with running_gunicorn(tmp_path, sqlite_url, "--workers", "2", STIGEN_LOG_FORMAT="json",
-                          STIGEN_SUBMIT_LIMIT="1 per minute") as (_, client, log):
+    with running_gunicorn(
+        tmp_path,
+        sqlite_url,
+        "--workers",
+        "2",
+        STIGEN_LOG_FORMAT="json",
+        STIGEN_SUBMIT_LIMIT="1 per minute",
+    ) as (_, client, log):
         port = int(client.base.rsplit(":", 1)[1])
         assert send(client, answer_all(client)).status == 303
         for path in ("/isalive", "/isready", f"/isready?{SECRET}=1"):
@@ -62,18 +68,31 @@ def test_gunicorn_json_lines_hold_no_respondent_request_and_no_address(sqlite_ur
             assert line["message"].startswith("Listening at: http://127.0.0.1:"), line
     # Every scrape, whichever worker answers it, counts all six (and the front page
     # requests of answer_all and the first wait for the server, if any, before them).
-    totals = [{
-        sample.labels["status"]: sample.value
-        for family in text_string_to_metric_families(text) for sample in family.samples
-        if sample.name == "stigen_http_requests_total" and sample.labels["route"] == "/"
-        and sample.labels["method"] == "GET"} for text in scraped]
+    totals = [
+        {
+            sample.labels["status"]: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "stigen_http_requests_total"
+            and sample.labels["route"] == "/"
+            and sample.labels["method"] == "GET"
+        }
+        for text in scraped
+    ]
     assert len({total["200"] for total in totals}) == 1, totals
     assert totals[0]["200"] >= 6, totals
 
 
 def test_the_formatter_scrubs_every_field():
-    record = logging.LogRecord("survey", logging.WARNING, __file__, 1,
-                               "refused %s", (f"{SOURCE} /k/bodo?{SECRET}=1",), None)
+    record = logging.LogRecord(
+        "survey",
+        logging.WARNING,
+        __file__,
+        1,
+        "refused %s",
+        (f"{SOURCE} /k/bodo?{SECRET}=1",),
+        None,
+    )
     record.client = SOURCE  # an ``extra=`` field
     record.where = f"/svar?token={SECRET}"
     try:
@@ -91,11 +110,27 @@ def test_the_formatter_scrubs_every_field():
 
 
 def test_access_fields_come_from_the_atoms_path_without_query():
-    atoms = {"m": "GET", "U": f"/eksport/svar.csv?{SECRET}=1", "s": "200", "B": "12", "M": "5",
-             "h": SOURCE, "a": "Mozilla", "t": "[01/Dec/2026:10:11:12 +0000]"}
-    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
-                               '"%(m)s %(U)s" %(s)s', (atoms,), None)
+    atoms = {
+        "m": "GET",
+        "U": f"/eksport/svar.csv?{SECRET}=1",
+        "s": "200",
+        "B": "12",
+        "M": "5",
+        "h": SOURCE,
+        "a": "Mozilla",
+        "t": "[01/Dec/2026:10:11:12 +0000]",
+    }
+    record = logging.LogRecord(
+        "gunicorn.access", logging.INFO, __file__, 1, '"%(m)s %(U)s" %(s)s', (atoms,), None
+    )
     entry = json.loads(JsonFormatter(access=True).format(record))
-    assert entry == {"level": "INFO", "logger": "gunicorn.access", "method": "GET",
-                     "path": "/eksport/svar.csv", "status": 200, "bytes": 12,
-                     "duration_ms": 5, "message": "GET /eksport/svar.csv 200"}
+    assert entry == {
+        "level": "INFO",
+        "logger": "gunicorn.access",
+        "method": "GET",
+        "path": "/eksport/svar.csv",
+        "status": 200,
+        "bytes": 12,
+        "duration_ms": 5,
+        "message": "GET /eksport/svar.csv 200",
+    }

@@ -55,6 +55,7 @@ def retire_earlier(app, number: int, hours: float) -> None:
 
 # --- the rule -----------------------------------------------------------------------------
 
+
 def test_a_published_version_never_live_accepts_nothing(app):
     publish_v2(app)
     with app.app_context():
@@ -81,6 +82,7 @@ def test_make_live_records_when_the_previous_version_stopped_being_live(app):
 
 
 # --- through the form -------------------------------------------------------------------
+
 
 def test_posting_a_published_never_live_version_stores_nothing_in_it(app, client):
     publish_v2(app)
@@ -130,14 +132,16 @@ def test_who_started_on_the_old_version_may_finish_within_the_grace(app):
     # Carried on in version 3, it is stored in version 3.
     page = refused
     while 'value="check"' not in page.html:  # the last page leads to the check page
-        page = page.submit(late, ("nav", "next"), {ADDED: 2} if ADDED in page.visible_items()
-                           else {})
+        page = page.submit(
+            late, ("nav", "next"), {ADDED: 2} if ADDED in page.visible_items() else {}
+        )
     assert page.submit(late, ("nav", "submit")).status == 303
     assert stored_versions(app) == [1, 3]
 
 
-@pytest.mark.parametrize("lang, words", [("nn", "Spørjeskjemaet er bytt ut"),
-                                         ("en", "The questionnaire was replaced")])
+@pytest.mark.parametrize(
+    "lang, words", [("nn", "Spørjeskjemaet er bytt ut"), ("en", "The questionnaire was replaced")]
+)
 def test_the_note_is_in_the_respondents_language(app, client, lang, words):
     client.get(f"/?lang={lang}")
     last = answer_all(client)

@@ -36,8 +36,9 @@ SECRET = "hemmelig"  # in every query string: it must appear nowhere
 
 def raw(port: int, request: bytes) -> int:
     """Send ``request`` from ``SOURCE`` as is; the status code answered (0 if none)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=20,
-                                  source_address=(SOURCE, 0)) as connection:
+    with socket.create_connection(
+        ("127.0.0.1", port), timeout=20, source_address=(SOURCE, 0)
+    ) as connection:
         connection.sendall(request)
         data = b""
         while chunk := connection.recv(65536):
@@ -51,9 +52,14 @@ def get(port: int, path: str) -> int:
 
 
 def post(port: int, path: str, body: str = "") -> int:
-    return raw(port, (f"POST {path} HTTP/1.1\r\nHost: stigen\r\nConnection: close\r\n"
-                      "Content-Type: application/x-www-form-urlencoded\r\n"
-                      f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
+    return raw(
+        port,
+        (
+            f"POST {path} HTTP/1.1\r\nHost: stigen\r\nConnection: close\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n{body}"
+        ).encode(),
+    )
 
 
 MALFORMED = (
@@ -66,8 +72,11 @@ MALFORMED = (
 def every_status(port: int, break_database) -> dict[str, list[int]]:
     """The requests of both tests, by the status each should get; the answers got."""
     got = {
-        "200": [get(port, f"/k/bodo?invite={SECRET}"), get(port, f"/?q={SECRET}"),
-                get(port, f"/logg-inn?next=/{SECRET}")],
+        "200": [
+            get(port, f"/k/bodo?invite={SECRET}"),
+            get(port, f"/?q={SECRET}"),
+            get(port, f"/logg-inn?next=/{SECRET}"),
+        ],
         "303": [post(port, f"/k/bodo/kode?{SECRET}=303")],  # an open office: to its start
         "404": [get(port, f"/k/finnes-ikke?token={SECRET}")],
         "400": [raw(port, request) for request in MALFORMED],
@@ -99,6 +108,7 @@ def dropper(url: str):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
             connection.execute("PRAGMA foreign_keys = OFF")
             connection.execute("DROP TABLE office")
+
     return break_database
 
 
@@ -114,15 +124,23 @@ def assert_private(logged: str) -> None:
 
 # --- gunicorn --------------------------------------------------------------------------------
 
+
 def test_gunicorn_writes_no_line_per_respondent_and_no_address(sqlite_url, tmp_path):
-    with running_gunicorn(tmp_path, sqlite_url, "--workers", "1",
-                          STIGEN_SUBMIT_LIMIT="1 per minute") as (_, client, log):
+    with running_gunicorn(
+        tmp_path, sqlite_url, "--workers", "1", STIGEN_SUBMIT_LIMIT="1 per minute"
+    ) as (_, client, log):
         port = int(client.base.rsplit(":", 1)[1])
         # A whole questionnaire, sent: the 303 that stores a response.
         assert send(client, answer_all(client)).status == 303
         got = every_status(port, dropper(sqlite_url))
-    assert got == {"200": [200, 200, 200], "303": [303], "404": [404], "400": [400, 400, 400],
-                   "429": [429], "500": [500]}, got
+    assert got == {
+        "200": [200, 200, 200],
+        "303": [303],
+        "404": [404],
+        "400": [400, 400, 400],
+        "429": [429],
+        "500": [500],
+    }, got
     logged = log.read_text()
     assert_private(logged)
     access = [line for line in logged.splitlines() if line.startswith('"')]
@@ -139,15 +157,16 @@ def test_gunicorn_writes_no_line_per_respondent_and_no_address(sqlite_url, tmp_p
 
 # --- werkzeug's development and demo server ---------------------------------------------------
 
+
 def test_the_development_server_writes_no_line_per_respondent_and_no_address(
-        sqlite_url, tmp_path, caplog):
+    sqlite_url, tmp_path, caplog
+):
     from werkzeug.serving import make_server
 
     from survey.privacy import PrivateRequestHandler
 
     # As the demo runs it: not in testing mode, so a failure is the app's 500 page.
-    app = make_app(sqlite_url, tmp_path / "dev", TESTING=False,
-                   STIGEN_SUBMIT_LIMIT="1 per minute")
+    app = make_app(sqlite_url, tmp_path / "dev", TESTING=False, STIGEN_SUBMIT_LIMIT="1 per minute")
     server = make_server("127.0.0.1", 0, app, request_handler=PrivateRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -166,24 +185,40 @@ def test_the_development_server_writes_no_line_per_respondent_and_no_address(
     assert all(status == 0 or 400 <= status < 600 for status in got["400"]), got
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert_private(logged)
-    requests = [record.getMessage() for record in caplog.records
-                if record.name == "werkzeug" and re.match(r"[A-Z]+ /", record.getMessage())]
+    requests = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "werkzeug" and re.match(r"[A-Z]+ /", record.getMessage())
+    ]
     assert requests and set(requests) == {"GET /logg-inn 200"}, requests
     assert "\x1b[" not in logged
 
 
 # --- the filters, line by line ----------------------------------------------------------------
 
+
 def werkzeug_record(request_line: str, status: str) -> logging.LogRecord:
     """The record werkzeug's request handler makes for a request, colours and all."""
     from werkzeug.serving import _ansi_style
 
-    styles = {"200": (), "303": ("green",), "404": ("yellow",), "400": ("bold", "red"),
-              "429": ("bold", "red"), "500": ("bold", "magenta")}[status]
+    styles = {
+        "200": (),
+        "303": ("green",),
+        "404": ("yellow",),
+        "400": ("bold", "red"),
+        "429": ("bold", "red"),
+        "500": ("bold", "magenta"),
+    }[status]
     message = _ansi_style(request_line, *styles) if styles else request_line
-    return logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
-                             '198.51.100.23 - - [21/Nov/2026 14:03:11] "%s" %s %s',
-                             (message, status, "912"), None)
+    return logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '198.51.100.23 - - [21/Nov/2026 14:03:11] "%s" %s %s',
+        (message, status, "912"),
+        None,
+    )
 
 
 @pytest.mark.parametrize("status", ["200", "303", "400", "404", "429", "500"])
@@ -197,28 +232,47 @@ def test_werkzeug_lines_for_every_status(status):
 
 def test_werkzeug_error_lines_lose_the_request_they_quote():
     record = logging.LogRecord(
-        "werkzeug", logging.ERROR, __file__, 1,
+        "werkzeug",
+        logging.ERROR,
+        __file__,
+        1,
         "- - - [21/Nov/2026 14:03:11] code %d, message %s",
-        (400, f"Bad request syntax ('GET /k/bodo?{SECRET} HTTP/1.1 x')"), None)
+        (400, f"Bad request syntax ('GET /k/bodo?{SECRET} HTTP/1.1 x')"),
+        None,
+    )
     assert RequestLineFilter().filter(record)
     assert record.getMessage() == "code 400, message Bad request syntax"
 
 
-@pytest.mark.parametrize("address", ["198.51.100.23", "2001:db8::1", "::1", "::ffff:10.0.0.1",
-                                     "fe80::1%eth0"])
+@pytest.mark.parametrize(
+    "address", ["198.51.100.23", "2001:db8::1", "::1", "::ffff:10.0.0.1", "fe80::1%eth0"]
+)
 def test_gunicorn_error_lines_name_no_address(address):
     invalid = logging.LogRecord(
-        "gunicorn.error", logging.WARNING, __file__, 1,
+        "gunicorn.error",
+        logging.WARNING,
+        __file__,
+        1,
         f"Invalid request from ip={address}: Invalid HTTP request line: 'GET /?{SECRET}'",
-        (), None)
+        (),
+        None,
+    )
     assert NoAddressInErrors().filter(invalid)
     assert invalid.getMessage() == "Invalid request refused: Invalid HTTP request line"
-    failed = logging.LogRecord("gunicorn.error", logging.ERROR, __file__, 1,
-                               "Error handling request %s", (f"/k/bodo/svar?t={SECRET}",), None)
+    failed = logging.LogRecord(
+        "gunicorn.error",
+        logging.ERROR,
+        __file__,
+        1,
+        "Error handling request %s",
+        (f"/k/bodo/svar?t={SECRET}",),
+        None,
+    )
     assert NoAddressInErrors().filter(failed)
     assert failed.getMessage() == "Error handling request /k/bodo/svar"
-    other = logging.LogRecord("gunicorn.error", logging.ERROR, __file__, 1,
-                              "Connection from %s dropped", (address,), None)
+    other = logging.LogRecord(
+        "gunicorn.error", logging.ERROR, __file__, 1, "Connection from %s dropped", (address,), None
+    )
     assert NoAddressInErrors().filter(other)
     assert address not in other.getMessage() and "Connection from" in other.getMessage()
     assert scrub(f"{address} and 12:30:45 and v1.2") == "- and 12:30:45 and v1.2"
@@ -227,15 +281,37 @@ def test_gunicorn_error_lines_name_no_address(address):
 def test_gunicorn_access_lines_only_for_staff_routes():
     def record(path):
         atoms = {"m": "GET", "U": path, "s": "200", "B": "123", "M": "4"}
-        return logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
-                                 '"%(m)s %(U)s" %(s)s %(B)s %(M)sms', (atoms,), None)
+        return logging.LogRecord(
+            "gunicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '"%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+            (atoms,),
+            None,
+        )
 
-    for path in ("/", "/k/bodo", "/k/bodo/svar", "/k/bodo/takk", "/k/bodo/resultater",
-                 "/personvern", "/static/css/site.css", "/adminx", None):
+    for path in (
+        "/",
+        "/k/bodo",
+        "/k/bodo/svar",
+        "/k/bodo/takk",
+        "/k/bodo/resultater",
+        "/personvern",
+        "/static/css/site.css",
+        "/adminx",
+        None,
+    ):
         assert not StaffAccessOnly().filter(record(path)), path
         assert not is_staff_path(path)
-    for path in ("/admin", "/admin/koder", "/resultater/", "/eksport/svar.csv", "/logg-inn",
-                 "/logg-ut"):
+    for path in (
+        "/admin",
+        "/admin/koder",
+        "/resultater/",
+        "/eksport/svar.csv",
+        "/logg-inn",
+        "/logg-ut",
+    ):
         assert StaffAccessOnly().filter(record(path)), path
 
 
@@ -245,8 +321,11 @@ def test_the_rate_limiters_lines_name_no_address(app, client, caplog):
     caplog.set_level(logging.INFO)
     app.config["STIGEN_SUBMIT_LIMIT"] = "1 per minute"
     for _ in range(2):
-        sent = client.post("/k/bodo/svar", data={"nav": "submit", "page": "0"},
-                           environ_base={"REMOTE_ADDR": SOURCE})
+        sent = client.post(
+            "/k/bodo/svar",
+            data={"nav": "submit", "page": "0"},
+            environ_base={"REMOTE_ADDR": SOURCE},
+        )
     assert sent.status_code == 429
     lines = [r.getMessage() for r in caplog.records if r.name == "flask-limiter"]
     assert any("exceeded" in line for line in lines), lines

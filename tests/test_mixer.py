@@ -34,8 +34,12 @@ from .test_storage_order import UNLIMITED, number_of_answers, number_of_text, pr
 ROOT = Path(__file__).resolve().parent.parent
 # Submissions wait until a test mixes them (no batch is ever big enough by itself).
 WAITING = {**UNLIMITED, "STIGEN_MIX_BATCH": 10_000}
-STEPS = {"claim": mixer.CLAIMED, "responses": mixer.RESPONSES, "comments": mixer.COMMENTS,
-         "receipts": mixer.RECEIPTS}
+STEPS = {
+    "claim": mixer.CLAIMED,
+    "responses": mixer.RESPONSES,
+    "comments": mixer.COMMENTS,
+    "receipts": mixer.RECEIPTS,
+}
 
 
 @pytest.fixture
@@ -50,11 +54,16 @@ def submit(client, numbers) -> None:
 
 
 def tallies():
-    rows = db.session.execute(select(tally_table).order_by(
-        tally_table.c.office_id, tally_table.c.period_start,
-        tally_table.c.questionnaire_version)).all()
-    measures = db.session.execute(select(MeasureTally.__table__).order_by(
-        MeasureTally.office_id, MeasureTally.period_start, MeasureTally.measure)).all()
+    rows = db.session.execute(
+        select(tally_table).order_by(
+            tally_table.c.office_id, tally_table.c.period_start, tally_table.c.questionnaire_version
+        )
+    ).all()
+    measures = db.session.execute(
+        select(MeasureTally.__table__).order_by(
+            MeasureTally.office_id, MeasureTally.period_start, MeasureTally.measure
+        )
+    ).all()
     return [tuple(r) for r in rows], [tuple(m) for m in measures]
 
 
@@ -66,8 +75,9 @@ def assert_settled(app, numbers) -> None:
         assert sorted(number_of_answers(a) for a in answers) == sorted(numbers)
         bodies = db.session.scalars(select(Comment.body)).all()
         assert sorted(number_of_text(b) for b in bodies) == sorted(numbers)
-        assert db.session.scalar(select(func.count()).select_from(SubmissionReceipt)) \
-            == len(numbers)
+        assert db.session.scalar(select(func.count()).select_from(SubmissionReceipt)) == len(
+            numbers
+        )
         assert db.session.scalar(select(func.count()).select_from(Inbox)) == 0
         assert db.session.scalar(select(func.count()).select_from(MixBatch)) == 0
         kept = tallies()
@@ -143,17 +153,22 @@ KILLER = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("where", ["inside", *map(str, STEPS.values())])
-def test_a_killed_mixer_process_loses_and_duplicates_nothing(app, client, database_url,
-                                                             tmp_path, where):
+def test_a_killed_mixer_process_loses_and_duplicates_nothing(
+    app, client, database_url, tmp_path, where
+):
     submit(client, range(5))
     settle(app)
     submit(client, range(5, 11))
     with app.app_context():
         db.session.remove()
     killed = subprocess.run(
-        [sys.executable, "-c", KILLER, database_url, where], cwd=ROOT, capture_output=True,
-        text=True, timeout=120,
-        env={**os.environ, "STIGEN_INSTANCE_PATH": str(tmp_path / "killer")})
+        [sys.executable, "-c", KILLER, database_url, where],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "STIGEN_INSTANCE_PATH": str(tmp_path / "killer")},
+    )
     assert killed.returncode == 9, killed.stderr
     with app.app_context():
         step = db.session.scalar(select(MixBatch.step))

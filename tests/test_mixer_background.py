@@ -21,7 +21,8 @@ BACKGROUND = WAITING | {"STIGEN_MIX_BATCH": 5, "STIGEN_MIX_IN_BACKGROUND": True}
 
 @pytest.mark.parametrize("app_config", [BACKGROUND])
 def test_the_thank_you_does_not_wait_for_the_mix_and_the_batch_is_mixed_after(
-        app, client, monkeypatch):
+    app, client, monkeypatch
+):
     release, started, mixed = threading.Event(), threading.Event(), []
     real_mix = mixer.mix
 
@@ -63,7 +64,8 @@ def test_submissions_arriving_while_the_thread_mixes_are_each_stored_once(app, c
 
 @pytest.mark.parametrize("app_config", [BACKGROUND])
 def test_a_failing_mix_in_the_thread_is_logged_by_kind_and_left_waiting(
-        app, client, monkeypatch, caplog):
+    app, client, monkeypatch, caplog
+):
     def broken(office_id, period_start):
         raise RuntimeError("row values 1 2 3")
 

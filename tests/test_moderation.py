@@ -20,10 +20,18 @@ from .test_dashboard import APRIL, MAY, add_responses, make_account, office_id, 
 JULY = date(2026, 7, 1)
 
 
-def add_comment(slug: str, month: date, body: str, status: str = "pending",
-                version: int = 1) -> uuid.UUID:
-    comment = Comment(office_id=office_id(slug), period_start=month, questionnaire_version=version,
-                      language="nb", item_code="hel_fritekst", body=body, status=status)
+def add_comment(
+    slug: str, month: date, body: str, status: str = "pending", version: int = 1
+) -> uuid.UUID:
+    comment = Comment(
+        office_id=office_id(slug),
+        period_start=month,
+        questionnaire_version=version,
+        language="nb",
+        item_code="hel_fritekst",
+        body=body,
+        status=status,
+    )
     db.session.add(comment)
     db.session.commit()
     return comment.id
@@ -35,8 +43,11 @@ def stored(comment_id: uuid.UUID) -> Comment:
 
 
 def events(action_prefix: str = "comment.") -> list[AuditEvent]:
-    return [e for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
-            if e.action.startswith(action_prefix)]
+    return [
+        e
+        for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        if e.action.startswith(action_prefix)
+    ]
 
 
 def token(html: str) -> str:
@@ -44,7 +55,7 @@ def token(html: str) -> str:
 
 
 def queue_ids(html: str) -> list[str]:
-    return re.findall(r'/admin/moderering/([0-9a-f-]{36})/godkjenn', html)
+    return re.findall(r"/admin/moderering/([0-9a-f-]{36})/godkjenn", html)
 
 
 @pytest.fixture
@@ -58,11 +69,14 @@ def admin(client, app):
 
 def post(client, comment_id, action: str, **fields):
     page = client.get("/admin/moderering").get_data(as_text=True)
-    return client.post(f"/admin/moderering/{comment_id}/{action}",
-                       data={"csrf_token": token(page), "side": "1", **fields})
+    return client.post(
+        f"/admin/moderering/{comment_id}/{action}",
+        data={"csrf_token": token(page), "side": "1", **fields},
+    )
 
 
 # --- the queue ------------------------------------------------------------------------
+
 
 def test_the_queue_highlights_a_name_a_place_and_a_number(admin, app):
     with app.app_context():
@@ -88,12 +102,13 @@ def test_flagged_text_makes_redacting_the_main_action(admin, app):
         flagged = add_comment("bodo", APRIL, "Kari var grei")
         plain = add_comment("bodo", MAY, "veilederen var grei")
     html = admin.get("/admin/moderering").get_data(as_text=True)
-    items = {cid: html[html.index(f'id="c-{cid}"'):] for cid in (str(flagged), str(plain))}
-    items = {cid: text[:text.index("</article>")] for cid, text in items.items()}
+    items = {cid: html[html.index(f'id="c-{cid}"') :] for cid in (str(flagged), str(plain))}
+    items = {cid: text[: text.index("</article>")] for cid, text in items.items()}
 
     def approve_class(item):
-        return re.search(r'godkjenn" *>.*?<button type="submit" class="([^"]+)">Godkjenn som den er',
-                         item, re.S).group(1)
+        return re.search(
+            r'godkjenn" *>.*?<button type="submit" class="([^"]+)">Godkjenn som den er', item, re.S
+        ).group(1)
 
     assert approve_class(items[str(flagged)]) == "button secondary"
     assert '<details class="moderation-redact" open>' in items[str(flagged)]
@@ -105,8 +120,10 @@ def test_flagged_text_makes_redacting_the_main_action(admin, app):
 
 def test_the_queue_is_ordered_by_period_then_random_id_and_paged(admin, app):
     with app.app_context():
-        made = [(month, add_comment("bodo", month, f"tekst {n}"))
-                for n, month in enumerate([MAY, APRIL, JULY] * 9)]  # 27, written out of order
+        made = [
+            (month, add_comment("bodo", month, f"tekst {n}"))
+            for n, month in enumerate([MAY, APRIL, JULY] * 9)
+        ]  # 27, written out of order
     expected = [str(i) for _, i in sorted(made)]
     first = admin.get("/admin/moderering").get_data(as_text=True)
     second = admin.get("/admin/moderering?side=2").get_data(as_text=True)
@@ -116,6 +133,7 @@ def test_the_queue_is_ordered_by_period_then_random_id_and_paged(admin, app):
 
 
 # --- decisions --------------------------------------------------------------------------
+
 
 def test_approve_keeps_the_text_and_audits_without_it(admin, app):
     with app.app_context():
@@ -198,6 +216,7 @@ def test_decisions_need_the_csrf_token(admin, app):
 
 # --- what leaders see -----------------------------------------------------------------
 
+
 def office_page(client, period: str) -> str:
     return unescape(client.get(f"/resultater/kontor/bodo?periode={period}").get_data(as_text=True))
 
@@ -244,8 +263,10 @@ def test_comments_come_in_a_shuffled_order_fixed_per_release(client, app):
         for n in range(8):
             add_comment("bodo", APRIL, f"Kommentar nummer {n}", status="approved")
     sign_in(client, "leder")
-    orders = {tuple(re.findall(r"Kommentar nummer (\d)", office_page(client, "2026-04")))
-              for _ in range(5)}
+    orders = {
+        tuple(re.findall(r"Kommentar nummer (\d)", office_page(client, "2026-04")))
+        for _ in range(5)
+    }
     assert all(sorted(order) == [str(n) for n in range(8)] for order in orders)
     assert len(orders) == 1  # within a release, the page does not move
     (order,) = orders
@@ -286,6 +307,7 @@ def test_the_free_text_file_holds_approved_text_only(client, app):
 
 
 # --- flask moderation ----------------------------------------------------------------
+
 
 def test_the_shell_commands_list_approve_reject_and_audit_as_shell(runner, app):
     with app.app_context():

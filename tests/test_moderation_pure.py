@@ -14,7 +14,7 @@ from survey.moderation import KINDS, Span, find_risks, first_names, highlight, m
 
 
 def found(text: str, extra=()) -> list[tuple[str, str]]:
-    return [(text[s.start:s.end], s.kind) for s in find_risks(text, extra)]
+    return [(text[s.start : s.end], s.kind) for s in find_risks(text, extra)]
 
 
 def plain(html: str) -> str:
@@ -28,8 +28,13 @@ def test_the_lists_are_read_and_long_enough():
 
 def test_first_names_are_found_case_insensitively_as_whole_words_and_in_the_genitive():
     text = "kari hjalp meg, og KNUT også. Karis kontor, Ingrid's tips og Ingrid’s råd."
-    assert found(text) == [("kari", "name"), ("KNUT", "name"), ("Karis", "name"),
-                           ("Ingrid's", "name"), ("Ingrid’s", "name")]
+    assert found(text) == [
+        ("kari", "name"),
+        ("KNUT", "name"),
+        ("Karis", "name"),
+        ("Ingrid's", "name"),
+        ("Ingrid’s", "name"),
+    ]
 
 
 def test_names_inside_other_words_are_not_names():
@@ -44,8 +49,11 @@ def test_names_that_are_everyday_words_count_only_with_a_capital():
 def test_places_from_the_list_and_from_the_caller():
     text = "Jeg bor i Mo i Rana, flyttet fra bergen, går til NAV Lillevik i Storbygd."
     assert found(text, ["NAV Lillevik", "Storbygd"]) == [
-        ("Mo i Rana", "place"), ("bergen", "place"), ("NAV Lillevik", "place"),
-        ("Storbygd", "place")]
+        ("Mo i Rana", "place"),
+        ("bergen", "place"),
+        ("NAV Lillevik", "place"),
+        ("Storbygd", "place"),
+    ]
 
 
 def test_numbers_of_every_kind():
@@ -57,7 +65,8 @@ def test_a_word_that_is_a_name_and_a_place_gives_two_spans():
     spans = find_risks("Hilsen fra Kari", ["Kari"])
     assert sorted(s.kind for s in spans) == ["name", "place"]
     assert highlight("Hilsen fra Kari", spans) == (
-        'Hilsen fra <mark class="risk risk-name risk-place">Kari</mark>')
+        'Hilsen fra <mark class="risk risk-name risk-place">Kari</mark>'
+    )
 
 
 def test_highlight_marks_each_kind_and_escapes_the_text():
@@ -70,14 +79,23 @@ def test_highlight_marks_each_kind_and_escapes_the_text():
 
 
 def test_merge_joins_overlaps_and_clips():
-    spans = [Span(0, 4, "name"), Span(2, 6, "place"), Span(6, 8, "number"), Span(9, 99, "number"),
-             Span(5, 5, "name")]
-    assert merge(spans, 10) == [(0, 6, ("name", "place")), (6, 8, ("number",)),
-                                (9, 10, ("number",))]
+    spans = [
+        Span(0, 4, "name"),
+        Span(2, 6, "place"),
+        Span(6, 8, "number"),
+        Span(9, 99, "number"),
+        Span(5, 5, "name"),
+    ]
+    assert merge(spans, 10) == [
+        (0, 6, ("name", "place")),
+        (6, 8, ("number",)),
+        (9, 10, ("number",)),
+    ]
 
 
-spans_strategy = st.lists(st.builds(Span, st.integers(-5, 60), st.integers(-5, 60),
-                                    st.sampled_from(KINDS)), max_size=12)
+spans_strategy = st.lists(
+    st.builds(Span, st.integers(-5, 60), st.integers(-5, 60), st.sampled_from(KINDS)), max_size=12
+)
 
 
 @given(text=st.text(max_size=50), spans=spans_strategy)

@@ -1,4 +1,4 @@
-""""Dette gjør vi": leaders write, change and delete notes for their own office only;
+""" "Dette gjør vi": leaders write, change and delete notes for their own office only;
 researchers read; every change is audited; the ``flask notes`` command does the same."""
 
 from __future__ import annotations
@@ -18,11 +18,15 @@ from .test_dashboard import make_account, office_id, sign_in
 NOTES = "/resultater/kontor/{slug}/dette-gjor-vi"
 
 
-def add_note(slug: str, you_said: str = "Vi vil vite mer om tiltakene.",
-             we_do: str = "Alle får en oversikt over tiltakene i første samtale.",
-             written_on: date = date(2026, 9, 1)) -> int:
-    note = ActionNote(office_id=office_id(slug), written_on=written_on, you_said=you_said,
-                      we_do=we_do)
+def add_note(
+    slug: str,
+    you_said: str = "Vi vil vite mer om tiltakene.",
+    we_do: str = "Alle får en oversikt over tiltakene i første samtale.",
+    written_on: date = date(2026, 9, 1),
+) -> int:
+    note = ActionNote(
+        office_id=office_id(slug), written_on=written_on, you_said=you_said, we_do=we_do
+    )
     db.session.add(note)
     db.session.commit()
     return note.id
@@ -64,8 +68,10 @@ def write(client, slug: str, you_said: str, we_do: str) -> Page:
 
 # --- writing ---------------------------------------------------------------------------
 
-def test_a_leader_adds_a_note_for_their_office_dated_today_and_audited(app, client, accounts,
-                                                                       today):
+
+def test_a_leader_adds_a_note_for_their_office_dated_today_and_audited(
+    app, client, accounts, today
+):
     sign_in(client, "leder")
     response = write(client, "bodo", "  Dere venter lenge på svar. ", "Vi svarer innen to dager.")
     assert response.status == 302
@@ -82,14 +88,18 @@ def test_a_leader_adds_a_note_for_their_office_dated_today_and_audited(app, clie
     assert "Notatet er lagt til" in listing and "Vi svarer innen to dager." in listing
 
 
-@pytest.mark.parametrize(("you_said", "we_do", "field", "message"), [
-    ("", "Vi gjør noe.", "you_said", "Skriv hva de unge sa."),
-    ("Dere sa noe.", "   \n ", "we_do", "Skriv hva kontoret gjør."),
-    ("x" * 601, "Vi gjør noe.", "you_said", "høyst 600 tegn"),
-    ("Dere sa noe.", "y" * 700, "we_do", "Nå er den 700 tegn"),
-])
+@pytest.mark.parametrize(
+    ("you_said", "we_do", "field", "message"),
+    [
+        ("", "Vi gjør noe.", "you_said", "Skriv hva de unge sa."),
+        ("Dere sa noe.", "   \n ", "we_do", "Skriv hva kontoret gjør."),
+        ("x" * 601, "Vi gjør noe.", "you_said", "høyst 600 tegn"),
+        ("Dere sa noe.", "y" * 700, "we_do", "Nå er den 700 tegn"),
+    ],
+)
 def test_bad_input_is_refused_with_a_message_and_the_typed_text_is_kept(
-        app, client, accounts, you_said, we_do, field, message):
+    app, client, accounts, you_said, we_do, field, message
+):
     sign_in(client, "leder")
     page = write(client, "bodo", you_said, we_do)
     assert page.status == 400
@@ -161,8 +171,10 @@ def test_another_offices_leader_gets_404_for_everything(app, client, accounts):
     for url in (base, f"{base}/{note_id}", f"{base}/{note_id}/slett"):
         assert client.post(url, data=data).status_code == 404, url
     # A note of another office, reached through one's own office, is missing too.
-    for url in (f"/resultater/kontor/tromso/dette-gjor-vi/{note_id}",
-                f"/resultater/kontor/tromso/dette-gjor-vi/{note_id}/slett"):
+    for url in (
+        f"/resultater/kontor/tromso/dette-gjor-vi/{note_id}",
+        f"/resultater/kontor/tromso/dette-gjor-vi/{note_id}/slett",
+    ):
         assert client.get(url).status_code == 404
         assert client.post(url, data=data).status_code == 404
     [note] = all_notes(app)
@@ -221,9 +233,20 @@ def test_notes_are_listed_newest_first(app, client, accounts):
 
 # --- flask notes -----------------------------------------------------------------------
 
+
 def test_notes_command_adds_and_lists_audited_as_shell(app, runner, today):
-    result = runner.invoke(args=["notes", "add", "--office", "bodo", "--you-said",
-                                 "Dere vil ha faste veiledere.", "--we-do", "Vi gir alle én fast."])
+    result = runner.invoke(
+        args=[
+            "notes",
+            "add",
+            "--office",
+            "bodo",
+            "--you-said",
+            "Dere vil ha faste veiledere.",
+            "--we-do",
+            "Vi gir alle én fast.",
+        ]
+    )
     assert result.exit_code == 0, result.output
     [note] = all_notes(app)
     assert note.written_on == today and note.account_id is None
@@ -236,11 +259,14 @@ def test_notes_command_adds_and_lists_audited_as_shell(app, runner, today):
     assert "No notes" in runner.invoke(args=["notes", "list", "--office", "tromso"]).output
 
 
-@pytest.mark.parametrize("args", [
-    ["--office", "finnes-ikke", "--you-said", "a", "--we-do", "b"],
-    ["--office", "bodo", "--you-said", "  ", "--we-do", "b"],
-    ["--office", "bodo", "--you-said", "a", "--we-do", "b" * 601],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--office", "finnes-ikke", "--you-said", "a", "--we-do", "b"],
+        ["--office", "bodo", "--you-said", "  ", "--we-do", "b"],
+        ["--office", "bodo", "--you-said", "a", "--we-do", "b" * 601],
+    ],
+)
 def test_notes_command_refuses_bad_input(app, runner, args):
     result = runner.invoke(args=["notes", "add", *args])
     assert result.exit_code != 0

@@ -19,15 +19,19 @@ TODAY = date(2026, 5, 14)
 
 
 def office(slug="bodo", opens_on=None, closes_on=None, active=True) -> Office:
-    return Office(slug=slug, name="NAV " + slug, opens_on=opens_on, closes_on=closes_on,
-                  active=active)
+    return Office(
+        slug=slug, name="NAV " + slug, opens_on=opens_on, closes_on=closes_on, active=active
+    )
 
 
 def test_set_period_returns_the_period_before_and_after_for_the_audit_log():
     bodo = office(opens_on=date(2026, 1, 1))
     details = set_period(bodo, date(2026, 9, 1), date(2026, 11, 30))
-    assert details == {"office": "bodo", "before": ["2026-01-01", None],
-                       "after": ["2026-09-01", "2026-11-30"]}
+    assert details == {
+        "office": "bodo",
+        "before": ["2026-01-01", None],
+        "after": ["2026-09-01", "2026-11-30"],
+    }
     assert (bodo.opens_on, bodo.closes_on) == (date(2026, 9, 1), date(2026, 11, 30))
 
 
@@ -57,7 +61,10 @@ def test_months_become_whole_month_dates():
 
 def test_a_change_to_every_office_is_one_audit_entry_keyed_by_office():
     changes = [close_now(office("bodo"), TODAY), open_now(office("tromso"), TODAY)]
-    assert all_offices_details(changes) == {"all_offices": True, "offices": {
-        "bodo": {"before": [None, None], "after": [None, "2026-05-13"]},
-        "tromso": {"before": [None, None], "after": ["2026-05-01", None]},
-    }}
+    assert all_offices_details(changes) == {
+        "all_offices": True,
+        "offices": {
+            "bodo": {"before": [None, None], "after": [None, "2026-05-13"]},
+            "tromso": {"before": [None, None], "after": ["2026-05-01", None]},
+        },
+    }

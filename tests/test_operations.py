@@ -36,6 +36,7 @@ TODAY = date(2026, 3, 10)
 
 # --- retention -----------------------------------------------------------------------------
 
+
 def test_the_cutoffs():
     policy = retention.Policy(years=5, free_text_months=12)
     assert retention.response_cutoff(TODAY, policy) == date(2021, 3, 1)
@@ -47,34 +48,60 @@ def test_the_cutoffs():
 
 
 def _comment(office_id, month, status, release_id=None, body="Mer tid."):
-    return Comment(office_id=office_id, period_start=month, questionnaire_version=1,
-                   language="nb", item_code="hel_fritekst", body=body, status=status,
-                   release_id=release_id)
+    return Comment(
+        office_id=office_id,
+        period_start=month,
+        questionnaire_version=1,
+        language="nb",
+        item_code="hel_fritekst",
+        body=body,
+        status=status,
+        release_id=release_id,
+    )
 
 
-def test_retention_deletes_old_rows_and_moderated_free_text_keeps_figures(app, runner,
-                                                                        monkeypatch):
+def test_retention_deletes_old_rows_and_moderated_free_text_keeps_figures(app, runner, monkeypatch):
     monkeypatch.setattr(periods, "today_in_norway", lambda: TODAY)
     with app.app_context():
         bodo = db.session.scalar(select(Office.id).where(Office.slug == "bodo"))
         add_varied("bodo", date(2020, 5, 1), 6)  # older than 5 years: goes
         add_varied("bodo", date(2025, 5, 1), 6)  # stays
-        db.session.add_all([
-            SubmissionReceipt(nonce_hash="a" * 64, office_id=bodo, period_start=date(2020, 5, 1)),
-            SubmissionReceipt(nonce_hash="b" * 64, office_id=bodo, period_start=date(2025, 5, 1)),
-            Release(id=1, made_at=datetime(2024, 1, 5, tzinfo=UTC), through=date(2023, 12, 1),
-                    k=5, made_by="test", summary={}),
-            Release(id=2, made_at=datetime(2026, 1, 5, tzinfo=UTC), through=date(2025, 12, 1),
-                    k=5, made_by="test", summary={}),
-        ])
+        db.session.add_all(
+            [
+                SubmissionReceipt(
+                    nonce_hash="a" * 64, office_id=bodo, period_start=date(2020, 5, 1)
+                ),
+                SubmissionReceipt(
+                    nonce_hash="b" * 64, office_id=bodo, period_start=date(2025, 5, 1)
+                ),
+                Release(
+                    id=1,
+                    made_at=datetime(2024, 1, 5, tzinfo=UTC),
+                    through=date(2023, 12, 1),
+                    k=5,
+                    made_by="test",
+                    summary={},
+                ),
+                Release(
+                    id=2,
+                    made_at=datetime(2026, 1, 5, tzinfo=UTC),
+                    through=date(2025, 12, 1),
+                    k=5,
+                    made_by="test",
+                    summary={},
+                ),
+            ]
+        )
         db.session.flush()
-        db.session.add_all([
-            _comment(bodo, date(2020, 5, 1), "approved", 1, "gammel"),  # past 5 years
-            _comment(bodo, date(2023, 11, 1), "approved", 1, "vist 2024"),  # shown > 12 months
-            _comment(bodo, date(2025, 11, 1), "approved", 2, "vist 2026"),  # shown recently
-            _comment(bodo, date(2023, 11, 1), "pending", None, "venter"),  # not moderated
-            _comment(bodo, date(2023, 11, 1), "rejected", None, ""),  # rejected long ago
-        ])
+        db.session.add_all(
+            [
+                _comment(bodo, date(2020, 5, 1), "approved", 1, "gammel"),  # past 5 years
+                _comment(bodo, date(2023, 11, 1), "approved", 1, "vist 2024"),  # shown > 12 months
+                _comment(bodo, date(2025, 11, 1), "approved", 2, "vist 2026"),  # shown recently
+                _comment(bodo, date(2023, 11, 1), "pending", None, "venter"),  # not moderated
+                _comment(bodo, date(2023, 11, 1), "rejected", None, ""),  # rejected long ago
+            ]
+        )
         db.session.commit()
         tallies = db.session.execute(text("SELECT * FROM tally ORDER BY 1, 2, 3")).all()
 
@@ -89,11 +116,12 @@ def test_retention_deletes_old_rows_and_moderated_free_text_keeps_figures(app, r
     assert done.exit_code == 0, done.output
     assert "Deleted: 6 responses, 1 receipts, 1 comments, 2 free text." in done.output
     with app.app_context():
-        assert {r.period_start for r in db.session.scalars(select(Response))} == {
-            date(2025, 5, 1)}
+        assert {r.period_start for r in db.session.scalars(select(Response))} == {date(2025, 5, 1)}
         assert [r.nonce_hash[0] for r in db.session.scalars(select(SubmissionReceipt))] == ["b"]
         assert sorted(c.body for c in db.session.scalars(select(Comment))) == [
-            "venter", "vist 2026"]
+            "venter",
+            "vist 2026",
+        ]
         # What the deleted rows added up to stays.
         assert db.session.execute(text("SELECT * FROM tally ORDER BY 1, 2, 3")).all() == tallies
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.run"))
@@ -117,6 +145,7 @@ def test_retention_zero_keeps_everything(app, runner, monkeypatch):
 
 # --- backups -------------------------------------------------------------------------------
 
+
 def seed_and_publish(app) -> None:
     """Figures worth comparing: two offices over two months, a release, a researcher."""
     with app.app_context():
@@ -131,11 +160,22 @@ def seed_and_publish(app) -> None:
 def what_is_published(app) -> tuple:
     """The releases (rows and cells) and the researchers' aggregate export."""
     with app.app_context():
-        made = [(r.id, r.through, r.k, r.made_by, r.summary)
-                for r in db.session.scalars(select(Release).order_by(Release.id))]
-        cells = sorted(tuple(c) for c in db.session.execute(
-            select(ReleaseCell.release_id, ReleaseCell.questionnaire_version,
-                   ReleaseCell.scope, ReleaseCell.period, ReleaseCell.family)).all())
+        made = [
+            (r.id, r.through, r.k, r.made_by, r.summary)
+            for r in db.session.scalars(select(Release).order_by(Release.id))
+        ]
+        cells = sorted(
+            tuple(c)
+            for c in db.session.execute(
+                select(
+                    ReleaseCell.release_id,
+                    ReleaseCell.questionnaire_version,
+                    ReleaseCell.scope,
+                    ReleaseCell.period,
+                    ReleaseCell.family,
+                )
+            ).all()
+        )
         db.session.remove()
     client = app.test_client()
     assert sign_in(client, "forsker").status_code == 302
@@ -153,8 +193,9 @@ def published_sqlite(tmp_path, monkeypatch):
     app = make_app(url, tmp_path / "live")
     with app.app_context():
         upgrade()
-        db.session.add_all([Office(slug="bodo", name="NAV Bodø"),
-                            Office(slug="tromso", name="NAV Tromsø")])
+        db.session.add_all(
+            [Office(slug="bodo", name="NAV Bodø"), Office(slug="tromso", name="NAV Tromsø")]
+        )
         db.session.commit()
     seed_and_publish(app)
     yield app
@@ -163,7 +204,8 @@ def published_sqlite(tmp_path, monkeypatch):
 
 
 def test_a_sqlite_backup_restored_into_an_empty_database_publishes_the_same(
-        published_sqlite, tmp_path):
+    published_sqlite, tmp_path
+):
     app = published_sqlite
     before = what_is_published(app)
     backup = tmp_path / "backup.db"
@@ -207,16 +249,35 @@ def libpq(url) -> str:
 
 @pytest.mark.postgres
 def test_a_pg_dump_restored_into_an_empty_database_publishes_the_same(
-        empty_postgres, app, tmp_path, monkeypatch):
+    empty_postgres, app, tmp_path, monkeypatch
+):
     monkeypatch.setattr(periods, "today_in_norway", lambda: TODAY)
     seed_and_publish(app)
     before = what_is_published(app)
     dump = tmp_path / "stigen.dump"
     # docs/deploy.md, "Backups": these two commands.
-    subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(dump),
-                    libpq(make_url(POSTGRES_URL))], check=True)
-    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "--dbname",
-                    libpq(empty_postgres), str(dump)], check=True)
+    subprocess.run(
+        [
+            "pg_dump",
+            "--format=custom",
+            "--no-owner",
+            "--file",
+            str(dump),
+            libpq(make_url(POSTGRES_URL)),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            "pg_restore",
+            "--no-owner",
+            "--exit-on-error",
+            "--dbname",
+            libpq(empty_postgres),
+            str(dump),
+        ],
+        check=True,
+    )
     other = make_app(empty_postgres.render_as_string(hide_password=False), tmp_path / "other")
     try:
         assert what_is_published(other) == before
@@ -228,6 +289,7 @@ def test_a_pg_dump_restored_into_an_empty_database_publishes_the_same(
 
 
 # --- one publisher at a time ---------------------------------------------------------------
+
 
 @pytest.mark.postgres
 def test_a_second_publisher_waits_for_the_first_on_postgres(app):

@@ -32,8 +32,20 @@ def test_unknown_precision_is_refused():
 def test_typed_months():
     assert parse_month("2026-09") == ReportingPeriod(2026, "month", 9)
     assert parse_month(" 2026-09 ") == ReportingPeriod(2026, "month", 9)
-    for bad in ("2026-13", "2026-00", "26-09", "2026-9", "september", "", None, "2026-09-01",
-                "１９９９-01", "1999-01", "2026-Q3", "2026-H2"):
+    for bad in (
+        "2026-13",
+        "2026-00",
+        "26-09",
+        "2026-9",
+        "september",
+        "",
+        None,
+        "2026-09-01",
+        "１９９９-01",
+        "1999-01",
+        "2026-Q3",
+        "2026-H2",
+    ):
         assert parse_month(bad) is None, bad
     assert parse_month("2028-02").start == date(2028, 2, 1)
     assert parse_month("2028-02").last_day == date(2028, 2, 29)

@@ -15,9 +15,12 @@ from survey.admin.office_forms import month_code, suggest_slug
 SVG = "{http://www.w3.org/2000/svg}"
 URL = "https://stigen.example.no/k/bodo?a=1&b=<2>"
 TEXTS = posters.PosterTexts(
-    office="NAV Bodø & <Omegn>", heading="Hvordan opplever du oppfølgingen fra NAV?",
+    office="NAV Bodø & <Omegn>",
+    heading="Hvordan opplever du oppfølgingen fra NAV?",
     about="En kort, anonym undersøkelse for deg mellom 18 og 29 år.",
-    anonymity="Du er anonym.", scan="Skann QR-koden:", duration="Det tar 5–8 minutter.",
+    anonymity="Du er anonym.",
+    scan="Skann QR-koden:",
+    duration="Det tar 5–8 minutter.",
 )
 
 

@@ -56,6 +56,7 @@ def percentages(html: str) -> list[str]:
 
 # --- k -----------------------------------------------------------------------------------
 
+
 def test_no_sign_in_needed_and_k_minus_one_responses_show_nothing(app, client):
     with app.app_context():
         add_responses("bodo", APRIL, K - 1)
@@ -80,8 +81,12 @@ def test_k_responses_show_the_ladder_and_the_themes(app, client):
     assert "trinn 7 av 8: Delegert makt." in html  # the median rung
     # Themes: mean of 3 × 80 and 2 × 30 is 60; stigma is 100 − index, so 40.
     assert re.search(r"Medvirkning</th>\s*<td[^>]*>.*?</td><td class=\"num\">60</td>", html, re.S)
-    assert re.search(r"Stigma <span class=\"muted\">\(lavere er bedre\)</span></th>\s*"
-                     r"<td[^>]*>.*?</td><td class=\"num\">40</td>", html, re.S)
+    assert re.search(
+        r"Stigma <span class=\"muted\">\(lavere er bedre\)</span></th>\s*"
+        r"<td[^>]*>.*?</td><td class=\"num\">40</td>",
+        html,
+        re.S,
+    )
 
 
 def test_a_half_year_still_under_way_is_not_shown(app, client):
@@ -152,8 +157,13 @@ def test_the_public_page_shows_only_what_the_leaders_page_shows(app, client):
             for month in range(1, 12):
                 count = rng.choice([0, 0, 0, 0, 1] if slug == "k2" else [0, 0, 1, 2, 3, 4, 6])
                 if count:
-                    add_responses(slug, date(2025, month, 1), count, rung=rng.randint(1, 8),
-                                  index=rng.choice([20.0, 50.0, 90.0]))
+                    add_responses(
+                        slug,
+                        date(2025, month, 1),
+                        count,
+                        rung=rng.randint(1, 8),
+                        index=rng.choice([20.0, 50.0, 90.0]),
+                    )
         make_account("admin", "admin")
         snap = data.snapshot(1, K)
         expected = {}
@@ -192,8 +202,12 @@ def vector(n: int, rung: int = 6) -> list[float]:
 
 def test_latest_shown_is_the_newest_settled_half_year_with_figures():
     """Pure: a snapshot made from numbers, no app."""
-    months = {(1, date(2025, 8, 1)): vector(6), (1, date(2026, 2, 1)): vector(2),
-              (1, date(2026, 4, 1)): vector(6), (1, date(2026, 7, 1)): vector(6)}
+    months = {
+        (1, date(2025, 8, 1)): vector(6),
+        (1, date(2026, 2, 1)): vector(2),
+        (1, date(2026, 4, 1)): vector(6),
+        (1, date(2026, 7, 1)): vector(6),
+    }
     snap = data.Snapshot(version=1, k=K, months=months, offices=(1,))
     assert latest_shown(snap, 1, date(2026, 11, 22)).period.code == "2026-H1"
     assert latest_shown(snap, 1, date(2026, 7, 7)).period.code == "2025-H2"  # a week more
@@ -209,12 +223,21 @@ def test_what_is_shown_of_a_half_year_does_not_change_with_later_data():
     rng = random.Random(5)
     for _ in range(20):
         offices = (1, 2, 3)
-        before = {(o, date(2025, m, 1)): vector(rng.choice([0, 1, 2, 3, 5, 6]))
-                  for o in offices for m in range(1, 13)}
+        before = {
+            (o, date(2025, m, 1)): vector(rng.choice([0, 1, 2, 3, 5, 6]))
+            for o in offices
+            for m in range(1, 13)
+        }
         before = {key: row for key, row in before.items() if row[data.RESPONSES]}
         after = dict(before)
-        after.update({(o, date(2026, m, 1)): vector(rng.choice([1, 2, 3, 5]))
-                      for o in offices for m in range(1, 7) if rng.random() < 0.7})
+        after.update(
+            {
+                (o, date(2026, m, 1)): vector(rng.choice([1, 2, 3, 5]))
+                for o in offices
+                for m in range(1, 7)
+                if rng.random() < 0.7
+            }
+        )
         old = data.Snapshot(version=1, k=K, months=before, offices=offices)
         new = data.Snapshot(version=1, k=K, months=after, offices=offices)
         in_2025 = {cell for cell in new.visible_ladder if cell[1].year == 2025}
@@ -222,6 +245,7 @@ def test_what_is_shown_of_a_half_year_does_not_change_with_later_data():
 
 
 # --- what else is (not) on the page ---------------------------------------------------
+
 
 def test_unknown_and_deactivated_offices_are_404_but_a_closed_one_is_shown(app, client):
     assert public(client, "finnes-ikke")[0] == 404
@@ -240,9 +264,17 @@ def test_no_free_text_no_script_and_no_inline_style(app, client):
     with app.app_context():
         add_varied("bodo", APRIL, K)
         for status in ("approved", "pending", "rejected"):
-            db.session.add(Comment(office_id=office_id("bodo"), period_start=APRIL,
-                                   questionnaire_version=1, language="nb", item_code="fritekst",
-                                   body=f"Veilederen Kari var {status}", status=status))
+            db.session.add(
+                Comment(
+                    office_id=office_id("bodo"),
+                    period_start=APRIL,
+                    questionnaire_version=1,
+                    language="nb",
+                    item_code="fritekst",
+                    body=f"Veilederen Kari var {status}",
+                    status=status,
+                )
+            )
         db.session.commit()
     status, html = public(client)
     assert status == 200 and shown_responses(html) == ["5"]
@@ -265,11 +297,14 @@ def test_notes_are_shown_newest_first_and_only_the_offices_own(app, client):
     assert "Tromsø-ting" in public(client, "tromso")[1]
 
 
-@pytest.mark.parametrize(("lang", "theme", "written"), [
-    ("nb", "Medvirkning", "1. september 2026"),
-    ("nn", "Medverknad", "1. september 2026"),
-    ("en", "User participation", "September 1, 2026"),
-])
+@pytest.mark.parametrize(
+    ("lang", "theme", "written"),
+    [
+        ("nb", "Medvirkning", "1. september 2026"),
+        ("nn", "Medverknad", "1. september 2026"),
+        ("en", "User participation", "September 1, 2026"),
+    ],
+)
 def test_the_page_works_in_every_language(app, client, lang, theme, written):
     with app.app_context():
         add_varied("bodo", APRIL, K)
@@ -286,6 +321,7 @@ def test_the_explanation_of_the_ladder_is_there(client):
 
 
 # --- links to the page -----------------------------------------------------------------
+
 
 def test_the_thank_you_page_links_to_the_public_page(app, client):
     html = client.get("/k/bodo/takk").get_data(as_text=True)

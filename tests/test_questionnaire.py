@@ -29,7 +29,13 @@ def test_every_published_version_validates():
 
 def test_v1_has_the_seven_sections_in_order():
     assert [p.code for p in get(1).pages] == [
-        "medvirkning", "stigma", "talmodighet", "relasjon", "tiltak", "helhet", "bakgrunn",
+        "medvirkning",
+        "stigma",
+        "talmodighet",
+        "relasjon",
+        "tiltak",
+        "helhet",
+        "bakgrunn",
     ]
 
 
@@ -81,18 +87,21 @@ def broken(change):
 def test_duplicate_codes_are_refused():
     def dup(d):
         d["pages"][2]["items"][0]["code"] = d["pages"][1]["items"][1]["code"]
+
     assert any("duplicate code" in p for p in broken(dup))
 
 
 def test_a_missing_translation_is_refused():
     def drop_nn(d):
         del d["pages"][2]["items"][1]["text"]["nn"]
+
     assert any("no nn text" in p for p in broken(drop_nn))
 
 
 def test_a_ladder_without_eight_rungs_is_refused():
     def seven(d):
         d["pages"][0]["items"][0]["options"].pop()
+
     assert any("eight options" in p for p in broken(seven))
 
 
@@ -100,6 +109,7 @@ def test_an_unknown_scale_or_theme_is_refused():
     def unknown(d):
         d["pages"][1]["items"][0]["scale"] = "agree7"
         d["pages"][1]["items"][1]["theme"] = "mood"
+
     problems = broken(unknown)
     assert any("unknown scale" in p for p in problems)
     assert any("'mood'" in p for p in problems)
@@ -107,7 +117,9 @@ def test_an_unknown_scale_or_theme_is_refused():
 
 def test_vet_ikke_code_cannot_be_an_option_value():
     def reserved(d):
-        counsellors = next(item for page in d["pages"] for item in page["items"]
-                           if item["code"] == "rel_antall")
+        counsellors = next(
+            item for page in d["pages"] for item in page["items"] if item["code"] == "rel_antall"
+        )
         counsellors["options"][0]["value"] = -1
+
     assert any("reserved" in p for p in broken(reserved))

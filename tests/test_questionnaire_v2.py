@@ -34,8 +34,9 @@ from .test_questionnaire import texts
 
 RAW = tomllib.loads((DIRECTORY / "v2.toml").read_text(encoding="utf-8"))
 V1, V2 = get(1), get(2)
-PROGRAMMES = [o.value for o in V2.item("tilt_deltatt").options
-              if o.value not in ("ingen", "vet_ikke")]
+PROGRAMMES = [
+    o.value for o in V2.item("tilt_deltatt").options if o.value not in ("ingen", "vet_ikke")
+]
 # Every question about one's own programme: asked only of those who took part in one.
 ABOUT_ONES_PROGRAMME = ("tilt_passet", "tilt_nyttig", "med_tiltak", "sti_tiltak")
 
@@ -45,6 +46,7 @@ def rung(n: int) -> str:
 
 
 # --- the file -------------------------------------------------------------------------
+
 
 def test_v2_is_shipped_beside_v1_with_the_same_four_themes():
     assert sorted(published()) == [1, 2]
@@ -79,8 +81,14 @@ def test_the_language_reviews_fixes_are_in():
     nynorsk = [t["nn"] for t in texts(RAW)]
     assert not any("løyner" in t or re.search(r"\bAndel\b", t) for t in nynorsk)
     source = (DIRECTORY / "v2.toml").read_text(encoding="utf-8")
-    for old in ("på nytt igjen og igjen", "hadde siste ord om", "sa det som om",
-                "psykisk helse eller rus", "Litt enig", "Litt uenig"):
+    for old in (
+        "på nytt igjen og igjen",
+        "hadde siste ord om",
+        "sa det som om",
+        "psykisk helse eller rus",
+        "Litt enig",
+        "Litt uenig",
+    ):
         assert old not in source, old
 
 
@@ -105,7 +113,11 @@ def test_talmodighet_is_one_construct_and_rights_stand_outside_every_index():
             assert "rettighet" not in item.text.nb, item.code
             assert "vente" not in item.text.nb, item.code
     assert {i.code for i in V2.theme_items("talmodighet")} == {
-        "tal_for_tidlig", "tal_tid", "tal_neste", "tal_forberede"}
+        "tal_for_tidlig",
+        "tal_tid",
+        "tal_neste",
+        "tal_forberede",
+    }
 
 
 def test_each_ladder_rung_is_distinct_and_names_nav():
@@ -131,6 +143,7 @@ def test_age_has_no_dont_know_and_counsellors_start_at_one():
 
 # --- branching ------------------------------------------------------------------------
 
+
 def shown_pages(answers: dict) -> list[int]:
     """The pages a respondent with ``answers`` walks through with "Neste"."""
     at, seen = 0, [0]
@@ -152,8 +165,9 @@ def test_the_programme_question_comes_before_every_question_about_ones_programme
             assert V2.conditions(item.code), item.code
 
 
-@pytest.mark.parametrize("answers", [{}, {"tilt_deltatt": ["ingen"]},
-                                     {"tilt_deltatt": ["vet_ikke"]}])
+@pytest.mark.parametrize(
+    "answers", [{}, {"tilt_deltatt": ["ingen"]}, {"tilt_deltatt": ["vet_ikke"]}]
+)
 def test_someone_without_a_programme_is_never_asked_about_one(answers):
     pages = shown_pages(answers)
     asked = {item.code for n in pages for item in V2.pages[n].items}
@@ -191,10 +205,13 @@ def test_without_javascript_the_form_skips_the_programme_pages(app, client):
         seen += page.visible_items()
         answers = {"tilt_deltatt": "ingen"} if "tilt_deltatt" in page.visible_items() else {}
         # Enough scored answers for the response to count: the ladder and every statement.
-        answers |= {code: (ladder | {c: 4 for c in page.visible_items()
-                                     if V2.item(c).type == "scale"})[code]
-                    for code in page.visible_items()
-                    if code in ladder or V2.item(code).type == "scale"}
+        answers |= {
+            code: (ladder | {c: 4 for c in page.visible_items() if V2.item(c).type == "scale"})[
+                code
+            ]
+            for code in page.visible_items()
+            if code in ladder or V2.item(code).type == "scale"
+        }
         if 'value="check"' in page.html:
             break
         page = page.submit(respondent, ("nav", "next"), answers)
@@ -206,11 +223,13 @@ def test_without_javascript_the_form_skips_the_programme_pages(app, client):
     with app.app_context():
         stored = db.session.scalars(select(Response)).all()
         assert [(r.questionnaire_version, r.answers["tilt_deltatt"]) for r in stored] == [
-            (2, ["ingen"])]
+            (2, ["ingen"])
+        ]
         assert not set(stored[0].answers) & set(ABOUT_ONES_PROGRAMME)
 
 
 # --- the crosswalk --------------------------------------------------------------------
+
 
 def test_the_crosswalk_is_parsed():
     assert V2.crosswalk_from == 1 and V1.crosswalk_from is None
@@ -218,7 +237,11 @@ def test_the_crosswalk_is_parsed():
     assert V2.item("inf_rettigheter").comparable_with == "tal_rettigheter"
     assert V2.item("sti_skam").comparable_with is None
     assert {t: V2.comparable(t, 1) for t in V2.themes} == {
-        "medvirkning": True, "stigma": False, "talmodighet": False, "relasjon": True}
+        "medvirkning": True,
+        "stigma": False,
+        "talmodighet": False,
+        "relasjon": True,
+    }
     assert V2.comparable("rung", 1)
     assert V2.comparable("stigma", 2)  # with itself, always
     assert not V1.comparable("medvirkning", 2)  # v1 names no crosswalk
@@ -238,25 +261,41 @@ def _item(data, code):
     return next(i for p in data["pages"] for i in p["items"] if i["code"] == code)
 
 
-@pytest.mark.parametrize("change, fault", [
-    (lambda d: d.pop("crosswalk_from"),
-     "comparable_with and comparable need crosswalk_from"),
-    (lambda d: d.update(crosswalk_from=2), "crosswalk_from: must name an earlier version"),
-    (lambda d: d["themes"]["stigma"].pop("comparable"),
-     "theme stigma: say whether it is comparable"),
-    (lambda d: d["themes"]["stigma"].update(comparable="ja"),
-     "theme stigma: comparable must be true or false"),
-    (lambda d: d["themes"]["stigma"].update(comparable=True),
-     "theme stigma: comparable, but sti_skam has no comparable_with"),
-    (lambda d: _item(d, "rel_lytter").update(comparable_with="rel_finnes_ikke"),
-     "not an item of version 1"),
-    (lambda d: _item(d, "rel_antall").update(comparable_with="rel_lytter"),
-     "comparable_with names a scale item"),
-    (lambda d: _item(d, "rel_gjenta").update(reverse=False),
-     "theme relasjon: comparable, but an item changed"),
-    (lambda d: _item(d, "rel_lytter").pop("comparable_with"),
-     "theme relasjon: comparable, but rel_lytter has no comparable_with"),
-])
+@pytest.mark.parametrize(
+    "change, fault",
+    [
+        (lambda d: d.pop("crosswalk_from"), "comparable_with and comparable need crosswalk_from"),
+        (lambda d: d.update(crosswalk_from=2), "crosswalk_from: must name an earlier version"),
+        (
+            lambda d: d["themes"]["stigma"].pop("comparable"),
+            "theme stigma: say whether it is comparable",
+        ),
+        (
+            lambda d: d["themes"]["stigma"].update(comparable="ja"),
+            "theme stigma: comparable must be true or false",
+        ),
+        (
+            lambda d: d["themes"]["stigma"].update(comparable=True),
+            "theme stigma: comparable, but sti_skam has no comparable_with",
+        ),
+        (
+            lambda d: _item(d, "rel_lytter").update(comparable_with="rel_finnes_ikke"),
+            "not an item of version 1",
+        ),
+        (
+            lambda d: _item(d, "rel_antall").update(comparable_with="rel_lytter"),
+            "comparable_with names a scale item",
+        ),
+        (
+            lambda d: _item(d, "rel_gjenta").update(reverse=False),
+            "theme relasjon: comparable, but an item changed",
+        ),
+        (
+            lambda d: _item(d, "rel_lytter").pop("comparable_with"),
+            "theme relasjon: comparable, but rel_lytter has no comparable_with",
+        ),
+    ],
+)
 def test_a_wrong_crosswalk_is_refused_with_a_reason(change, fault):
     problems = broken(change)
     assert any(fault in p for p in problems), problems
@@ -295,14 +334,21 @@ def test_the_codebook_page_shows_the_crosswalk(app, client):
 
 # --- trends across the version change ---------------------------------------------------
 
+
 def _figure(mean: float) -> ThemeFigure:
     return ThemeFigure(n=12, mean=mean, low=mean - 5, high=mean + 5)
 
 
 def test_a_trend_joins_the_versions_only_where_the_crosswalk_says_comparable():
     period = ReportingPeriod.containing(date(2026, 1, 1), "quarter")
-    ladder = Ladder(12, {r: (12 if r == 6 else 0) for r in range(1, 9)}, 6.0,
-                    {1: 0, 2: 0, 3: 12}, 1.0, (0.7, 1.0))
+    ladder = Ladder(
+        12,
+        {r: (12 if r == 6 else 0) for r in range(1, 9)},
+        6.0,
+        {1: 0, 2: 0, 3: 12},
+        1.0,
+        (0.7, 1.0),
+    )
     earlier = Cell(7, period, 12, ladder, {t: _figure(50.0) for t in THEME_INDEX_COLUMNS})
     empty = Cell(7, period, None, None, {t: None for t in THEME_INDEX_COLUMNS})
     joined = bridged(empty, earlier, V2, 1)
@@ -320,7 +366,8 @@ def test_a_trend_joins_the_versions_only_where_the_crosswalk_says_comparable():
 
 
 def test_the_office_page_carries_comparable_scores_across_the_version_change(
-        app, client, monkeypatch):
+    app, client, monkeypatch
+):
     """Version 1 in the first quarter, version 2 in the second: on version 2's office
     page the previous quarter (version 1) shows the comparable indices and the ladder's
     trend, and says "ikke sammenlignbar" for the themes version 2 measures differently."""
@@ -341,14 +388,19 @@ def test_the_office_page_carries_comparable_scores_across_the_version_change(
         make_account("forsker", "forsker")
     sign_in(client, "forsker")
     second = ReportingPeriod.containing(date(2026, 4, 1), "quarter")
-    html = unescape(client.get(f"/resultater/kontor/bodo?versjon=2&periode={second.code}")
-                    .get_data(as_text=True))
+    html = unescape(
+        client.get(f"/resultater/kontor/bodo?versjon=2&periode={second.code}").get_data(
+            as_text=True
+        )
+    )
     themes = html.split('id="table-office-2"')[1].split("</table>")[0]
 
     def row(label: str) -> list[str]:
         cells = re.search(rf"<th scope=\"row\">{label}</th>(.*?)</tr>", themes, re.S).group(1)
-        return [re.sub(r"<[^>]+>", "", c).strip()
-                for c in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)]
+        return [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)
+        ]
 
     # This office, the country, the previous quarter (version 1).
     assert row("Stigma")[2] == "ikke sammenlignbar"
@@ -359,11 +411,13 @@ def test_the_office_page_carries_comparable_scores_across_the_version_change(
     trend = html.split('id="table-office-3"')[1].split("</table>")[0]
     first = ReportingPeriod.containing(date(2026, 1, 1), "quarter")
     from survey.dashboard.labels import period_label
+
     with app.test_request_context():
         assert period_label(first) in trend  # the ladder's trend goes on into version 1
     # Version 1's own page joins nothing of version 2.
-    own = unescape(client.get(f"/resultater/kontor/bodo?versjon=1&periode={first.code}")
-                   .get_data(as_text=True))
+    own = unescape(
+        client.get(f"/resultater/kontor/bodo?versjon=1&periode={first.code}").get_data(as_text=True)
+    )
     assert "ikke sammenlignbar" not in own and 'id="crosswalk-note"' not in own
 
 
@@ -376,8 +430,9 @@ def test_the_demo_answers_version_1_then_version_2_and_makes_2_live(app, monkeyp
     with app.app_context():
         offices = list(db.session.scalars(select(Office).where(Office.active.is_(True))))
         commands.seed_two_versions(offices, 600, months=12)
-        rows = db.session.execute(select(Response.questionnaire_version, Response.period_start,
-                                         Response.answers)).all()
+        rows = db.session.execute(
+            select(Response.questionnaire_version, Response.period_start, Response.answers)
+        ).all()
         assert versions.live_version() == 2
     by_version = {1: set(), 2: set()}
     for version, month, _answers in rows:
@@ -387,8 +442,11 @@ def test_the_demo_answers_version_1_then_version_2_and_makes_2_live(app, monkeyp
     assert min(by_version[1]) == date(2025, 7, 1)
     assert len(rows) == 600
     # Synthetic respondents follow the branching: no programme, no questions about one.
-    without = [a for v, _m, a in rows
-               if v == 2 and a.get("tilt_deltatt") in (["ingen"], ["vet_ikke"], None)]
+    without = [
+        a
+        for v, _m, a in rows
+        if v == 2 and a.get("tilt_deltatt") in (["ingen"], ["vet_ikke"], None)
+    ]
     assert without and not any(set(a) & set(ABOUT_ONES_PROGRAMME) for a in without)
 
 
@@ -396,7 +454,7 @@ def test_nynorsk_says_del_or_prosentdel_not_andel():
     """The language review: "andel" is bokmål; nynorsk says "del" or "prosentdel"."""
     from pathlib import Path
 
-    po = (Path(__file__).parents[1] / "translations" / "nn" / "LC_MESSAGES" / "messages.po")
+    po = Path(__file__).parents[1] / "translations" / "nn" / "LC_MESSAGES" / "messages.po"
     translated = re.findall(r'^msgstr "(.*)"$', po.read_text(encoding="utf-8"), re.M)
     assert not [t for t in translated if re.search(r"\bandel", t, re.I)]
     assert not [t for t in translated if "løyn" in t]

@@ -29,7 +29,7 @@ from .test_respond import FULL, answer_all, send
 V1_SOURCE = (DIRECTORY / "v1.toml").read_text(encoding="utf-8")
 REMOVED = "hel_situasjon"
 ADDED = "bak_navno"
-NEW_ITEM = '''
+NEW_ITEM = """
   [[pages.items]]
   code = "bak_navno"
   type = "choice"
@@ -39,7 +39,7 @@ NEW_ITEM = '''
     {value = 1, label = {nb = "Sjelden", nn = "Sjeldan", en = "Rarely"}},
     {value = 2, label = {nb = "Ofte", nn = "Ofte", en = "Often"}},
   ]
-'''
+"""
 
 
 def v2_source(version: int = 3) -> str:
@@ -59,8 +59,12 @@ def broken_source() -> str:
     source = source.replace('code = "tal_neste"', 'code = "tal_klar"', 1)
     source = source.replace(
         'text = {nb = "Hvor ofte bruker du nav.no?", nn = "Kor ofte bruker du nav.no?", '
-        'en = "How often do you use nav.no?"}', 'text = {nb = "Hvor ofte bruker du nav.no?"}')
-    return source.replace('{value = 1, label = {nb = "Helt uenig"', '{value = 0, label = {nb = "Helt uenig"', 1)
+        'en = "How often do you use nav.no?"}',
+        'text = {nb = "Hvor ofte bruker du nav.no?"}',
+    )
+    return source.replace(
+        '{value = 1, label = {nb = "Helt uenig"', '{value = 0, label = {nb = "Helt uenig"', 1
+    )
 
 
 @pytest.fixture
@@ -97,6 +101,7 @@ def count(model) -> int:
 
 # --- compare (pure) ---------------------------------------------------------------
 
+
 def test_compare_lists_kept_changed_added_and_removed_items():
     import tomllib
 
@@ -125,6 +130,7 @@ def test_compare_lists_kept_changed_added_and_removed_items():
 
 # --- publishing -------------------------------------------------------------------
 
+
 def test_an_invalid_file_lists_every_problem_keeps_the_text_and_stores_nothing(app, admin):
     source = broken_source()
     response = publish_form(admin, source)
@@ -139,18 +145,27 @@ def test_an_invalid_file_lists_every_problem_keeps_the_text_and_stores_nothing(a
     assert unescape(textarea).strip() == source.strip()
     with app.app_context():
         assert count(PublishedQuestionnaire) == 0
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == "questionnaire.publish")) == 0
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "questionnaire.publish")
+            )
+            == 0
+        )
 
 
 def test_syntax_errors_taken_numbers_and_empty_forms_are_refused(app, admin):
     response = publish_form(admin, "version = 2\ntitle = {nb = ")
     assert response.status_code == 400
-    assert any(p.startswith("TOML-syntaksfeil") for p in problems_on(response.get_data(as_text=True)))
+    assert any(
+        p.startswith("TOML-syntaksfeil") for p in problems_on(response.get_data(as_text=True))
+    )
 
     response = publish_form(admin, V1_SOURCE)  # version 1 is shipped
-    assert "Versjon 1 finnes allerede. Gi den nye versjonen et nytt nummer." in \
-        problems_on(response.get_data(as_text=True))
+    assert "Versjon 1 finnes allerede. Gi den nye versjonen et nytt nummer." in problems_on(
+        response.get_data(as_text=True)
+    )
 
     response = publish_form(admin, "")
     assert "Velg en fil eller lim inn TOML-teksten." in response.get_data(as_text=True)
@@ -191,17 +206,21 @@ def test_publishing_a_valid_version_stores_it_but_does_not_make_it_live(app, adm
         row = db.session.get(PublishedQuestionnaire, 3)
         assert row.published_by == "admin" and row.source == v2_source()
         assert versions.live_version() == 1 and sorted(versions.available()) == [1, 2, 3]
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "questionnaire.publish"))
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "questionnaire.publish")
+        )
         assert (event.actor, event.details) == ("admin", {"version": 3})
     listing = admin.get("/admin/sporreskjema").get_data(as_text=True)
     assert "Publisert av admin" in listing and "Følger med Stigen (fil)" in listing
 
     response = publish_form(admin, v2_source())  # the same number twice
-    assert "Versjon 3 finnes allerede. Gi den nye versjonen et nytt nummer." in \
-        problems_on(response.get_data(as_text=True))
+    assert "Versjon 3 finnes allerede. Gi den nye versjonen et nytt nummer." in problems_on(
+        response.get_data(as_text=True)
+    )
 
 
 # --- going live -------------------------------------------------------------------
+
 
 def test_new_respondents_get_the_live_version_and_started_ones_keep_theirs(app, admin):
     other = app.test_client()
@@ -216,7 +235,9 @@ def test_new_respondents_get_the_live_version_and_started_ones_keep_theirs(app, 
     assert response.status_code == 303
     assert "Versjon 3 er nå aktiv" in admin.get("/admin/sporreskjema/3").get_data(as_text=True)
     with app.app_context():
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "questionnaire.live"))
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "questionnaire.live")
+        )
         assert (event.actor, event.details) == ("admin", {"version": 3, "previous": 1})
         assert db.session.get(Setting, versions.LIVE_SETTING).value == "3"
 
@@ -242,7 +263,9 @@ def test_new_respondents_get_the_live_version_and_started_ones_keep_theirs(app, 
         stored = {r.questionnaire_version: r for r in db.session.scalars(select(Response))}
         assert sorted(stored) == [1, 3]
         assert REMOVED in stored[1].answers and ADDED not in stored[1].answers
-        assert stored[1].relasjon_index == score(get(1), stored[1].answers).theme_indices["relasjon"]
+        assert (
+            stored[1].relasjon_index == score(get(1), stored[1].answers).theme_indices["relasjon"]
+        )
         assert stored[3].answers[ADDED] == 2 and REMOVED not in stored[3].answers
         assert stored[3].rung == FULL["med_stige"] and stored[3].medvirkning_index is not None
 
@@ -261,11 +284,16 @@ for _ in sys.stdin:
 
 
 def test_another_worker_process_sees_the_new_live_version_without_a_restart(
-        app, admin, database_url, tmp_path):
+    app, admin, database_url, tmp_path
+):
     with subprocess.Popen(
-            [sys.executable, "-c", WORKER, database_url, str(tmp_path / "worker")],
-            cwd=Path(__file__).parent.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True) as worker:
+        [sys.executable, "-c", WORKER, database_url, str(tmp_path / "worker")],
+        cwd=Path(__file__).parent.parent,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as worker:
+
         def ask() -> str:
             worker.stdin.write("?\n")
             worker.stdin.flush()
@@ -304,6 +332,7 @@ def test_dashboards_and_the_export_see_the_new_version(app, admin):
         db.session.execute(db.text("UPDATE response SET questionnaire_version = 3"))
         db.session.commit()
         from survey import tally
+
         tally.rebuild(db.session)
         db.session.commit()
         add_responses("bodo", APRIL, 5)  # and some on version 1
@@ -332,11 +361,16 @@ def test_a_version_page_shows_every_item_in_every_language(admin):
     assert unescape(v1.item("med_spurt").text.en) in unescape(html)
     assert "Gjør denne versjonen aktiv" not in html  # it is the live one
     assert admin.get("/admin/sporreskjema/7").status_code == 404
-    assert admin.post("/admin/sporreskjema/7/aktiv",
-                      data=Page(admin.get("/admin/sporreskjema/1")).values()).status_code == 404
+    assert (
+        admin.post(
+            "/admin/sporreskjema/7/aktiv", data=Page(admin.get("/admin/sporreskjema/1")).values()
+        ).status_code
+        == 404
+    )
 
 
 # --- the shell --------------------------------------------------------------------
+
 
 def test_flask_questionnaire_commands(app, runner, tmp_path):
     broken = tmp_path / "broken.toml"
@@ -365,23 +399,27 @@ def test_flask_questionnaire_commands(app, runner, tmp_path):
     assert "med_stige  ladder" in shown and f"removed: {REMOVED}" not in shown
     assert f"added: {ADDED}" not in shown and f"removed: {ADDED}" in shown
     with app.app_context():
-        events = db.session.execute(select(AuditEvent.action, AuditEvent.actor, AuditEvent.details)
-                                    .order_by(AuditEvent.id)).all()
+        events = db.session.execute(
+            select(AuditEvent.action, AuditEvent.actor, AuditEvent.details).order_by(AuditEvent.id)
+        ).all()
         assert [tuple(e) for e in events] == [
             ("questionnaire.publish", "shell", {"version": 3}),
             ("questionnaire.live", "shell", {"version": 3, "previous": 1}),
         ]
 
 
-@pytest.mark.parametrize("source", [
-    'version = 2\npages = "x"',
-    'version = 2\nscales = 3',
-    'version = 2\n[[pages]]\nitems = [3]',
-    'version = true',
-    v2_source().replace("max_length = 1000", 'max_length = "mange"'),
-    v2_source().replace("[themes.stigma]", "[themes.trivsel]"),
-    v2_source(40000),
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        'version = 2\npages = "x"',
+        "version = 2\nscales = 3",
+        "version = 2\n[[pages]]\nitems = [3]",
+        "version = true",
+        v2_source().replace("max_length = 1000", 'max_length = "mange"'),
+        v2_source().replace("[themes.stigma]", "[themes.trivsel]"),
+        v2_source(40000),
+    ],
+)
 def test_files_in_the_wrong_shape_are_problems_not_errors(app, source):
     """Valid TOML that does not fit the format is a listed problem, never a crash."""
     with app.app_context(), pytest.raises(versions.QuestionnaireError) as raised:

@@ -15,8 +15,15 @@ from stdnum.no import fodselsnummer, kontonr
 from survey.redact import REMOVED, redact
 
 FOUND_AS_WRITTEN = [
-    "987 654 32", "98 765 432", "987/65/432", "987\u201165\u2011432", "01.01.90 12345",
-    "01 01 90 123 45", "1234.56.78903", "ola @ gmail . com", "ola\uff20gmail.com",
+    "987 654 32",
+    "98 765 432",
+    "987/65/432",
+    "987\u201165\u2011432",
+    "01.01.90 12345",
+    "01 01 90 123 45",
+    "1234.56.78903",
+    "ola @ gmail . com",
+    "ola\uff20gmail.com",
     "0101 9012 345",
 ]
 
@@ -36,15 +43,18 @@ def test_no_piece_of_an_eleven_digit_number_is_left():
     assert "345" not in redact("fnr 0101 9012 345.")
 
 
-@pytest.mark.parametrize("text", [
-    "Møtet var 1. mai, og igjen 17. mai 2024.",
-    "Jeg var der 3 ganger i 2024 og 2 ganger i 2025.",
-    "Det tok 12 uker, fra 2023-2024, og 4–5 måneder før det.",
-    "Timen var 31.12.2024 kl. 10.30-11.00.",
-    "Jeg er 19 år og har gått på 2 kurs (10 uker).",
-    "Veilederen var grei 😀\u200d👍, ﬁnt!",
-    "Svar: 1, 2, 3 eller 4.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Møtet var 1. mai, og igjen 17. mai 2024.",
+        "Jeg var der 3 ganger i 2024 og 2 ganger i 2025.",
+        "Det tok 12 uker, fra 2023-2024, og 4–5 måneder før det.",
+        "Timen var 31.12.2024 kl. 10.30-11.00.",
+        "Jeg er 19 år og har gått på 2 kurs (10 uker).",
+        "Veilederen var grei 😀\u200d👍, ﬁnt!",
+        "Svar: 1, 2, 3 eller 4.",
+    ],
+)
 def test_what_is_not_a_number_or_address_is_kept_exactly(text):
     assert redact(text) == text
 
@@ -56,8 +66,18 @@ def test_only_the_identifier_is_cut_and_the_rest_kept_as_written():
 
 # --- generated variants ------------------------------------------------------------------------
 
-DASHES = ["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212",
-          "\ufe63", "\uff0d"]
+DASHES = [
+    "-",
+    "\u2010",
+    "\u2011",
+    "\u2012",
+    "\u2013",
+    "\u2014",
+    "\u2015",
+    "\u2212",
+    "\ufe63",
+    "\uff0d",
+]
 SPACES = [" ", "\u00a0", "\u2002", "\u2003", "\u2009", "\u202f", "\u3000"]
 SEPARATORS = st.sampled_from([*DASHES, *SPACES, ".", "/", " - ", "\uff0e", "\uff0f", ""])
 WORDS = st.sampled_from(["", "ring", "mobil:", "tlf", "fnr", "nummeret mitt er", "konto"])
@@ -74,7 +94,7 @@ def grouped(draw, digits: str):
     cuts, i = [], 0
     while i < len(digits):
         size = draw(st.integers(min_value=2, max_value=5))
-        cuts.append(digits[i:i + size])
+        cuts.append(digits[i : i + size])
         i += size
     text = cuts[0]
     for part in cuts[1:]:
@@ -121,7 +141,7 @@ def assert_gone(number: str, cleaned: str) -> None:
     # No run of 3+ of the number's digits is left anywhere (ASCII or full width).
     left = digits_left(cleaned)
     for i in range(len(number) - 2):
-        assert number[i:i + 3] not in left, (number, cleaned)
+        assert number[i : i + 3] not in left, (number, cleaned)
 
 
 @given(st.data(), WORDS, st.one_of(mobile, landline))
@@ -142,18 +162,24 @@ def test_international_numbers_are_removed(prefix, separator, number):
     assert cleaned == f"ring {REMOVED}"
 
 
-@given(st.sampled_from(["ola", "ola.nordmann", "kari_n", "x-y"]),
-       st.sampled_from(["@", " @ ", "\uff20", " (at) ", "[at]"]),
-       st.sampled_from(["gmail", "nav", "online"]),
-       st.sampled_from([".", " . ", "\uff0e"]),
-       st.sampled_from(["com", "no", "org"]))
+@given(
+    st.sampled_from(["ola", "ola.nordmann", "kari_n", "x-y"]),
+    st.sampled_from(["@", " @ ", "\uff20", " (at) ", "[at]"]),
+    st.sampled_from(["gmail", "nav", "online"]),
+    st.sampled_from([".", " . ", "\uff0e"]),
+    st.sampled_from(["com", "no", "org"]),
+)
 def test_email_addresses_with_spaces_or_full_width_signs_are_removed(local, at, domain, dot, tld):
     cleaned = redact(f"skriv til {local}{at}{domain}{dot}{tld} i dag")
     assert cleaned == f"skriv til {REMOVED} i dag"
 
 
-@given(st.integers(1, 31), st.sampled_from(["januar", "mai", "desember"]),
-       st.integers(1900, 2099), st.integers(0, 99))
+@given(
+    st.integers(1, 31),
+    st.sampled_from(["januar", "mai", "desember"]),
+    st.integers(1900, 2099),
+    st.integers(0, 99),
+)
 def test_dates_years_and_counts_are_kept(day, month, year, count):
     text = f"Den {day}. {month} {year} var jeg der {count} ganger, også i {year}."
     assert redact(text) == text

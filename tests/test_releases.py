@@ -37,17 +37,38 @@ def office_id(slug: str) -> int:
     return db.session.scalar(select(Office.id).where(Office.slug == slug))
 
 
-def add(slug: str, month: date, rung: int = 6, index: float = 60.0, measures=("avklaring",),
-        useful: int = 4, fit: int = 2, count: int = 1) -> None:
+def add(
+    slug: str,
+    month: date,
+    rung: int = 6,
+    index: float = 60.0,
+    measures=("avklaring",),
+    useful: int = 4,
+    fit: int = 2,
+    count: int = 1,
+) -> None:
     """Store responses the way a mixed submission lands: the row and its tally."""
     oid = office_id(slug)
     for _ in range(count):
         response = Response(
-            office_id=oid, period_start=month, questionnaire_version=1, language="nb",
-            answers={"med_stige": rung, "tilt_deltatt": list(measures), "tilt_nyttig": useful,
-                     "tilt_passet": fit},
-            scoring_version=1, rung=rung, band=band_of(rung), medvirkning_index=index,
-            stigma_index=100 - index, talmodighet_index=index, relasjon_index=index)
+            office_id=oid,
+            period_start=month,
+            questionnaire_version=1,
+            language="nb",
+            answers={
+                "med_stige": rung,
+                "tilt_deltatt": list(measures),
+                "tilt_nyttig": useful,
+                "tilt_passet": fit,
+            },
+            scoring_version=1,
+            rung=rung,
+            band=band_of(rung),
+            medvirkning_index=index,
+            stigma_index=100 - index,
+            talmodighet_index=index,
+            relasjon_index=index,
+        )
         db.session.add(response)
         tally.add(db.session, response)
     db.session.commit()
@@ -76,6 +97,7 @@ def publish(today: date, actor="test"):
 
 # --- the rule's dates ---------------------------------------------------------------------
 
+
 def test_complete_through_months_and_weeks():
     assert complete_through(date(2026, 12, 1)) == date(2026, 11, 1)
     assert complete_through(date(2026, 11, 30)) == date(2026, 10, 1)
@@ -95,15 +117,19 @@ def test_complete_through_months_and_weeks():
 
 # --- (a) the walk: consecutive releases differ by new cells of at least k ---------------
 
+
 def released_cells(release_id: int) -> dict[tuple, int]:
     """(version, family, scope, period code) -> count, for every cell the release shows."""
     rt = release_tally_table.c
-    rows = [dict(r._mapping) for r in db.session.execute(
-        select(rt).where(rt.release_id == release_id))]
+    rows = [
+        dict(r._mapping) for r in db.session.execute(select(rt).where(rt.release_id == release_id))
+    ]
     m = ReleaseMeasure
     measure_rows = db.session.execute(
-        select(m.office_id, m.period_start, m.questionnaire_version, m.measure, m.participants)
-        .where(m.release_id == release_id)).all()
+        select(
+            m.office_id, m.period_start, m.questionnaire_version, m.measure, m.participants
+        ).where(m.release_id == release_id)
+    ).all()
     counts = releases.family_counts(rows, measure_rows)
     lattices = {}
     for version, families in counts.items():
@@ -113,8 +139,10 @@ def released_cells(release_id: int) -> dict[tuple, int]:
     shown = {}
     c = ReleaseCell
     for version, family, scope, code in db.session.execute(
-            select(c.questionnaire_version, c.family, c.scope, c.period)
-            .where(c.release_id == release_id)):
+        select(c.questionnaire_version, c.family, c.scope, c.period).where(
+            c.release_id == release_id
+        )
+    ):
         cell = (NATIONAL if scope == 0 else scope, ReportingPeriod.parse(code))
         shown[(version, family, scope, code)] = lattices[(version, family)].get(cell, 0)
     return shown
@@ -132,13 +160,27 @@ def test_walk_one_submission_at_a_time_consecutive_releases_differ_by_k_or_more(
         for step in range(260):
             slug = draw.choice(slugs)
             rung = draw.choice([2, 3, 5, 6, 6, 7, 8])
-            measures = draw.choice([("avklaring",), ("mentor", "kurs"), ("ingen",),
-                                    ("individuell_jobbstotte",), ("vet_ikke",)])
+            measures = draw.choice(
+                [
+                    ("avklaring",),
+                    ("mentor", "kurs"),
+                    ("ingen",),
+                    ("individuell_jobbstotte",),
+                    ("vet_ikke",),
+                ]
+            )
             month = day.replace(day=1)
             if step % 17 == 0 and made:  # late: dated in a month already released
                 month = periods.add_months(made[-1].through, -draw.randrange(0, 2))
-            add(slug, month, rung=rung, index=draw.uniform(10, 90), measures=measures,
-                useful=draw.choice([1, 2, 4, 5, -1]), fit=draw.choice([2, 4, 5]))
+            add(
+                slug,
+                month,
+                rung=rung,
+                index=draw.uniform(10, 90),
+                measures=measures,
+                useful=draw.choice([1, 2, 4, 5, -1]),
+                fit=draw.choice([2, 4, 5]),
+            )
             release = publish(day)
             if release is not None:
                 made.append(release)
@@ -158,11 +200,17 @@ def test_walk_one_submission_at_a_time_consecutive_releases_differ_by_k_or_more(
         # The frozen copy: months of an earlier release are copied verbatim.
         rt = release_tally_table.c
         for before, after in zip(made, made[1:]):
+
             def rows(release):
-                return sorted(tuple(r) for r in db.session.execute(
-                    select(rt.office_id, rt.period_start, rt.responses, rt.rung_6,
-                           rt.stigma_sum).where(rt.release_id == release.id,
-                                                rt.period_start < before.end)))
+                return sorted(
+                    tuple(r)
+                    for r in db.session.execute(
+                        select(
+                            rt.office_id, rt.period_start, rt.responses, rt.rung_6, rt.stigma_sum
+                        ).where(rt.release_id == release.id, rt.period_start < before.end)
+                    )
+                )
+
             assert rows(before) == rows(after)
 
 
@@ -197,6 +245,7 @@ def test_incomplete_quarters_are_not_offered(app):
 
 # --- (d) homogeneity and (e) measures ----------------------------------------------------
 
+
 def test_an_office_quarter_on_one_rung_shows_no_ladder(app):
     with app.app_context():
         for month in (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)):
@@ -208,7 +257,7 @@ def test_an_office_quarter_on_one_rung_shows_no_ladder(app):
         q1 = ReportingPeriod.parse("2026-Q1")
         cell = snap.cell(office_id("bodo"), q1)
         assert cell.responses == 15  # the count is shown
-        assert cell.ladder is None   # but not that all 15 stood on rung 6
+        assert cell.ladder is None  # but not that all 15 stood on rung 6
         assert all(theme is None for theme in cell.themes.values())  # every index was 60
         # Nor can it be read as the country minus Tromsø.
         national = snap.cell(NATIONAL, q1)
@@ -223,29 +272,48 @@ def test_one_response_with_ips_makes_no_measure_row_appear(client, app, accounts
         add("bodo", date(2026, 4, 1), count=5, rung=7, measures=("ingen",))
         add("bodo", date(2026, 4, 1), count=1, rung=5, measures=("individuell_jobbstotte",))
         publish(date(2026, 5, 1))
-        assert db.session.scalar(select(func.count()).select_from(ReleaseMeasure).where(
-            ReleaseMeasure.measure.in_(["ingen", "vet_ikke"]))) == 0
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(ReleaseMeasure)
+                .where(ReleaseMeasure.measure.in_(["ingen", "vet_ikke"]))
+            )
+            == 0
+        )
     sign_in(client, "leder")
     html = client.get("/resultater/kontor/bodo?periode=2026-04").get_data(as_text=True)
     assert "11 svar" in html
     assert "Individuell jobbstøtte (IPS)</th>" not in html
     assert "Jeg har ikke vært på noe tiltak</th>" not in html
-    assert "Avklaring</th><td class=\"num\">5<" in html
+    assert 'Avklaring</th><td class="num">5<' in html
 
 
 def test_usefulness_is_counted_once_per_response_that_took_part():
     from types import SimpleNamespace
 
     def increments(answers):
-        return tally.increments(SimpleNamespace(
-            rung=None, answers=answers, medvirkning_index=None, stigma_index=None,
-            talmodighet_index=None, relasjon_index=None))
+        return tally.increments(
+            SimpleNamespace(
+                rung=None,
+                answers=answers,
+                medvirkning_index=None,
+                stigma_index=None,
+                talmodighet_index=None,
+                relasjon_index=None,
+            )
+        )
 
-    row, measures = increments({"tilt_deltatt": ["mentor", "kurs", "avklaring"],
-                                "tilt_nyttig": 5, "tilt_passet": 1})
+    row, measures = increments(
+        {"tilt_deltatt": ["mentor", "kurs", "avklaring"], "tilt_nyttig": 5, "tilt_passet": 1}
+    )
     assert [m["measure"] for m in measures] == ["mentor", "kurs", "avklaring"]
-    assert (row["measured"], row["useful_answered"], row["useful_agreed"],
-            row["fit_answered"], row["fit_agreed"]) == (1, 1, 1, 1, 0)
+    assert (
+        row["measured"],
+        row["useful_answered"],
+        row["useful_agreed"],
+        row["fit_answered"],
+        row["fit_agreed"],
+    ) == (1, 1, 1, 1, 0)
     row, measures = increments({"tilt_deltatt": ["ingen"], "tilt_nyttig": 5})
     assert measures == [] and row["measured"] == row["useful_answered"] == 0
     row, measures = increments({"tilt_deltatt": ["vet_ikke"], "tilt_passet": 4})
@@ -254,34 +322,69 @@ def test_usefulness_is_counted_once_per_response_that_took_part():
 
 def test_the_office_page_shows_usefulness_once_for_the_office(client, app, accounts):
     with app.app_context():
-        for useful, fit, rung in ((5, 4, 3), (4, 2, 6), (2, 5, 7), (1, 4, 5), (5, 1, 2),
-                                  (4, 4, 6), (2, 2, 3)):
-            add("bodo", date(2026, 4, 1), rung=rung, useful=useful, fit=fit,
-                measures=("mentor", "kurs"))
+        for useful, fit, rung in (
+            (5, 4, 3),
+            (4, 2, 6),
+            (2, 5, 7),
+            (1, 4, 5),
+            (5, 1, 2),
+            (4, 4, 6),
+            (2, 2, 3),
+        ):
+            add(
+                "bodo",
+                date(2026, 4, 1),
+                rung=rung,
+                useful=useful,
+                fit=fit,
+                measures=("mentor", "kurs"),
+            )
         publish(date(2026, 5, 1))
     sign_in(client, "leder")
     html = client.get("/resultater/kontor/bodo?periode=2026-04").get_data(as_text=True)
     # 7 answered, 4 agreed that it was useful (4 and 5), 4 that it fitted: not 14 answers.
-    assert "Det siste tiltaket var nyttig</th><td class=\"num\">57\u00a0%</td><td class=\"num\">7<" in html
-    assert "Det siste tiltaket passet for meg</th><td class=\"num\">57\u00a0%</td><td class=\"num\">7<" in html
+    assert (
+        'Det siste tiltaket var nyttig</th><td class="num">57\u00a0%</td><td class="num">7<' in html
+    )
+    assert (
+        'Det siste tiltaket passet for meg</th><td class="num">57\u00a0%</td><td class="num">7<'
+        in html
+    )
 
 
 # --- comments, the first release, the command, the admin page ------------------------------
+
 
 def test_leaders_read_approved_comments_only_once_a_release_stamps_them(client, app, accounts):
     with app.app_context():
         add("bodo", date(2026, 4, 1), count=4, rung=3)
         add("bodo", date(2026, 4, 1), count=4, rung=6)
-        db.session.add(Comment(office_id=office_id("bodo"), period_start=date(2026, 4, 1),
-                               questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body="Veilederen min lyttet.", status="approved"))
+        db.session.add(
+            Comment(
+                office_id=office_id("bodo"),
+                period_start=date(2026, 4, 1),
+                questionnaire_version=1,
+                language="nb",
+                item_code="hel_fritekst",
+                body="Veilederen min lyttet.",
+                status="approved",
+            )
+        )
         db.session.commit()
         first = publish(date(2026, 5, 1))
         assert first.summary["comments_stamped"] == 1
         first_through = first.through
-        db.session.add(Comment(office_id=office_id("bodo"), period_start=date(2026, 4, 1),
-                               questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body="Det tok lang tid.", status="approved"))
+        db.session.add(
+            Comment(
+                office_id=office_id("bodo"),
+                period_start=date(2026, 4, 1),
+                questionnaire_version=1,
+                language="nb",
+                item_code="hel_fritekst",
+                body="Det tok lang tid.",
+                status="approved",
+            )
+        )
         db.session.commit()
     sign_in(client, "leder")
     page = client.get("/resultater/kontor/bodo?periode=2026-04").get_data(as_text=True)
@@ -294,8 +397,7 @@ def test_leaders_read_approved_comments_only_once_a_release_stamps_them(client, 
     assert "Veilederen min lyttet." in page and "Det tok lang tid." in page
 
 
-def test_before_the_first_release_pages_say_when_figures_come(client, app, accounts,
-                                                               monkeypatch):
+def test_before_the_first_release_pages_say_when_figures_come(client, app, accounts, monkeypatch):
     Clock.today = date(2026, 11, 20)
     with app.app_context():
         add("bodo", date(2026, 11, 1), count=9)
@@ -330,8 +432,9 @@ def test_pages_publish_lazily_once_a_month_is_complete(client, app, accounts):
     assert "Tallene gjelder til og med mai 2026." in html and "8 svar" in html
     with app.app_context():
         assert [r.made_by for r in releases.all_releases()] == ["auto", "auto"]
-        events = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "release.publish")).all()
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "release.publish")
+        ).all()
         assert len(events) == 2 and events[-1].details["through"] == "2026-05-01"
 
 
@@ -343,8 +446,16 @@ def test_two_workers_publishing_at_once_make_one_release(app, monkeypatch):
         first = publish(date(2026, 5, 1))
         seen = releases.latest()
         # Another worker publishes release 2 after this one read release 1 as the newest.
-        db.session.add(Release(id=2, made_at=first.made_at, through=date(2026, 5, 1), k=K,
-                               made_by="other worker", summary={}))
+        db.session.add(
+            Release(
+                id=2,
+                made_at=first.made_at,
+                through=date(2026, 5, 1),
+                k=K,
+                made_by="other worker",
+                summary={},
+            )
+        )
         db.session.commit()
         monkeypatch.setattr(releases, "latest", lambda: seen)
         with pytest.raises(IntegrityError):

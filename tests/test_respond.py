@@ -19,15 +19,36 @@ LAST = len(V1.pages)
 
 # A complete set of answers, by item code, as a respondent would give them.
 FULL = {
-    "med_stige": 6, "med_spurt": 5, "med_alvor": 4, "med_tiltak": 4, "med_plan": 3,
+    "med_stige": 6,
+    "med_spurt": 5,
+    "med_alvor": 4,
+    "med_tiltak": 4,
+    "med_plan": 3,
     "med_overhode": 2,
-    "sti_navbruker": 2, "sti_kontoret": 1, "sti_tiltak": -1, "sti_rundt": 3, "sti_skjuler": 4,
-    "tal_klar": 4, "tal_neste": 3, "tal_tid": 4, "tal_venting": 2, "tal_rettigheter": 2,
-    "rel_lytter": 5, "rel_forstar": 5, "rel_bryr": 4, "rel_tillit": 4, "rel_gjenta": 2,
+    "sti_navbruker": 2,
+    "sti_kontoret": 1,
+    "sti_tiltak": -1,
+    "sti_rundt": 3,
+    "sti_skjuler": 4,
+    "tal_klar": 4,
+    "tal_neste": 3,
+    "tal_tid": 4,
+    "tal_venting": 2,
+    "tal_rettigheter": 2,
+    "rel_lytter": 5,
+    "rel_forstar": 5,
+    "rel_bryr": 4,
+    "rel_tillit": 4,
+    "rel_gjenta": 2,
     "rel_antall": 2,
-    "tilt_deltatt": ["avklaring", "jobbklubb"], "tilt_passet": 3, "tilt_nyttig": 4,
-    "hel_fornoyd": 4, "hel_situasjon": 3, "hel_fritekst": "Mer tid til hver samtale.",
-    "bak_alder": 2, "bak_varighet": 3,
+    "tilt_deltatt": ["avklaring", "jobbklubb"],
+    "tilt_passet": 3,
+    "tilt_nyttig": 4,
+    "hel_fornoyd": 4,
+    "hel_situasjon": 3,
+    "hel_fritekst": "Mer tid til hver samtale.",
+    "bak_alder": 2,
+    "bak_varighet": 3,
 }
 
 
@@ -75,8 +96,13 @@ def test_front_page_lists_active_offices_and_searches_without_javascript(client)
 
 def test_start_page_says_what_is_collected_before_asking_anything(client):
     html = client.get("/k/bodo").get_data(as_text=True)
-    for promise in ("Du er anonym", "frivillig", "slutte når du vil", "minst 5 personer",
-                    "IP-adressen"):
+    for promise in (
+        "Du er anonym",
+        "frivillig",
+        "slutte når du vil",
+        "minst 5 personer",
+        "IP-adressen",
+    ):
         assert promise in html
     assert 'type="radio"' not in html
 
@@ -290,8 +316,10 @@ def test_questionnaire_pages_are_accessible_by_construction(client):
         assert f'<label for="{input_id}">' in html
     # Works without JavaScript: the one script is the deferred enhancement, nothing inline.
     assert re.findall(r"<script[^>]*>.*?</script>", html, re.S) == [
-        re.search(r'<script src="/static/js/respond\.js\?v=[0-9a-f]{16}" defer></script>',
-                  html).group(0)]
+        re.search(
+            r'<script src="/static/js/respond\.js\?v=[0-9a-f]{16}" defer></script>', html
+        ).group(0)
+    ]
 
 
 def test_a_failed_save_stores_nothing_and_keeps_every_answer(client, app, database_url):
@@ -344,11 +372,13 @@ class _database_locked:
             @event.listens_for(db.engine, "connect")
             def _short_lock_timeout(dbapi_connection, record):
                 cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA busy_timeout = 200" if sqlite
-                               else "SET lock_timeout = '200ms'")
+                cursor.execute(
+                    "PRAGMA busy_timeout = 200" if sqlite else "SET lock_timeout = '200ms'"
+                )
                 cursor.close()
                 if not sqlite:  # kept for the connection's life, not only until a rollback
                     dbapi_connection.commit()
+
         return self
 
     def __exit__(self, *exc):
@@ -374,8 +404,14 @@ def test_too_many_submissions_from_one_address_get_a_friendly_page_with_answers_
         assert count(Response) == 2
     # Another address is not held back.
     other = app.test_client()
-    assert send(other, answer_all(other, environ_base={"REMOTE_ADDR": "10.9.8.7"}),
-                environ_base={"REMOTE_ADDR": "10.9.8.7"}).status == 303
+    assert (
+        send(
+            other,
+            answer_all(other, environ_base={"REMOTE_ADDR": "10.9.8.7"}),
+            environ_base={"REMOTE_ADDR": "10.9.8.7"},
+        ).status
+        == 303
+    )
 
 
 @pytest.mark.parametrize("app_config", [{"STIGEN_PAGE_LIMIT": "3 per minute"}])
@@ -464,8 +500,11 @@ def test_the_database_going_away_mid_questionnaire_loses_nothing(database_url, t
         url = database_url
     else:
         proxy = _Proxy(make_url(database_url).port or 5432)
-        url = make_url(database_url).set(host="127.0.0.1", port=proxy.port).render_as_string(
-            hide_password=False)
+        url = (
+            make_url(database_url)
+            .set(host="127.0.0.1", port=proxy.port)
+            .render_as_string(hide_password=False)
+        )
     app = make_app(url, tmp_path / "instance")
     try:
         with app.app_context():

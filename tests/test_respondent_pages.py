@@ -27,8 +27,11 @@ LADDER = V1.item("med_stige")
 STATEMENTS = [option.value for option in LADDER.options]
 STATIC = Path(__file__).resolve().parents[1] / "survey" / "static"
 
-OWNER = {"STIGEN_OWNER": "NAV Testfylke", "STIGEN_CONTACT": "stigen@testfylke.example",
-         "STIGEN_PRIVACY_CONTACT": "personvern@testfylke.example"}
+OWNER = {
+    "STIGEN_OWNER": "NAV Testfylke",
+    "STIGEN_CONTACT": "stigen@testfylke.example",
+    "STIGEN_PRIVACY_CONTACT": "personvern@testfylke.example",
+}
 
 
 @pytest.fixture
@@ -38,13 +41,25 @@ def app_config():
 
 # --- pure: folding, matching, the ladder's order ------------------------------------------
 
-@pytest.mark.parametrize("typed, name", [
-    ("ålesund", "NAV Ålesund"), ("Ålesund", "NAV Ålesund"), ("aalesund", "NAV Ålesund"),
-    ("AALESUND", "NAV Ålesund"), ("alesund", "NAV Ålesund"), ("bodo", "NAV Bodø"),
-    ("BODØ", "NAV Bodø"), ("tromso", "NAV Tromsø"), ("baerum", "NAV Bærum"),
-    ("bærum", "NAV Bærum"), ("A\u030alesund", "NAV Ålesund"),  # å typed as a + ring
-    ("mo i rana", "NAV Mo  i  Rana"), ("nav-bodø", "NAV Bodø"),
-])
+
+@pytest.mark.parametrize(
+    "typed, name",
+    [
+        ("ålesund", "NAV Ålesund"),
+        ("Ålesund", "NAV Ålesund"),
+        ("aalesund", "NAV Ålesund"),
+        ("AALESUND", "NAV Ålesund"),
+        ("alesund", "NAV Ålesund"),
+        ("bodo", "NAV Bodø"),
+        ("BODØ", "NAV Bodø"),
+        ("tromso", "NAV Tromsø"),
+        ("baerum", "NAV Bærum"),
+        ("bærum", "NAV Bærum"),
+        ("A\u030alesund", "NAV Ålesund"),  # å typed as a + ring
+        ("mo i rana", "NAV Mo  i  Rana"),
+        ("nav-bodø", "NAV Bodø"),
+    ],
+)
 def test_folding_finds_norwegian_letters_typed_any_way(typed, name):
     assert fold(typed) in fold(name)
 
@@ -56,9 +71,11 @@ def test_folding_keeps_different_names_apart():
 
 
 def test_matching_looks_at_name_and_municipality():
-    offices = [SimpleNamespace(name="NAV Sunnmøre", municipality="Ålesund"),
-               SimpleNamespace(name="NAV Bodø", municipality=None),
-               SimpleNamespace(name="NAV Tromsø", municipality="Tromsø")]
+    offices = [
+        SimpleNamespace(name="NAV Sunnmøre", municipality="Ålesund"),
+        SimpleNamespace(name="NAV Bodø", municipality=None),
+        SimpleNamespace(name="NAV Tromsø", municipality="Tromsø"),
+    ]
     assert [o.name for o in matching("aalesund", offices)] == ["NAV Sunnmøre"]
     assert [o.name for o in matching("sunnmore", offices)] == ["NAV Sunnmøre"]
     assert [o.name for o in matching("BODO", offices)] == ["NAV Bodø"]
@@ -70,10 +87,21 @@ def test_a_carried_order_is_kept_when_it_is_a_permutation_of_the_statements():
     assert ladder_order(LADDER, ",".join(map(str, order))) == order
 
 
-@pytest.mark.parametrize("raw", [
-    None, "", "1,2,3", "1,2,3,4,5,6,7,7", "1,2,3,4,5,6,7,8,9", "1,2,3,4,5,6,7,8,-1",
-    "a,b,c,d,e,f,g,h", "1;2;3;4;5;6;7;8", "1,2,3,4,5,6,7, 8", "x" * 200,
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        "",
+        "1,2,3",
+        "1,2,3,4,5,6,7,7",
+        "1,2,3,4,5,6,7,8,9",
+        "1,2,3,4,5,6,7,8,-1",
+        "a,b,c,d,e,f,g,h",
+        "1;2;3;4;5;6;7;8",
+        "1,2,3,4,5,6,7, 8",
+        "x" * 200,
+    ],
+)
 def test_a_missing_or_tampered_order_is_drawn_anew(raw):
     order = ladder_order(LADDER, raw, random.Random(7))
     assert sorted(order) == sorted(STATEMENTS)
@@ -99,6 +127,7 @@ def test_the_owner_and_contacts_have_demo_defaults(tmp_path, monkeypatch):
 
 # --- office search, on both databases --------------------------------------------------------
 
+
 @pytest.mark.parametrize("typed", ["ålesund", "Ålesund", "ÅLESUND", "aalesund", "Aalesund"])
 def test_office_search_finds_aalesund_however_it_is_typed(client, app, typed):
     with app.app_context():
@@ -109,10 +138,15 @@ def test_office_search_finds_aalesund_however_it_is_typed(client, app, typed):
     assert 'name="q"' in html and "<script" not in html  # still the plain GET form
 
 
-@pytest.mark.parametrize("typed, found, not_found", [
-    ("bodo", "NAV Bodø", "NAV Tromsø"), ("BODØ", "NAV Bodø", "NAV Tromsø"),
-    ("tromso", "NAV Tromsø", "NAV Bodø"), ("Tromsø", "NAV Tromsø", "NAV Bodø"),
-])
+@pytest.mark.parametrize(
+    "typed, found, not_found",
+    [
+        ("bodo", "NAV Bodø", "NAV Tromsø"),
+        ("BODØ", "NAV Bodø", "NAV Tromsø"),
+        ("tromso", "NAV Tromsø", "NAV Bodø"),
+        ("Tromsø", "NAV Tromsø", "NAV Bodø"),
+    ],
+)
 def test_office_search_folds_o_slash(client, typed, found, not_found):
     html = client.get("/", query_string={"q": typed}).get_data(as_text=True)
     assert found in html and not_found not in html
@@ -124,6 +158,7 @@ def test_office_search_never_shows_an_inactive_office(client):
 
 
 # --- honest promises, who runs it ----------------------------------------------------------
+
 
 def text_of(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
@@ -144,8 +179,10 @@ def test_the_start_page_says_who_reads_free_text_and_when(client):
     assert "Kontoret ser bare samlede tall" not in text  # the old, untrue promise
     assert "bare som samlede tall, bare når minst 5 personer har svart" in text
     assert "leser en moderator først og fjerner navn, tall og steder" in text
-    assert "lederne ved kontoret lese ordrett, men først når tallene for kontoret og " \
-           "måneden er publisert" in text
+    assert (
+        "lederne ved kontoret lese ordrett, men først når tallene for kontoret og "
+        "måneden er publisert" in text
+    )
     nynorsk = text_of(client.get("/k/bodo?lang=nn").get_data(as_text=True))
     assert "leiarane ved kontoret lese ordrett" in nynorsk
 
@@ -155,8 +192,7 @@ def test_the_privacy_page_says_who_reads_free_text_and_that_figures_come_monthly
     assert "Kontoret ser bare samlede tall" not in text
     assert "Moderatoren fjerner navn, tall og steder" in text
     assert "lese ordrett, men først når tallene for kontoret og måneden er publisert" in text
-    assert "Tallene publiseres i månedlige utgivelser, og bare for hele måneder som er over" \
-        in text
+    assert "Tallene publiseres i månedlige utgivelser, og bare for hele måneder som er over" in text
     english = text_of(client.get("/personvern?lang=en").get_data(as_text=True))
     assert "monthly releases" in english and "word for word" in english
 
@@ -174,8 +210,10 @@ def test_the_free_text_question_says_who_reads_it(client):
     page = walk_to(client, "hel_fritekst")
     text = text_of(page.html)
     assert "Hvem leser det du skriver?" in text
-    assert "Godkjent tekst kan lederne ved kontoret lese ordrett, men først når tallene " \
-           "for kontoret og måneden er publisert" in text
+    assert (
+        "Godkjent tekst kan lederne ved kontoret lese ordrett, men først når tallene "
+        "for kontoret og måneden er publisert" in text
+    )
     # The note stands right before the question it is about.
     note = page.html.index("free-text-note")
     assert note < page.html.index('for="hel_fritekst"')
@@ -185,15 +223,15 @@ def test_the_free_text_question_says_who_reads_it(client):
 
 # --- the error summary -----------------------------------------------------------------------
 
+
 def test_a_page_with_errors_starts_with_a_summary_linking_to_each_field(client):
-    page = start(client).submit(client, answers={"med_stige": 3, "med_spurt": 99,
-                                                 "med_plan": "x"})
+    page = start(client).submit(client, answers={"med_stige": 3, "med_spurt": 99, "med_plan": "x"})
     html = page.html
     title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
     assert title.startswith("Feil: " + V1.pages[0].title("nb"))
     summary = re.search(r'<div class="error-summary"(.*?)</div>', html, re.S)
     assert summary, html
-    opening = summary.group(1)[:summary.group(1).index(">")]
+    opening = summary.group(1)[: summary.group(1).index(">")]
     assert 'tabindex="-1"' in opening and "autofocus" in opening and 'role="alert"' in opening
     links = re.findall(r'<a href="#([^"]+)">([^<]*)</a>', summary.group(1))
     assert [target for target, _ in links] == ["med_spurt", "med_plan"]
@@ -202,8 +240,7 @@ def test_a_page_with_errors_starts_with_a_summary_linking_to_each_field(client):
         assert "Velg ett av alternativene." in label
     # First in the content: before the form, its language buttons and the heading.
     main = html.index('<main id="main"')
-    assert main < html.index('class="error-summary"') < html.index("<form") < \
-        html.index("<h1")
+    assert main < html.index('class="error-summary"') < html.index("<form") < html.index("<h1")
     # The messages beside the fields are as before, and the view's notice is in the box.
     assert page.error_for("med_spurt") == "Velg ett av alternativene."
     assert "Noe må rettes før du kan gå videre" in summary.group(1)
@@ -235,15 +272,21 @@ def test_no_summary_and_no_error_title_without_errors(client):
         assert not title.startswith(("Feil", "Error")) and "error-summary" not in page.html
         # No script is needed: the one there is the deferred enhancement, nothing inline.
         assert re.findall(r"<script[^>]*>", page.html) == [
-            re.search(r'<script src="/static/js/respond\.js\?v=[0-9a-f]{16}" defer>',
-                      page.html).group(0)]
+            re.search(
+                r'<script src="/static/js/respond\.js\?v=[0-9a-f]{16}" defer>', page.html
+            ).group(0)
+        ]
 
 
 # --- the ladder in each respondent's own order -------------------------------------------
 
+
 def shown_order(page: Page) -> list[int]:
-    return [int(f["value"]) for f in page.fields
-            if f.get("name") == "med_stige" and f.get("type") == "radio"]
+    return [
+        int(f["value"])
+        for f in page.fields
+        if f.get("name") == "med_stige" and f.get("type") == "radio"
+    ]
 
 
 def carried_order(page: Page) -> list[int]:
@@ -287,8 +330,9 @@ def test_back_reload_and_language_switch_keep_the_respondents_order(client):
 
 def test_a_tampered_order_is_replaced_by_a_fresh_one_and_no_answer_is_lost(client):
     first = start(client).submit(client, ("nav", "next"), {"med_stige": 4}, drop=())
-    page = first.submit(client, ("nav", "back"), {LADDER_ORDER: "1,1,1,1,1,1,1,1"},
-                        drop=(LADDER_ORDER,))
+    page = first.submit(
+        client, ("nav", "back"), {LADDER_ORDER: "1,1,1,1,1,1,1,1"}, drop=(LADDER_ORDER,)
+    )
     assert sorted(shown_order(page)[:-1]) == sorted(STATEMENTS)
     assert page.checked("med_stige") == ["4"]
 
@@ -310,6 +354,7 @@ def test_nothing_about_the_order_is_stored(client, app):
 
 # --- CSS under a content-hashed address, cached for a year ------------------------------
 
+
 def test_css_has_a_content_hashed_address_and_a_years_cache(client):
     html = client.get("/").get_data(as_text=True)
     href = re.search(r'<link rel="stylesheet" href="([^"]+)"', html).group(1)
@@ -329,8 +374,7 @@ def test_a_missing_static_file_gets_no_hash_and_no_long_cache(client, app):
     with app.test_request_context():
         from flask import url_for
 
-        assert url_for("static", filename="css/finnes-ikke.css") == \
-            "/static/css/finnes-ikke.css"
+        assert url_for("static", filename="css/finnes-ikke.css") == "/static/css/finnes-ikke.css"
         assert url_for("static", filename="../survey/config.py").endswith("config.py")
     response = client.get("/static/css/finnes-ikke.css?v=abc")
     assert response.status_code == 404

@@ -31,14 +31,21 @@ def _raw_values(item, clean: bool) -> st.SearchStrategy[list[str]]:
     might send for ``item``."""
     if item.type == "text":
         longest = item.max_length if clean else item.max_length + 3
-        return st.lists(st.text(max_size=longest) | st.just(" " * (item.max_length + 2))
-                        | st.just("a" * (longest)), max_size=1 if clean else 2)
+        return st.lists(
+            st.text(max_size=longest)
+            | st.just(" " * (item.max_length + 2))
+            | st.just("a" * (longest)),
+            max_size=1 if clean else 2,
+        )
     values = [str(value) for value in item.values] + [f" {item.values[0]} ", ""]
     offered = st.sampled_from(values) if clean else st.sampled_from(values) | JUNK
     if item.type == "multi":
         options = [o.value for o in item.options if o.value not in item.exclusive]
-        return (st.lists(st.sampled_from(options), unique=True) if clean
-                else st.lists(offered, max_size=4))
+        return (
+            st.lists(st.sampled_from(options), unique=True)
+            if clean
+            else st.lists(offered, max_size=4)
+        )
     return st.lists(offered, max_size=1 if clean else 2)
 
 
@@ -58,8 +65,9 @@ def app_config():
 
 
 @pytest.mark.parametrize("questionnaire", QUESTIONNAIRES, ids=lambda q: f"v{q.version}")
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_posted_data_reads_a_page_as_the_answer_form_does(app, questionnaire, data):
     """None exactly when the form would not validate; otherwise each field's data, and
@@ -74,16 +82,21 @@ def test_posted_data_reads_a_page_as_the_answer_form_does(app, questionnaire, da
         if valid:
             assert read == {item.code: form[item.code].data for item in questionnaire.items}
             assert forms.stored_answers(questionnaire, read) == forms.answers_of(
-                form, questionnaire)
+                form, questionnaire
+            )
 
 
 def test_posted_data_refuses_each_kind_of_wrong_answer():
     v1 = get(1)
     good = MultiDict({"med_stige": "3", "tilt_deltatt": "avklaring", "hel_fritekst": "ok"})
     assert forms.posted_data(v1, good) is not None
-    for code, wrong in [("med_stige", "9"), ("med_stige", "tre"), ("bak_alder", "3.5"),
-                        ("tilt_deltatt", "finnes_ikke"),
-                        ("hel_fritekst", "x" * (v1.item("hel_fritekst").max_length + 1))]:
+    for code, wrong in [
+        ("med_stige", "9"),
+        ("med_stige", "tre"),
+        ("bak_alder", "3.5"),
+        ("tilt_deltatt", "finnes_ikke"),
+        ("hel_fritekst", "x" * (v1.item("hel_fritekst").max_length + 1)),
+    ]:
         changed = good.copy()
         changed[code] = wrong  # replaces every value under ``code``
         assert forms.posted_data(v1, changed) is None, code
@@ -91,8 +104,12 @@ def test_posted_data_refuses_each_kind_of_wrong_answer():
     both = MultiDict([("tilt_deltatt", "avklaring"), ("tilt_deltatt", exclusive)])
     assert forms.posted_data(v1, both) is None
     # "Vet ikke" where the item offers it, blank as not answered.
-    assert forms.posted_data(v1, MultiDict({"med_stige": str(DONT_KNOW), "med_spurt": " "}))[
-        "med_spurt"] is None
+    assert (
+        forms.posted_data(v1, MultiDict({"med_stige": str(DONT_KNOW), "med_spurt": " "}))[
+            "med_spurt"
+        ]
+        is None
+    )
 
 
 def test_the_open_rule_is_the_same_in_sql_as_in_python(app):
@@ -101,36 +118,50 @@ def test_the_open_rule_is_the_same_in_sql_as_in_python(app):
     edges = [None, day - timedelta(days=1), day, day + timedelta(days=1)]
     with app.app_context():
         offices = []
-        for n, (active, opens, closes) in enumerate(
-                itertools.product([True, False], edges, edges)):
-            offices.append(Office(slug=f"k{n}", name=f"K{n}", active=active, opens_on=opens,
-                                  closes_on=closes))
+        for n, (active, opens, closes) in enumerate(itertools.product([True, False], edges, edges)):
+            offices.append(
+                Office(slug=f"k{n}", name=f"K{n}", active=active, opens_on=opens, closes_on=closes)
+            )
         db.session.add_all(offices)
         db.session.commit()
         for on in (day - timedelta(days=1), day, day + timedelta(days=1)):
-            in_sql = set(db.session.scalars(select(Office.slug).where(
-                Office.slug.like("k%"), Office.is_open_on(on))))
+            in_sql = set(
+                db.session.scalars(
+                    select(Office.slug).where(Office.slug.like("k%"), Office.is_open_on(on))
+                )
+            )
             in_python = {office.slug for office in offices if office.is_open_on(on)}
             assert in_sql == in_python
             assert 0 < len(in_python) < len(offices)
 
 
 def _inbox_rows():
-    rows = db.session.execute(select(Inbox.office_id, Inbox.period_start,
-                                     Inbox.questionnaire_version, Inbox.language,
-                                     Inbox.answers, Inbox.texts)).all()
-    return [(*row[:4], json.dumps(row[4], sort_keys=True), json.dumps(row[5], sort_keys=True))
-            for row in rows]
+    rows = db.session.execute(
+        select(
+            Inbox.office_id,
+            Inbox.period_start,
+            Inbox.questionnaire_version,
+            Inbox.language,
+            Inbox.answers,
+            Inbox.texts,
+        )
+    ).all()
+    return [
+        (*row[:4], json.dumps(row[4], sort_keys=True), json.dumps(row[5], sort_keys=True))
+        for row in rows
+    ]
 
 
 @pytest.mark.parametrize("app_config", [UNLIMITED | {"STIGEN_MIX_BATCH": 10_000}])
 def test_a_plain_send_inn_takes_the_short_way_and_stores_what_the_long_way_stores(
-        app, client, monkeypatch):
+    app, client, monkeypatch
+):
     action, data = prepared(client, 7)
     built = []
     real_form = forms.answer_form
-    monkeypatch.setattr("survey.respond.views.answer_form",
-                        lambda *a, **k: built.append(1) or real_form(*a, **k))
+    monkeypatch.setattr(
+        "survey.respond.views.answer_form", lambda *a, **k: built.append(1) or real_form(*a, **k)
+    )
     assert client.post(action, data=data).status_code == 303
     assert built == []  # no form was built: the short way stored it
     with app.app_context():

@@ -40,14 +40,17 @@ def attempt(client, username: str, password: str, address: str = A, headers=None
 
 
 def held(response) -> bool:
-    return response.status_code == 429 and \
-        "For mange mislykkede forsøk" in response.get_data(as_text=True)
+    return response.status_code == 429 and "For mange mislykkede forsøk" in response.get_data(
+        as_text=True
+    )
 
 
 # --- the cases from the issue ------------------------------------------------------------------
 
+
 def test_ten_wrong_passwords_from_one_address_do_not_lock_out_the_right_one_from_another(
-        app, people):
+    app, people
+):
     attacker = app.test_client()
     statuses = [attempt(attacker, "leder", f"gjett-{i}").status_code for i in range(10)]
     assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
@@ -65,8 +68,9 @@ def test_random_usernames_from_one_address_lock_nobody_else_out(app, people):
 
 def test_a_username_under_attack_from_many_addresses_stays_open_to_a_clean_address(app, people):
     for i in range(30):  # a botnet: 30 addresses, one guess each
-        assert attempt(app.test_client(), "leder", "gjett", address=f"192.0.2.{i}").status_code \
-            == 401
+        assert (
+            attempt(app.test_client(), "leder", "gjett", address=f"192.0.2.{i}").status_code == 401
+        )
     assert attempt(app.test_client(), "leder", PASSWORD, address=B).status_code == 302
     # An address that failed for it while it was under attack now waits (a slow-down,
     # capped at USERNAME.cap): the botnet's second round is held back.
@@ -75,6 +79,7 @@ def test_a_username_under_attack_from_many_addresses_stays_open_to_a_clean_addre
 
 
 # --- slowing down: growing, capped, and forgotten after success -------------------------------
+
 
 def test_the_wait_grows_and_is_capped():
     assert [wait_after(PAIR, n) for n in range(PAIR.free)] == [0.0] * PAIR.free
@@ -130,12 +135,14 @@ def test_the_wait_page_is_friendly_and_in_the_visitors_language(app, people):
 
 # --- which address counts -------------------------------------------------------------------------
 
+
 def test_x_forwarded_for_is_ignored_without_trusted_proxies(app, people):
     """Every request comes from the proxy's address; a made-up header changes nothing."""
     client = app.test_client()
     for i in range(ADDRESS.free):
-        response = attempt(client, secrets.token_hex(6), "gjett",
-                           headers={"X-Forwarded-For": f"192.0.2.{i}"})
+        response = attempt(
+            client, secrets.token_hex(6), "gjett", headers={"X-Forwarded-For": f"192.0.2.{i}"}
+        )
         assert response.status_code == 401
     assert held(attempt(client, "forsker", PASSWORD, headers={"X-Forwarded-For": B}))
 
@@ -145,17 +152,28 @@ def test_x_forwarded_for_is_honoured_behind_one_trusted_proxy(app, people):
     proxy = "10.0.0.1"
     client = app.test_client()
     for _ in range(ADDRESS.free):
-        response = attempt(client, secrets.token_hex(6), "gjett", address=proxy,
-                           headers={"X-Forwarded-For": A})
+        response = attempt(
+            client, secrets.token_hex(6), "gjett", address=proxy, headers={"X-Forwarded-For": A}
+        )
         assert response.status_code == 401
-    assert held(attempt(client, "forsker", PASSWORD, address=proxy,
-                        headers={"X-Forwarded-For": A}))
+    assert held(attempt(client, "forsker", PASSWORD, address=proxy, headers={"X-Forwarded-For": A}))
     # Another client behind the same proxy is not held back ...
-    assert attempt(app.test_client(), "forsker", PASSWORD, address=proxy,
-                   headers={"X-Forwarded-For": B}).status_code == 302
+    assert (
+        attempt(
+            app.test_client(), "forsker", PASSWORD, address=proxy, headers={"X-Forwarded-For": B}
+        ).status_code
+        == 302
+    )
     # ... and only the nearest hop counts: a client cannot pick its address by prepending.
-    assert held(attempt(app.test_client(), "forsker", PASSWORD, address=proxy,
-                        headers={"X-Forwarded-For": f"{B}, {A}"}))
+    assert held(
+        attempt(
+            app.test_client(),
+            "forsker",
+            PASSWORD,
+            address=proxy,
+            headers={"X-Forwarded-For": f"{B}, {A}"},
+        )
+    )
 
 
 @pytest.fixture
@@ -176,6 +194,7 @@ def test_the_throttle_is_off_with_the_rate_limits(limits_back_on, app, people):
 
 # --- no enumeration by timing ---------------------------------------------------------------------
 
+
 def test_known_and_unknown_usernames_take_one_password_hash_check_each(app, people, monkeypatch):
     with app.app_context():
         views.dummy_hash()  # made once per process, before counting
@@ -192,14 +211,15 @@ def test_known_and_unknown_usernames_take_one_password_hash_check_each(app, peop
 
     monkeypatch.setattr(hashlib, "scrypt", counting_scrypt)
     counts = {}
-    for username, password, status in (("leder", "galt-passord", 401),
-                                       ("finnes-ikke", "galt-passord", 401),
-                                       ("sluttet", PASSWORD, 401),
-                                       ("forsker", PASSWORD, 302)):
+    for username, password, status in (
+        ("leder", "galt-passord", 401),
+        ("finnes-ikke", "galt-passord", 401),
+        ("sluttet", PASSWORD, 401),
+        ("forsker", PASSWORD, 302),
+    ):
         calls.clear()
         address = f"192.0.2.{len(counts) + 1}"
-        assert attempt(app.test_client(), username, password, address=address).status_code \
-            == status
+        assert attempt(app.test_client(), username, password, address=address).status_code == status
         counts[username] = len(calls)
     assert counts == {"leder": 1, "finnes-ikke": 1, "sluttet": 1, "forsker": 1}
 

@@ -31,14 +31,17 @@ def counting_loads(monkeypatch) -> list[int]:
 
 
 def test_warm_cache_builds_every_version_so_the_first_request_does_not(
-        app, client, accounts, monkeypatch):  # noqa: F811 - fixture
+    app, client, accounts, monkeypatch
+):  # noqa: F811 - fixture
     with app.app_context():
         add_responses("bodo", MONTH, 12)
         add_responses("tromso", MONTH, 7)
         releases.ensure_current()  # warming reads the current release, it makes none
     loads = counting_loads(monkeypatch)
-    assert app.extensions.get("stigen_snapshots") is None or not app.extensions[
-        "stigen_snapshots"].entries  # creating the app built nothing
+    assert (
+        app.extensions.get("stigen_snapshots") is None
+        or not app.extensions["stigen_snapshots"].entries
+    )  # creating the app built nothing
     assert data.warm_cache(app) == [1]
     assert loads == [1]
     entries = app.extensions["stigen_snapshots"].entries

@@ -57,6 +57,7 @@ def signed_out(client) -> bool:
 
 # --- pure rules ------------------------------------------------------------------------------
 
+
 def test_the_mapping_gives_the_role_with_most_rights_and_every_mapped_office():
     roles = role_mapping("g-admin=admin, g-forsker=forsker,\n g-leder=leder")
     offices = parse_mapping("kontor-a=bodo, 1234-abcd=tromso")
@@ -74,16 +75,23 @@ def test_the_mapping_gives_the_role_with_most_rights_and_every_mapped_office():
 
 
 def test_sso_settings_are_checked_at_startup():
-    good = {"STIGEN_OIDC_ISSUER": "https://idp.example", "STIGEN_OIDC_CLIENT_ID": "stigen",
-            "STIGEN_OIDC_CLIENT_SECRET": "s", "STIGEN_OIDC_SCOPES": "openid groups",
-            "STIGEN_OIDC_ROLES": "g=admin", "STIGEN_PRODUCTION": True}
+    good = {
+        "STIGEN_OIDC_ISSUER": "https://idp.example",
+        "STIGEN_OIDC_CLIENT_ID": "stigen",
+        "STIGEN_OIDC_CLIENT_SECRET": "s",
+        "STIGEN_OIDC_SCOPES": "openid groups",
+        "STIGEN_OIDC_ROLES": "g=admin",
+        "STIGEN_PRODUCTION": True,
+    }
     assert config_problem({}) is None and config_problem(good) is None
-    for change, says in ((dict(STIGEN_OIDC_ISSUER="http://idp.example"), "https"),
-                         (dict(STIGEN_OIDC_CLIENT_SECRET=""), "_CLIENT_SECRET"),
-                         (dict(STIGEN_OIDC_SCOPES="profile"), "openid"),
-                         (dict(STIGEN_OIDC_ROLES="g=root"), "unknown roles: root"),
-                         (dict(STIGEN_OIDC_ROLES=""), "at least one group"),
-                         (dict(STIGEN_OIDC_OFFICES="no-pair"), "group=value")):
+    for change, says in (
+        (dict(STIGEN_OIDC_ISSUER="http://idp.example"), "https"),
+        (dict(STIGEN_OIDC_CLIENT_SECRET=""), "_CLIENT_SECRET"),
+        (dict(STIGEN_OIDC_SCOPES="profile"), "openid"),
+        (dict(STIGEN_OIDC_ROLES="g=root"), "unknown roles: root"),
+        (dict(STIGEN_OIDC_ROLES=""), "at least one group"),
+        (dict(STIGEN_OIDC_OFFICES="no-pair"), "group=value"),
+    ):
         assert says in config_problem({**good, **change}), change
 
 
@@ -96,6 +104,7 @@ def test_sso_is_off_unless_configured(app, client):
 
 # --- signing in ------------------------------------------------------------------------------
 
+
 def test_sign_in_through_the_provider_maps_role_and_offices(app, client, oidc_provider):
     start = client.get("/logg-inn/sso?next=/resultater/kontor/tromso")
     query = parse_qs(urlsplit(start.headers["Location"]).query)
@@ -105,7 +114,9 @@ def test_sign_in_through_the_provider_maps_role_and_offices(app, client, oidc_pr
     assert query["scope"] == ["openid profile email groups"]
     client = app.test_client()
     response = through_provider(client, "kari", "/logg-inn/sso?next=/resultater/kontor/tromso")
-    assert response.status_code == 302 and response.headers["Location"] == "/resultater/kontor/tromso"
+    assert (
+        response.status_code == 302 and response.headers["Location"] == "/resultater/kontor/tromso"
+    )
     kari = account_named(app, "kari.leder")
     assert kari.role == "leder" and kari.office_slugs == ["bodo", "tromso"]
     assert kari.sso_subject == subject_key(oidc_provider.issuer, "kari")
@@ -113,14 +124,19 @@ def test_sign_in_through_the_provider_maps_role_and_offices(app, client, oidc_pr
     assert sign_in(app.test_client(), "kari.leder", "").status_code != 302  # no local password
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.sso_created"))
-        assert event.details == {"username": "kari.leder", "role": "leder",
-                                 "offices": ["bodo", "tromso"]}
+        assert event.details == {
+            "username": "kari.leder",
+            "role": "leder",
+            "offices": ["bodo", "tromso"],
+        }
     # Signing in again finds the same account, unchanged.
     assert through_provider(app.test_client(), "kari").status_code == 302
     with app.app_context():
         assert db.session.query(Account).count() == 1
-    for who, username, role in (("ola", "ola.admin", "admin"),
-                                ("frida", "frida.forsker", "forsker")):
+    for who, username, role in (
+        ("ola", "ola.admin", "admin"),
+        ("frida", "frida.forsker", "forsker"),
+    ):
         other = app.test_client()
         assert through_provider(other, who).status_code == 302
         assert account_named(app, username).role == role
@@ -167,6 +183,7 @@ def test_a_deactivated_sso_account_stays_out(app, client):
 
 # --- tokens Stigen must refuse -----------------------------------------------------------------
 
+
 def swap_id_token(monkeypatch, change) -> dict:
     """Stigen's code exchange with the real provider, then the ID token changed by
     ``change`` before Stigen verifies it. Returns what passed (code, tokens)."""
@@ -183,22 +200,37 @@ def swap_id_token(monkeypatch, change) -> dict:
 
 
 def refused(app, client, response) -> bool:
-    return (response.status_code == 401 and FAILED in response.get_data(as_text=True)
-            and signed_out(client) and account_named(app, "kari.leder") is None)
+    return (
+        response.status_code == 401
+        and FAILED in response.get_data(as_text=True)
+        and signed_out(client)
+        and account_named(app, "kari.leder") is None
+    )
 
 
 def test_the_control_a_token_re_signed_unchanged_with_the_providers_key_passes(
-        app, client, oidc_provider, monkeypatch):
+    app, client, oidc_provider, monkeypatch
+):
     seen = swap_id_token(monkeypatch, lambda token: oidc_provider.sign(claims_of(token)))
     assert through_provider(client, "kari").status_code == 302 and signed_in(client)
     assert claims_of(seen["original"])["aud"] == "stigen"
 
 
-@pytest.mark.parametrize("case", ["wrong_audience", "wrong_audience_naming_stigen_as_azp",
-                                  "audiences_without_azp", "expired",
-                                  "wrong_nonce", "wrong_issuer", "no_expiry"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "wrong_audience",
+        "wrong_audience_naming_stigen_as_azp",
+        "audiences_without_azp",
+        "expired",
+        "wrong_nonce",
+        "wrong_issuer",
+        "no_expiry",
+    ],
+)
 def test_a_token_signed_by_the_provider_but_wrong_is_refused(
-        app, client, oidc_provider, monkeypatch, case):
+    app, client, oidc_provider, monkeypatch, case
+):
     now = int(time.time())
     changes = {
         "wrong_audience": {"aud": "another-client"},
@@ -234,12 +266,13 @@ def test_a_tampered_token_is_refused(app, client, oidc_provider, monkeypatch, ca
         if case == "payload":  # a leader makes themself admin
             return with_claims(token, groups=["stigen-admin"])
         if case == "signature":
-            flipped = ("A" if signature[10] != "A" else "B")
+            flipped = "A" if signature[10] != "A" else "B"
             return f"{head}.{body}.{signature[:10]}{flipped}{signature[11:]}"
         if case == "other_key":  # signed by someone else, under the provider's key id
             return oidc_provider.sign(claims_of(token), key=stranger)
         none = json.dumps({"alg": "none", "typ": "JWT"}).encode()
         import base64
+
         return base64.urlsafe_b64encode(none).rstrip(b"=").decode() + f".{body}."
 
     swap_id_token(monkeypatch, change)
@@ -254,7 +287,9 @@ def test_a_forged_return_is_refused(app, client):
     fresh = app.test_client()
     start = fresh.get("/logg-inn/sso").headers["Location"]
     state = parse_qs(urlsplit(start).query)["state"][0]
-    assert refused(app, fresh, fresh.get(f"/logg-inn/sso/tilbake?error=access_denied&state={state}"))
+    assert refused(
+        app, fresh, fresh.get(f"/logg-inn/sso/tilbake?error=access_denied&state={state}")
+    )
     # The real return, then the same again (a replayed code): the second is refused.
     other = app.test_client()
     back = []
@@ -287,6 +322,7 @@ def test_no_code_or_token_is_ever_logged(app, client, monkeypatch, caplog):
 
 
 # --- a session like any other ------------------------------------------------------------------
+
 
 def test_sign_out_ends_the_sso_session_and_every_copy(app, client):
     assert through_provider(client, "kari").status_code == 302
@@ -321,8 +357,9 @@ def test_local_passwords_can_be_switched_off(app, client):
     app.config["STIGEN_OIDC_LOCAL_PASSWORDS"] = False
     page = client.get("/logg-inn").get_data(as_text=True)
     assert "/logg-inn/sso" in page and 'name="password"' not in page
-    response = client.post("/logg-inn", data={"csrf_token": token, "username": "leder",
-                                              "password": "riktig-passord-1"})
+    response = client.post(
+        "/logg-inn", data={"csrf_token": token, "username": "leder", "password": "riktig-passord-1"}
+    )
     assert response.status_code == 403 and signed_out(client)
     assert "Innlogging med passord er slått av" in response.get_data(as_text=True)
     assert through_provider(client, "kari").status_code == 302 and signed_in(client)
@@ -330,8 +367,10 @@ def test_local_passwords_can_be_switched_off(app, client):
 
 # --- the authorization matrix, for SSO-mapped accounts ------------------------------------------
 
-@pytest.mark.parametrize("who, role", [("kari", "leder_own"), ("frida", "forsker"),
-                                       ("ola", "admin")])
+
+@pytest.mark.parametrize(
+    "who, role", [("kari", "leder_own"), ("frida", "forsker"), ("ola", "admin")]
+)
 def test_every_route_for_sso_mapped_accounts(app, who, role):
     """tests/test_authorization.py's matrix, signed in through the provider: an SSO
     account may do what a local account of its mapped role may, and no more (Kari leads
@@ -341,8 +380,10 @@ def test_every_route_for_sso_mapped_accounts(app, who, role):
     matrix_data(app)
     client = app.test_client()
     assert through_provider(client, who).status_code == 302
-    sso_on = {"auth.sso_start": (302,) * 6,  # off to the provider, signed in or not
-              "auth.sso_callback": (401,) * 6}  # no sign-in under way: refused
+    sso_on = {
+        "auth.sso_start": (302,) * 6,  # off to the provider, signed in or not
+        "auth.sso_callback": (401,) * 6,
+    }  # no sign-in under way: refused
     if who == "kari":  # a leader of two offices gets the overview, not a redirect to one
         sso_on["dashboard.overview"] = (200,) * 6
     wrong = wrong_statuses(app, client, role, sso_on)
@@ -362,8 +403,21 @@ def test_the_servers_log_the_return_address_without_its_code():
     record = werkzeug_record(line, "303")
     assert RequestLineFilter().filter(record)
     assert record.getMessage() == "GET /logg-inn/sso/tilbake 303"
-    atoms = {"m": "GET", "U": "/logg-inn/sso/tilbake", "q": "code=SECRET-CODE", "s": "302",
-             "B": "0", "M": "4"}
-    access = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
-                               gunicorn_conf.access_log_format, (atoms,), None)
+    atoms = {
+        "m": "GET",
+        "U": "/logg-inn/sso/tilbake",
+        "q": "code=SECRET-CODE",
+        "s": "302",
+        "B": "0",
+        "M": "4",
+    }
+    access = logging.LogRecord(
+        "gunicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        gunicorn_conf.access_log_format,
+        (atoms,),
+        None,
+    )
     assert StaffAccessOnly().filter(access) and "SECRET" not in access.getMessage()

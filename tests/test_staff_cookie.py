@@ -22,8 +22,9 @@ TRACES = {"environ_base": {"REMOTE_ADDR": ADDRESS}, "headers": {"User-Agent": AG
 
 def flask_logins_hash(app) -> str:
     """What Flask-Login's own generator makes of this address and user agent."""
-    with app.test_request_context("/", environ_base={"REMOTE_ADDR": ADDRESS},
-                                  headers={"User-Agent": AGENT}):
+    with app.test_request_context(
+        "/", environ_base={"REMOTE_ADDR": ADDRESS}, headers={"User-Agent": AGENT}
+    ):
         return _create_identifier()
 
 

@@ -53,11 +53,13 @@ def signed_in_leder(app):
 
 def version(app, username: str) -> int:
     with app.app_context():
-        return db.session.scalar(select(Account.session_version)
-                                 .where(Account.username == username))
+        return db.session.scalar(
+            select(Account.session_version).where(Account.username == username)
+        )
 
 
 # --- the copied cookie ---------------------------------------------------------------------
+
 
 def test_sign_out_ends_every_copy_of_the_cookie(app, people):
     client, copy = signed_in_leder(app)
@@ -81,23 +83,31 @@ def test_a_forced_reset_and_the_new_password_each_end_the_sessions(app, people):
 
     # Signed in again elsewhere before the reset link is used: the new password ends that.
     with app.app_context():
-        db.session.scalar(select(Account).where(Account.username == "leder")) \
-            .set_password("riktig-passord-1")
+        db.session.scalar(select(Account).where(Account.username == "leder")).set_password(
+            "riktig-passord-1"
+        )
         db.session.commit()
     _, second = signed_in_leder(app)
     visitor = app.test_client()
     form = visitor.get(link).get_data(as_text=True)
     token = form.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    done = visitor.post(link, data={"csrf_token": token, "password": "et-helt-nytt-passord",
-                                    "confirm": "et-helt-nytt-passord"})
+    done = visitor.post(
+        link,
+        data={
+            "csrf_token": token,
+            "password": "et-helt-nytt-passord",
+            "confirm": "et-helt-nytt-passord",
+        },
+    )
     assert done.status_code == 302
     assert signed_out(second)
 
 
 def test_a_password_set_from_the_shell_ends_the_sessions(app, runner, people):
     _, copy = signed_in_leder(app)
-    result = runner.invoke(args=["users", "password", "leder"],
-                           input="et-helt-nytt-passord\net-helt-nytt-passord\n")
+    result = runner.invoke(
+        args=["users", "password", "leder"], input="et-helt-nytt-passord\net-helt-nytt-passord\n"
+    )
     assert result.exit_code == 0, result.output
     assert signed_out(copy)
 
@@ -123,10 +133,17 @@ def test_a_new_role_or_new_offices_end_the_sessions(app, runner, people):
     leder = account_id(app, "leder")
     _, copy = signed_in_leder(app)
     with app.app_context():
-        offices = list(db.session.execute(
-            db.text("SELECT id FROM office WHERE slug IN ('bodo', 'tromso')")).scalars())
-    changed = post(admin, f"/admin/brukere/{leder}", {"role": "leder", "offices": offices},
-                   page=f"/admin/brukere/{leder}")
+        offices = list(
+            db.session.execute(
+                db.text("SELECT id FROM office WHERE slug IN ('bodo', 'tromso')")
+            ).scalars()
+        )
+    changed = post(
+        admin,
+        f"/admin/brukere/{leder}",
+        {"role": "leder", "offices": offices},
+        page=f"/admin/brukere/{leder}",
+    )
     assert changed.status_code == 302
     assert signed_out(copy)
     assert admin.get("/admin/brukere").status_code == 200  # the admin's own session goes on
@@ -166,6 +183,7 @@ def test_a_session_from_before_the_version_is_refused(app, people):
 
 # --- idle timeout and lifetime ----------------------------------------------------------------
 
+
 def test_idle_staff_sessions_end_with_a_message(app, people, monkeypatch):
     start = sessions.minute_now()
     clock = {"now": start}
@@ -180,8 +198,9 @@ def test_idle_staff_sessions_end_with_a_message(app, people, monkeypatch):
     assert "etter 30 minutter uten aktivitet" in client.get("/logg-inn").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("app_config", [{"STIGEN_STAFF_IDLE_MINUTES": 5,
-                                         "STIGEN_STAFF_MAX_HOURS": 2}])
+@pytest.mark.parametrize(
+    "app_config", [{"STIGEN_STAFF_IDLE_MINUTES": 5, "STIGEN_STAFF_MAX_HOURS": 2}]
+)
 def test_staff_sessions_end_after_their_lifetime_however_busy(app, people, monkeypatch):
     start = sessions.minute_now()
     clock = {"now": start}
@@ -227,6 +246,7 @@ def test_why_ended_rules():
 
 # --- the Secure flag ----------------------------------------------------------------------------
 
+
 def set_cookie_header(response) -> str:
     headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
     assert headers, response.headers
@@ -244,8 +264,9 @@ def test_the_cookie_is_secure_over_https_and_not_over_plain_http(app, people):
 @pytest.mark.parametrize("app_config", [{"STIGEN_TRUSTED_PROXIES": 1}])
 def test_behind_a_trusted_proxy_its_https_makes_the_cookie_secure(app, people):
     client = app.test_client()
-    page = client.get("/logg-inn", headers={"X-Forwarded-Proto": "https",
-                                             "X-Forwarded-For": "203.0.113.9"})
+    page = client.get(
+        "/logg-inn", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    )
     assert "; Secure" in set_cookie_header(page)
 
 

@@ -63,15 +63,18 @@ def test_css_goes_compressed_with_vary_and_revalidates(client):
         assert "Content-Encoding" not in plain.headers
         assert "Accept-Encoding" in plain.headers["Vary"]
         text = plain.get_data()
-    for accept, encoding, unpack in (("gzip, deflate, br", "br", brotli.decompress),
-                                     ("gzip", "gzip", gzip.decompress)):
+    for accept, encoding, unpack in (
+        ("gzip, deflate, br", "br", brotli.decompress),
+        ("gzip", "gzip", gzip.decompress),
+    ):
         response = client.get(url, headers={"Accept-Encoding": accept})
         assert response.headers["Content-Encoding"] == encoding
         assert "Accept-Encoding" in response.headers["Vary"]
         body = response.get_data()
         assert len(body) < len(text) / 2 and unpack(body) == text
-        again = client.get(url, headers={"Accept-Encoding": accept,
-                                         "If-None-Match": response.headers["ETag"]})
+        again = client.get(
+            url, headers={"Accept-Encoding": accept, "If-None-Match": response.headers["ETag"]}
+        )
         assert again.status_code == 304
 
 
@@ -89,5 +92,7 @@ def test_hashed_address_gets_a_year_compressed(client, app):
 def test_small_and_missing_files(client):
     with client.get("/static/favicon.svg", headers={"Accept-Encoding": "br"}) as icon:
         assert icon.status_code == 200  # compressed or not, whichever is smaller
-    assert client.get("/static/nothing-here.js", headers={"Accept-Encoding": "br"}).status_code == 404
+    assert (
+        client.get("/static/nothing-here.js", headers={"Accept-Encoding": "br"}).status_code == 404
+    )
     assert client.get("/static/../survey/config.py").status_code == 404

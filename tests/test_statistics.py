@@ -55,10 +55,10 @@ def test_mean_interval_uses_students_t_as_scipy_computes_it(n):
     from scipy import stats
 
     values = [float((7 * i) % 101) for i in range(n)]
-    mean, low, high = mean_interval(n, sum(values), sum(v * v for v in values),
-                                    low=-1e9, high=1e9)
-    scipy_low, scipy_high = stats.t.interval(0.95, n - 1, loc=stats.tmean(values),
-                                             scale=stats.sem(values))
+    mean, low, high = mean_interval(n, sum(values), sum(v * v for v in values), low=-1e9, high=1e9)
+    scipy_low, scipy_high = stats.t.interval(
+        0.95, n - 1, loc=stats.tmean(values), scale=stats.sem(values)
+    )
     assert mean == pytest.approx(stdlib.mean(values))
     assert low == pytest.approx(scipy_low, rel=1e-9) and high == pytest.approx(scipy_high, rel=1e-9)
 

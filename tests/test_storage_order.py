@@ -24,8 +24,7 @@ DIGITS = ("med_spurt", "med_alvor", "med_tiltak", "med_plan")  # agree5: 1..5, b
 LETTERS = "bcdfghjklmnpqrstvwxz"
 # Hundreds of submissions from one test client. The limits are raised, not switched off:
 # RATELIMIT_ENABLED=False would stay with the shared limiter for later tests.
-UNLIMITED = {"STIGEN_SUBMIT_LIMIT": "1000000 per minute",
-             "STIGEN_PAGE_LIMIT": "1000000 per minute"}
+UNLIMITED = {"STIGEN_SUBMIT_LIMIT": "1000000 per minute", "STIGEN_PAGE_LIMIT": "1000000 per minute"}
 
 
 @pytest.fixture
@@ -36,18 +35,18 @@ def app_config():
 def answers_of(number: int) -> dict:
     """FULL, with ``number`` written in base 5 over four agreement items and as letters
     in the free text, so that each stored row tells which submission it was."""
-    digits = {code: (number // 5 ** place) % 5 + 1 for place, code in enumerate(DIGITS)}
-    word = "".join(LETTERS[(number // 20 ** place) % 20] for place in range(3))
+    digits = {code: (number // 5**place) % 5 + 1 for place, code in enumerate(DIGITS)}
+    word = "".join(LETTERS[(number // 20**place) % 20] for place in range(3))
     return FULL | digits | {"hel_fritekst": f"Merke {word} slutt"}
 
 
 def number_of_answers(answers: dict) -> int:
-    return sum((answers[code] - 1) * 5 ** place for place, code in enumerate(DIGITS))
+    return sum((answers[code] - 1) * 5**place for place, code in enumerate(DIGITS))
 
 
 def number_of_text(body: str) -> int:
     word = body.split()[1]
-    return sum(LETTERS.index(letter) * 20 ** place for place, letter in enumerate(word))
+    return sum(LETTERS.index(letter) * 20**place for place, letter in enumerate(word))
 
 
 def prepared(client, number: int) -> tuple[str, MultiDict]:
@@ -83,8 +82,9 @@ def dump(table: str) -> list[dict]:
     """Every row of ``table`` in the order the database gives it (physical order), with
     PostgreSQL's ``xmin`` and ``ctid``."""
     if on_postgres():
-        sql = (f"SELECT xmin::text::bigint AS xmin_, ctid::text AS ctid_, * FROM {table} "
-               "ORDER BY ctid")
+        sql = (
+            f"SELECT xmin::text::bigint AS xmin_, ctid::text AS ctid_, * FROM {table} ORDER BY ctid"
+        )
     else:
         sql = f"SELECT * FROM {table}"
     return [dict(row) for row in db.session.execute(text(sql)).mappings()]
@@ -138,14 +138,14 @@ def test_a_database_operator_cannot_order_responses_or_join_comments_and_receipt
         # (on PostgreSQL a tenth of the office × period at most, which each mix
         # rewrites), and on SQLite it lies in the order of its random key, not of arrival.
         waiting = dump("inbox")
-        assert len(waiting) < (N // mixer.REWRITE_SHARE if on_postgres()
-                               else mixer.BATCH_UNORDERED)
+        assert len(waiting) < (N // mixer.REWRITE_SHARE if on_postgres() else mixer.BATCH_UNORDERED)
         if not on_postgres():
             assert [r["nonce_hash"] for r in waiting] == sorted(r["nonce_hash"] for r in waiting)
             for table in ("response", "comment", "submission_receipt", "inbox"):
-                sql = db.session.scalar(text(
-                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"),
-                    {"t": table})
+                sql = db.session.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"),
+                    {"t": table},
+                )
                 assert "WITHOUT ROWID" in sql.upper(), table
         db.session.rollback()
     settle(app)
@@ -167,13 +167,18 @@ def test_a_database_operator_cannot_order_responses_or_join_comments_and_receipt
         return receipt_number[row["nonce_hash"]]
 
     # Every submission stored exactly once, in each table.
-    for rows, number in ((responses, response_number), (comments, comment_number),
-                         (receipts, receipt_of)):
+    for rows, number in (
+        (responses, response_number),
+        (comments, comment_number),
+        (receipts, receipt_of),
+    ):
         assert sorted(map(number, rows)) == list(range(N))
 
-    for name, rows, number in (("response", responses, response_number),
-                               ("comment", comments, comment_number),
-                               ("submission_receipt", receipts, receipt_of)):
+    for name, rows, number in (
+        ("response", responses, response_number),
+        ("comment", comments, comment_number),
+        ("submission_receipt", receipts, receipt_of),
+    ):
         for kind, order in orders(rows, number).items():
             assert abs(tau(order)) < 0.1, (name, kind, tau(order))
 
@@ -205,8 +210,9 @@ def test_the_moderator_gets_comments_only_in_batches_of_k_or_more(app, client, a
         pending_seen = []
         for number in range(12):
             submit(client, number)
-            pending = db.session.scalar(text(
-                "SELECT count(*) FROM comment WHERE status = 'pending'"))
+            pending = db.session.scalar(
+                text("SELECT count(*) FROM comment WHERE status = 'pending'")
+            )
             db.session.rollback()
             pending_seen.append(pending)
         # Nothing before the first batch of 10 was mixed; then all 10 at once (≥ k).

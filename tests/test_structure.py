@@ -30,8 +30,10 @@ def module_name(path: Path, root: Path = PACKAGE) -> str:
 
 def sources(root: Path = PACKAGE) -> dict[str, tuple[Path, ast.Module]]:
     """Every module under ``root``: its dotted name, file and syntax tree."""
-    return {module_name(path, root): (path, ast.parse(path.read_text(encoding="utf-8"), str(path)))
-            for path in sorted(root.rglob("*.py"))}
+    return {
+        module_name(path, root): (path, ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        for path in sorted(root.rglob("*.py"))
+    }
 
 
 def registers_routes(tree: ast.Module) -> bool:
@@ -40,11 +42,17 @@ def registers_routes(tree: ast.Module) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for decorator in node.decorator_list:
-                if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                        and decorator.func.attr in ROUTE_DECORATORS):
+                if (
+                    isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr in ROUTE_DECORATORS
+                ):
                     return True
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "add_url_rule"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_url_rule"
+        ):
             return True
     return False
 
@@ -72,7 +80,7 @@ def imported(name: str, path: Path, tree: ast.Module, known: set[str]) -> set[st
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
@@ -87,9 +95,12 @@ def violations(root: Path = PACKAGE, importer=is_command) -> list[str]:
     modules = sources(root)
     known = set(modules)
     views = {name for name, (path, tree) in modules.items() if is_view(path, tree)}
-    return sorted(f"{name} imports {view}"
-                  for name, (path, tree) in modules.items() if importer(name, path)
-                  for view in imported(name, path, tree, known) & views)
+    return sorted(
+        f"{name} imports {view}"
+        for name, (path, tree) in modules.items()
+        if importer(name, path)
+        for view in imported(name, path, tree, known) & views
+    )
 
 
 def test_no_command_imports_a_view():
@@ -107,27 +118,50 @@ def test_the_rule_sees_the_modules_it_is_about():
     views = {name for name, (path, tree) in modules.items() if is_view(path, tree)}
     commands = {name for name, (path, _tree) in modules.items() if is_command(name, path)}
     services = {name for name, (path, _tree) in modules.items() if is_service(name, path)}
-    assert {"survey.admin.offices", "survey.admin.codes", "survey.admin.moderation",
-            "survey.admin.questionnaires", "survey.dashboard.notes", "survey.dashboard.views",
-            "survey.respond.views"} <= views
-    assert {"survey.admin.office_service", "survey.admin.office_forms", "survey.admin.posters",
-            "survey.dashboard.note_service", "survey.offices"}.isdisjoint(views)
-    assert {"survey.admin.office_commands", "survey.admin.code_commands",
-            "survey.admin.moderation_commands", "survey.admin.questionnaire_commands",
-            "survey.dashboard.note_commands", "survey.cli"} <= commands
-    assert {"survey.admin.office_service", "survey.admin.code_service",
-            "survey.admin.moderation_service", "survey.admin.questionnaire_service",
-            "survey.dashboard.note_service"} <= services
+    assert {
+        "survey.admin.offices",
+        "survey.admin.codes",
+        "survey.admin.moderation",
+        "survey.admin.questionnaires",
+        "survey.dashboard.notes",
+        "survey.dashboard.views",
+        "survey.respond.views",
+    } <= views
+    assert {
+        "survey.admin.office_service",
+        "survey.admin.office_forms",
+        "survey.admin.posters",
+        "survey.dashboard.note_service",
+        "survey.offices",
+    }.isdisjoint(views)
+    assert {
+        "survey.admin.office_commands",
+        "survey.admin.code_commands",
+        "survey.admin.moderation_commands",
+        "survey.admin.questionnaire_commands",
+        "survey.dashboard.note_commands",
+        "survey.cli",
+    } <= commands
+    assert {
+        "survey.admin.office_service",
+        "survey.admin.code_service",
+        "survey.admin.moderation_service",
+        "survey.admin.questionnaire_service",
+        "survey.dashboard.note_service",
+    } <= services
 
 
-@pytest.mark.parametrize("statement", [
-    "from .pages import decide",
-    "from . import pages",
-    "from ..shop import pages",
-    "import survey.shop.pages",
-    "def run():\n    from .pages import decide\n",
-    "from .routes_here import x",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "from .pages import decide",
+        "from . import pages",
+        "from ..shop import pages",
+        "import survey.shop.pages",
+        "def run():\n    from .pages import decide\n",
+        "from .routes_here import x",
+    ],
+)
 def test_a_command_importing_a_page_is_caught(tmp_path, statement):
     """The checker on a made-up package: a command that reaches a page module in any of
     the ways Python allows is reported; one that imports the service is not."""
@@ -135,11 +169,14 @@ def test_a_command_importing_a_page_is_caught(tmp_path, statement):
     shop.mkdir(parents=True)
     (tmp_path / "survey" / "__init__.py").write_text("")
     (shop / "__init__.py").write_text(
-        "from flask import Blueprint\nbp = Blueprint('shop', __name__)\n")
+        "from flask import Blueprint\nbp = Blueprint('shop', __name__)\n"
+    )
     (shop / "pages.py").write_text(
-        "from . import bp\n\n@bp.get('/')\ndef index():\n    return ''\n")
+        "from . import bp\n\n@bp.get('/')\ndef index():\n    return ''\n"
+    )
     (shop / "routes_here.py").write_text(
-        "x = 1\ndef setup(app):\n    app.add_url_rule('/', 'i', lambda: '')\n")
+        "x = 1\ndef setup(app):\n    app.add_url_rule('/', 'i', lambda: '')\n"
+    )
     (shop / "service.py").write_text("def decide():\n    return 1\n")
     (shop / "shop_commands.py").write_text("from .service import decide\n")
     assert violations(tmp_path / "survey") == []

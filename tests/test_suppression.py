@@ -266,8 +266,11 @@ def test_the_random_lattice_where_the_attacker_found_it():
     month_counts = {(o, date(2025, m, 1)): n for o, ns in rows.items() for m, n in enumerate(ns, 1)}
     counts, relations = lattice(month_counts, range(5))
     shown = {
-        0: ["04", "06", "H1"], 1: ["03", "05", "Q1", "Q2"], 2: ["04", "06"],
-        3: ["01", "02", "03", "04", "Q1"], 4: ["05", "Q2"],
+        0: ["04", "06", "H1"],
+        1: ["03", "05", "Q1", "Q2"],
+        2: ["04", "06"],
+        3: ["01", "02", "03", "04", "Q1"],
+        4: ["05", "Q2"],
         NATIONAL: ["01", "02", "03", "04", "06", "Q1", "H1"],
     }
     allowed = {(scope, period(f"2025-{code}")) for scope, codes in shown.items() for code in codes}
@@ -310,8 +313,11 @@ def month_tables(draw) -> tuple[dict[tuple[int, date], int], list[int]]:
     start = draw(st.integers(0, 11))
     small = st.integers(0, 12)
     values = draw(
-        st.lists(small | small | small | st.integers(13, 200), min_size=offices * months,
-                 max_size=offices * months)
+        st.lists(
+            small | small | small | st.integers(13, 200),
+            min_size=offices * months,
+            max_size=offices * months,
+        )
     )
     table = {}
     for i, n in enumerate(values):

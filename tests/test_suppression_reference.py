@@ -33,8 +33,11 @@ def random_lattice(rng: random.Random, offices: int, months: int, small: float):
 def audiences(rng: random.Random, counts) -> list:
     offices = {cell[0] for cell in counts} - {NATIONAL}
     own = {office for office in offices if rng.random() < 0.3} | {NATIONAL}
-    return [None, {cell for cell in counts if cell[0] in own},
-            {cell for cell in counts if rng.random() < 0.7}]
+    return [
+        None,
+        {cell for cell in counts if cell[0] in own},
+        {cell for cell in counts if rng.random() < 0.7},
+    ]
 
 
 def check(counts, relations, k, allowed) -> frozenset:
@@ -45,8 +48,13 @@ def check(counts, relations, k, allowed) -> frozenset:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.integers(2, 12), st.integers(3, 30), st.floats(0.1, 0.9), st.integers(3, 7),
-       st.randoms(use_true_random=False))
+@given(
+    st.integers(2, 12),
+    st.integers(3, 30),
+    st.floats(0.1, 0.9),
+    st.integers(3, 7),
+    st.randoms(use_true_random=False),
+)
 def test_the_same_cells_as_the_original_on_random_lattices(offices, months, small, k, rng):
     counts, relations = random_lattice(rng, offices, months, small)
     for allowed in audiences(rng, counts):
@@ -78,8 +86,11 @@ def test_the_same_cells_on_large_lattices_that_take_many_rounds():
             for (scope, period), n in counts.items():
                 if scope != NATIONAL and period.kind == "month":
                     fewer[scope, period] = n - rng.randrange(n + 1) // 4
-            month_counts = {(s, p.start): n for (s, p), n in fewer.items()
-                            if s != NATIONAL and p.kind == "month"}
+            month_counts = {
+                (s, p.start): n
+                for (s, p), n in fewer.items()
+                if s != NATIONAL and p.kind == "month"
+            }
             summed, _ = lattice(month_counts, sorted({s for s, _ in month_counts}))
             by_key = {cell: summed.get(cell, 0) for cell in counts}
             check(by_key, relations, 5, shown)
@@ -101,8 +112,7 @@ def test_each_closure_is_the_one_made_from_scratch():
         closure = closures.closure()
         assert closure == indexed.closure(visible[:])
         compared += 1
-        victims = indexed.victims(visible, closure, 5) or indexed.exact_victims(
-            visible, closure, 5)
+        victims = indexed.victims(visible, closure, 5) or indexed.exact_victims(visible, closure, 5)
         if not victims:
             break
         for cell in victims:

@@ -15,8 +15,10 @@ from babel.messages.pofile import read_po
 from .forms import start
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = (("survey", [("**.py", "python")], {}),
-           ("templates", [("**.html", "jinja2")], {"**.html": {"trimmed": "true"}}))
+SOURCES = (
+    ("survey", [("**.py", "python")], {}),
+    ("templates", [("**.html", "jinja2")], {"**.html": {"trimmed": "true"}}),
+)
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
@@ -29,9 +31,9 @@ def used_messages() -> set[str]:
     keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
     for folder, method_map, options in SOURCES:
         # Babel skips folders starting with "_" by default; templates/_macros must count.
-        for _, _, message, _, _ in extract_from_dir(str(ROOT / folder), method_map, options,
-                                                     keywords=keywords,
-                                                     directory_filter=_not_hidden):
+        for _, _, message, _, _ in extract_from_dir(
+            str(ROOT / folder), method_map, options, keywords=keywords, directory_filter=_not_hidden
+        ):
             found.add(message if isinstance(message, str) else message[0])
     return found
 
@@ -104,26 +106,57 @@ def test_staff_and_public_pages_show_no_bokmal_interface_text(app, client, lang)
     from .test_dashboard import add_responses, make_account, office_id, sign_in
 
     with open(ROOT / f"translations/{lang}/LC_MESSAGES/messages.po", "rb") as fh:
-        changed = [m.id for m in read_po(fh) if m.id and m.string != m.id and len(m.id) > 8
-                   and "%(" not in m.id]
+        changed = [
+            m.id
+            for m in read_po(fh)
+            if m.id and m.string != m.id and len(m.id) > 8 and "%(" not in m.id
+        ]
     with app.app_context():
         add_responses("bodo", date(2025, 3, 1), 12)
         make_account("admin", "admin")
-        db.session.add(ActionNote(office_id=office_id("bodo"), written_on=date(2025, 9, 1),
-                                  you_said="x" * 10, we_do="y" * 10))
-        db.session.add(Comment(office_id=office_id("bodo"), period_start=date(2025, 3, 1),
-                               questionnaire_version=1, language="nb", item_code="fritekst",
-                               body="Ole i Bodø, 3 ganger"))
+        db.session.add(
+            ActionNote(
+                office_id=office_id("bodo"),
+                written_on=date(2025, 9, 1),
+                you_said="x" * 10,
+                we_do="y" * 10,
+            )
+        )
+        db.session.add(
+            Comment(
+                office_id=office_id("bodo"),
+                period_start=date(2025, 3, 1),
+                questionnaire_version=1,
+                language="nb",
+                item_code="fritekst",
+                body="Ole i Bodø, 3 ganger",
+            )
+        )
         db.session.get(Office, office_id("tromso")).codes_required = True
         db.session.commit()
     sign_in(client, "admin")
     client.get(f"/?lang={lang}")
-    paths = ["/admin/", "/admin/kontor", "/admin/kontor/ny", "/admin/kontor/bodo",
-             "/admin/kontor/bodo/plakat", "/admin/perioder", "/admin/koder",
-             "/admin/kontor/bodo/koder", "/admin/brukere", "/admin/brukere/ny",
-             "/admin/brukere/1", "/admin/sporreskjema", "/admin/sporreskjema/1",
-             "/admin/moderering", "/admin/revisjon", "/resultater/kontor/bodo",
-             "/resultater/kontor/bodo/dette-gjor-vi", "/k/bodo/resultater", "/k/tromso"]
+    paths = [
+        "/admin/",
+        "/admin/kontor",
+        "/admin/kontor/ny",
+        "/admin/kontor/bodo",
+        "/admin/kontor/bodo/plakat",
+        "/admin/perioder",
+        "/admin/koder",
+        "/admin/kontor/bodo/koder",
+        "/admin/brukere",
+        "/admin/brukere/ny",
+        "/admin/brukere/1",
+        "/admin/sporreskjema",
+        "/admin/sporreskjema/1",
+        "/admin/moderering",
+        "/admin/revisjon",
+        "/resultater/kontor/bodo",
+        "/resultater/kontor/bodo/dette-gjor-vi",
+        "/k/bodo/resultater",
+        "/k/tromso",
+    ]
     for path in paths:
         response = client.get(path)
         assert response.status_code == 200, path

@@ -24,8 +24,11 @@ NOT_ASCII = ["\u0663", "\uff11"]  # Arabic-Indic three, full-width one
 def id_routes(app) -> list:
     rules = []
     for rule in app.url_map.iter_rules():
-        ids = [name for name, converter in rule._converters.items()
-               if isinstance(converter, IntegerConverter)]
+        ids = [
+            name
+            for name, converter in rule._converters.items()
+            if isinstance(converter, IntegerConverter)
+        ]
         if ids:
             rules.append((rule, ids))
     return rules
@@ -60,8 +63,12 @@ def csrf_token(client) -> str:
 
 def test_the_id_routes_are_found(app):
     endpoints = {rule.endpoint for rule, _ in id_routes(app)}
-    assert {"admin.user_edit", "admin.user_deactivate", "admin.questionnaire",
-            "dashboard.note_edit"} <= endpoints
+    assert {
+        "admin.user_edit",
+        "admin.user_deactivate",
+        "admin.questionnaire",
+        "dashboard.note_edit",
+    } <= endpoints
     for rule, ids in id_routes(app):
         for name in ids:
             converter = rule._converters[name]
@@ -75,8 +82,9 @@ def test_every_id_out_of_range_is_a_404_for_an_admin(app, admin):
         method = "GET" if "GET" in rule.methods else "POST"
         for value in [*TOO_BIG, *NOT_ASCII, str(2**31 - 1)]:
             url = url_with(rule, ids, value)
-            response = admin.open(url, method=method,
-                                  data={"csrf_token": token} if method == "POST" else None)
+            response = admin.open(
+                url, method=method, data={"csrf_token": token} if method == "POST" else None
+            )
             seen.append((rule.endpoint, method, value[:24], response.status_code))
     wrong = [s for s in seen if s[3] != 404]
     assert not wrong, wrong

@@ -35,8 +35,15 @@ from .test_respond import answer_all, send
 ROOT = Path(__file__).resolve().parent.parent
 LOCK_COMMAND = ".venv/bin/pip freeze --exclude-editable > constraints.txt"
 # What the build needs of the checkout (the rest, .venv, .git, instance/, is left out).
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "survey", "templates", "translations",
-           "migrations")
+SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "README.md",
+    "survey",
+    "templates",
+    "translations",
+    "migrations",
+)
 
 
 def pins() -> dict[str, str]:
@@ -62,7 +69,8 @@ def test_the_constraints_pin_every_dependency_within_its_range():
         assert name in pinned, f"{name} is not in constraints.txt: run `{LOCK_COMMAND}`"
         assert requirement.specifier.contains(pinned[name], prereleases=True), (
             f"constraints.txt pins {name}=={pinned[name]}, outside {requirement.specifier}: "
-            f"run `{LOCK_COMMAND}`")
+            f"run `{LOCK_COMMAND}`"
+        )
 
 
 def run(*args, **kwargs) -> subprocess.CompletedProcess:
@@ -80,8 +88,9 @@ def installed(tmp_path_factory):
     for name in SOURCES:
         path = ROOT / name
         if path.is_dir():
-            shutil.copytree(path, source / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         else:
             source.mkdir(exist_ok=True)
             shutil.copy(path, source / name)
@@ -89,25 +98,40 @@ def installed(tmp_path_factory):
     wheel = next((base / "dist").glob("stigen-*.whl"))
     run(sys.executable, "-m", "venv", base / "venv")
     bin_dir = base / "venv" / "bin"
-    run(bin_dir / "python", "-m", "pip", "install", "-q", "-c", ROOT / "constraints.txt",
-        f"{wheel}[redis]")
+    run(
+        bin_dir / "python",
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "-c",
+        ROOT / "constraints.txt",
+        f"{wheel}[redis]",
+    )
     return bin_dir, wheel
 
 
 def test_the_wheel_carries_templates_translations_and_migrations(installed):
     _, wheel = installed
     names = zipfile.ZipFile(wheel).namelist()
-    for needed in ("survey/templates/base.html", "survey/templates/respond/page.html",
-                   "survey/translations/en/LC_MESSAGES/messages.mo",
-                   "survey/translations/nn/LC_MESSAGES/messages.mo",
-                   "survey/migrations/env.py", "survey/migrations/alembic.ini",
-                   "survey/migrations/versions/0001_initial.py",
-                   "survey/questionnaires/v1.toml", "survey/gunicorn_conf.py"):
+    for needed in (
+        "survey/templates/base.html",
+        "survey/templates/respond/page.html",
+        "survey/translations/en/LC_MESSAGES/messages.mo",
+        "survey/translations/nn/LC_MESSAGES/messages.mo",
+        "survey/migrations/env.py",
+        "survey/migrations/alembic.ini",
+        "survey/migrations/versions/0001_initial.py",
+        "survey/questionnaires/v1.toml",
+        "survey/gunicorn_conf.py",
+    ):
         assert needed in names, needed
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     migrations = sorted(p.name for p in (ROOT / "migrations" / "versions").glob("*.py"))
-    assert sorted(n.rsplit("/", 1)[1] for n in names
-                  if n.startswith("survey/migrations/versions/")) == migrations
+    assert (
+        sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("survey/migrations/versions/"))
+        == migrations
+    )
 
 
 @pytest.fixture
@@ -136,30 +160,51 @@ def database(request, tmp_path):
 
 
 @pytest.mark.wheel
-def test_an_installed_wheel_migrates_serves_takes_an_answer_and_signs_in(installed, database,
-                                                                        tmp_path):
+def test_an_installed_wheel_migrates_serves_takes_an_answer_and_signs_in(
+    installed, database, tmp_path
+):
     bin_dir, _ = installed
     work = tmp_path / "elsewhere"  # outside the checkout: nothing of it is importable
     work.mkdir()
     port = free_port()
-    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path),
-           "DATABASE_URL": database, "SECRET_KEY": "wheel-test",
-           "STIGEN_INSTANCE_PATH": str(work / "instance"),
-           "STIGEN_BIND": f"127.0.0.1:{port}", "STIGEN_LOG_FORMAT": "json"}
-    where = run(bin_dir / "python", "-c", "import survey; print(survey.__file__)",
-                cwd=work, env=env).stdout
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "DATABASE_URL": database,
+        "SECRET_KEY": "wheel-test",
+        "STIGEN_INSTANCE_PATH": str(work / "instance"),
+        "STIGEN_BIND": f"127.0.0.1:{port}",
+        "STIGEN_LOG_FORMAT": "json",
+    }
+    where = run(
+        bin_dir / "python", "-c", "import survey; print(survey.__file__)", cwd=work, env=env
+    ).stdout
     assert where.startswith(str(bin_dir.parent)), where
 
     run(bin_dir / "stigen", "db", "upgrade", cwd=work, env=env)
     run(bin_dir / "stigen", "offices", "create", "NAV Bodø", "--slug", "bodo", cwd=work, env=env)
-    run(bin_dir / "stigen", "users", "create", "forsker", "--role", "forsker",
-        "--password", "riktig-passord-1", cwd=work, env=env)
+    run(
+        bin_dir / "stigen",
+        "users",
+        "create",
+        "forsker",
+        "--role",
+        "forsker",
+        "--password",
+        "riktig-passord-1",
+        cwd=work,
+        env=env,
+    )
 
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as out:
         server = subprocess.Popen(
             [bin_dir / "gunicorn", "-c", "python:survey.gunicorn_conf", "survey:create_app()"],
-            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=work,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         client = HttpClient(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 60

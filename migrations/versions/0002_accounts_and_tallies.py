@@ -48,8 +48,9 @@ def upgrade():
         sa.Column("responses", sa.Integer(), nullable=False),
         *(sa.Column(f"rung_{rung}", sa.Integer(), nullable=False) for rung in range(1, 9)),
         *(
-            sa.Column(f"{theme}_{part}", sa.Integer() if part == "n" else sa.Float(),
-                      nullable=False)
+            sa.Column(
+                f"{theme}_{part}", sa.Integer() if part == "n" else sa.Float(), nullable=False
+            )
             for theme in THEMES
             for part in ("n", "sum", "sumsq")
         ),

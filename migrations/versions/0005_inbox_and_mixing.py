@@ -75,8 +75,11 @@ def _comment_columns(statuses: str):
 def _receipt_columns(with_office: bool):
     return [
         sa.Column("nonce_hash", sa.String(length=64), nullable=False),
-        *([sa.Column("office_id", sa.Integer(), sa.ForeignKey("office.id"), nullable=True)]
-          if with_office else []),
+        *(
+            [sa.Column("office_id", sa.Integer(), sa.ForeignKey("office.id"), nullable=True)]
+            if with_office
+            else []
+        ),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("nonce_hash"),
     ]
@@ -84,14 +87,22 @@ def _receipt_columns(with_office: bool):
 
 OLD_STATUSES = "'pending', 'approved', 'rejected'"
 NEW_STATUSES = "'held', 'pending', 'approved', 'rejected'"
-RESPONSE_INDEXES = {"ix_response_office_period": ["office_id", "period_start"],
-                    "ix_response_period": ["period_start"]}
+RESPONSE_INDEXES = {
+    "ix_response_office_period": ["office_id", "period_start"],
+    "ix_response_period": ["period_start"],
+}
 COMMENT_INDEXES = {"ix_comment_office_id": ["office_id"]}
 RECEIPT_INDEXES = {"ix_submission_receipt_office_period": ["office_id", "period_start"]}
 
 
-def _sqlite_recreate(name: str, columns: list, indexes: dict, copied: list[str],
-                     with_rowid: bool, set_values: str = "") -> None:
+def _sqlite_recreate(
+    name: str,
+    columns: list,
+    indexes: dict,
+    copied: list[str],
+    with_rowid: bool,
+    set_values: str = "",
+) -> None:
     """Recreate ``name`` (SQLite) with ``columns``, copying ``copied`` in random order."""
     op.create_table(f"{name}_new", *columns, sqlite_with_rowid=with_rowid)
     names = ", ".join(copied)
@@ -118,22 +129,39 @@ def upgrade():
     sqlite = op.get_bind().dialect.name == "sqlite"
     comment_names = [c.name for c in _comment_columns(NEW_STATUSES) if isinstance(c, sa.Column)]
     if sqlite:
-        _sqlite_recreate("response", _response_columns(), RESPONSE_INDEXES, _response_names(),
-                         with_rowid=False)
-        _sqlite_recreate("comment", _comment_columns(NEW_STATUSES), COMMENT_INDEXES,
-                         comment_names, with_rowid=False)
-        _sqlite_recreate("submission_receipt", _receipt_columns(True), RECEIPT_INDEXES,
-                         ["nonce_hash", "period_start"], with_rowid=False)
+        _sqlite_recreate(
+            "response", _response_columns(), RESPONSE_INDEXES, _response_names(), with_rowid=False
+        )
+        _sqlite_recreate(
+            "comment",
+            _comment_columns(NEW_STATUSES),
+            COMMENT_INDEXES,
+            comment_names,
+            with_rowid=False,
+        )
+        _sqlite_recreate(
+            "submission_receipt",
+            _receipt_columns(True),
+            RECEIPT_INDEXES,
+            ["nonce_hash", "period_start"],
+            with_rowid=False,
+        )
     else:
-        op.add_column("submission_receipt",
-                      sa.Column("office_id", sa.Integer(), nullable=True))
-        op.create_foreign_key("submission_receipt_office_id_fkey", "submission_receipt",
-                              "office", ["office_id"], ["id"])
-        op.create_index("ix_submission_receipt_office_period", "submission_receipt",
-                        ["office_id", "period_start"])
+        op.add_column("submission_receipt", sa.Column("office_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "submission_receipt_office_id_fkey",
+            "submission_receipt",
+            "office",
+            ["office_id"],
+            ["id"],
+        )
+        op.create_index(
+            "ix_submission_receipt_office_period",
+            "submission_receipt",
+            ["office_id", "period_start"],
+        )
         op.drop_constraint("comment_status_known", "comment", type_="check")
-        op.create_check_constraint("comment_status_known", "comment",
-                                   f"status IN ({NEW_STATUSES})")
+        op.create_check_constraint("comment_status_known", "comment", f"status IN ({NEW_STATUSES})")
         for name in ("response", "comment", "submission_receipt"):
             _postgres_reshuffle(name)
 
@@ -171,25 +199,36 @@ def downgrade():
     if waiting or journalled:
         raise RuntimeError(
             f"{waiting} submissions wait in the inbox: run `flask mix --all` before "
-            "downgrading, or they would be lost.")
+            "downgrading, or they would be lost."
+        )
     op.drop_table("mix_batch")
     op.drop_index("ix_inbox_office_period", table_name="inbox")
     op.drop_table("inbox")
     op.execute("UPDATE comment SET status = 'pending' WHERE status = 'held'")
     if bind.dialect.name == "sqlite":
-        comment_names = [c.name for c in _comment_columns(OLD_STATUSES)
-                         if isinstance(c, sa.Column)]
-        _sqlite_recreate("response", _response_columns(), RESPONSE_INDEXES, _response_names(),
-                         with_rowid=True)
-        _sqlite_recreate("comment", _comment_columns(OLD_STATUSES), COMMENT_INDEXES,
-                         comment_names, with_rowid=True)
-        _sqlite_recreate("submission_receipt", _receipt_columns(False), {},
-                         ["nonce_hash", "period_start"], with_rowid=True)
+        comment_names = [c.name for c in _comment_columns(OLD_STATUSES) if isinstance(c, sa.Column)]
+        _sqlite_recreate(
+            "response", _response_columns(), RESPONSE_INDEXES, _response_names(), with_rowid=True
+        )
+        _sqlite_recreate(
+            "comment",
+            _comment_columns(OLD_STATUSES),
+            COMMENT_INDEXES,
+            comment_names,
+            with_rowid=True,
+        )
+        _sqlite_recreate(
+            "submission_receipt",
+            _receipt_columns(False),
+            {},
+            ["nonce_hash", "period_start"],
+            with_rowid=True,
+        )
     else:
         op.drop_constraint("comment_status_known", "comment", type_="check")
-        op.create_check_constraint("comment_status_known", "comment",
-                                   f"status IN ({OLD_STATUSES})")
+        op.create_check_constraint("comment_status_known", "comment", f"status IN ({OLD_STATUSES})")
         op.drop_index("ix_submission_receipt_office_period", table_name="submission_receipt")
-        op.drop_constraint("submission_receipt_office_id_fkey", "submission_receipt",
-                           type_="foreignkey")
+        op.drop_constraint(
+            "submission_receipt_office_id_fkey", "submission_receipt", type_="foreignkey"
+        )
         op.drop_column("submission_receipt", "office_id")

@@ -30,9 +30,13 @@ def _tally_values() -> list[sa.Column]:
     return [
         sa.Column("responses", sa.Integer(), nullable=False),
         *(sa.Column(f"rung_{rung}", sa.Integer(), nullable=False) for rung in range(1, 9)),
-        *(sa.Column(f"{theme}_{part}", sa.Integer() if part == "n" else sa.Float(),
-                    nullable=False)
-          for theme in THEMES for part in ("n", "sum", "sumsq")),
+        *(
+            sa.Column(
+                f"{theme}_{part}", sa.Integer() if part == "n" else sa.Float(), nullable=False
+            )
+            for theme in THEMES
+            for part in ("n", "sum", "sumsq")
+        ),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in SUMMARY),
     ]
 
@@ -65,8 +69,7 @@ def upgrade():
         sa.Column("office_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["release_id"], ["release.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["office_id"], ["office.id"]),
-        sa.PrimaryKeyConstraint("release_id", "period_start", "questionnaire_version",
-                                "office_id"),
+        sa.PrimaryKeyConstraint("release_id", "period_start", "questionnaire_version", "office_id"),
     )
     op.create_table(
         "release_measure",
@@ -78,8 +81,9 @@ def upgrade():
         sa.Column("participants", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["release_id"], ["release.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["office_id"], ["office.id"]),
-        sa.PrimaryKeyConstraint("release_id", "office_id", "period_start",
-                                "questionnaire_version", "measure"),
+        sa.PrimaryKeyConstraint(
+            "release_id", "office_id", "period_start", "questionnaire_version", "measure"
+        ),
     )
     op.create_table(
         "release_cell",
@@ -89,13 +93,11 @@ def upgrade():
         sa.Column("period", sa.String(length=8), nullable=False),
         sa.Column("family", sa.String(length=80), nullable=False),
         sa.ForeignKeyConstraint(["release_id"], ["release.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("release_id", "questionnaire_version", "scope", "period",
-                                "family"),
+        sa.PrimaryKeyConstraint("release_id", "questionnaire_version", "scope", "period", "family"),
     )
     with op.batch_alter_table("comment") as batch:
         batch.add_column(sa.Column("release_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_comment_release_id_release", "release",
-                                 ["release_id"], ["id"])
+        batch.create_foreign_key("fk_comment_release_id_release", "release", ["release_id"], ["id"])
         batch.create_index("ix_comment_release_id", ["release_id"])
 
 
@@ -104,8 +106,10 @@ def _backfill(dialect: str) -> None:
     rows for the options that are not measures."""
     op.execute("DELETE FROM measure_tally WHERE measure IN ('ingen', 'vet_ikke')")
     if dialect == "postgresql":
-        measures = ("json_array_elements_text(coalesce(response.answers -> 'tilt_deltatt', "
-                    "'[]'::json)) AS m(measure)")
+        measures = (
+            "json_array_elements_text(coalesce(response.answers -> 'tilt_deltatt', "
+            "'[]'::json)) AS m(measure)"
+        )
         element = "m.measure"
 
         def item(code: str) -> str:
@@ -115,8 +119,8 @@ def _backfill(dialect: str) -> None:
 
         def item(code: str) -> str:
             return f"json_extract(response.answers, '$.{code}')"
-    measured = (f"EXISTS (SELECT 1 FROM {measures} "
-                f"WHERE {element} NOT IN ('ingen', 'vet_ikke'))")
+
+    measured = f"EXISTS (SELECT 1 FROM {measures} WHERE {element} NOT IN ('ingen', 'vet_ikke'))"
     conditions = {
         "measured": measured,
         "useful_answered": f"{measured} AND {item('tilt_nyttig')} BETWEEN 1 AND 5",
@@ -124,12 +128,15 @@ def _backfill(dialect: str) -> None:
         "fit_answered": f"{measured} AND {item('tilt_passet')} BETWEEN 1 AND 5",
         "fit_agreed": f"{measured} AND {item('tilt_passet')} IN (4, 5)",
     }
-    same_cell = ("response.office_id = tally.office_id "
-                 "AND response.period_start = tally.period_start "
-                 "AND response.questionnaire_version = tally.questionnaire_version")
+    same_cell = (
+        "response.office_id = tally.office_id "
+        "AND response.period_start = tally.period_start "
+        "AND response.questionnaire_version = tally.questionnaire_version"
+    )
     assignments = ", ".join(
         f"{name} = (SELECT count(*) FROM response WHERE {same_cell} AND {condition})"
-        for name, condition in conditions.items())
+        for name, condition in conditions.items()
+    )
     op.execute(f"UPDATE tally SET {assignments}")
 
 
@@ -143,10 +150,12 @@ def downgrade():
     op.drop_table("release_tally")
     op.drop_table("release")
     with op.batch_alter_table("measure_tally") as batch:
-        batch.add_column(sa.Column("useful_answered", sa.Integer(), nullable=False,
-                                   server_default="0"))
-        batch.add_column(sa.Column("useful_agreed", sa.Integer(), nullable=False,
-                                   server_default="0"))
+        batch.add_column(
+            sa.Column("useful_answered", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch.add_column(
+            sa.Column("useful_agreed", sa.Integer(), nullable=False, server_default="0")
+        )
     with op.batch_alter_table("tally") as batch:
         for name in reversed(SUMMARY):
             batch.drop_column(name)

@@ -23,8 +23,9 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("account") as batch:
-        batch.add_column(sa.Column("session_version", sa.Integer(), nullable=False,
-                                   server_default="1"))
+        batch.add_column(
+            sa.Column("session_version", sa.Integer(), nullable=False, server_default="1")
+        )
 
 
 def downgrade():

@@ -36,17 +36,29 @@ def codes_command() -> None:
 
 @codes_command.command("generate")
 @click.option("--office", "slug", required=True, help="Office slug.")
-@click.option("--count", type=click.IntRange(1, codes.MAX_COUNT), required=True,
-              help="How many codes: at least STIGEN_CODE_BATCH_MIN (never below 20).")
-@click.option("--batch", required=True,
-              help="A label for the batch, e.g. '2026-11 venterom'. Never a person's name.")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              required=True, help="CSV file to write (code,batch,office,link; UTF-8).")
+@click.option(
+    "--count",
+    type=click.IntRange(1, codes.MAX_COUNT),
+    required=True,
+    help="How many codes: at least STIGEN_CODE_BATCH_MIN (never below 20).",
+)
+@click.option(
+    "--batch",
+    required=True,
+    help="A label for the batch, e.g. '2026-11 venterom'. Never a person's name.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="CSV file to write (code,batch,office,link; UTF-8).",
+)
 @click.option("--excel", is_flag=True, help="Semicolons and a byte-order mark, for Excel.")
 @click.option("--base-url", help="Where respondents reach Stigen (default STIGEN_BASE_URL).")
 @with_appcontext
-def generate(slug: str, count: int, batch: str, out: Path, excel: bool,
-             base_url: str | None) -> None:
+def generate(
+    slug: str, count: int, batch: str, out: Path, excel: bool, base_url: str | None
+) -> None:
     """Generate COUNT codes and write them to a CSV file: the only copy in clear text."""
     batch = batch.strip()
     minimum = batch_minimum()
@@ -65,15 +77,25 @@ def generate(slug: str, count: int, batch: str, out: Path, excel: bool,
     with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
         handle.write(csv_bytes(office, batch, clear, office_link(office, base_url), fmt))
     try:
-        audit.record("codes.generate", {"office": office.slug, "batch": batch, "count": count,
-                                        "format": "excel" if excel else "csv"}, actor=SHELL)
+        audit.record(
+            "codes.generate",
+            {
+                "office": office.slug,
+                "batch": batch,
+                "count": count,
+                "format": "excel" if excel else "csv",
+            },
+            actor=SHELL,
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
         out.unlink()  # no file of codes that were never stored
         raise
-    click.echo(f"{count} codes for {office.slug} (batch {batch!r}) written to {out}. "
-               "They cannot be shown again.")
+    click.echo(
+        f"{count} codes for {office.slug} (batch {batch!r}) written to {out}. "
+        "They cannot be shown again."
+    )
 
 
 @codes_command.command("status")
@@ -84,8 +106,11 @@ def status(slug: str | None) -> None:
     offices = {o.id: o for o in db.session.scalars(select(Office).order_by(Office.slug))}
     only = office_or_fail(slug) if slug else None
     rows = batch_counts(only.id if only else None)
-    shown = [only] if only else [o for o in offices.values()
-                                  if o.codes_required or any(r[0] == o.id for r in rows)]
+    shown = (
+        [only]
+        if only
+        else [o for o in offices.values() if o.codes_required or any(r[0] == o.id for r in rows)]
+    )
     if not shown:
         click.echo("No office uses codes.")
     for office in shown:
@@ -97,8 +122,12 @@ def status(slug: str | None) -> None:
 
 @codes_command.command("mode")
 @click.option("--office", "slug", required=True, help="Office slug.")
-@click.option("--codes-only/--open-link", "codes_only", required=True,
-              help="Only respondents with a code, or everyone with the link.")
+@click.option(
+    "--codes-only/--open-link",
+    "codes_only",
+    required=True,
+    help="Only respondents with a code, or everyone with the link.",
+)
 @with_appcontext
 def mode(slug: str, codes_only: bool) -> None:
     """Switch an office between its open link and codes only."""

@@ -38,8 +38,12 @@ def batch_minimum() -> int:
 
 def too_small_message(minimum: int) -> str:
     """Why a batch below ``minimum`` is refused, for the admin page and ``flask codes``."""
-    return _("En bunke må ha minst %(min)d koder, så den aldri kan peke ut én person. "
-             "Skriv et antall fra %(min)d til %(max)d.", min=minimum, max=codes.MAX_COUNT)
+    return _(
+        "En bunke må ha minst %(min)d koder, så den aldri kan peke ut én person. "
+        "Skriv et antall fra %(min)d til %(max)d.",
+        min=minimum,
+        max=codes.MAX_COUNT,
+    )
 
 
 def set_codes_required(office: Office, required: bool, actor=None) -> bool:
@@ -48,8 +52,7 @@ def set_codes_required(office: Office, required: bool, actor=None) -> bool:
     if required == office.codes_required:
         return False
     office.codes_required = required
-    audit.record("codes.mode", {"office": office.slug, "codes_required": required},
-                 actor=actor)
+    audit.record("codes.mode", {"office": office.slug, "codes_required": required}, actor=actor)
     return True
 
 
@@ -67,27 +70,35 @@ def new_batch(office: Office, count: int, batch: str) -> list[str]:
         taken = set()
         digests = list(hashes)
         for at in range(0, len(digests), CHUNK):
-            chunk = digests[at:at + CHUNK]
-            taken |= set(db.session.scalars(
-                select(AccessCode.code_hash).where(AccessCode.code_hash.in_(chunk))))
+            chunk = digests[at : at + CHUNK]
+            taken |= set(
+                db.session.scalars(
+                    select(AccessCode.code_hash).where(AccessCode.code_hash.in_(chunk))
+                )
+            )
         if not taken:
             break
         # An existing code was drawn again (rare): draw replacements for those only.
         keep = [code for digest, code in hashes.items() if digest not in taken]
         fresh = keep + codes.generate(len(taken), avoid=set(keep))
-    db.session.execute(insert(AccessCode), [
-        {"code_hash": digest, "office_id": office.id, "batch": batch, "used": False}
-        for digest in hashes
-    ])
+    db.session.execute(
+        insert(AccessCode),
+        [
+            {"code_hash": digest, "office_id": office.id, "batch": batch, "used": False}
+            for digest in hashes
+        ],
+    )
     return fresh
 
 
 def batch_counts(office_id: int | None = None) -> list[tuple[int, str, int, int]]:
     """(office id, batch, used, unused) for every batch, by office and batch label."""
     used = func.sum(case((AccessCode.used.is_(True), 1), else_=0))
-    statement = (select(AccessCode.office_id, AccessCode.batch, used, func.count() - used)
-                 .group_by(AccessCode.office_id, AccessCode.batch)
-                 .order_by(AccessCode.office_id, AccessCode.batch))
+    statement = (
+        select(AccessCode.office_id, AccessCode.batch, used, func.count() - used)
+        .group_by(AccessCode.office_id, AccessCode.batch)
+        .order_by(AccessCode.office_id, AccessCode.batch)
+    )
     if office_id is not None:
         statement = statement.where(AccessCode.office_id == office_id)
     return [(o, b, int(u or 0), int(n or 0)) for o, b, u, n in db.session.execute(statement)]
@@ -96,13 +107,16 @@ def batch_counts(office_id: int | None = None) -> list[tuple[int, str, int, int]
 def delete_unused(office: Office, batch: str) -> int:
     """Delete the unused codes of ``batch``; used ones stay, to be counted."""
     result = db.session.execute(
-        delete(AccessCode).where(AccessCode.office_id == office.id, AccessCode.batch == batch,
-                                 AccessCode.used.is_(False)))
+        delete(AccessCode).where(
+            AccessCode.office_id == office.id, AccessCode.batch == batch, AccessCode.used.is_(False)
+        )
+    )
     return result.rowcount or 0
 
 
-def csv_bytes(office: Office, batch: str, clear: list[str], link: str,
-              fmt: CsvFormat = CsvFormat()) -> bytes:
+def csv_bytes(
+    office: Office, batch: str, clear: list[str], link: str, fmt: CsvFormat = CsvFormat()
+) -> bytes:
     """The codes as CSV: one line per code with its batch, the office and its link."""
     rows = ([codes.display(code), guard(batch), guard(office.name), link] for code in clear)
     return b"".join(encode(["code", "batch", "office", "link"], rows, fmt))

@@ -46,42 +46,61 @@ ONCE_KEY = "codes_once"  # session: tokens of generate forms shown and not yet s
 
 # --- Forms ---------------------------------------------------------------------------------
 
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
 class ModeForm(FlaskForm):
-    mode = RadioField(_l("Hvordan kommer man inn?"), choices=[
-        SelectChoice("open", _l("Åpen lenke – alle med lenken kan svare")),
-        SelectChoice("codes", _l("Bare med kode – hver kode kan brukes én gang")),
-    ], validators=[DataRequired(_l("Velg en av delene."))])
+    mode = RadioField(
+        _l("Hvordan kommer man inn?"),
+        choices=[
+            SelectChoice("open", _l("Åpen lenke – alle med lenken kan svare")),
+            SelectChoice("codes", _l("Bare med kode – hver kode kan brukes én gang")),
+        ],
+        validators=[DataRequired(_l("Velg en av delene."))],
+    )
 
 
 class GenerateForm(FlaskForm):
     # The lower bound is the configured minimum, checked in ``validate``.
     count = IntegerField(
-        _l("Antall koder"),
-        validators=[InputRequired(), NumberRange(1, codes.MAX_COUNT)])
+        _l("Antall koder"), validators=[InputRequired(), NumberRange(1, codes.MAX_COUNT)]
+    )
     batch = StringField(
-        _l("Navn på bunken"), filters=[_strip],
-        description=_l("For eksempel måned og sted, som «2026-11 venterom». Skriv aldri navn "
-                       "på personer: bunkens navn, og hvor mange av kodene i den som er "
-                       "brukt, ser alle administratorer."),
-        validators=[DataRequired(_l("Gi bunken et navn.")),
-                    Length(max=80, message=_l("Navnet kan være høyst 80 tegn."))])
-    format = RadioField(_l("Format"), default="ark", choices=[
-        SelectChoice("ark", _l("Utskriftsark (en side med mange koder til å klippe ut)")),
-        SelectChoice("csv", _l("CSV-fil (komma, UTF-8, RFC 4180), for eksempel til SMS-utsending")),
-        SelectChoice("excel", _l("CSV-fil for Excel (semikolon)")),
-    ], validators=[DataRequired(_l("Velg et format."))])
+        _l("Navn på bunken"),
+        filters=[_strip],
+        description=_l(
+            "For eksempel måned og sted, som «2026-11 venterom». Skriv aldri navn "
+            "på personer: bunkens navn, og hvor mange av kodene i den som er "
+            "brukt, ser alle administratorer."
+        ),
+        validators=[
+            DataRequired(_l("Gi bunken et navn.")),
+            Length(max=80, message=_l("Navnet kan være høyst 80 tegn.")),
+        ],
+    )
+    format = RadioField(
+        _l("Format"),
+        default="ark",
+        choices=[
+            SelectChoice("ark", _l("Utskriftsark (en side med mange koder til å klippe ut)")),
+            SelectChoice(
+                "csv", _l("CSV-fil (komma, UTF-8, RFC 4180), for eksempel til SMS-utsending")
+            ),
+            SelectChoice("excel", _l("CSV-fil for Excel (semikolon)")),
+        ],
+        validators=[DataRequired(_l("Velg et format."))],
+    )
     once = HiddenField()
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         minimum = batch_minimum()
         if self.count.errors:  # one message, also for text that is not a number
-            self.count.errors = [_("Skriv et antall fra %(min)d til %(max)d.", min=minimum,
-                                   max=codes.MAX_COUNT)]
+            self.count.errors = [
+                _("Skriv et antall fra %(min)d til %(max)d.", min=minimum, max=codes.MAX_COUNT)
+            ]
         elif self.count.data < minimum:
             self.count.errors = [too_small_message(minimum)]
             valid = False
@@ -94,6 +113,7 @@ class DeleteForm(FlaskForm):
 
 # --- Views ---------------------------------------------------------------------------------
 
+
 def _once() -> str:
     """A token for a generate form, so that sending it twice (a reload of the sheet)
     does not make a second batch."""
@@ -105,19 +125,31 @@ def _once() -> str:
 def _page(office: Office, mode_form=None, generate_form=None, status: int = 200):
     mode_form = mode_form or ModeForm(mode="codes" if office.codes_required else "open")
     if generate_form is None:
-        generate_form = GenerateForm(formdata=None, batch=date.today().strftime("%Y-%m"),
-                                     count=batch_minimum())
+        generate_form = GenerateForm(
+            formdata=None, batch=date.today().strftime("%Y-%m"), count=batch_minimum()
+        )
     generate_form.once.data = _once()
     generate_form.count.description = _(
         "Minst %(min)d koder i hver bunke, så ingen bunke kan peke ut én person.",
-        min=batch_minimum())
+        min=batch_minimum(),
+    )
     batches = [(batch, used, unused) for _o, batch, used, unused in batch_counts(office.id)]
-    return render_template(
-        "admin/codes.html", office=office, mode_form=mode_form, generate_form=generate_form,
-        delete_form=DeleteForm(formdata=None), batches=batches, link=office_link(office),
-        unused_total=sum(unused for _b, _u, unused in batches),
-        max_count=codes.MAX_COUNT, min_count=batch_minimum(),
-    ), status, NO_STORE
+    return (
+        render_template(
+            "admin/codes.html",
+            office=office,
+            mode_form=mode_form,
+            generate_form=generate_form,
+            delete_form=DeleteForm(formdata=None),
+            batches=batches,
+            link=office_link(office),
+            unused_total=sum(unused for _b, _u, unused in batches),
+            max_count=codes.MAX_COUNT,
+            min_count=batch_minimum(),
+        ),
+        status,
+        NO_STORE,
+    )
 
 
 @bp.get("/koder")
@@ -150,9 +182,11 @@ def codes_mode(slug: str):
     required = form.mode.data == "codes"
     if set_codes_required(office, required):
         db.session.commit()
-    flash(_("Nå kan bare den som har en kode, svare for %(office)s.", office=office.name)
-          if required else
-          _("Nå kan alle med lenken svare for %(office)s.", office=office.name))
+    flash(
+        _("Nå kan bare den som har en kode, svare for %(office)s.", office=office.name)
+        if required
+        else _("Nå kan alle med lenken svare for %(office)s.", office=office.name)
+    )
     return redirect(url_for("admin.codes_page", slug=office.slug), code=303)
 
 
@@ -166,24 +200,40 @@ def codes_generate(slug: str):
         return _page(office, generate_form=form)
     shown = session.get(ONCE_KEY, [])
     if form.once.data not in shown:
-        flash(_("Denne bunken er allerede laget (skjemaet ble sendt to ganger). "
-                "Lag en ny bunke her hvis du trenger flere koder."))
+        flash(
+            _(
+                "Denne bunken er allerede laget (skjemaet ble sendt to ganger). "
+                "Lag en ny bunke her hvis du trenger flere koder."
+            )
+        )
         return redirect(url_for("admin.codes_page", slug=office.slug), code=303)
     session[ONCE_KEY] = [token for token in shown if token != form.once.data]
     count, batch, kind = form.count.data, form.batch.data, form.format.data
     clear = new_batch(office, count, batch)
-    audit.record("codes.generate", {"office": office.slug, "batch": batch, "count": count,
-                                    "format": kind})
+    audit.record(
+        "codes.generate", {"office": office.slug, "batch": batch, "count": count, "format": kind}
+    )
     db.session.commit()
     link = office_link(office)
     if kind == "ark":
-        return render_template("admin/code_sheet.html", office=office, batch=batch, link=link,
-                               codes=[codes.display(code) for code in clear]), 200, NO_STORE
+        return (
+            render_template(
+                "admin/code_sheet.html",
+                office=office,
+                batch=batch,
+                link=link,
+                codes=[codes.display(code) for code in clear],
+            ),
+            200,
+            NO_STORE,
+        )
     fmt = CsvFormat.excel_norwegian() if kind == "excel" else CsvFormat()
-    response = Response(csv_bytes(office, batch, clear, link, fmt),
-                        mimetype="text/csv", headers=NO_STORE)
+    response = Response(
+        csv_bytes(office, batch, clear, link, fmt), mimetype="text/csv", headers=NO_STORE
+    )
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="koder-{office.slug}-{file_label(batch)}-{fmt.suffix}.csv"')
+        f'attachment; filename="koder-{office.slug}-{file_label(batch)}-{fmt.suffix}.csv"'
+    )
     return response
 
 
@@ -196,9 +246,15 @@ def codes_delete(slug: str):
     if not form.validate():
         abort(400)
     deleted = delete_unused(office, form.batch.data)
-    audit.record("codes.delete", {"office": office.slug, "batch": form.batch.data,
-                                  "count": deleted})
+    audit.record(
+        "codes.delete", {"office": office.slug, "batch": form.batch.data, "count": deleted}
+    )
     db.session.commit()
-    flash(_("%(count)d ubrukte koder i bunken «%(batch)s» er slettet.", count=deleted,
-            batch=form.batch.data))
+    flash(
+        _(
+            "%(count)d ubrukte koder i bunken «%(batch)s» er slettet.",
+            count=deleted,
+            batch=form.batch.data,
+        )
+    )
     return redirect(url_for("admin.codes_page", slug=office.slug), code=303)

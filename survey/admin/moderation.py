@@ -46,6 +46,7 @@ MAX_LENGTH = 2000  # the questionnaire allows 1000; room for "[fjernet]" markers
 
 # --- counts for the admin start page -----------------------------------------------------
 
+
 @bp.app_template_global("moderation_pending")
 def pending_count() -> int:
     """Comments waiting for a moderator (shown on the admin start page)."""
@@ -53,6 +54,7 @@ def pending_count() -> int:
 
 
 # --- forms --------------------------------------------------------------------------------
+
 
 class DecisionForm(FlaskForm):
     """Approve or reject: the CSRF token, and the queue page to return to."""
@@ -63,13 +65,18 @@ class DecisionForm(FlaskForm):
 class RedactForm(DecisionForm):
     body = TextAreaField(
         _l("Teksten slik den skal godkjennes"),
-        validators=[DataRequired(_l("Skriv teksten som skal godkjennes, eller avvis kommentaren.")),
-                    Length(max=MAX_LENGTH, message=_l("Teksten kan være høyst %(max)d tegn lang.",
-                                                      max=MAX_LENGTH))],
+        validators=[
+            DataRequired(_l("Skriv teksten som skal godkjennes, eller avvis kommentaren.")),
+            Length(
+                max=MAX_LENGTH,
+                message=_l("Teksten kan være høyst %(max)d tegn lang.", max=MAX_LENGTH),
+            ),
+        ],
     )
 
 
 # --- views --------------------------------------------------------------------------------
+
 
 def _page_number(raw) -> int:
     return whole_number(raw, low=1, high=100_000) or 1
@@ -101,26 +108,37 @@ def _queue(page: int, failed: dict | None = None):
     lang = str(get_locale())
     known = versions.available()
     comments = db.session.scalars(
-        select(Comment).where(Comment.status == "pending")
+        select(Comment)
+        .where(Comment.status == "pending")
         .order_by(Comment.period_start, Comment.id)
-        .limit(PAGE + 1).offset((page - 1) * PAGE)
+        .limit(PAGE + 1)
+        .offset((page - 1) * PAGE)
     ).all()
     entries = []
     for c in comments[:PAGE]:
         risks = find_risks(c.body, places)
-        entries.append({
-            "comment": c,
-            "office": names[c.office_id],
-            "month": period_label(ReportingPeriod.containing(c.period_start.replace(day=1),
-                                                             "month")),
-            "item": _item_label(known, c.questionnaire_version, c.item_code, lang),
-            "html": highlight(c.body, risks, labels),
-            # Something flagged: redacting is the main action, approving as is the lesser.
-            "flagged": bool(risks),
-        })
+        entries.append(
+            {
+                "comment": c,
+                "office": names[c.office_id],
+                "month": period_label(
+                    ReportingPeriod.containing(c.period_start.replace(day=1), "month")
+                ),
+                "item": _item_label(known, c.questionnaire_version, c.item_code, lang),
+                "html": highlight(c.body, risks, labels),
+                # Something flagged: redacting is the main action, approving as is the lesser.
+                "flagged": bool(risks),
+            }
+        )
     return render_template(
-        "admin/moderation.html", entries=entries, counts=status_counts(), page=page,
-        more=len(comments) > PAGE, failed=failed or {}, labels=labels, max_length=MAX_LENGTH,
+        "admin/moderation.html",
+        entries=entries,
+        counts=status_counts(),
+        page=page,
+        more=len(comments) > PAGE,
+        failed=failed or {},
+        labels=labels,
+        max_length=MAX_LENGTH,
     )
 
 
@@ -184,8 +202,11 @@ def moderation_redact(comment_id: uuid.UUID):
         if comment.status != "pending":
             flash(_("Kommentaren var allerede behandlet."))
             return _back(page)
-        message = form.body.errors[0] if form.body.errors else \
-            _("Skriv teksten som skal godkjennes, eller avvis kommentaren.")
+        message = (
+            form.body.errors[0]
+            if form.body.errors
+            else _("Skriv teksten som skal godkjennes, eller avvis kommentaren.")
+        )
         if form.errors.get("csrf_token"):
             abort(400)
         return _queue(page, failed={comment.id: (form.body.data or "", message)})

@@ -32,14 +32,17 @@ def status() -> None:
 def list_pending(limit: int) -> None:
     """Pending comments, oldest period first (then by random id), with their ids."""
     rows = db.session.execute(
-        select(Comment, Office.slug).join(Office, Office.id == Comment.office_id)
+        select(Comment, Office.slug)
+        .join(Office, Office.id == Comment.office_id)
         .where(Comment.status == "pending")
-        .order_by(Comment.period_start, Comment.id).limit(limit)
+        .order_by(Comment.period_start, Comment.id)
+        .limit(limit)
     ).all()
     for comment, slug in rows:
         text = " ".join(comment.body.split())
-        click.echo(f"{comment.id}  {slug}  {comment.period_start:%Y-%m}  {comment.item_code}\n"
-                   f"    {text}")
+        click.echo(
+            f"{comment.id}  {slug}  {comment.period_start:%Y-%m}  {comment.item_code}\n    {text}"
+        )
     if not rows:
         click.echo("No comments are waiting.")
 

@@ -18,14 +18,20 @@ STATUSES = ("pending", "approved", "rejected")
 
 # --- the one place where a comment changes ------------------------------------------------
 
+
 def audit_details(comment: Comment, office: Office) -> dict:
     """What the audit log keeps of a decision: the office and the month, never the text."""
     month = ReportingPeriod.containing(comment.period_start.replace(day=1), "month")
     return {"office": office.slug, "period": month.code}
 
 
-def decide(comment: Comment, action: str, body: str | None = None, actor=None,
-           allowed_from: tuple[str, ...] = ("pending",)) -> bool:
+def decide(
+    comment: Comment,
+    action: str,
+    body: str | None = None,
+    actor=None,
+    allowed_from: tuple[str, ...] = ("pending",),
+) -> bool:
     """Approve, redact (approve ``body`` in place of the text) or reject ``comment``, if
     its status is still one of ``allowed_from``: checked in the UPDATE itself, so two
     moderators deciding the same comment cannot both win. Writes the audit event; the
@@ -51,6 +57,7 @@ def decide(comment: Comment, action: str, body: str | None = None, actor=None,
 
 
 def status_counts() -> dict[str, int]:
-    counts = dict(db.session.execute(
-        select(Comment.status, func.count()).group_by(Comment.status)).all())
+    counts = dict(
+        db.session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all()
+    )
     return {status: counts.get(status, 0) for status in STATUSES}

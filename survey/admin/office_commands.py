@@ -42,7 +42,8 @@ def _month(value: str | None, option: str) -> None:
 def _link(office: Office, base_url: str | None) -> str:
     if not (base_url or current_app.config.get("STIGEN_BASE_URL")):
         raise click.ClickException(
-            "Where do respondents reach Stigen? Set STIGEN_BASE_URL or pass --base-url.")
+            "Where do respondents reach Stigen? Set STIGEN_BASE_URL or pass --base-url."
+        )
     try:
         return office_link(office, base_url)
     except ValueError as error:
@@ -66,15 +67,23 @@ def list_offices() -> None:
 
 @offices.command("create")
 @click.argument("name")
-@click.option("--slug", help="Lower-case a-z, digits and hyphens; fixed once created. "
-                             "Default: made from the name.")
+@click.option(
+    "--slug",
+    help="Lower-case a-z, digits and hyphens; fixed once created. Default: made from the name.",
+)
 @click.option("--municipality", default="")
 @click.option("--county", default="")
 @click.option("--from", "opens_from", help="First open month, YYYY-MM (default: this month).")
 @click.option("--to", "opens_to", help="Last open month, YYYY-MM (default: until further notice).")
 @with_appcontext
-def create(name: str, slug: str | None, municipality: str, county: str,
-           opens_from: str | None, opens_to: str | None) -> None:
+def create(
+    name: str,
+    slug: str | None,
+    municipality: str,
+    county: str,
+    opens_from: str | None,
+    opens_to: str | None,
+) -> None:
     """Create an office, open from this month unless --from says otherwise."""
     name = name.strip()
     slug = slug or suggest_slug(name)
@@ -90,11 +99,14 @@ def create(name: str, slug: str | None, municipality: str, county: str,
     if opens_to and parse_month(opens_to) < parse_month(opens_from):
         raise click.ClickException("--to must not be before --from.")
     opens_on, closes_on = period_from_months(opens_from, opens_to)
-    create_office(slug, name, municipality.strip(), county.strip(), opens_on, closes_on,
-                  actor=SHELL)
+    create_office(
+        slug, name, municipality.strip(), county.strip(), opens_on, closes_on, actor=SHELL
+    )
     db.session.commit()
-    click.echo(f"Created {slug!r}: {name}, open from {opens_on}"
-               + (f" to {closes_on}" if closes_on else " until further notice"))
+    click.echo(
+        f"Created {slug!r}: {name}, open from {opens_on}"
+        + (f" to {closes_on}" if closes_on else " until further notice")
+    )
 
 
 @offices.command("edit")
@@ -108,8 +120,9 @@ def edit(slug: str, name: str | None, municipality: str | None, county: str | No
     office = office_or_fail(slug)
     if name is not None and not (0 < len(name.strip()) <= 200):
         raise click.ClickException("The name must be 1–200 characters.")
-    changed = edit_office(office, {"name": name, "municipality": municipality,
-                                   "county": county}, actor=SHELL)
+    changed = edit_office(
+        office, {"name": name, "municipality": municipality, "county": county}, actor=SHELL
+    )
     if not changed:
         click.echo("Nothing to change.")
         return
@@ -143,8 +156,12 @@ def activate(slug: str) -> None:
 
 @offices.command("qr")
 @click.argument("slug")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write; .png for PNG, else SVG.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write; .png for PNG, else SVG.",
+)
 @click.option("--base-url", help="Where respondents reach Stigen (default: STIGEN_BASE_URL).")
 @with_appcontext
 def qr(slug: str, out: Path, base_url: str | None) -> None:
@@ -156,8 +173,12 @@ def qr(slug: str, out: Path, base_url: str | None) -> None:
 
 @offices.command("poster")
 @click.argument("slug")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="SVG file to write (A4).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="SVG file to write (A4).",
+)
 @click.option("--base-url", help="Where respondents reach Stigen (default: STIGEN_BASE_URL).")
 @click.option("--lang", type=click.Choice(("nb", "nn", "en")), default="nb", show_default=True)
 @with_appcontext
@@ -172,6 +193,7 @@ def poster(slug: str, out: Path, base_url: str | None, lang: str) -> None:
 
 
 # --- Periods ---------------------------------------------------------------------------------
+
 
 def _targets(slug: str | None, every: bool) -> list[Office]:
     if bool(slug) == every:

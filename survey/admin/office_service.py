@@ -20,8 +20,9 @@ from ..periods import parse_month
 from . import posters
 
 
-def office_link(office: Office, base_url: str | None = None,
-                endpoint: str = "respond.start") -> str:
+def office_link(
+    office: Office, base_url: str | None = None, endpoint: str = "respond.start"
+) -> str:
     """The absolute address of the office's start page (or of another page of the office,
     such as its public page ``public.office``); see ``survey.links.absolute_url``."""
     return absolute_url(endpoint, base_url, slug=office.slug)
@@ -29,9 +30,11 @@ def office_link(office: Office, base_url: str | None = None,
 
 def set_period(office: Office, opens_on: date | None, closes_on: date | None) -> dict:
     """Set the open period; returns the audit details (the period before and after)."""
-    details = {"office": office.slug,
-               "before": [_iso(office.opens_on), _iso(office.closes_on)],
-               "after": [_iso(opens_on), _iso(closes_on)]}
+    details = {
+        "office": office.slug,
+        "before": [_iso(office.opens_on), _iso(office.closes_on)],
+        "after": [_iso(opens_on), _iso(closes_on)],
+    }
     office.opens_on, office.closes_on = opens_on, closes_on
     return details
 
@@ -57,7 +60,7 @@ def period_from_months(opens_from: str, opens_to: str | None) -> tuple[date, dat
 
 
 def status_of(office: Office, today: date) -> str:
-    """"open", "closed" or "deactivated"."""
+    """ "open", "closed" or "deactivated"."""
     if not office.active:
         return "deactivated"
     return "open" if office.is_open_on(today) else "closed"
@@ -66,20 +69,43 @@ def status_of(office: Office, today: date) -> str:
 def all_offices_details(changes: list[dict]) -> dict:
     """The audit details of one period change made to every active office at once: one
     event for all, each office's period before and after (``set_period``'s details)."""
-    return {"all_offices": True, "offices": {
-        c["office"]: {"before": c["before"], "after": c["after"]} for c in changes}}
+    return {
+        "all_offices": True,
+        "offices": {c["office"]: {"before": c["before"], "after": c["after"]} for c in changes},
+    }
 
 
-def create_office(slug: str, name: str, municipality: str, county: str,
-                  opens_on: date, closes_on: date | None, actor=None) -> Office:
+def create_office(
+    slug: str,
+    name: str,
+    municipality: str,
+    county: str,
+    opens_on: date,
+    closes_on: date | None,
+    actor=None,
+) -> Office:
     """Add a new office with its first period to the session and audit it (as ``actor``,
     the signed-in account by default); the caller has checked the slug and commits."""
-    office = Office(slug=slug, name=name, municipality=municipality, county=county,
-                    opens_on=opens_on, closes_on=closes_on)
+    office = Office(
+        slug=slug,
+        name=name,
+        municipality=municipality,
+        county=county,
+        opens_on=opens_on,
+        closes_on=closes_on,
+    )
     db.session.add(office)
-    record("office.create", {"office": slug, "name": office.name,
-                             "municipality": office.municipality, "county": office.county,
-                             "period": [_iso(opens_on), _iso(closes_on)]}, actor=actor)
+    record(
+        "office.create",
+        {
+            "office": slug,
+            "name": office.name,
+            "municipality": office.municipality,
+            "county": office.county,
+            "period": [_iso(opens_on), _iso(closes_on)],
+        },
+        actor=actor,
+    )
     return office
 
 
@@ -94,8 +120,11 @@ def edit_office(office: Office, wanted: dict[str, str | None], actor=None) -> di
             changed[key] = [getattr(office, key), value.strip()]
             setattr(office, key, value.strip())
     if changed:
-        record("office.rename" if "name" in changed else "office.edit",
-               {"office": office.slug, "changed": changed}, actor=actor)
+        record(
+            "office.rename" if "name" in changed else "office.edit",
+            {"office": office.slug, "changed": changed},
+            actor=actor,
+        )
     return changed
 
 
@@ -106,8 +135,9 @@ def set_active(office: Office, active: bool, actor=None) -> bool:
     if office.active == active:
         return False
     office.active = active
-    record("office.activate" if active else "office.deactivate", {"office": office.slug},
-           actor=actor)
+    record(
+        "office.activate" if active else "office.deactivate", {"office": office.slug}, actor=actor
+    )
     return True
 
 
@@ -121,10 +151,14 @@ def poster_texts(office: Office, base_url: str | None = None) -> posters.PosterT
     return posters.PosterTexts(
         office=office.name,
         heading=_("Hvordan opplever du oppfølgingen fra NAV?"),
-        about=_("En kort, anonym undersøkelse for deg mellom 18 og 29 år om oppfølgingen du "
-                "får fra NAV."),
-        anonymity=_("Du er anonym: vi spør ikke om navn eller fødselsnummer, og ingen kan se "
-                    "hva akkurat du har svart."),
+        about=_(
+            "En kort, anonym undersøkelse for deg mellom 18 og 29 år om oppfølgingen du "
+            "får fra NAV."
+        ),
+        anonymity=_(
+            "Du er anonym: vi spør ikke om navn eller fødselsnummer, og ingen kan se "
+            "hva akkurat du har svart."
+        ),
         scan=_("Skann QR-koden med mobilkameraet, eller skriv inn adressen:"),
         duration=_("Det tar 5–8 minutter, og det er frivillig."),
         footer=_("Se hva kontoret gjør med svarene: %(link)s", link=public_page),

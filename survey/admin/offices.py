@@ -44,6 +44,7 @@ from .office_service import (
 
 # --- Pages ---------------------------------------------------------------------------------
 
+
 def _taken(slug: str) -> str:
     return _("Kortnavnet «%(slug)s» er tatt av et annet kontor.", slug=slug)
 
@@ -56,8 +57,9 @@ def _all_offices() -> list[Office]:
 @admin_required
 def offices():
     """Every office with its status and period."""
-    return render_template("admin/offices.html", offices=_all_offices(), today=today_in_norway(),
-                           status_of=status_of)
+    return render_template(
+        "admin/offices.html", offices=_all_offices(), today=today_in_norway(), status_of=status_of
+    )
 
 
 @bp.route("/kontor/ny", methods=["GET", "POST"])
@@ -79,9 +81,14 @@ def office_new():
         form.slug.data = form.slug.data or slug  # show the suggestion, to keep or change
     if valid and not form.slug.errors:
         opens_on, closes_on = period_from_months(form.opens_from.data, form.opens_to.data)
-        office = create_office(slug, form.name.data.strip(),
-                               (form.municipality.data or "").strip(),
-                               (form.county.data or "").strip(), opens_on, closes_on)
+        office = create_office(
+            slug,
+            form.name.data.strip(),
+            (form.municipality.data or "").strip(),
+            (form.county.data or "").strip(),
+            opens_on,
+            closes_on,
+        )
         try:
             db.session.commit()
         except IntegrityError:  # another admin took the slug a moment ago
@@ -98,8 +105,9 @@ def office_new():
 def office(slug: str):
     """One office: its link, QR code and poster, its period, and what may be changed."""
     office = office_or_404(slug)
-    form = PeriodForm(formdata=None, opens_from=month_code(office.opens_on),
-                      opens_to=month_code(office.closes_on))
+    form = PeriodForm(
+        formdata=None, opens_from=month_code(office.opens_on), opens_to=month_code(office.closes_on)
+    )
     return _office_page(office, form)
 
 
@@ -107,8 +115,12 @@ def _office_page(office: Office, period_form: PeriodForm):
     link = office_link(office)
     title = _("QR-kode til %(link)s", link=link)
     return render_template(
-        "admin/office.html", office=office, link=link, today=today_in_norway(),
-        status=status_of(office, today_in_norway()), period_form=period_form,
+        "admin/office.html",
+        office=office,
+        link=link,
+        today=today_in_norway(),
+        status=status_of(office, today_in_norway()),
+        period_form=period_form,
         qr=Markup(posters.qr_svg(link, title)),
     )
 
@@ -120,9 +132,14 @@ def office_edit(slug: str):
     office = office_or_404(slug)
     form = OfficeEditForm(obj=office)
     if form.validate_on_submit():
-        if edit_office(office, {"name": form.name.data,
-                                "municipality": form.municipality.data or "",
-                                "county": form.county.data or ""}):
+        if edit_office(
+            office,
+            {
+                "name": form.name.data,
+                "municipality": form.municipality.data or "",
+                "county": form.county.data or "",
+            },
+        ):
             db.session.commit()
             flash(_("Endringene er lagret."))
         return redirect(url_for("admin.office", slug=office.slug), code=303)
@@ -135,8 +152,12 @@ def office_deactivate(slug: str):
     office = office_or_404(slug)
     if set_active(office, False):
         db.session.commit()
-        flash(_("Kontoret er deaktivert. Svarene er tatt vare på, og lenken viser at "
-                "undersøkelsen er stengt."))
+        flash(
+            _(
+                "Kontoret er deaktivert. Svarene er tatt vare på, og lenken viser at "
+                "undersøkelsen er stengt."
+            )
+        )
     return redirect(url_for("admin.office", slug=office.slug), code=303)
 
 
@@ -158,8 +179,10 @@ def office_period(slug: str):
     form = PeriodForm()
     if not form.validate_on_submit():
         return _office_page(office, form)
-    record("period.set", set_period(office, *period_from_months(form.opens_from.data,
-                                                                form.opens_to.data)))
+    record(
+        "period.set",
+        set_period(office, *period_from_months(form.opens_from.data, form.opens_to.data)),
+    )
     db.session.commit()
     flash(_("Perioden er lagret."))
     return redirect(url_for("admin.office", slug=office.slug), code=303)
@@ -187,6 +210,7 @@ def office_close_now(slug: str):
 
 # --- QR codes and posters ----------------------------------------------------------------
 
+
 def _download(body: bytes, mimetype: str, filename: str):
     response = current_app.response_class(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -198,16 +222,18 @@ def _download(body: bytes, mimetype: str, filename: str):
 @admin_required
 def office_qr_svg(slug: str):
     office = office_or_404(slug)
-    return _download(posters.qr_file(office_link(office), "svg"), "image/svg+xml",
-                     f"stigen-{office.slug}-qr.svg")
+    return _download(
+        posters.qr_file(office_link(office), "svg"), "image/svg+xml", f"stigen-{office.slug}-qr.svg"
+    )
 
 
 @bp.get("/kontor/<slug>/qr.png")
 @admin_required
 def office_qr_png(slug: str):
     office = office_or_404(slug)
-    return _download(posters.qr_file(office_link(office), "png"), "image/png",
-                     f"stigen-{office.slug}-qr.png")
+    return _download(
+        posters.qr_file(office_link(office), "png"), "image/png", f"stigen-{office.slug}-qr.png"
+    )
 
 
 @bp.get("/kontor/<slug>/plakat")
@@ -217,9 +243,14 @@ def office_poster(slug: str):
     office = office_or_404(slug)
     link = office_link(office)
     qr = Markup(posters.qr_svg(link, _("QR-kode til %(link)s", link=link)))
-    return render_template("admin/poster.html", office=office, link=link, qr=qr,
-                           texts=poster_texts(office),
-                           public_link=office_link(office, endpoint="public.office"))
+    return render_template(
+        "admin/poster.html",
+        office=office,
+        link=link,
+        qr=qr,
+        texts=poster_texts(office),
+        public_link=office_link(office, endpoint="public.office"),
+    )
 
 
 @bp.get("/kontor/<slug>/plakat.svg")
@@ -233,6 +264,7 @@ def office_poster_svg(slug: str):
 
 # --- Periods for every office --------------------------------------------------------------
 
+
 @bp.route("/perioder", methods=["GET", "POST"])
 @admin_required
 def periods():
@@ -245,8 +277,13 @@ def periods():
         _for_all("period.set", lambda office: set_period(office, opens_on, closes_on))
         flash(_("Perioden er lagret for alle aktive kontorer."))
         return redirect(url_for("admin.periods"), code=303)
-    return render_template("admin/periods.html", form=form, offices=_all_offices(),
-                           today=today_in_norway(), status_of=status_of)
+    return render_template(
+        "admin/periods.html",
+        form=form,
+        offices=_all_offices(),
+        today=today_in_norway(),
+        status_of=status_of,
+    )
 
 
 @bp.post("/perioder/apne")

@@ -99,16 +99,23 @@ def _n(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-def _lines(text: str, size: float, width: float = A4_WIDTH - 2 * MARGIN,
-           break_words: bool = False) -> list[str]:
+def _lines(
+    text: str, size: float, width: float = A4_WIDTH - 2 * MARGIN, break_words: bool = False
+) -> list[str]:
     """``text`` wrapped for a font ``size`` mm high across ``width`` mm (an average
     character of a sans-serif face is about half its height wide)."""
     chars = max(8, int(width / (0.52 * size)))
     return textwrap.wrap(text, chars, break_long_words=break_words, break_on_hyphens=False) or [""]
 
 
-def _text_block(lines: list[str], y: float, size: float, weight: str = "400",
-                fill: str = TEXT, family: str = FONT) -> tuple[str, float]:
+def _text_block(
+    lines: list[str],
+    y: float,
+    size: float,
+    weight: str = "400",
+    fill: str = TEXT,
+    family: str = FONT,
+) -> tuple[str, float]:
     """Centred lines of text from baseline ``y``; returns the SVG and the next free y."""
     out = []
     for line in lines:
@@ -145,8 +152,14 @@ def poster_svg(url: str, texts: PosterTexts, title: str = "") -> str:
     body.append(part)
     # Long links get a smaller face, and may break anywhere: they hold no spaces.
     link_size = max(4.0, min(7.0, (A4_WIDTH - 2 * MARGIN) / (0.6 * max(len(url), 1))))
-    part, y = _text_block(_lines(url, link_size, break_words=True), y + 1, link_size, "700",
-                          PRIMARY, "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace")
+    part, y = _text_block(
+        _lines(url, link_size, break_words=True),
+        y + 1,
+        link_size,
+        "700",
+        PRIMARY,
+        "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
+    )
     body.append(part)
     part, y = _text_block(_lines(texts.anonymity, 5.5), y + 5, 5.5, "600")
     body.append(part)

@@ -42,10 +42,15 @@ def list_versions() -> None:
     counts = response_counts()
     for number, questionnaire in available.items():
         row = rows.get(number)
-        source = (f"published by {row.published_by} {row.published_at:%Y-%m-%d %H:%M}"
-                  if row else "shipped")
-        click.echo(f"{number}{' (live)' if number == live else ''}\t{len(questionnaire.items)} "
-                   f"items\t{counts.get(number, 0)} responses\t{source}")
+        source = (
+            f"published by {row.published_by} {row.published_at:%Y-%m-%d %H:%M}"
+            if row
+            else "shipped"
+        )
+        click.echo(
+            f"{number}{' (live)' if number == live else ''}\t{len(questionnaire.items)} "
+            f"items\t{counts.get(number, 0)} responses\t{source}"
+        )
 
 
 @questionnaire_command.command("show")
@@ -62,8 +67,15 @@ def show(number: int) -> None:
     for page in questionnaire.pages:
         click.echo(f"\n[{page.code}] {page.title.nb}")
         for item in page.items:
-            extra = [x for x in (item.scale, item.theme and f"theme={item.theme}",
-                                 item.reverse and "reverse") if x]
+            extra = [
+                x
+                for x in (
+                    item.scale,
+                    item.theme and f"theme={item.theme}",
+                    item.reverse and "reverse",
+                )
+                if x
+            ]
             click.echo(f"  {item.code}  {item.type}{' ' + ' '.join(extra) if extra else ''}")
             click.echo(f"      {item.text.nb}")
     if number != live:
@@ -89,7 +101,8 @@ def publish(path: Path) -> None:
         for problem in error.problems:
             click.echo(f"- {problem}", err=True)
         raise click.ClickException(
-            f"{len(error.problems)} problem(s): nothing was published.") from error
+            f"{len(error.problems)} problem(s): nothing was published."
+        ) from error
     click.echo(f"Published version {questionnaire.version} (not live yet).")
     available = versions.available()
     _echo_comparison(versions.live_version(available), questionnaire.version, available)

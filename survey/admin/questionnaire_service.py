@@ -16,5 +16,7 @@ def response_counts() -> dict[int, int]:
     release = releases.current()  # read only: listing versions publishes nothing
     if release is None:
         return {}
-    return {version: data.snapshot(version, release=release).published_total()
-            for version in data.versions(release)}
+    return {
+        version: data.snapshot(version, release=release).published_total()
+        for version in data.versions(release)
+    }

@@ -40,9 +40,12 @@ TYPE_LABELS = {
 
 
 class PublishForm(FlaskForm):
-    file = FileField(_l("TOML-fil"), validators=[
-        FileAllowed(["toml"], _l("Velg en fil som slutter på .toml."))])
-    source = TextAreaField(_l("… eller lim inn TOML-teksten"), render_kw={"rows": 16, "spellcheck": "false"})
+    file = FileField(
+        _l("TOML-fil"), validators=[FileAllowed(["toml"], _l("Velg en fil som slutter på .toml."))]
+    )
+    source = TextAreaField(
+        _l("… eller lim inn TOML-teksten"), render_kw={"rows": 16, "spellcheck": "false"}
+    )
 
 
 def limit_kb() -> int:
@@ -53,8 +56,13 @@ def render_list(form: PublishForm, problems: list[str] | None = None, status: in
     available = versions.available()
     rows = {row.version: row for row in db.session.scalars(select(PublishedQuestionnaire))}
     return render_template(
-        "admin/questionnaires.html", available=available, live=versions.live_version(available),
-        published=rows, counts=response_counts(), form=form, problems=problems or [],
+        "admin/questionnaires.html",
+        available=available,
+        live=versions.live_version(available),
+        published=rows,
+        counts=response_counts(),
+        form=form,
+        problems=problems or [],
         limit_kb=limit_kb(),
     ), status
 
@@ -90,10 +98,22 @@ def questionnaires():
         return render_list(form, error.problems, status=400)
     except IntegrityError:  # another admin published the same number at the same moment
         db.session.rollback()
-        return render_list(form, [_("Versjonsnummeret ble tatt i bruk akkurat nå. Gi den "
-                                    "nye versjonen et nytt nummer.")], status=400)
-    flash(_("Versjon %(number)d er publisert. Den er ikke aktiv før du gjør den aktiv.",
-            number=questionnaire.version))
+        return render_list(
+            form,
+            [
+                _(
+                    "Versjonsnummeret ble tatt i bruk akkurat nå. Gi den "
+                    "nye versjonen et nytt nummer."
+                )
+            ],
+            status=400,
+        )
+    flash(
+        _(
+            "Versjon %(number)d er publisert. Den er ikke aktiv før du gjør den aktiv.",
+            number=questionnaire.version,
+        )
+    )
     return redirect(url_for("admin.questionnaire", number=questionnaire.version), code=303)
 
 
@@ -104,9 +124,14 @@ def too_large():
     if not (current_user.is_authenticated and current_user.role == "admin"):
         return None
     form = PublishForm(formdata=None)
-    form.file.errors = [_("Filen eller teksten er større enn %(kb)d kB og ble ikke lest. "
-                          "Del opp lange tekster, eller be en utvikler legge versjonen inn "
-                          "som fil.", kb=limit_kb())]
+    form.file.errors = [
+        _(
+            "Filen eller teksten er større enn %(kb)d kB og ble ikke lest. "
+            "Del opp lange tekster, eller be en utvikler legge versjonen inn "
+            "som fil.",
+            kb=limit_kb(),
+        )
+    ]
     return render_list(form, status=413)
 
 
@@ -138,9 +163,15 @@ def questionnaire(number: int):
     comparison = compare(available[other], shown) if other is not None else None
     row = db.session.get(PublishedQuestionnaire, number)
     return render_template(
-        "admin/questionnaire.html", questionnaire=shown, live=live, other=other,
-        comparison=comparison, row=row, responses=response_counts().get(number, 0),
-        aspect_labels=ASPECT_LABELS, type_labels=TYPE_LABELS,
+        "admin/questionnaire.html",
+        questionnaire=shown,
+        live=live,
+        other=other,
+        comparison=comparison,
+        row=row,
+        responses=response_counts().get(number, 0),
+        aspect_labels=ASPECT_LABELS,
+        type_labels=TYPE_LABELS,
     )
 
 
@@ -161,6 +192,11 @@ def questionnaire_live(number: int):
         db.session.rollback()
         flash(_("En annen administrator endret aktiv versjon samtidig. Se over og prøv igjen."))
         return redirect(url_for("admin.questionnaire", number=number), code=303)
-    flash(_("Versjon %(number)d er nå aktiv. Nye svar gis denne versjonen; de som alt har "
-            "begynt, svarer ferdig på versjonen de startet på.", number=number))
+    flash(
+        _(
+            "Versjon %(number)d er nå aktiv. Nye svar gis denne versjonen; de som alt har "
+            "begynt, svarer ferdig på versjonen de startet på.",
+            number=number,
+        )
+    )
     return redirect(url_for("admin.questionnaire", number=number), code=303)

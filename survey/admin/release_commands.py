@@ -17,8 +17,12 @@ def releases_command() -> None:
 
 
 @releases_command.command("publish")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Publish as if on this day (for rebuilding a demo or test data).")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Publish as if on this day (for rebuilding a demo or test data).",
+)
 @with_appcontext
 def publish(today) -> None:
     """Publish a release of every complete month not yet released."""
@@ -28,8 +32,10 @@ def publish(today) -> None:
         click.echo("Nothing new to publish.")
         return
     db.session.commit()
-    click.echo(f"Release {release.id} published: months through {release.through:%Y-%m}, "
-               f"{release.summary.get('findings', 0)} audit findings.")
+    click.echo(
+        f"Release {release.id} published: months through {release.through:%Y-%m}, "
+        f"{release.summary.get('findings', 0)} audit findings."
+    )
 
 
 @releases_command.command("list")
@@ -40,5 +46,7 @@ def list_releases() -> None:
         families = release.summary.get("families", {})
         shown = sum(f["shown"] for version in families.values() for f in version.values())
         hidden = sum(f["hidden"] for version in families.values() for f in version.values())
-        click.echo(f"{release.id}\tthrough {release.through:%Y-%m}\t{release.made_at:%Y-%m-%d %H:%M}"
-                   f"\t{release.made_by}\t{shown} cells shown, {hidden} hidden")
+        click.echo(
+            f"{release.id}\tthrough {release.through:%Y-%m}\t{release.made_at:%Y-%m-%d %H:%M}"
+            f"\t{release.made_by}\t{shown} cells shown, {hidden} hidden"
+        )

@@ -39,8 +39,11 @@ def describe(release) -> dict:
 @admin_required
 def releases_page():
     """Every release, newest first, with the months it covers."""
-    return render_template("admin/releases.html", rows=[describe(r) for r in releases.all_releases()],
-                           form=PublishForm())
+    return render_template(
+        "admin/releases.html",
+        rows=[describe(r) for r in releases.all_releases()],
+        form=PublishForm(),
+    )
 
 
 @bp.post("/utgivelser")
@@ -57,8 +60,9 @@ def releases_publish():
         db.session.rollback()
         release = None
     if release is None:
-        flash(_("Ingenting nytt å publisere: ingen ny hel måned og ingen nye godkjente "
-                "kommentarer."))
+        flash(
+            _("Ingenting nytt å publisere: ingen ny hel måned og ingen nye godkjente kommentarer.")
+        )
     else:
         flash(_("Utgivelse %(n)d er publisert.", n=release.id))
     return redirect(url_for("admin.releases_page"), code=303)

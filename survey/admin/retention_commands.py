@@ -21,8 +21,9 @@ def retention_command() -> None:
 
 @retention_command.command("run")
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Run as if on this day.")
+@click.option(
+    "--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Run as if on this day."
+)
 @with_appcontext
 def run(dry_run: bool, today) -> None:
     """Delete responses and comments past STIGEN_RETENTION_YEARS and free text past
@@ -50,7 +51,8 @@ def sqlite(destination: Path) -> None:
     url = db.engine.url
     if url.get_backend_name() != "sqlite":
         raise click.ClickException(
-            "The database is not SQLite: back PostgreSQL up with pg_dump (docs/deploy.md).")
+            "The database is not SQLite: back PostgreSQL up with pg_dump (docs/deploy.md)."
+        )
     try:
         retention.sqlite_backup(url.database, destination)
     except FileExistsError as error:

@@ -18,15 +18,19 @@ ROLE_LABELS = {
 
 
 def _role_field():
-    return RadioField(_l("Rolle"),
-                      choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES],
-                      default="leder",
-                      validators=[DataRequired(_l("Velg en rolle."))])
+    return RadioField(
+        _l("Rolle"),
+        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES],
+        default="leder",
+        validators=[DataRequired(_l("Velg en rolle."))],
+    )
 
 
 def _offices_field():
     return SelectMultipleField(
-        _l("Kontor"), coerce=int, validate_choice=True,
+        _l("Kontor"),
+        coerce=int,
+        validate_choice=True,
         invalid_choice_message=_l("Velg blant kontorene i listen."),
         invalid_value_message=_l("Velg blant kontorene i listen."),
     )
@@ -45,8 +49,9 @@ class AccountRolesForm(FlaskForm):
 
     def set_office_choices(self, offices) -> None:
         self.offices.choices = [
-            SelectChoice(office.id, office.name if office.active
-                         else f"{office.name} ({_l('deaktivert')})")
+            SelectChoice(
+                office.id, office.name if office.active else f"{office.name} ({_l('deaktivert')})"
+            )
             for office in offices
         ]
 
@@ -59,20 +64,28 @@ class AccountCreateForm(AccountRolesForm):
     username = StringField(
         _l("Brukernavn"),
         filters=[_strip_lower],
-        validators=[DataRequired(_l("Skriv et brukernavn.")),
-                    Length(max=80, message=_l("Brukernavnet kan ha høyst 80 tegn.")),
-                    Regexp(r"^[a-z0-9][a-z0-9._@-]*$",
-                           message=_l("Bruk bare små bokstaver a–z, sifre og . _ @ -, "
-                                      "og start med en bokstav eller et siffer."))],
+        validators=[
+            DataRequired(_l("Skriv et brukernavn.")),
+            Length(max=80, message=_l("Brukernavnet kan ha høyst 80 tegn.")),
+            Regexp(
+                r"^[a-z0-9][a-z0-9._@-]*$",
+                message=_l(
+                    "Bruk bare små bokstaver a–z, sifre og . _ @ -, "
+                    "og start med en bokstav eller et siffer."
+                ),
+            ),
+        ],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )
     # Order matters for the page: username, role, offices, then the password choice.
     password_mode = RadioField(
         _l("Passord"),
-        choices=[SelectChoice("lenke", _l("Lag en engangslenke som brukeren velger passord "
-                                          "med (anbefalt)")),
-                 SelectChoice("passord", _l("Jeg skriver et passord selv og gir det til "
-                                            "brukeren"))],
+        choices=[
+            SelectChoice(
+                "lenke", _l("Lag en engangslenke som brukeren velger passord med (anbefalt)")
+            ),
+            SelectChoice("passord", _l("Jeg skriver et passord selv og gir det til brukeren")),
+        ],
         default="lenke",
         validators=[DataRequired(_l("Velg hvordan brukeren får passord."))],
     )

@@ -30,8 +30,10 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def last_admin_message() -> str:
-    return _("Det må alltid finnes minst én aktiv administrator. "
-             "Gjør en annen bruker til administrator først.")
+    return _(
+        "Det må alltid finnes minst én aktiv administrator. "
+        "Gjør en annen bruker til administrator først."
+    )
 
 
 def _offices() -> list[Office]:
@@ -56,8 +58,13 @@ def _chosen_offices(form: AccountRolesForm, offices: list[Office]) -> list[Offic
 def _link_page(account: Account, token: str, created: bool):
     """The one-time link, shown once: not in a flash message (that would put it in the
     session cookie), never cached."""
-    return render_template("admin/user_link.html", account=account, link=reset_url(token),
-                           expires=account.reset_expires, created=created), NO_STORE
+    return render_template(
+        "admin/user_link.html",
+        account=account,
+        link=reset_url(token),
+        expires=account.reset_expires,
+        created=created,
+    ), NO_STORE
 
 
 @bp.get("/brukere")
@@ -80,12 +87,14 @@ def user_new():
     if form.validate_on_submit():
         username = form.username.data
         taken = db.session.scalar(
-            select(Account.id).where(func.lower(Account.username) == username))
+            select(Account.id).where(func.lower(Account.username) == username)
+        )
         if taken is not None:
             form.username.errors.append(_("Det finnes allerede en bruker med dette navnet."))
         else:
-            account = Account(username=username, role=form.role.data,
-                              offices=_chosen_offices(form, offices))
+            account = Account(
+                username=username, role=form.role.data, offices=_chosen_offices(form, offices)
+            )
             token = None
             if form.password.data:
                 account.set_password(form.password.data)
@@ -93,11 +102,15 @@ def user_new():
                 token = start_reset(account)  # no password at all until the link is used
             db.session.add(account)
             db.session.flush()
-            audit.record("user.create", {
-                "username": username, "role": account.role,
-                "offices": [o.slug for o in account.offices],
-                "password": "link" if token else "set_by_admin",
-            })
+            audit.record(
+                "user.create",
+                {
+                    "username": username,
+                    "role": account.role,
+                    "offices": [o.slug for o in account.offices],
+                    "password": "link" if token else "set_by_admin",
+                },
+            )
             db.session.commit()
             if token:
                 return _link_page(account, token, created=True)
@@ -113,8 +126,7 @@ def user_edit(account_id: int):
     reset its password."""
     account = _account(account_id)
     offices = _offices()
-    form = AccountRolesForm(data={"role": account.role,
-                                  "offices": [o.id for o in account.offices]})
+    form = AccountRolesForm(data={"role": account.role, "offices": [o.id for o in account.offices]})
     form.set_office_choices(offices)
     if form.validate_on_submit():
         before = {"role": account.role, "offices": [o.slug for o in account.offices]}
@@ -136,8 +148,12 @@ def user_edit(account_id: int):
                 return redirect(url_for("dashboard.home"))  # no longer sees the admin pages
             return redirect(url_for("admin.users"))
     now = datetime.now(UTC)
-    return render_template("admin/user_form.html", form=form, account=account,
-                           reset=reset_state(account.reset_token_hash, account.reset_expires, now))
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        account=account,
+        reset=reset_state(account.reset_token_hash, account.reset_expires, now),
+    )
 
 
 @bp.post("/brukere/<int:account_id>/deaktiver")
@@ -183,7 +199,12 @@ def user_reset(account_id: int):
         flash(_("Aktiver brukeren før du lager en lenke for nytt passord."))
         return redirect(url_for("admin.user_edit", account_id=account.id))
     token = start_reset(account)
-    audit.record("user.reset", {"username": account.username,
-                                "expires": account.reset_expires.isoformat(timespec="minutes")})
+    audit.record(
+        "user.reset",
+        {
+            "username": account.username,
+            "expires": account.reset_expires.isoformat(timespec="minutes"),
+        },
+    )
     db.session.commit()
     return _link_page(account, token, created=False)

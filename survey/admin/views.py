@@ -30,9 +30,12 @@ def index():
 def audit_log():
     """The audit log: who did what and when, newest first, filterable by action, by who
     did it and by a range of days (UTC, like the times shown)."""
-    actions = list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
-    actors = list(db.session.scalars(
-        select(AuditEvent.actor).distinct().order_by(AuditEvent.actor)))
+    actions = list(
+        db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    )
+    actors = list(
+        db.session.scalars(select(AuditEvent.actor).distinct().order_by(AuditEvent.actor))
+    )
     filters, errors = audit_filters(request.args, actions)
     statement = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if filters["handling"]:
@@ -47,12 +50,22 @@ def audit_log():
     events = db.session.scalars(statement.limit(PAGE + 1).offset((page - 1) * PAGE)).all()
     # The filters as typed, for the form and the paging links (a bad date stays in the
     # form to be corrected, but filters nothing).
-    shown = {key: request.args.get(key, "").replace("\x00", "")[:80]
-             for key in ("handling", "hvem", "fra", "til")}
+    shown = {
+        key: request.args.get(key, "").replace("\x00", "")[:80]
+        for key in ("handling", "hvem", "fra", "til")
+    }
     kept = {key: value for key, value in shown.items() if value}
-    return render_template("admin/audit.html", events=events[:PAGE], more=len(events) > PAGE,
-                           page=page, actions=actions, actors=actors, shown=shown, kept=kept,
-                           errors=errors)
+    return render_template(
+        "admin/audit.html",
+        events=events[:PAGE],
+        more=len(events) > PAGE,
+        page=page,
+        actions=actions,
+        actors=actors,
+        shown=shown,
+        kept=kept,
+        errors=errors,
+    )
 
 
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 def role_required(*roles: str):
     """Signed-in accounts with one of ``roles``; anyone else signed in gets the same 404
     as a missing page, so a role never learns which pages it may not see."""
+
     def decorator(view):
         @wraps(view)
         @login_required
@@ -18,7 +19,9 @@ def role_required(*roles: str):
             if current_user.role not in roles:
                 abort(404)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 

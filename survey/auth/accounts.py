@@ -20,6 +20,7 @@ TOKEN_MAX_LENGTH = 100  # token_urlsafe(32) is 43 characters; anything much long
 
 # --- pure rules (no database, no Flask) --------------------------------------------------
 
+
 def hash_token(token: str) -> str:
     """The SHA-256 hex digest stored for a reset token: the token itself is never kept.
     Looking up the digest instead of comparing tokens leaves no timing to learn from."""
@@ -52,14 +53,18 @@ def leaves_no_admin(active_admin_ids: set[int], account_id: int, role: str, acti
 
 # --- with the database ---------------------------------------------------------------------
 
+
 def would_leave_no_admin(account: Account, role: str, active: bool) -> bool:
     """The rule above for ``account``, read under a row lock on PostgreSQL so that two
     admins demoting each other at once cannot both succeed (the second waits, then sees the
     first's change)."""
-    ids = set(db.session.scalars(
-        select(Account.id).where(Account.role == "admin", Account.active.is_(True))
-        .with_for_update()
-    ))
+    ids = set(
+        db.session.scalars(
+            select(Account.id)
+            .where(Account.role == "admin", Account.active.is_(True))
+            .with_for_update()
+        )
+    )
     return leaves_no_admin(ids, account.id, role, active)
 
 
@@ -86,8 +91,9 @@ def start_reset(account: Account, now: datetime | None = None) -> str:
     return token
 
 
-def account_for_token(token: str, now: datetime | None = None,
-                      lock: bool = False) -> Account | None:
+def account_for_token(
+    token: str, now: datetime | None = None, lock: bool = False
+) -> Account | None:
     """The active account whose unexpired reset link this is, else None (the same None for
     every kind of failure). ``lock`` holds the row until commit (PostgreSQL), so a link
     sent twice at once is used once."""
@@ -118,4 +124,3 @@ def clear_reset(account: Account) -> None:
 def reset_url(token: str, base_url: str | None = None) -> str:
     """The link to give the account's owner (see ``survey.links.absolute_url``)."""
     return absolute_url("auth.reset_password", base_url, lenke=token)
-

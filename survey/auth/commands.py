@@ -32,7 +32,8 @@ def find_offices(slugs) -> list[Office]:
 
 def find_account(username: str) -> Account:
     account = db.session.scalar(
-        select(Account).where(func.lower(Account.username) == username.strip().lower()))
+        select(Account).where(func.lower(Account.username) == username.strip().lower())
+    )
     if account is None:
         raise click.ClickException(f"No account {username!r}.")
     return account
@@ -56,16 +57,23 @@ def create(username: str, role: str, offices: tuple[str, ...], password: str | N
         raise click.ClickException(f"There is already an account {username!r}.")
     if role == "leder" and not offices:
         raise click.ClickException("A leder needs at least one --office.")
-    account = Account(username=username, role=role,
-                      offices=find_offices(offices) if role == "leder" else [])
+    account = Account(
+        username=username, role=role, offices=find_offices(offices) if role == "leder" else []
+    )
     generated = None if password else secrets.token_urlsafe(12)
     account.set_password(password or generated)
     db.session.add(account)
     db.session.flush()
-    audit.record("user.create", {"username": username, "role": role,
-                                 "offices": [o.slug for o in account.offices],
-                                 "password": "generated" if generated else "set_by_admin"},
-                 actor=SHELL)
+    audit.record(
+        "user.create",
+        {
+            "username": username,
+            "role": role,
+            "offices": [o.slug for o in account.offices],
+            "password": "generated" if generated else "set_by_admin",
+        },
+        actor=SHELL,
+    )
     db.session.commit()
     click.echo(f"Created {role} {username!r}" + (f" for {', '.join(offices)}" if offices else ""))
     if generated:
@@ -86,9 +94,16 @@ def bind(username: str, offices: tuple[str, ...]) -> None:
     after = [o.slug for o in account.offices]
     if after != before:
         end_sessions(account)  # signs in again to see the new offices
-        audit.record("user.update", {"username": account.username, "role": account.role,
-                                     "offices": after, "before": {"offices": before}},
-                     actor=SHELL)
+        audit.record(
+            "user.update",
+            {
+                "username": account.username,
+                "role": account.role,
+                "offices": after,
+                "before": {"offices": before},
+            },
+            actor=SHELL,
+        )
     db.session.commit()
     click.echo(f"{username} sees {', '.join(o.slug for o in account.offices)}")
 
@@ -114,12 +129,23 @@ def list_accounts() -> None:
     """List accounts: name, role, state, offices, pending reset."""
     now = datetime.now(UTC)
     for account in db.session.scalars(select(Account).order_by(Account.username)):
-        offices = "all offices" if account.sees_all_offices() else \
-            ",".join(o.slug for o in account.offices) or "-"
+        offices = (
+            "all offices"
+            if account.sees_all_offices()
+            else ",".join(o.slug for o in account.offices) or "-"
+        )
         reset = reset_state(account.reset_token_hash, account.reset_expires, now)
-        click.echo("\t".join([account.username, account.role,
-                              "active" if account.active else "inactive", offices,
-                              f"reset {reset}" if reset else ""]).rstrip())
+        click.echo(
+            "\t".join(
+                [
+                    account.username,
+                    account.role,
+                    "active" if account.active else "inactive",
+                    offices,
+                    f"reset {reset}" if reset else "",
+                ]
+            ).rstrip()
+        )
 
 
 @users.command("deactivate")
@@ -136,8 +162,9 @@ def deactivate(username: str) -> None:
     account.active = False
     clear_reset(account)
     end_sessions(account)
-    audit.record("user.deactivate", {"username": account.username, "role": account.role},
-                 actor=SHELL)
+    audit.record(
+        "user.deactivate", {"username": account.username, "role": account.role}, actor=SHELL
+    )
     db.session.commit()
     click.echo(f"{account.username} deactivated.")
 
@@ -152,8 +179,7 @@ def activate(username: str) -> None:
         click.echo(f"{account.username} is already active.")
         return
     account.active = True
-    audit.record("user.activate", {"username": account.username, "role": account.role},
-                 actor=SHELL)
+    audit.record("user.activate", {"username": account.username, "role": account.role}, actor=SHELL)
     db.session.commit()
     click.echo(f"{account.username} activated.")
 
@@ -161,8 +187,12 @@ def activate(username: str) -> None:
 @users.command("role")
 @click.argument("username")
 @click.argument("role", type=click.Choice(ROLES))
-@click.option("--office", "offices", multiple=True,
-              help="Office slug for a leder (repeat for more); replaces the offices.")
+@click.option(
+    "--office",
+    "offices",
+    multiple=True,
+    help="Office slug for a leder (repeat for more); replaces the offices.",
+)
 @with_appcontext
 def set_role(username: str, role: str, offices: tuple[str, ...]) -> None:
     """Change an account's role. A leder keeps its offices unless --office is given, and
@@ -181,17 +211,22 @@ def set_role(username: str, role: str, offices: tuple[str, ...]) -> None:
     after = {"role": role, "offices": [o.slug for o in account.offices]}
     if after != before:
         end_sessions(account)
-        audit.record("user.update", {"username": account.username, **after, "before": before},
-                     actor=SHELL)
+        audit.record(
+            "user.update", {"username": account.username, **after, "before": before}, actor=SHELL
+        )
     db.session.commit()
-    click.echo(f"{account.username} is {role}" +
-               (f" for {', '.join(after['offices'])}" if after["offices"] else ""))
+    click.echo(
+        f"{account.username} is {role}"
+        + (f" for {', '.join(after['offices'])}" if after["offices"] else "")
+    )
 
 
 @users.command("reset")
 @click.argument("username")
-@click.option("--base-url", help="The site's address, e.g. https://stigen.example.no "
-                                 "(default: STIGEN_BASE_URL).")
+@click.option(
+    "--base-url",
+    help="The site's address, e.g. https://stigen.example.no (default: STIGEN_BASE_URL).",
+)
 @with_appcontext
 def reset(username: str, base_url: str | None) -> None:
     """End an account's password and print a one-time link (72 hours) to choose a new one."""
@@ -199,14 +234,23 @@ def reset(username: str, base_url: str | None) -> None:
     if not account.active:
         raise click.ClickException(f"{account.username} is inactive: activate it first.")
     token = start_reset(account)
-    audit.record("user.reset", {"username": account.username,
-                                "expires": account.reset_expires.isoformat(timespec="minutes")},
-                 actor=SHELL)
+    audit.record(
+        "user.reset",
+        {
+            "username": account.username,
+            "expires": account.reset_expires.isoformat(timespec="minutes"),
+        },
+        actor=SHELL,
+    )
     db.session.commit()
     link = reset_url(token, base_url)
-    click.echo(f"One-time link for {account.username} (shown once, valid until "
-               f"{account.reset_expires:%Y-%m-%d %H:%M} UTC):")
+    click.echo(
+        f"One-time link for {account.username} (shown once, valid until "
+        f"{account.reset_expires:%Y-%m-%d %H:%M} UTC):"
+    )
     click.echo(link)
     if link.startswith("/"):
-        click.echo("Put the site's address in front (or set STIGEN_BASE_URL, or pass --base-url).",
-                   err=True)
+        click.echo(
+            "Put the site's address in front (or set STIGEN_BASE_URL, or pass --base-url).",
+            err=True,
+        )

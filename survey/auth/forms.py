@@ -38,14 +38,18 @@ class ResetForm(FlaskForm):
 
     password = PasswordField(
         _l("Nytt passord"),
-        validators=[DataRequired(_l("Skriv et nytt passord.")),
-                    Length(min=10, max=200, message=_l("Passordet må ha mellom 10 og 200 tegn.")),
-                    _no_nul],
+        validators=[
+            DataRequired(_l("Skriv et nytt passord.")),
+            Length(min=10, max=200, message=_l("Passordet må ha mellom 10 og 200 tegn.")),
+            _no_nul,
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         _l("Skriv passordet en gang til"),
-        validators=[DataRequired(_l("Skriv passordet en gang til.")),
-                    EqualTo("password", message=_l("Passordene er ikke like."))],
+        validators=[
+            DataRequired(_l("Skriv passordet en gang til.")),
+            EqualTo("password", message=_l("Passordene er ikke like.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )

@@ -44,8 +44,18 @@ ROLES = ("admin", "forsker", "leder")  # most rights first: several groups give 
 FLOW_KEY = "sso_flow"  # the session key that holds one sign-in's state until it returns
 HTTP_TIMEOUT = 10  # seconds for any request to the provider
 METADATA_TTL = 3600  # seconds a provider's metadata and JWKS are kept before a refetch
-ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
-              "ES512", "EdDSA"]  # never "none", never a shared-secret HMAC
+ASYMMETRIC = [
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+]  # never "none", never a shared-secret HMAC
 LEEWAY = 60  # seconds of clock difference allowed on exp and iat
 
 # Why a sign-in was refused (shown on the refusal page; logged as the code).
@@ -62,6 +72,7 @@ class Refused(Exception):
 
 
 # --- pure rules (no Flask, no database) ----------------------------------------------------
+
 
 def parse_mapping(text: str) -> dict[str, str]:
     """``"group=value, group=value"`` (commas or new lines between pairs) as a dict. The
@@ -95,16 +106,20 @@ def groups_of(claims: dict, claim: str) -> list[str]:
     return []
 
 
-def map_groups(groups: list[str], roles: dict[str, str], offices: dict[str, str],
-               office_prefix: str = "") -> tuple[str | None, list[str]]:
+def map_groups(
+    groups: list[str], roles: dict[str, str], offices: dict[str, str], office_prefix: str = ""
+) -> tuple[str | None, list[str]]:
     """The role (the one with most rights among those the groups map to; None if none
     does) and the office slugs (sorted, no repeats) the groups give."""
     given = {roles[g] for g in groups if g in roles}
     role = next((r for r in ROLES if r in given), None)
     slugs = {offices[g] for g in groups if g in offices}
     if office_prefix:
-        slugs |= {g[len(office_prefix):] for g in groups
-                  if g.startswith(office_prefix) and len(g) > len(office_prefix)}
+        slugs |= {
+            g[len(office_prefix) :]
+            for g in groups
+            if g.startswith(office_prefix) and len(g) > len(office_prefix)
+        }
     return role, sorted(slugs)
 
 
@@ -146,9 +161,16 @@ def username_from(claims: dict, claim: str, key: str) -> str:
     return f"sso-{key[:12]}"
 
 
-def verify_id_token(id_token: str, jwks: dict, issuer: str, client_id: str, nonce: str,
-                    access_token: str | None = None, now: int | None = None,
-                    algorithms: list[str] | None = None) -> dict:
+def verify_id_token(
+    id_token: str,
+    jwks: dict,
+    issuer: str,
+    client_id: str,
+    nonce: str,
+    access_token: str | None = None,
+    now: int | None = None,
+    algorithms: list[str] | None = None,
+) -> dict:
     """The ID token's claims if its signature is one of ``jwks``'s keys and its issuer,
     audience (and authorized party), expiry, issued-at, nonce (and at_hash) are right;
     raises ``joserfc.errors.JoseError`` otherwise."""
@@ -164,14 +186,17 @@ def verify_id_token(id_token: str, jwks: dict, issuer: str, client_id: str, nonc
         params["access_token"] = access_token
     # The audience is checked here, by joserfc: Authlib's ID token classes check only that
     # an authorized party, when one is needed, is this client.
-    options = {"iss": {"essential": True, "values": [issuer]},
-               "aud": {"essential": True, "values": [client_id]}}
+    options = {
+        "iss": {"essential": True, "values": [issuer]},
+        "aud": {"essential": True, "values": [client_id]},
+    }
     claims = CodeIDToken(token.claims, token.header, options, params)
     claims.validate(now=now, leeway=LEEWAY)
     return dict(claims)
 
 
 # --- the provider (metadata and keys, cached) ------------------------------------------------
+
 
 @dataclass
 class _Cached:
@@ -199,8 +224,11 @@ def provider(issuer: str, refresh_keys: bool = False) -> _Cached:
         cached = _cache.get(issuer)
         if cached and not refresh_keys and time.monotonic() - cached.fetched < METADATA_TTL:
             return cached
-    metadata = cached.metadata if cached and refresh_keys else _get_json(
-        issuer.rstrip("/") + "/.well-known/openid-configuration")
+    metadata = (
+        cached.metadata
+        if cached and refresh_keys
+        else _get_json(issuer.rstrip("/") + "/.well-known/openid-configuration")
+    )
     if metadata.get("issuer") != issuer:
         raise ValueError("the provider's metadata names another issuer")
     fresh = _Cached(metadata, _get_json(metadata["jwks_uri"]))
@@ -225,6 +253,7 @@ def forget() -> None:
 
 # --- with Flask ------------------------------------------------------------------------------
 
+
 def enabled() -> bool:
     return bool(current_app.config.get("STIGEN_OIDC_ISSUER"))
 
@@ -239,9 +268,13 @@ def _client(redirect_uri: str) -> OAuth2Session:
     from authlib.integrations.requests_client import OAuth2Session
 
     config = current_app.config
-    return OAuth2Session(config["STIGEN_OIDC_CLIENT_ID"], config["STIGEN_OIDC_CLIENT_SECRET"],
-                         scope=config["STIGEN_OIDC_SCOPES"], redirect_uri=redirect_uri,
-                         code_challenge_method="S256")
+    return OAuth2Session(
+        config["STIGEN_OIDC_CLIENT_ID"],
+        config["STIGEN_OIDC_CLIENT_SECRET"],
+        scope=config["STIGEN_OIDC_SCOPES"],
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+    )
 
 
 def begin(redirect_uri: str) -> tuple[str, dict]:
@@ -250,13 +283,16 @@ def begin(redirect_uri: str) -> tuple[str, dict]:
     from authlib.common.security import generate_token
 
     issuer = current_app.config["STIGEN_OIDC_ISSUER"]
-    flow = {"state": generate_token(32), "nonce": generate_token(32),
-            "verifier": generate_token(64)}
+    flow = {
+        "state": generate_token(32),
+        "nonce": generate_token(32),
+        "verifier": generate_token(64),
+    }
     endpoint = provider(issuer).metadata["authorization_endpoint"]
     with _client(redirect_uri) as client:
-        url, _ = client.create_authorization_url(endpoint, state=flow["state"],
-                                                 nonce=flow["nonce"],
-                                                 code_verifier=flow["verifier"])
+        url, _ = client.create_authorization_url(
+            endpoint, state=flow["state"], nonce=flow["nonce"], code_verifier=flow["verifier"]
+        )
     return url, flow
 
 
@@ -269,8 +305,12 @@ def finish(flow: dict | None, args: dict, redirect_uri: str) -> dict:
 
     config = current_app.config
     issuer = config["STIGEN_OIDC_ISSUER"]
-    if not flow or not isinstance(flow, dict) or not args.get("state") \
-            or args.get("state") != flow.get("state"):
+    if (
+        not flow
+        or not isinstance(flow, dict)
+        or not args.get("state")
+        or args.get("state") != flow.get("state")
+    ):
         raise _failed("state")
     if args.get("error"):
         raise _failed("provider_error")
@@ -288,20 +328,31 @@ def finish(flow: dict | None, args: dict, redirect_uri: str) -> dict:
     id_token = tokens.get("id_token")
     if not isinstance(id_token, str):
         raise _failed("no_id_token")
-    algorithms = [a for a in known.metadata.get("id_token_signing_alg_values_supported",
-                                                ASYMMETRIC) if a in ASYMMETRIC] or ASYMMETRIC
+    algorithms = [
+        a
+        for a in known.metadata.get("id_token_signing_alg_values_supported", ASYMMETRIC)
+        if a in ASYMMETRIC
+    ] or ASYMMETRIC
     for attempt in (0, 1):
         try:
-            return verify_id_token(id_token, known.jwks, issuer, config["STIGEN_OIDC_CLIENT_ID"],
-                                   flow["nonce"], tokens.get("access_token"),
-                                   now=clock(), algorithms=algorithms)
+            return verify_id_token(
+                id_token,
+                known.jwks,
+                issuer,
+                config["STIGEN_OIDC_CLIENT_ID"],
+                flow["nonce"],
+                tokens.get("access_token"),
+                now=clock(),
+                algorithms=algorithms,
+            )
         except InvalidKeyIdError:
             if attempt:
                 raise _failed("unknown_key") from None
             known = provider(issuer, refresh_keys=True)
         except JoseError as error:
-            raise _failed(f"id_token:{type(error).__name__}:{getattr(error, 'claim', '')}") \
-                from None
+            raise _failed(
+                f"id_token:{type(error).__name__}:{getattr(error, 'claim', '')}"
+            ) from None
         except ValueError as error:  # not a JWT at all, or a key that will not import
             raise _failed(f"id_token:{type(error).__name__}") from None
     raise _failed("unknown_key")  # pragma: no cover (the loop returns or raises)
@@ -309,8 +360,15 @@ def finish(flow: dict | None, args: dict, redirect_uri: str) -> dict:
 
 def exchange(client: OAuth2Session, token_endpoint: str, code: str, verifier: str) -> dict:
     """The provider's token response for ``code`` (and the PKCE verifier)."""
-    return dict(client.fetch_token(token_endpoint, grant_type="authorization_code", code=code,
-                                   code_verifier=verifier, timeout=HTTP_TIMEOUT))
+    return dict(
+        client.fetch_token(
+            token_endpoint,
+            grant_type="authorization_code",
+            code=code,
+            code_verifier=verifier,
+            timeout=HTTP_TIMEOUT,
+        )
+    )
 
 
 def clock() -> int:
@@ -332,19 +390,26 @@ def account_for(claims: dict) -> Account:
     key = subject_key(config["STIGEN_OIDC_ISSUER"], str(claims["sub"]))
     username = username_from(claims, config["STIGEN_OIDC_USERNAME_CLAIM"], key)
     groups = groups_of(claims, config["STIGEN_OIDC_GROUPS_CLAIM"])
-    role, slugs = map_groups(groups, role_mapping(config["STIGEN_OIDC_ROLES"]),
-                             parse_mapping(config["STIGEN_OIDC_OFFICES"]),
-                             config["STIGEN_OIDC_OFFICE_PREFIX"])
+    role, slugs = map_groups(
+        groups,
+        role_mapping(config["STIGEN_OIDC_ROLES"]),
+        parse_mapping(config["STIGEN_OIDC_OFFICES"]),
+        config["STIGEN_OIDC_OFFICE_PREFIX"],
+    )
     if role is None:
         raise _refused(NO_ROLE, username)
-    offices = list(db.session.scalars(select(Office).where(Office.slug.in_(slugs))
-                                      .order_by(Office.name))) if role == "leder" else []
+    offices = (
+        list(db.session.scalars(select(Office).where(Office.slug.in_(slugs)).order_by(Office.name)))
+        if role == "leder"
+        else []
+    )
     if role == "leder" and not offices:
         raise _refused(NO_OFFICE, username)
     account = db.session.scalar(select(Account).where(Account.sso_subject == key))
     if account is None:
-        taken = db.session.scalar(select(Account.id).where(
-            func.lower(Account.username) == username))
+        taken = db.session.scalar(
+            select(Account.id).where(func.lower(Account.username) == username)
+        )
         if taken is not None:
             raise _refused(TAKEN, username)
         account = Account(username=username, role=role, active=True, sso_subject=key)
@@ -364,8 +429,11 @@ def account_for(claims: dict) -> Account:
 
 
 def _described(account: Account) -> dict:
-    return {"username": account.username, "role": account.role,
-            "offices": [o.slug for o in account.offices]}
+    return {
+        "username": account.username,
+        "role": account.role,
+        "offices": [o.slug for o in account.offices],
+    }
 
 
 def _refused(reason: str, username: str) -> Refused:

@@ -38,8 +38,10 @@ def minute_now() -> int:
 
 # --- pure rules (no Flask) ---------------------------------------------------------------
 
-def why_ended(stored_version, account_version: int, since, seen, now: int,
-              idle_minutes: int, max_hours: int) -> str | None:
+
+def why_ended(
+    stored_version, account_version: int, since, seen, now: int, idle_minutes: int, max_hours: int
+) -> str | None:
     """None while the session may go on, else why it ended. A session without the
     values (signed in before sessions had them, or tampered with) has ended too."""
     if not isinstance(stored_version, int) or stored_version != account_version:
@@ -54,6 +56,7 @@ def why_ended(stored_version, account_version: int, since, seen, now: int,
 
 
 # --- with Flask ----------------------------------------------------------------------------
+
 
 def idle_minutes() -> int:
     return max(1, int(current_app.config["STIGEN_STAFF_IDLE_MINUTES"]))
@@ -99,8 +102,15 @@ def load_account(account_id: str) -> Account | None:
     if account is None or not account.active:
         _end(REVOKED)
         return None
-    reason = why_ended(session.get(VERSION), account.session_version, session.get(SINCE),
-                       session.get(SEEN), now, idle_minutes(), max_hours())
+    reason = why_ended(
+        session.get(VERSION),
+        account.session_version,
+        session.get(SINCE),
+        session.get(SEEN),
+        now,
+        idle_minutes(),
+        max_hours(),
+    )
     if reason:
         _end(reason)
         return None
@@ -115,5 +125,4 @@ class SessionInterface(SecureCookieSessionInterface):
     always in production (``SESSION_COOKIE_SECURE``)."""
 
     def get_cookie_secure(self, app) -> bool:
-        return bool(super().get_cookie_secure(app)) or \
-            (has_request_context() and request.is_secure)
+        return bool(super().get_cookie_secure(app)) or (has_request_context() and request.is_secure)

@@ -29,8 +29,11 @@ def _return_address() -> str:
 def refused(reason: str, username: str = ""):
     """The page for a sign-in Stigen does not let in, saying why and what to do."""
     status = 401 if reason == oidc.FAILED else 403
-    return render_template("auth/sso_refused.html", reason=reason, username=username), \
-        status, {"Cache-Control": "no-store"}
+    return (
+        render_template("auth/sso_refused.html", reason=reason, username=username),
+        status,
+        {"Cache-Control": "no-store"},
+    )
 
 
 @bp.get("/logg-inn/sso")

@@ -52,6 +52,7 @@ USERNAME = Rule(free=10, first=5, cap=5 * 60)
 
 # --- pure rules (no Flask) ---------------------------------------------------------------
 
+
 def wait_after(rule: Rule, failures: int) -> float:
     """Seconds to wait after the ``failures``-th failure before the next try."""
     if failures < rule.free:
@@ -73,6 +74,7 @@ def whole_minutes(seconds: float) -> int:
 
 # --- with the rate limiter's storage --------------------------------------------------------
 
+
 def enabled() -> bool:
     return bool(current_app.config.get("RATELIMIT_ENABLED", True))
 
@@ -84,16 +86,20 @@ def client_address() -> str:
 
 def _key(kind: str, *parts: str) -> str:
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    digest = hmac.new(secret, "\x00".join((kind, *parts)).encode("utf-8", "replace"),
-                      hashlib.sha256).hexdigest()[:32]
+    digest = hmac.new(
+        secret, "\x00".join((kind, *parts)).encode("utf-8", "replace"), hashlib.sha256
+    ).hexdigest()[:32]
     return f"stigen-signin:{kind}:{digest}"
 
 
 def _keys(username: str, address: str) -> dict[str, str]:
-    return {"pair": _key("pair", username, address), "address": _key("address", address),
-            "username": _key("username", username),
-            "pair_hold": _key("pair-hold", username, address),
-            "address_hold": _key("address-hold", address)}
+    return {
+        "pair": _key("pair", username, address),
+        "address": _key("address", address),
+        "username": _key("username", username),
+        "pair_hold": _key("pair-hold", username, address),
+        "address_hold": _key("address-hold", address),
+    }
 
 
 def _remaining(storage, key: str, now: float) -> float:
@@ -115,8 +121,9 @@ def wait_for(username: str, address: str | None = None) -> float:
     keys = _keys(username, address or client_address())
     now = time.time()
     storage = limiter.storage
-    return max(_remaining(storage, keys["pair_hold"], now),
-               _remaining(storage, keys["address_hold"], now))
+    return max(
+        _remaining(storage, keys["pair_hold"], now), _remaining(storage, keys["address_hold"], now)
+    )
 
 
 def failed(username: str, address: str | None = None) -> None:

@@ -44,24 +44,35 @@ def password_matches(account: Account | None, password: str) -> bool:
 def ended_message(reason: str | None) -> str | None:
     """What the sign-in page says when a staff session has ended by itself."""
     if reason == sessions.IDLE:
-        return _("Du ble logget ut etter %(minutes)s minutter uten aktivitet. "
-                 "Logg inn på nytt.", minutes=sessions.idle_minutes())
+        return _(
+            "Du ble logget ut etter %(minutes)s minutter uten aktivitet. Logg inn på nytt.",
+            minutes=sessions.idle_minutes(),
+        )
     if reason == sessions.EXPIRED:
-        return _("Du ble logget ut fordi du har vært logget inn i %(hours)s timer. "
-                 "Logg inn på nytt.", hours=sessions.max_hours())
+        return _(
+            "Du ble logget ut fordi du har vært logget inn i %(hours)s timer. Logg inn på nytt.",
+            hours=sessions.max_hours(),
+        )
     if reason == sessions.REVOKED:
-        return _("Økten din er avsluttet, for eksempel fordi du logget ut et annet sted "
-                 "eller passordet eller tilgangen din ble endret. Logg inn på nytt.")
+        return _(
+            "Økten din er avsluttet, for eksempel fordi du logget ut et annet sted "
+            "eller passordet eller tilgangen din ble endret. Logg inn på nytt."
+        )
     return None
 
 
 def held_back(form: LoginForm, seconds: float):
     """The sign-in page while this address must wait: friendly, in the visitor's
     language, with how long."""
-    message = _("For mange mislykkede forsøk. Vent %(minutes)s min og prøv igjen.",
-                minutes=throttle.whole_minutes(seconds))
-    return render_template("auth/login.html", form=form, error=message), 429, \
-        {"Retry-After": str(max(1, int(seconds + 0.999)))}
+    message = _(
+        "For mange mislykkede forsøk. Vent %(minutes)s min og prøv igjen.",
+        minutes=throttle.whole_minutes(seconds),
+    )
+    return (
+        render_template("auth/login.html", form=form, error=message),
+        429,
+        {"Retry-After": str(max(1, int(seconds + 0.999)))},
+    )
 
 
 def safe_next(target: str | None) -> str | None:
@@ -102,10 +113,12 @@ def login():
             session.pop("_flashes", None)
         return render_template("auth/login.html", form=form, error=None, notice=notice)
     if not oidc.local_passwords():  # SSO only (STIGEN_OIDC_LOCAL_PASSWORDS=off)
-        return render_template("auth/login.html", form=form, error=_(
-            "Innlogging med passord er slått av. Logg inn med organisasjonskontoen din.")), 403
-    if form.validate_on_submit() and \
-            not unusable_password(form.username.data + form.password.data):
+        return render_template(
+            "auth/login.html",
+            form=form,
+            error=_("Innlogging med passord er slått av. Logg inn med organisasjonskontoen din."),
+        ), 403
+    if form.validate_on_submit() and not unusable_password(form.username.data + form.password.data):
         username = form.username.data.strip().lower()
         wait = throttle.wait_for(username)
         if wait:
@@ -118,8 +131,9 @@ def login():
             sessions.start(account)
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
         throttle.failed(username)
-        return render_template("auth/login.html", form=form,
-                               error=_("Feil brukernavn eller passord.")), FAILED
+        return render_template(
+            "auth/login.html", form=form, error=_("Feil brukernavn eller passord.")
+        ), FAILED
     return render_template("auth/login.html", form=form, error=None)
 
 
@@ -157,8 +171,9 @@ def reset_password():
         _fresh_session()
         flash(_("Passordet er lagret. Logg inn med det nye passordet."))
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form, account=account), \
-        {"Cache-Control": "no-store"}
+    return render_template("auth/reset.html", form=form, account=account), {
+        "Cache-Control": "no-store"
+    }
 
 
 def _fresh_session() -> None:

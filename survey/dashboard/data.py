@@ -231,8 +231,11 @@ class Snapshot:
                 if (NATIONAL, quarter) in shown:
                     total += int(self.vector(NATIONAL, quarter)[RESPONSES])
                     continue
-                total += sum(int(self.vector(NATIONAL, m)[RESPONSES])
-                             for m in quarter.children() if (NATIONAL, m) in shown)
+                total += sum(
+                    int(self.vector(NATIONAL, m)[RESPONSES])
+                    for m in quarter.children()
+                    if (NATIONAL, m) in shown
+                )
         return total
 
     def _open_halves(self) -> list[ReportingPeriod]:
@@ -260,25 +263,33 @@ class Snapshot:
             return Cell(scope, period, None, None, {theme: None for theme in THEMES})
         vector = self.vector(scope, period)
         return Cell(
-            scope, period, int(vector[RESPONSES]),
+            scope,
+            period,
+            int(vector[RESPONSES]),
             _ladder(vector) if key in self.visible_ladder else None,
-            {theme: _theme(vector, THEME_AT[theme]) if key in self.visible_themes[theme] else None
-             for theme in THEMES},
+            {
+                theme: _theme(vector, THEME_AT[theme])
+                if key in self.visible_themes[theme]
+                else None
+                for theme in THEMES
+            },
         )
 
     def hidden_remainder(self, period: ReportingPeriod) -> Cell | None:
-        """"Andre kontorer": the offices whose figures are not shown for ``period``,
+        """ "Andre kontorer": the offices whose figures are not shown for ``period``,
         pooled. Each figure is the national one minus the offices shown, so it is given
         only where the national figure is shown; the suppression rule keeps such a pool
         at 0 or at least k."""
+
         def pool(visible: frozenset, at) -> list[float] | None:
             if (NATIONAL, period) not in visible:
                 return None
             vector = list(self.vector(NATIONAL, period))
             for office in self.offices:
                 if (office, period) in visible:
-                    vector = [a - b for a, b in zip(vector, self.vector(office, period),
-                                                    strict=True)]
+                    vector = [
+                        a - b for a, b in zip(vector, self.vector(office, period), strict=True)
+                    ]
             return vector if _count(vector, at) >= self.k else None
 
         responses = pool(self.visible_responses, RESPONSES)
@@ -290,10 +301,18 @@ class Snapshot:
             vector = pool(self.visible_themes[theme], THEME_AT[theme])
             at = THEME_AT[theme]
             # A pooled mean of identical answers gives each of them away (homogeneity).
-            themes[theme] = (_theme(vector, at) if vector and diverse_mean(
-                int(vector[at]), vector[at + 1], vector[at + 2]) else None)
-        return Cell("andre", period, int(responses[RESPONSES]),
-                    _ladder(ladder_pool) if ladder_pool else None, themes)
+            themes[theme] = (
+                _theme(vector, at)
+                if vector and diverse_mean(int(vector[at]), vector[at + 1], vector[at + 2])
+                else None
+            )
+        return Cell(
+            "andre",
+            period,
+            int(responses[RESPONSES]),
+            _ladder(ladder_pool) if ladder_pool else None,
+            themes,
+        )
 
 
 def bridged(cell: Cell, earlier: Cell | None, questionnaire, earlier_version: int) -> Cell:
@@ -305,10 +324,14 @@ def bridged(cell: Cell, earlier: Cell | None, questionnaire, earlier_version: in
     if cell.responses is not None or earlier is None or earlier.responses is None:
         return cell
     return Cell(
-        earlier.scope, earlier.period, earlier.responses,
+        earlier.scope,
+        earlier.period,
+        earlier.responses,
         earlier.ladder if questionnaire.comparable("rung", earlier_version) else None,
-        {theme: figure if questionnaire.comparable(theme, earlier_version) else None
-         for theme, figure in earlier.themes.items()},
+        {
+            theme: figure if questionnaire.comparable(theme, earlier_version) else None
+            for theme, figure in earlier.themes.items()
+        },
     )
 
 
@@ -320,8 +343,9 @@ def _ladder(vector) -> Ladder:
     counts = {rung: int(vector[RUNG_AT[rung]]) for rung in RUNGS}
     n = sum(counts.values())
     bands = {band: sum(counts[r] for r in rungs) for band, rungs in BANDS.items()}
-    return Ladder(n, counts, median_from_counts(counts), bands, bands[3] / n,
-                  wilson_interval(bands[3], n))
+    return Ladder(
+        n, counts, median_from_counts(counts), bands, bands[3] / n, wilson_interval(bands[3], n)
+    )
 
 
 def _theme(vector, at) -> ThemeFigure:
@@ -330,6 +354,7 @@ def _theme(vector, at) -> ThemeFigure:
 
 
 # --- loading and caching -------------------------------------------------------------
+
 
 class SnapshotCache:
     """One app's snapshots, one per (release, version). A release never changes, so a
@@ -343,8 +368,14 @@ class SnapshotCache:
         if release is None:
             release = releases.ensure_current()
         if release is None:
-            return Snapshot(version=version, k=k or app.config["STIGEN_K"], months={},
-                            offices=(), shown={}, release=None)
+            return Snapshot(
+                version=version,
+                k=k or app.config["STIGEN_K"],
+                months={},
+                offices=(),
+                shown={},
+                release=None,
+            )
         key = (release.id, version)
         snap = self.entries.get(key)
         if snap is not None:
@@ -397,8 +428,9 @@ def _load(release, version: int) -> Snapshot:
     months: dict[tuple[object, date], list[float]] = {}
     offices = set()
     rows = db.session.execute(
-        select(t.office_id, t.period_start, *columns)
-        .where(t.release_id == release.id, t.questionnaire_version == version)
+        select(t.office_id, t.period_start, *columns).where(
+            t.release_id == release.id, t.questionnaire_version == version
+        )
     )
     for office_id, period_start, *values in rows:
         key = (office_id, _month(period_start))  # ISO-week dates fold into their month
@@ -411,15 +443,21 @@ def _load(release, version: int) -> Snapshot:
     shown: dict[str, set] = defaultdict(set)
     parsed: dict[str, ReportingPeriod] = {}
     for scope, code, family in db.session.execute(
-            select(c.scope, c.period, c.family)
-            .where(c.release_id == release.id, c.questionnaire_version == version)):
+        select(c.scope, c.period, c.family).where(
+            c.release_id == release.id, c.questionnaire_version == version
+        )
+    ):
         period = parsed.get(code) or parsed.setdefault(code, ReportingPeriod.parse(code))
         shown[family].add((NATIONAL if scope == releases.NATIONAL_SCOPE else scope, period))
     info = ReleaseInfo(release.id, release.through, release.end, release.k)
-    return Snapshot(version=version, k=release.k, months=months,
-                    offices=tuple(sorted(offices)),
-                    shown={family: frozenset(cells) for family, cells in shown.items()},
-                    release=info)
+    return Snapshot(
+        version=version,
+        k=release.k,
+        months=months,
+        offices=tuple(sorted(offices)),
+        shown={family: frozenset(cells) for family, cells in shown.items()},
+        release=info,
+    )
 
 
 def versions(release=None) -> list[int]:
@@ -430,13 +468,18 @@ def versions(release=None) -> list[int]:
     if release is None:
         return []
     t = release_tally_table.c
-    return list(db.session.scalars(
-        select(t.questionnaire_version).distinct().where(t.release_id == release.id)
-        .order_by(t.questionnaire_version.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(t.questionnaire_version)
+            .distinct()
+            .where(t.release_id == release.id)
+            .order_by(t.questionnaire_version.desc())
+        )
+    )
 
 
 # --- measures (tiltak), for one office ---------------------------------------------
+
 
 @dataclass(frozen=True)
 class MeasureFigure:
@@ -459,25 +502,28 @@ def measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[Me
     """How many took part in each measure at the office in ``period``: only the measures
     whose count the release shows for that cell (a measure too few took part in has no
     row at all, so its name tells nothing either)."""
-    return snap.memo(("measures", office_id, period),
-                     lambda: _measures(snap, office_id, period))
+    return snap.memo(("measures", office_id, period), lambda: _measures(snap, office_id, period))
 
 
 def _measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[MeasureFigure]:
     if snap.release is None:
         return []
     key = (office_id, period)
-    families = [f for f, cells in (snap.shown or {}).items()
-                if f.startswith("measure:") and key in cells]
+    families = [
+        f for f, cells in (snap.shown or {}).items() if f.startswith("measure:") and key in cells
+    ]
     if not families:
         return []
     m = ReleaseMeasure
     rows = db.session.execute(
-        select(m.measure, m.participants)
-        .where(m.release_id == snap.release.id, m.office_id == office_id,
-               m.questionnaire_version == snap.version,
-               m.period_start >= period.start, m.period_start < period.end,
-               m.measure.in_([f.removeprefix("measure:") for f in families]))
+        select(m.measure, m.participants).where(
+            m.release_id == snap.release.id,
+            m.office_id == office_id,
+            m.questionnaire_version == snap.version,
+            m.period_start >= period.start,
+            m.period_start < period.end,
+            m.measure.in_([f.removeprefix("measure:") for f in families]),
+        )
     ).all()
     totals: dict[str, int] = defaultdict(int)
     for measure, participants in rows:
@@ -486,7 +532,7 @@ def _measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[M
 
 
 def measure_summary(snap: Snapshot, office_id: int, period: ReportingPeriod) -> MeasureSummary:
-    """"Var nyttig" and "passet" for the office and period, counted once per response
+    """ "Var nyttig" and "passet" for the office and period, counted once per response
     that took part in a measure, each shown only where the release shows it."""
     key = (office_id, period)
     vector = snap.vector(office_id, period)
@@ -521,5 +567,13 @@ def warm_cache(app) -> list[int]:
             db.session.remove()
 
 
-__all__ = ["PERIOD_KINDS", "NATIONAL", "Snapshot", "snapshot", "measures", "measure_summary",
-           "versions", "bridged"]
+__all__ = [
+    "PERIOD_KINDS",
+    "NATIONAL",
+    "Snapshot",
+    "snapshot",
+    "measures",
+    "measure_summary",
+    "versions",
+    "bridged",
+]

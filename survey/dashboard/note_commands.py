@@ -47,7 +47,8 @@ def list_notes(slug: str) -> None:
 def add_note(slug: str, you_said: str, we_do: str) -> None:
     """Add a note, dated today; audited as "shell"."""
     office = office_or_fail(slug)
-    note = note_service.add_note(office, _text(you_said, "--you-said"),
-                                 _text(we_do, "--we-do"), actor="shell")
+    note = note_service.add_note(
+        office, _text(you_said, "--you-said"), _text(we_do, "--we-do"), actor="shell"
+    )
     db.session.commit()
     click.echo(f"Added note #{note.id} for {office.slug}.")

@@ -28,19 +28,28 @@ def clean_text(text: str | None) -> str:
 
 def office_notes(office_id: int) -> list[ActionNote]:
     """An office's notes, newest first."""
-    return list(db.session.scalars(
-        select(ActionNote).where(ActionNote.office_id == office_id)
-        .order_by(ActionNote.written_on.desc(), ActionNote.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(ActionNote)
+            .where(ActionNote.office_id == office_id)
+            .order_by(ActionNote.written_on.desc(), ActionNote.id.desc())
+        )
+    )
 
 
-def add_note(office: Office, you_said: str, we_do: str, account_id: int | None = None,
-             actor=None) -> ActionNote:
+def add_note(
+    office: Office, you_said: str, we_do: str, account_id: int | None = None, actor=None
+) -> ActionNote:
     """Add a note dated today (in Norway) to the session and audit it (as ``actor``, the
     signed-in account by default); the text is already clean and checked. The caller
     commits."""
-    note = ActionNote(office_id=office.id, written_on=periods.today_in_norway(),
-                      you_said=you_said, we_do=we_do, account_id=account_id)
+    note = ActionNote(
+        office_id=office.id,
+        written_on=periods.today_in_norway(),
+        you_said=you_said,
+        we_do=we_do,
+        account_id=account_id,
+    )
     db.session.add(note)
     db.session.flush()  # the note's id, for the audit event
     record("note.create", {"office": office.slug, "note": note.id}, actor=actor)

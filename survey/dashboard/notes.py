@@ -1,4 +1,4 @@
-""""Dette gjør vi": office leaders write what their office changes in response to the
+""" "Dette gjør vi": office leaders write what their office changes in response to the
 results ("Dere sa … – vi gjør …"). The notes are shown on the office's public page.
 
 Leaders write for their own offices, admins for every office; researchers may read the
@@ -29,20 +29,28 @@ TOO_LONG = _l("Teksten kan være høyst %(max)d tegn lang. Nå er den %(length)d
 class NoteForm(FlaskForm):
     you_said = TextAreaField(
         _l("Dere sa …"),
-        description=_l("Hva de unge har svart, med egne ord. For eksempel: «Vi får for lite "
-                       "informasjon om hvilke tiltak som finnes.»"),
+        description=_l(
+            "Hva de unge har svart, med egne ord. For eksempel: «Vi får for lite "
+            "informasjon om hvilke tiltak som finnes.»"
+        ),
         filters=[clean_text],
-        validators=[DataRequired(_l("Skriv hva de unge sa.")),
-                    Length(max=NOTE_MAX, message=TOO_LONG)],
+        validators=[
+            DataRequired(_l("Skriv hva de unge sa.")),
+            Length(max=NOTE_MAX, message=TOO_LONG),
+        ],
         render_kw={"rows": 3, "maxlength": NOTE_MAX},
     )
     we_do = TextAreaField(
         _l("Vi gjør …"),
-        description=_l("Hva kontoret gjør med det. For eksempel: «Alle får en oversikt over "
-                       "tiltakene i første samtale.»"),
+        description=_l(
+            "Hva kontoret gjør med det. For eksempel: «Alle får en oversikt over "
+            "tiltakene i første samtale.»"
+        ),
         filters=[clean_text],
-        validators=[DataRequired(_l("Skriv hva kontoret gjør.")),
-                    Length(max=NOTE_MAX, message=TOO_LONG)],
+        validators=[
+            DataRequired(_l("Skriv hva kontoret gjør.")),
+            Length(max=NOTE_MAX, message=TOO_LONG),
+        ],
         render_kw={"rows": 3, "maxlength": NOTE_MAX},
     )
 
@@ -64,8 +72,14 @@ def _note(office: Office, note_id: int) -> ActionNote:
 
 
 def _render_list(office: Office, form: NoteForm | None, status: int = 200):
-    return render_template("dashboard/notes.html", office=office, notes=office_notes(office.id),
-                           form=form, max_length=NOTE_MAX, mode="list"), status
+    return render_template(
+        "dashboard/notes.html",
+        office=office,
+        notes=office_notes(office.id),
+        form=form,
+        max_length=NOTE_MAX,
+        mode="list",
+    ), status
 
 
 @bp.route("/kontor/<slug>/dette-gjor-vi", methods=["GET", "POST"])
@@ -100,8 +114,14 @@ def note_edit(slug: str, note_id: int):
         flash(_("Notatet er endret."))
         return redirect(url_for("dashboard.notes", slug=office.slug))
     status = 400 if form.is_submitted() else 200
-    return render_template("dashboard/notes.html", office=office, note=note, form=form,
-                           max_length=NOTE_MAX, mode="edit"), status
+    return render_template(
+        "dashboard/notes.html",
+        office=office,
+        note=note,
+        form=form,
+        max_length=NOTE_MAX,
+        mode="edit",
+    ), status
 
 
 @bp.route("/kontor/<slug>/dette-gjor-vi/<int:note_id>/slett", methods=["GET", "POST"])
@@ -117,5 +137,6 @@ def note_delete(slug: str, note_id: int):
         db.session.commit()
         flash(_("Notatet er slettet."))
         return redirect(url_for("dashboard.notes", slug=office.slug))
-    return render_template("dashboard/notes.html", office=office, note=note, form=form,
-                           mode="delete")
+    return render_template(
+        "dashboard/notes.html", office=office, note=note, form=form, mode="delete"
+    )

@@ -28,15 +28,16 @@ def stylesheet(plotly_js: Path) -> str:
     for match in _ENTRY.finditer(source, start + 1, end + 1):
         selector = next(g for g in match.groups()[:3] if g is not None)
         declarations = next(g for g in match.groups()[3:] if g is not None)
-        selector = (selector.replace("X", ".js-plotly-plot .plotly")
-                    .replace("Y", ".plotly-notifier"))
+        selector = selector.replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
         rules.append(f"{selector}{{{declarations}}}")
     if len(rules) < 20 or not any(".main-svg{position:absolute" in r for r in rules):
         raise RuntimeError("plotly.js style rules were not read completely")
     return "\n".join(rules) + "\n"
 
 
-_MAPLIBRE = re.compile(r'getElementById\("([0-9a-f]{32,64})"\)\)\{var \w+=document\.createElement\("style"\)')
+_MAPLIBRE = re.compile(
+    r'getElementById\("([0-9a-f]{32,64})"\)\)\{var \w+=document\.createElement\("style"\)'
+)
 
 
 @cache

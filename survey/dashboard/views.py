@@ -22,8 +22,9 @@ from . import bp, charts, data
 from .labels import BAND_OF_RUNG, BANDS, KIND_LABELS, RUNGS, period_label, rung_label
 
 # plotly.js's basic bundle (bars, markers, error bars), vendored: scripts/vendor_plotly.py.
-PLOTLY_JS = (Path(__file__).resolve().parent.parent / "static" / "vendor" / "plotly"
-             / "plotly-basic.min.js")
+PLOTLY_JS = (
+    Path(__file__).resolve().parent.parent / "static" / "vendor" / "plotly" / "plotly-basic.min.js"
+)
 TREND_PERIODS = 8
 SORT_KEYS = ("navn", "svar", "median", "reell", *data.THEMES)
 
@@ -52,13 +53,19 @@ def release_context() -> dict:
     """The release the page shows and when the next one can come, for every dashboard
     page (published lazily here once a month is complete)."""
     release = releases.ensure_current()
-    return {"released": {
-        "release": release,
-        "through_label": (period_label(ReportingPeriod.containing(release.through, "month"))
-                          if release else None),
-        "next_label": format_date(releases.next_update(release, releases.precision()),
-                                  "d. MMMM y"),
-    }}
+    return {
+        "released": {
+            "release": release,
+            "through_label": (
+                period_label(ReportingPeriod.containing(release.through, "month"))
+                if release
+                else None
+            ),
+            "next_label": format_date(
+                releases.next_update(release, releases.precision()), "d. MMMM y"
+            ),
+        }
+    }
 
 
 def chosen_period(snap: data.Snapshot) -> ReportingPeriod | None:
@@ -128,17 +135,35 @@ def overview():
             shares = {band: [ladder.band_share(band) for _, ladder in drawn] for band in BANDS}
             figure, sketch = snap.memo(
                 ("overview-figure", period, lang, tuple(names)),
-                lambda: (charts.overview(names, shares, band_labels(), lang),
-                         charts.stacked_rows(names, shares, [
-                             _("reell %(share)s", share=percent(ladder.band_share(3)))
-                             for _name, ladder in drawn])))
+                lambda: (
+                    charts.overview(names, shares, band_labels(), lang),
+                    charts.stacked_rows(
+                        names,
+                        shares,
+                        [
+                            _("reell %(share)s", share=percent(ladder.band_share(3)))
+                            for _name, ladder in drawn
+                        ],
+                    ),
+                ),
+            )
     return render_template(
         "dashboard/overview.html",
-        snap=snap, period=period, version=version, versions=versions,
-        choices=period_choices(snap) if period else [], rows=rows, pool=pool,
-        national=national, figure=figure, sketch=sketch, themes=theme_labels(version),
+        snap=snap,
+        period=period,
+        version=version,
+        versions=versions,
+        choices=period_choices(snap) if period else [],
+        rows=rows,
+        pool=pool,
+        national=national,
+        figure=figure,
+        sketch=sketch,
+        themes=theme_labels(version),
         band_legend=[(label, charts.BAND_COLOURS[band]) for band, label in band_labels().items()],
-        sort=request.args.get("sorter", "navn"), sort_keys=SORT_KEYS, period_label=period_label,
+        sort=request.args.get("sorter", "navn"),
+        sort_keys=SORT_KEYS,
+        period_label=period_label,
         **released,
     )
 
@@ -177,11 +202,20 @@ def office(slug: str):
     snap = data.snapshot(version)
     period = chosen_period(snap)
     lang = str(get_locale())
-    context = {**released, "office": office, "snap": snap, "period": period, "version": version,
-               "versions": versions, "period_label": period_label,
-               "choices": period_choices(snap) if period else [],
-               "themes": theme_labels(version), "rung_label": rung_label,
-               "band_labels": band_labels(), "band_of_rung": BAND_OF_RUNG}
+    context = {
+        **released,
+        "office": office,
+        "snap": snap,
+        "period": period,
+        "version": version,
+        "versions": versions,
+        "period_label": period_label,
+        "choices": period_choices(snap) if period else [],
+        "themes": theme_labels(version),
+        "rung_label": rung_label,
+        "band_labels": band_labels(),
+        "band_of_rung": BAND_OF_RUNG,
+    }
     if period is None:
         return render_template("dashboard/office.html", cell=None, **context)
 
@@ -190,8 +224,11 @@ def office(slug: str):
     # Across a version change, earlier periods come from the version the crosswalk names,
     # with only the scores it calls comparable (data.bridged); the rest stay empty.
     questionnaire = available().get(version)
-    earlier = (data.snapshot(questionnaire.crosswalk_from)
-               if questionnaire and questionnaire.crosswalk_from in versions else None)
+    earlier = (
+        data.snapshot(questionnaire.crosswalk_from)
+        if questionnaire and questionnaire.crosswalk_from in versions
+        else None
+    )
 
     def across(p: ReportingPeriod):
         own = snap.cell(office.id, p)
@@ -208,10 +245,15 @@ def office(slug: str):
         trend.append(trend[-1].previous())
     trend_cells = [across(p) for p in reversed(trend)]
     # Scores of an earlier version's period that are not comparable: said so, not "hidden".
-    incomparable = {(c.period, code) for c in [previous, *trend_cells]
-                    if earlier is not None and snap.cell(office.id, c.period).responses is None
-                    and c.responses is not None
-                    for code in data.THEMES if not questionnaire.comparable(code, earlier.version)}
+    incomparable = {
+        (c.period, code)
+        for c in [previous, *trend_cells]
+        if earlier is not None
+        and snap.cell(office.id, c.period).responses is None
+        and c.responses is not None
+        for code in data.THEMES
+        if not questionnaire.comparable(code, earlier.version)
+    }
     measure_labels = _measure_labels(version, lang)
     measures = [m for m in data.measures(snap, office.id, period) if m.measure in measure_labels]
     measures.sort(key=lambda m: list(measure_labels).index(m.measure))
@@ -219,19 +261,33 @@ def office(slug: str):
     comments = _approved_comments(office, period, version, cell, snap)
 
     series = [
-        (office.name, cell), (_("Hele landet"), national),
+        (office.name, cell),
+        (_("Hele landet"), national),
         (_("Forrige periode (%(period)s)", period=period_label(period.previous())), previous),
     ]
-    figures, sketches = snap.memo(("office-figures", office.id, period, lang),
-                                  lambda: _office_figures(office, period, cell, series,
-                                                          trend_cells, measures,
-                                                          measure_labels, context, lang))
+    figures, sketches = snap.memo(
+        ("office-figures", office.id, period, lang),
+        lambda: _office_figures(
+            office, period, cell, series, trend_cells, measures, measure_labels, context, lang
+        ),
+    )
     return render_template(
-        "dashboard/office.html", cell=cell, national=national, previous=previous,
-        series=series, trend_cells=trend_cells, measures=measures,
-        measure_labels=measure_labels, measure_summary=measure_summary, figures=figures,
-        sketches=sketches, legends=_legends(series), comments=comments,
-        incomparable=incomparable, bridged_from=earlier.version if earlier else None, **context,
+        "dashboard/office.html",
+        cell=cell,
+        national=national,
+        previous=previous,
+        series=series,
+        trend_cells=trend_cells,
+        measures=measures,
+        measure_labels=measure_labels,
+        measure_summary=measure_summary,
+        figures=figures,
+        sketches=sketches,
+        legends=_legends(series),
+        comments=comments,
+        incomparable=incomparable,
+        bridged_from=earlier.version if earlier else None,
+        **context,
     )
 
 
@@ -249,11 +305,20 @@ def _approved_comments(office, period, version: int, cell, snap) -> list[str] | 
 
     if cell.responses is None or snap.release is None:
         return None
-    bodies = list(db.session.scalars(select(Comment.body).where(
-        Comment.release_id.is_not(None), Comment.release_id <= snap.release.id,
-        Comment.office_id == office.id, Comment.status == "approved", Comment.body != "",
-        Comment.questionnaire_version == version,
-        Comment.period_start >= period.start, Comment.period_start < period.end)))
+    bodies = list(
+        db.session.scalars(
+            select(Comment.body).where(
+                Comment.release_id.is_not(None),
+                Comment.release_id <= snap.release.id,
+                Comment.office_id == office.id,
+                Comment.status == "approved",
+                Comment.body != "",
+                Comment.questionnaire_version == version,
+                Comment.period_start >= period.start,
+                Comment.period_start < period.end,
+            )
+        )
+    )
     bodies.sort()
     random.Random(f"{snap.release.id}:{office.id}:{period.code}:{version}").shuffle(bodies)
     return bodies
@@ -262,52 +327,76 @@ def _approved_comments(office, period, version: int, cell, snap) -> list[str] | 
 def _legends(series) -> dict[str, list[tuple[str, str]]]:
     """Colour keys for the server-drawn charts: the bands, and the themes' series."""
     bands = [(label, charts.BAND_COLOURS[band]) for band, label in band_labels().items()]
-    return {"bands": bands,
-            "series": [(name, colour) for (name, _c), colour in zip(series, charts.SERIES_COLOURS)]}
+    return {
+        "bands": bands,
+        "series": [(name, colour) for (name, _c), colour in zip(series, charts.SERIES_COLOURS)],
+    }
 
 
-def _office_figures(office, period, cell, series, trend_cells, measures, measure_labels,
-                    context, lang) -> tuple[dict[str, str], dict[str, list[dict]]]:
+def _office_figures(
+    office, period, cell, series, trend_cells, measures, measure_labels, context, lang
+) -> tuple[dict[str, str], dict[str, list[dict]]]:
     """The office page's plotly figures as JSON, and the same charts as rows for the
     server-drawn SVG (built once per snapshot and language)."""
     figures, sketches = {}, {}
     if cell.ladder:
         figures["ladder"] = charts.ladder(
-            {r: cell.ladder.share(r) for r in RUNGS}, cell.ladder.counts,
-            {r: rung_label(r) for r in RUNGS}, BAND_OF_RUNG, band_labels(), lang)
+            {r: cell.ladder.share(r) for r in RUNGS},
+            cell.ladder.counts,
+            {r: rung_label(r) for r in RUNGS},
+            BAND_OF_RUNG,
+            band_labels(),
+            lang,
+        )
         top_down = list(range(8, 0, -1))
         sketches["ladder"] = charts.bar_rows(
-            [rung_label(r) for r in top_down], [cell.ladder.share(r) for r in top_down],
+            [rung_label(r) for r in top_down],
+            [cell.ladder.share(r) for r in top_down],
             [charts.BAND_COLOURS[BAND_OF_RUNG[r]] for r in top_down],
-            [percent(cell.ladder.share(r)) for r in top_down])
+            [percent(cell.ladder.share(r)) for r in top_down],
+        )
     theme_values = [
         (name, [(f.mean, f.low, f.high) if (f := c.themes[t]) else None for t in data.THEMES])
         for name, c in series
     ]
     if any(v for _, values in theme_values for v in values):
         figures["themes"] = charts.themes(
-            [context["themes"][t] for t in data.THEMES], theme_values, lang)
+            [context["themes"][t] for t in data.THEMES], theme_values, lang
+        )
         sketches["themes"] = charts.mark_rows(
-            [context["themes"][t] for t in data.THEMES], [values for _, values in theme_values])
+            [context["themes"][t] for t in data.THEMES], [values for _, values in theme_values]
+        )
     if any(c.ladder for c in trend_cells):
-        shares = {b: [c.ladder.band_share(b) if c.ladder else None for c in trend_cells]
-                  for b in BANDS}
+        shares = {
+            b: [c.ladder.band_share(b) if c.ladder else None for c in trend_cells] for b in BANDS
+        }
         medians = [c.ladder.median if c.ladder else None for c in trend_cells]
         figures["trend"] = charts.trend(
-            [period_label(c.period) for c in trend_cells], shares, band_labels(), medians,
-            _("Median trinn"), lang)
+            [period_label(c.period) for c in trend_cells],
+            shares,
+            band_labels(),
+            medians,
+            _("Median trinn"),
+            lang,
+        )
         sketches["trend"] = charts.stacked_rows(
-            [period_label(c.period) for c in trend_cells], shares,
-            [_("median %(rung)s", rung=number(m, 1)) if m is not None else "" for m in medians])
+            [period_label(c.period) for c in trend_cells],
+            shares,
+            [_("median %(rung)s", rung=number(m, 1)) if m is not None else "" for m in medians],
+        )
     shown_measures = [m for m in measures if m.participants]
     if shown_measures:
         figures["measures"] = charts.measures(
             [measure_labels[m.measure] for m in shown_measures],
-            [m.participants for m in shown_measures], lang)
+            [m.participants for m in shown_measures],
+            lang,
+        )
         sketches["measures"] = charts.bar_rows(
             [measure_labels[m.measure] for m in shown_measures],
-            [m.participants for m in shown_measures], ["#0072B2"] * len(shown_measures),
-            [number(m.participants) for m in shown_measures])
+            [m.participants for m in shown_measures],
+            ["#0072B2"] * len(shown_measures),
+            [number(m.participants) for m in shown_measures],
+        )
     return figures, sketches
 
 

@@ -20,16 +20,22 @@ COMMENTS = (
     ("Jeg følte meg mer som en sak enn som et menneske på det første møtet.", "approved"),
     ("Kari på kontoret var veldig grei, men jeg ventet 3 uker på svar.", "pending"),
     ("Tiltaket i Bodø passet ikke, og ingen spurte meg før jeg ble sendt dit.", "pending"),
-    ("Jeg er 23 år og har hatt fire veiledere på ett år. Det er slitsomt å begynne på nytt.",
-     "pending"),
+    (
+        "Jeg er 23 år og har hatt fire veiledere på ett år. Det er slitsomt å begynne på nytt.",
+        "pending",
+    ),
     ("Skulle ønske møtene var på ettermiddagen, jeg har deltidsjobb om morgenen.", "pending"),
 )
 
 NOTES = (
-    ("Det er vanskelig å nå veilederen når noe endrer seg.",
-     "Faste telefontider tirsdag og torsdag, og svar på meldinger innen to arbeidsdager."),
-    ("Dere vet ikke alltid hvorfor et tiltak blir foreslått.",
-     "Alle får en oversikt over tiltakene på første møte og velger sammen med veilederen."),
+    (
+        "Det er vanskelig å nå veilederen når noe endrer seg.",
+        "Faste telefontider tirsdag og torsdag, og svar på meldinger innen to arbeidsdager.",
+    ),
+    (
+        "Dere vet ikke alltid hvorfor et tiltak blir foreslått.",
+        "Alle får en oversikt over tiltakene på første møte og velger sammen med veilederen.",
+    ),
 )
 
 
@@ -43,12 +49,20 @@ def seed_administration(offices: list[Office], seed: int = 1) -> None:
     last_month = (this_month.replace(day=1) - date.resolution).replace(day=1)
     for office in offices:
         for body, status in rng.sample(COMMENTS, 5):
-            db.session.add(Comment(
-                office_id=office.id, period_start=rng.choice((last_month, this_month)),
-                questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                body=body, status=status))
+            db.session.add(
+                Comment(
+                    office_id=office.id,
+                    period_start=rng.choice((last_month, this_month)),
+                    questionnaire_version=1,
+                    language="nb",
+                    item_code="hel_fritekst",
+                    body=body,
+                    status=status,
+                )
+            )
     # NAV Bodø (the demo leader's office) first, so its public page shows notes.
     for office in sorted(offices, key=lambda office: office.slug != "bodo")[:3]:
         for you_said, we_do in NOTES:
-            db.session.add(ActionNote(office_id=office.id, written_on=today,
-                                      you_said=you_said, we_do=we_do))
+            db.session.add(
+                ActionNote(office_id=office.id, written_on=today, you_said=you_said, we_do=we_do)
+            )

@@ -58,8 +58,16 @@ def ensure_offices(count: int) -> list[Office]:
 # a million rows then cost the database's time, not per-row ORM work. SQLite stores a
 # Uuid as its 32 hex digits and a Date as ISO text; COPY reads both as they are.
 COLUMNS = (
-    "id", "office_id", "period_start", "questionnaire_version", "language", "answers",
-    "scoring_version", "rung", "band", *THEME_INDEX_COLUMNS.values(),
+    "id",
+    "office_id",
+    "period_start",
+    "questionnaire_version",
+    "language",
+    "answers",
+    "scoring_version",
+    "rung",
+    "band",
+    *THEME_INDEX_COLUMNS.values(),
 )
 
 
@@ -75,7 +83,8 @@ def _insert_rows(connection, rows: list[tuple]) -> None:
     cursor = raw.cursor()
     try:
         cursor.executemany(
-            f"INSERT INTO response ({names}) VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+            f"INSERT INTO response ({names}) VALUES ({', '.join('?' * len(COLUMNS))})", rows
+        )
     finally:
         cursor.close()
 
@@ -95,8 +104,14 @@ def _sqlite_pragmas(connection, pragmas: dict) -> dict:
 SEED_PRAGMAS = {"cache_size": -65536, "synchronous": 0}
 
 
-def seed_responses(offices: list[Office], responses: int, months: int, seed: int = 1,
-                   questionnaire=None, periods: list[date] | None = None) -> float:
+def seed_responses(
+    offices: list[Office],
+    responses: int,
+    months: int,
+    seed: int = 1,
+    questionnaire=None,
+    periods: list[date] | None = None,
+) -> float:
     """Insert ``responses`` synthetic responses spread over ``offices`` and the last
     ``months`` months (or the months ``periods``), in the live questionnaire version (or
     ``questionnaire``), and add them to the tallies in the same transaction (summed here
@@ -113,10 +128,17 @@ def seed_responses(offices: list[Office], responses: int, months: int, seed: int
     summer = tally.Summer()
     for n, mean in enumerate(POOL_MEANS):
         for person in answer_pool(questionnaire, mean, size, seed + n):
-            stored.append((
-                questionnaire.version, person.language, json.dumps(person.answers),
-                SCORING_VERSION, person.scores.rung, person.scores.band,
-                *(person.scores.theme_indices.get(theme) for theme in THEME_INDEX_COLUMNS)))
+            stored.append(
+                (
+                    questionnaire.version,
+                    person.language,
+                    json.dumps(person.answers),
+                    SCORING_VERSION,
+                    person.scores.rung,
+                    person.scores.band,
+                    *(person.scores.theme_indices.get(theme) for theme in THEME_INDEX_COLUMNS),
+                )
+            )
             summer.add(tally.increments(_as_response(person)))
     pool_of = [rng.randrange(len(POOL_MEANS)) for _ in offices]
     # A cell is an office and a month; its rows draw from the office's pool.
@@ -132,9 +154,11 @@ def seed_responses(offices: list[Office], responses: int, months: int, seed: int
             for first in range(0, responses, BATCH):
                 count = min(BATCH, responses - first)
                 rows = []
-                for ident, cell, person in zip(random_ids(count),
-                                               rng.choices(range(len(cells)), k=count),
-                                               rng.choices(range(size), k=count)):
+                for ident, cell, person in zip(
+                    random_ids(count),
+                    rng.choices(range(len(cells)), k=count),
+                    rng.choices(range(size), k=count),
+                ):
                     drawn = base[cell] + person
                     members[cell].append(drawn)
                     rows.append((ident, *heads[cell], *stored[drawn]))
@@ -142,12 +166,16 @@ def seed_responses(offices: list[Office], responses: int, months: int, seed: int
             with Session(bind=connection) as session:
                 for at in range(0, len(cells), TALLY_CELLS):
                     tally_rows, measure_rows = [], []
-                    for (office, month), drawn in zip(cells[at:at + TALLY_CELLS],
-                                                      members[at:at + TALLY_CELLS]):
+                    for (office, month), drawn in zip(
+                        cells[at : at + TALLY_CELLS], members[at : at + TALLY_CELLS]
+                    ):
                         if drawn:
                             row, measures = summer.sum(drawn)
-                            key = {"office_id": office.id, "period_start": month,
-                                   "questionnaire_version": questionnaire.version}
+                            key = {
+                                "office_id": office.id,
+                                "period_start": month,
+                                "questionnaire_version": questionnaire.version,
+                            }
                             tally_rows.append(key | row)
                             measure_rows += [key | measure for measure in measures]
                     tally.add_rows(session, tally_rows, measure_rows)
@@ -178,8 +206,9 @@ def seed_two_versions(offices: list[Office], responses: int, months: int) -> flo
     newer = [m for m in periods if m not in older]
     share = round(responses * len(older) / len(periods))
     seconds = seed_responses(offices, share, months, questionnaire=get(1), periods=older)
-    seconds += seed_responses(offices, responses - share, months, seed=2,
-                              questionnaire=get(2), periods=newer)
+    seconds += seed_responses(
+        offices, responses - share, months, seed=2, questionnaire=get(2), periods=newer
+    )
     versions.make_live(2, "demo")
     db.session.commit()
     return seconds
@@ -187,9 +216,14 @@ def seed_two_versions(offices: list[Office], responses: int, months: int) -> flo
 
 def _as_response(person) -> SimpleNamespace:
     """What ``tally.increments`` reads of a response, for a synthetic respondent."""
-    return SimpleNamespace(answers=person.answers, rung=person.scores.rung, **{
-        column: person.scores.theme_indices.get(theme)
-        for theme, column in THEME_INDEX_COLUMNS.items()})
+    return SimpleNamespace(
+        answers=person.answers,
+        rung=person.scores.rung,
+        **{
+            column: person.scores.theme_indices.get(theme)
+            for theme, column in THEME_INDEX_COLUMNS.items()
+        },
+    )
 
 
 # Demo accounts, printed when the demo server starts. Never use these outside a demo.
@@ -208,15 +242,18 @@ def ensure_demo_accounts() -> None:
     for username, password, role, slugs in DEMO_ACCOUNTS:
         if username in existing:
             continue
-        account = Account(username=username, role=role,
-                          offices=[offices[s] for s in slugs if s in offices])
+        account = Account(
+            username=username, role=role, offices=[offices[s] for s in slugs if s in offices]
+        )
         account.set_password(password)
         db.session.add(account)
     db.session.commit()
 
 
 @click.command("seed-demo")
-@click.option("--offices", default=len(demo_offices(10)), show_default=True, help="How many offices.")
+@click.option(
+    "--offices", default=len(demo_offices(10)), show_default=True, help="How many offices."
+)
 @click.option("--responses", default=0, show_default=True, help="Synthetic responses to add.")
 @click.option("--months", default=24, show_default=True, help="Spread over this many months.")
 @click.option("--seed", default=1, show_default=True, help="Random seed, for repeatable data.")
@@ -227,15 +264,21 @@ def seed_demo_command(offices: int, responses: int, months: int, seed: int) -> N
     click.echo(f"{len(created)} demo offices ready.")
     if responses:
         seconds = seed_responses(created, responses, months, seed)
-        click.echo(f"Added {responses:,} synthetic responses in {seconds:.1f} s "
-                   f"({responses / seconds:,.0f} per second).")
+        click.echo(
+            f"Added {responses:,} synthetic responses in {seconds:.1f} s "
+            f"({responses / seconds:,.0f} per second)."
+        )
 
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
-@click.option("--responses", default=3000, show_default=True,
-              help="Synthetic responses to seed when the database has none.")
+@click.option(
+    "--responses",
+    default=3000,
+    show_default=True,
+    help="Synthetic responses to seed when the database has none.",
+)
 @with_appcontext
 def demo_command(host: str, port: int, responses: int) -> None:
     """Migrate the database, seed demo data if it is empty, and serve Stigen."""
@@ -247,8 +290,10 @@ def demo_command(host: str, port: int, responses: int) -> None:
     db.session.commit()
     if not db.session.scalar(select(func.count()).select_from(Response)):
         seconds = seed_two_versions(offices, responses, months=12)
-        click.echo(f"Seeded {responses:,} synthetic responses in {seconds:.1f} s "
-                   "(questionnaire version 1, then version 2 since the last whole quarter).")
+        click.echo(
+            f"Seeded {responses:,} synthetic responses in {seconds:.1f} s "
+            "(questionnaire version 1, then version 2 since the last whole quarter)."
+        )
     from .. import releases
 
     releases.ensure_current()  # the figures shown come from a release: make the first now
@@ -256,11 +301,18 @@ def demo_command(host: str, port: int, responses: int) -> None:
     click.echo(f"\nStigen runs on {base}/  (a survey: {base}/k/bodo)")
     click.echo(f"Results: {base}/resultater/ — demo accounts (username / password):")
     for username, password, role, slugs in DEMO_ACCOUNTS:
-        click.echo(f"  {username:8} / {password:15} {role}" + (f" for {', '.join(slugs)}" if slugs else ""))
+        click.echo(
+            f"  {username:8} / {password:15} {role}" + (f" for {', '.join(slugs)}" if slugs else "")
+        )
     click.echo("")
     from werkzeug.serving import run_simple
 
     from ..privacy import PrivateRequestHandler
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True,
-               request_handler=PrivateRequestHandler)
+    run_simple(
+        host,
+        port,
+        current_app._get_current_object(),
+        threaded=True,
+        request_handler=PrivateRequestHandler,
+    )

@@ -66,7 +66,9 @@ def respondent(questionnaire: Questionnaire, office_mean: float, rng: random.Ran
             answers[item.code] = min(8, max(1, round(4.3 + 1.6 * latent + rng.gauss(0, 1.2))))
         elif item.type == "scale":
             # Stigma is felt more where the follow-up works less well.
-            direction = -1 if item.theme and not questionnaire.themes[item.theme].higher_is_better else 1
+            direction = (
+                -1 if item.theme and not questionnaire.themes[item.theme].higher_is_better else 1
+            )
             value = _agreement(direction * latent, rng)
             answers[item.code] = 6 - value if item.reverse else value
         elif item.type == "choice":
@@ -79,7 +81,9 @@ def respondent(questionnaire: Questionnaire, office_mean: float, rng: random.Ran
                 picked = rng.sample(substantive, k=rng.choice((1, 1, 2, 3)))
                 answers[item.code] = [v for v in substantive if v in picked]
     language = rng.choices(("nb", "nn", "en"), weights=(80, 12, 8))[0]
-    return SyntheticAnswers(answers=answers, scores=score(questionnaire, answers), language=language)
+    return SyntheticAnswers(
+        answers=answers, scores=score(questionnaire, answers), language=language
+    )
 
 
 def answer_pool(questionnaire: Questionnaire, office_mean: float, size: int, seed: int):
@@ -87,7 +91,6 @@ def answer_pool(questionnaire: Questionnaire, office_mean: float, size: int, see
     are drawn from small pools so that making them costs database time, not Python time."""
     rng = random.Random(seed)
     return [respondent(questionnaire, office_mean, rng) for _ in range(size)]
-
 
 
 # uuid4's fixed bits, set in bulk: the version (4) in byte 6, the variant (10xx) in byte 8.
@@ -103,4 +106,4 @@ def random_ids(count: int) -> list[str]:
     raw[6::16] = raw[6::16].translate(_VERSION_4)
     raw[8::16] = raw[8::16].translate(_VARIANT)
     digits = raw.hex()
-    return [digits[at:at + 32] for at in range(0, 32 * count, 32)]
+    return [digits[at : at + 32] for at in range(0, 32 * count, 32)]

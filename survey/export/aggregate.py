@@ -10,33 +10,54 @@ from ..dashboard.data import NATIONAL, THEMES, Cell, Snapshot
 from ..periods import ReportingPeriod
 
 HEADER = [
-    "office", "period", "responses", "ladder_n", "median_rung",
-    "share_ikke_deltakelse", "share_symbolsk_deltakelse", "share_reell_innflytelse",
-    "reell_low95", "reell_high95",
+    "office",
+    "period",
+    "responses",
+    "ladder_n",
+    "median_rung",
+    "share_ikke_deltakelse",
+    "share_symbolsk_deltakelse",
+    "share_reell_innflytelse",
+    "reell_low95",
+    "reell_high95",
     *(f"{theme}_{part}" for theme in THEMES for part in ("n", "index", "low95", "high95")),
 ]
-FLOAT_COLUMNS = tuple(i for i, name in enumerate(HEADER)
-                      if name.startswith(("median", "share", "reell")) or
-                      name.endswith(("index", "low95", "high95")))
+FLOAT_COLUMNS = tuple(
+    i
+    for i, name in enumerate(HEADER)
+    if name.startswith(("median", "share", "reell")) or name.endswith(("index", "low95", "high95"))
+)
 
 
 def _row(label: str, cell: Cell) -> list:
     ladder = cell.ladder
     row = [label, cell.period.code, cell.responses]
     if ladder:
-        row += [ladder.n, ladder.median, *(round(ladder.band_share(b), 4) for b in (1, 2, 3)),
-                round(ladder.real_interval[0], 4), round(ladder.real_interval[1], 4)]
+        row += [
+            ladder.n,
+            ladder.median,
+            *(round(ladder.band_share(b), 4) for b in (1, 2, 3)),
+            round(ladder.real_interval[0], 4),
+            round(ladder.real_interval[1], 4),
+        ]
     else:
         row += [None] * 7
     for theme in THEMES:
         figure = cell.themes[theme]
-        row += ([figure.n, round(figure.mean, 2), round(figure.low, 2), round(figure.high, 2)]
-                if figure else [None] * 4)
+        row += (
+            [figure.n, round(figure.mean, 2), round(figure.low, 2), round(figure.high, 2)]
+            if figure
+            else [None] * 4
+        )
     return row
 
 
-def aggregate_rows(snap: Snapshot, offices: Iterable[tuple[int, str]],
-                   periods: Iterable[ReportingPeriod], with_pool: bool) -> list[list]:
+def aggregate_rows(
+    snap: Snapshot,
+    offices: Iterable[tuple[int, str]],
+    periods: Iterable[ReportingPeriod],
+    with_pool: bool,
+) -> list[list]:
     """One row per office and period, then "andre" (offices not shown, pooled) and
     "hele_landet"; a hidden figure is an empty cell, exactly as a missing one."""
     rows = []

@@ -97,8 +97,12 @@ def value_code(value) -> int:
 
 def qi_code(language, age, duration, counsellors) -> int:
     """The packed combination of the non-structural QIs (language in the top bits)."""
-    return (LANGUAGE_CODES.get(language, OTHER) << 12 | value_code(age) << 8
-            | value_code(duration) << 4 | value_code(counsellors))
+    return (
+        LANGUAGE_CODES.get(language, OTHER) << 12
+        | value_code(age) << 8
+        | value_code(duration) << 4
+        | value_code(counsellors)
+    )
 
 
 def blanked_fields(level: int) -> tuple[str, ...]:
@@ -111,11 +115,11 @@ class LabelStats:
     """What the rule did to one published (office, period) class of rows."""
 
     rows: int = 0
-    pooled: int = 0                   # rows whose office is published as "andre"
-    generalised: int = 0              # rows whose period is coarser than their month
+    pooled: int = 0  # rows whose office is published as "andre"
+    generalised: int = 0  # rows whose period is coarser than their month
     blanked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BLANK_ORDER, 0))
-    smallest: int = 0                 # the smallest QI class
-    at_risk: int = 0                  # rows in QI classes under RISK_FACTOR × k
+    smallest: int = 0  # the smallest QI class
+    at_risk: int = 0  # rows in QI classes under RISK_FACTOR × k
     # Sums of the rows' class codes (label << 16 | kept combination) and of their squares:
     # a file whose rows of this label give other sums holds other classes than decided.
     moments: tuple[int, int] = (0, 0)
@@ -133,7 +137,7 @@ class Decisions:
     # (8 bytes an entry, where a set of ints takes about 60).
     kept: set[int] | array = field(default_factory=set)
     stats: list[LabelStats] = field(default_factory=list)
-    left_out: int = 0                 # released rows in months under k
+    left_out: int = 0  # released rows in months under k
 
     def label_of(self, office_id: int, month: date) -> tuple[object, ReportingPeriod] | None:
         found = self.cells.get((office_id, month))
@@ -172,13 +176,16 @@ class Decisions:
 
 def _covered(period: ReportingPeriod, chosen: tuple[ReportingPeriod, ...]) -> bool:
     """Whether every month of ``period`` lies in one of ``chosen``."""
-    months = [ReportingPeriod.containing(period.start.replace(month=period.start.month + n),
-                                         "month") for n in range(period.months)]
+    months = [
+        ReportingPeriod.containing(period.start.replace(month=period.start.month + n), "month")
+        for n in range(period.months)
+    ]
     return all(any(c.start <= m.start < c.end for c in chosen) for m in months)
 
 
-def pool(cell_counts: dict[tuple[int, date], int], k: int,
-         hidden: set = frozenset()) -> tuple[dict, int]:
+def pool(
+    cell_counts: dict[tuple[int, date], int], k: int, hidden: set = frozenset()
+) -> tuple[dict, int]:
     """Step 1: each office-month's published office (its id, or POOLED) and the rows left
     out (months under k). ``hidden`` office-months pool whatever their size."""
     by_month: dict[date, list[tuple[int, int]]] = defaultdict(list)
@@ -237,8 +244,11 @@ def suppress(counts: dict[int, int], k: int) -> tuple[dict[int, int], dict[int, 
         del kept[cls]
         for code, level in level_of.items():
             if code & LEVEL_MASKS[level] == cls:
-                level_of[code] = next(lv for lv in range(level + 1, len(LEVEL_MASKS))
-                                      if (code & LEVEL_MASKS[lv]) in kept)
+                level_of[code] = next(
+                    lv
+                    for lv in range(level + 1, len(LEVEL_MASKS))
+                    if (code & LEVEL_MASKS[lv]) in kept
+                )
                 kept[code & LEVEL_MASKS[level_of[code]]] += counts[code]
     return kept, level_of
 
@@ -252,9 +262,13 @@ def _blanked_cells(counts: dict[int, int], level_of: dict[int, int]) -> dict[str
     return blanked
 
 
-def decide(cell_counts: dict[tuple[int, date], int],
-           combinations: Iterable[tuple[int, date, int, int]], k: int,
-           end: date | None, hidden: set = frozenset()) -> Decisions:
+def decide(
+    cell_counts: dict[tuple[int, date], int],
+    combinations: Iterable[tuple[int, date, int, int]],
+    k: int,
+    end: date | None,
+    hidden: set = frozenset(),
+) -> Decisions:
     """The whole rule over one release: ``cell_counts`` are the released rows per
     (office, month); ``combinations`` the released rows per (office, month, QI code) as
     (office, month, code, rows), ordered by office (so one office is held at a time)."""
@@ -278,8 +292,7 @@ def decide(cell_counts: dict[tuple[int, date], int],
         _decide_label(decisions, current, rows, k)
     if pooled:
         _decide_label(decisions, POOLED, pooled, k)
-    pooled_ids = {month: decisions.cells.pop((POOLED, month))
-                  for month in {m for m, _ in pooled}}
+    pooled_ids = {month: decisions.cells.pop((POOLED, month)) for month in {m for m, _ in pooled}}
     for (office, month), label in published.items():
         if label == POOLED and month in pooled_ids:
             decisions.cells[(office, month)] = pooled_ids[month]
@@ -321,13 +334,20 @@ def _decide_label(decisions: Decisions, office, rows: dict[tuple[date, int], int
         rows_in = sum(counts.values())
         if min(sizes) < k:  # never: the steps above make sure (and a test holds them to it)
             raise AnonymityError(f"a class under k = {k} in label {office} {period.code}")
-        decisions.stats.append(LabelStats(
-            rows=rows_in, pooled=rows_in if office == POOLED else 0,
-            generalised=rows_in if kind != "month" else 0,
-            blanked=_blanked_cells(counts, level_of), smallest=min(sizes),
-            at_risk=sum(n for n in sizes if n < RISK_FACTOR * k),
-            moments=(sum((base | cls) * n for cls, n in kept.items()),
-                     sum((base | cls) ** 2 * n for cls, n in kept.items()))))
+        decisions.stats.append(
+            LabelStats(
+                rows=rows_in,
+                pooled=rows_in if office == POOLED else 0,
+                generalised=rows_in if kind != "month" else 0,
+                blanked=_blanked_cells(counts, level_of),
+                smallest=min(sizes),
+                at_risk=sum(n for n in sizes if n < RISK_FACTOR * k),
+                moments=(
+                    sum((base | cls) * n for cls, n in kept.items()),
+                    sum((base | cls) ** 2 * n for cls, n in kept.items()),
+                ),
+            )
+        )
     for month, _ in rows:
         decisions.cells[(office, month)] = ids[ReportingPeriod.containing(month, kind)]
 
@@ -344,29 +364,51 @@ def level_for(kept: set[int], label_id: int, code: int) -> int:
 def to_json(decisions: Decisions) -> dict:
     """The decisions as plain data (kept on disk per release: they never change)."""
     return {
-        "k": decisions.k, "end": decisions.end.isoformat() if decisions.end else None,
+        "k": decisions.k,
+        "end": decisions.end.isoformat() if decisions.end else None,
         "left_out": decisions.left_out,
         "labels": [[office, period.code] for office, period in decisions.labels],
-        "cells": [[office, month.isoformat(), label] for (office, month), label
-                  in decisions.cells.items()],
+        "cells": [
+            [office, month.isoformat(), label] for (office, month), label in decisions.cells.items()
+        ],
         "kept": pack_kept(sorted(decisions.kept)),
-        "stats": [[s.rows, s.pooled, s.generalised, [s.blanked[n] for n in BLANK_ORDER],
-                   s.smallest, s.at_risk, list(s.moments)] for s in decisions.stats],
+        "stats": [
+            [
+                s.rows,
+                s.pooled,
+                s.generalised,
+                [s.blanked[n] for n in BLANK_ORDER],
+                s.smallest,
+                s.at_risk,
+                list(s.moments),
+            ]
+            for s in decisions.stats
+        ],
     }
 
 
 def from_json(data: dict) -> Decisions:
     return Decisions(
-        k=data["k"], end=date.fromisoformat(data["end"]) if data["end"] else None,
+        k=data["k"],
+        end=date.fromisoformat(data["end"]) if data["end"] else None,
         left_out=data["left_out"],
         labels=[(office, ReportingPeriod.parse(code)) for office, code in data["labels"]],
-        cells={(office, date.fromisoformat(month)): label
-               for office, month, label in data["cells"]},
+        cells={
+            (office, date.fromisoformat(month)): label for office, month, label in data["cells"]
+        },
         kept=unpack_kept(data["kept"]),
-        stats=[LabelStats(rows, pooled, generalised, dict(zip(BLANK_ORDER, blanked)),
-                          smallest, at_risk, tuple(moments))
-               for rows, pooled, generalised, blanked, smallest, at_risk, moments
-               in data["stats"]],
+        stats=[
+            LabelStats(
+                rows,
+                pooled,
+                generalised,
+                dict(zip(BLANK_ORDER, blanked)),
+                smallest,
+                at_risk,
+                tuple(moments),
+            )
+            for rows, pooled, generalised, blanked, smallest, at_risk, moments in data["stats"]
+        ],
     )
 
 
@@ -391,13 +433,15 @@ def check(decisions: Decisions, written: dict[int, list[int]]) -> None:
     for label_id, (rows, first, second) in written.items():
         stats = decisions.stats[label_id]
         if stats.smallest < decisions.k:
-            raise AnonymityError(f"label {label_id} has a class under k = {decisions.k}: "
-                                 "the file is not written")
+            raise AnonymityError(
+                f"label {label_id} has a class under k = {decisions.k}: the file is not written"
+            )
         if (rows, first, second) != (stats.rows, *stats.moments):
             raise AnonymityError(
                 f"label {label_id}: the rows written do not form the classes decided for "
                 f"the release (each >= k = {decisions.k}): the file is not written; the "
-                "released data changed since (run `flask export prepare`)")
+                "released data changed since (run `flask export prepare`)"
+            )
 
 
 class AnonymityError(RuntimeError):

@@ -16,16 +16,29 @@ from .columns import BINARY, CATEGORY, CHOICE, ID, SCALE, SCORE, Column, columns
 if TYPE_CHECKING:  # only the type: reliability needs the database models
     from .reliability import Alpha
 
-HEADER = ["column", "kind", "question_nb", "question_nn", "question_en", "values", "missing",
-          "theme", "reverse_coded", "rungs", "computation"]
+HEADER = [
+    "column",
+    "kind",
+    "question_nb",
+    "question_nn",
+    "question_en",
+    "values",
+    "missing",
+    "theme",
+    "reverse_coded",
+    "rungs",
+    "computation",
+]
 
 NOT_ANSWERED = "empty = not answered"
 DONT_KNOW_MISSING = f"empty = not answered; {DONT_KNOW} = vet ikke / vil ikke svare"
 NOT_COMPUTED = "empty = not computed (see computation)"
-QUASI_IDENTIFIER = ("Quasi-identifier: the file is k-anonymous on office, period, language, "
-                    "bak_alder, bak_varighet and rel_antall together; where a combination is "
-                    "rarer than k, the period is a quarter or half-year, the office \"andre\", "
-                    "or this cell is blanked (written empty). svar-info.txt counts them.")
+QUASI_IDENTIFIER = (
+    "Quasi-identifier: the file is k-anonymous on office, period, language, "
+    "bak_alder, bak_varighet and rel_antall together; where a combination is "
+    'rarer than k, the period is a quarter or half-year, the office "andre", '
+    "or this cell is blanked (written empty). svar-info.txt counts them."
+)
 
 
 def _thousands(n: int) -> str:
@@ -36,8 +49,10 @@ def alpha_text(alpha: Alpha | None) -> str:
     """The sentence added to a theme index's computation, e.g. "Cronbach's alpha on this
     selection: 0.84 (n = 1 234 complete cases)."; None: too few complete cases to show."""
     if alpha is None:
-        return (f"Cronbach's alpha on this selection: not shown (fewer than {ALPHA_MIN_N} "
-                "complete cases in the file).")
+        return (
+            f"Cronbach's alpha on this selection: not shown (fewer than {ALPHA_MIN_N} "
+            "complete cases in the file)."
+        )
     cases = f"n = {_thousands(alpha.n)} complete case{'' if alpha.n == 1 else 's'}"
     if alpha.alpha is None:
         return f"Cronbach's alpha on this selection: not computable ({cases})."
@@ -60,14 +75,16 @@ def _not_asked(questionnaire: Questionnaire, code: str) -> str:
     conditions = questionnaire.conditions(code)
     if not conditions:
         return ""
-    rules = " and ".join(f"{c.item} is one of {', '.join(map(str, c.any_of))}"
-                         for c in conditions)
-    return (f"; asked only when {rules} (branching): where that does not hold, empty = "
-            "not asked, not a skipped answer")
+    rules = " and ".join(f"{c.item} is one of {', '.join(map(str, c.any_of))}" for c in conditions)
+    return (
+        f"; asked only when {rules} (branching): where that does not hold, empty = "
+        "not asked, not a skipped answer"
+    )
 
 
-def codebook_rows(questionnaire: Questionnaire,
-                  alphas: Mapping[str, Alpha | None]) -> list[list[str]]:
+def codebook_rows(
+    questionnaire: Questionnaire, alphas: Mapping[str, Alpha | None]
+) -> list[list[str]]:
     """One row per column of the CSV, in the CSV's order, under ``HEADER``."""
     rows = []
     for column in columns(questionnaire):
@@ -79,21 +96,24 @@ def codebook_rows(questionnaire: Questionnaire,
         missing = _missing(column)
         if column.item is not None and missing:
             missing = f"{missing}{_not_asked(questionnaire, column.item.code)}"
-        rows.append([
-            column.name,
-            column.kind,
-            *(column.label(lang) if column.label else "" for lang in ("nb", "nn", "en")),
-            "; ".join(f"{value}={label.nb}" for value, label in column.values),
-            missing,
-            column.theme or "",
-            ("yes" if column.reverse else "no") if column.kind == SCALE else "",
-            "; ".join(f"{value}={rung}" for value, rung in column.rungs.items()),
-            computation,
-        ])
+        rows.append(
+            [
+                column.name,
+                column.kind,
+                *(column.label(lang) if column.label else "" for lang in ("nb", "nn", "en")),
+                "; ".join(f"{value}={label.nb}" for value, label in column.values),
+                missing,
+                column.theme or "",
+                ("yes" if column.reverse else "no") if column.kind == SCALE else "",
+                "; ".join(f"{value}={rung}" for value, rung in column.rungs.items()),
+                computation,
+            ]
+        )
     return rows
 
 
 # --- snippets -------------------------------------------------------------------------
+
 
 def _latest() -> Questionnaire:
     versions = published()
@@ -111,8 +131,11 @@ def _labelled(cols: list[Column]) -> list[tuple[str, list[tuple[int, str]]]]:
 
 
 def _dont_know_columns(cols: list[Column]) -> list[str]:
-    return [c.name for c in cols
-            if c.item is not None and c.item.dont_know and c.kind in (SCALE, CHOICE)]
+    return [
+        c.name
+        for c in cols
+        if c.item is not None and c.item.dont_know and c.kind in (SCALE, CHOICE)
+    ]
 
 
 def _integer_columns(cols: list[Column]) -> list[str]:
@@ -135,8 +158,9 @@ def _wrapped(items: list[str], indent: str, width: int = 88) -> str:
 
 
 def _r_string(text: str) -> str:
-    escaped = (text.replace("\\", "\\\\").replace('"', '\\"')
-               .replace("\t", "\\t").replace("\n", "\\n"))
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t").replace("\n", "\\n")
+    )
     return f'"{escaped}"'
 
 
@@ -145,15 +169,17 @@ def _check(separator: str, decimal: str) -> None:
         raise ValueError("the separator and the decimal mark must differ")
 
 
-def r_snippet(filename: str, separator: str, decimal: str, *,
-              questionnaire: Questionnaire | None = None) -> str:
+def r_snippet(
+    filename: str, separator: str, decimal: str, *, questionnaire: Questionnaire | None = None
+) -> str:
     """Base R that reads the CSV, turns -1 into NA and attaches value labels."""
     _check(separator, decimal)
     cols = columns(questionnaire or _latest())
     encoding = "UTF-8-BOM" if separator == ";" else "UTF-8"
     labels = ",\n".join(
         f"  {name} = c(\n"
-        + _wrapped([f'"{v}" = {_r_string(label)}' for v, label in pairs], "    ") + ")"
+        + _wrapped([f'"{v}" = {_r_string(label)}' for v, label in pairs], "    ")
+        + ")"
         for name, pairs in _labelled(cols)
     )
     dont_know = _wrapped([_r_string(name) for name in _dont_know_columns(cols)], "  ")
@@ -181,15 +207,17 @@ for (v in names(labels)) {{
 """
 
 
-def pandas_snippet(filename: str, separator: str, decimal: str, *,
-                   questionnaire: Questionnaire | None = None) -> str:
+def pandas_snippet(
+    filename: str, separator: str, decimal: str, *, questionnaire: Questionnaire | None = None
+) -> str:
     """pandas that reads the CSV, turns -1 into missing and attaches value labels."""
     _check(separator, decimal)
     cols = columns(questionnaire or _latest())
     encoding = "utf-8-sig" if separator == ";" else "utf-8"
     labels = "\n".join(
         f"    {name!r}: {{\n"
-        + _wrapped([f"{v}: {label!r}" for v, label in pairs], "        ") + "},"
+        + _wrapped([f"{v}: {label!r}" for v, label in pairs], "        ")
+        + "},"
         for name, pairs in _labelled(cols)
     )
     dont_know = _wrapped([repr(name) for name in _dont_know_columns(cols)], "    ")
@@ -219,12 +247,19 @@ for column, labels in LABELS.items():
 # --- the crosswalk to the earlier version -----------------------------------------------
 
 CROSSWALK_HEADER = ["column", "kind", "comparable", "counterpart", "note"]
-_ASPECT_NOTES = {"type": "question type", "text": "wording", "scale": "answer scale",
-                 "options": "answer options", "theme": "theme", "reverse": "direction"}
+_ASPECT_NOTES = {
+    "type": "question type",
+    "text": "wording",
+    "scale": "answer scale",
+    "options": "answer options",
+    "theme": "theme",
+    "reverse": "direction",
+}
 
 
-def crosswalk_rows(questionnaire: Questionnaire,
-                   versions: Mapping[int, Questionnaire]) -> list[list[str]]:
+def crosswalk_rows(
+    questionnaire: Questionnaire, versions: Mapping[int, Questionnaire]
+) -> list[list[str]]:
     """The crosswalk (``crosswalk_from`` in the questionnaire file) as rows under
     ``CROSSWALK_HEADER``: first every score (the rung, each theme index), then every item,
     each saying whether it may be set beside the earlier version's and with which of its
@@ -235,24 +270,49 @@ def crosswalk_rows(questionnaire: Questionnaire,
     rows = []
     rung = questionnaire.comparable("rung", earlier.version)
     ladder = questionnaire.ladder
-    rows.append(["rung", SCORE, "yes" if rung else "no", "rung" if rung else "",
-                 ("The same eight rungs of Arnstein's ladder (value == rung)."
-                  + _differences(ladder, earlier, ladder.comparable_with)) if rung
-                 else f"The ladder is not comparable with version {earlier.version}."])
+    rows.append(
+        [
+            "rung",
+            SCORE,
+            "yes" if rung else "no",
+            "rung" if rung else "",
+            (
+                "The same eight rungs of Arnstein's ladder (value == rung)."
+                + _differences(ladder, earlier, ladder.comparable_with)
+            )
+            if rung
+            else f"The ladder is not comparable with version {earlier.version}.",
+        ]
+    )
     for code, theme in questionnaire.themes.items():
         same = questionnaire.comparable(code, earlier.version)
-        rows.append([f"{code}_index", SCORE, "yes" if same else "no",
-                     f"{code}_index" if same else "", theme.crosswalk_note])
+        rows.append(
+            [
+                f"{code}_index",
+                SCORE,
+                "yes" if same else "no",
+                f"{code}_index" if same else "",
+                theme.crosswalk_note,
+            ]
+        )
     for item in questionnaire.items:
         counterpart = item.comparable_with
-        rows.append([item.code, item.type, "yes" if counterpart else "no", counterpart or "",
-                     _differences(item, earlier, counterpart).strip()
-                     if counterpart else f"New in version {questionnaire.version}."])
+        rows.append(
+            [
+                item.code,
+                item.type,
+                "yes" if counterpart else "no",
+                counterpart or "",
+                _differences(item, earlier, counterpart).strip()
+                if counterpart
+                else f"New in version {questionnaire.version}.",
+            ]
+        )
     return rows
 
 
 def _differences(item, earlier: Questionnaire, counterpart: str | None) -> str:
-    """" Differs from it in: wording, answer options." (or nothing when the same)."""
+    """ " Differs from it in: wording, answer options." (or nothing when the same)."""
     from ..questionnaire import ASPECTS, _aspects
 
     if counterpart is None:
@@ -266,18 +326,21 @@ def _differences(item, earlier: Questionnaire, counterpart: str | None) -> str:
             differ.append("answer labels (values unchanged)")
         else:
             if values != was:
-                differ.append(f"answer values ({', '.join(map(str, was))} -> "
-                              f"{', '.join(map(str, values))})")
+                differ.append(
+                    f"answer values ({', '.join(map(str, was))} -> {', '.join(map(str, values))})"
+                )
             if item.dont_know != before.dont_know:
-                differ.append(f"'vet ikke' ({DONT_KNOW}) "
-                              f"{'added' if item.dont_know else 'no longer offered'}")
+                differ.append(
+                    f"'vet ikke' ({DONT_KNOW}) {'added' if item.dont_know else 'no longer offered'}"
+                )
             if values == was:
                 differ.append("answer labels")
     return f" Differs from it in: {', '.join(differ)}." if differ else " Unchanged."
 
 
-def not_carried_over(questionnaire: Questionnaire,
-                     versions: Mapping[int, Questionnaire]) -> list[str]:
+def not_carried_over(
+    questionnaire: Questionnaire, versions: Mapping[int, Questionnaire]
+) -> list[str]:
     """The earlier version's items that no item of ``questionnaire`` is comparable with."""
     earlier = versions.get(questionnaire.crosswalk_from) if questionnaire.crosswalk_from else None
     if earlier is None:
@@ -286,8 +349,16 @@ def not_carried_over(questionnaire: Questionnaire,
     return [item.code for item in earlier.items if item.code not in kept]
 
 
-__all__ = ["HEADER", "codebook_rows", "r_snippet", "pandas_snippet", "alpha_text",
-           "CROSSWALK_HEADER", "crosswalk_rows", "not_carried_over"]
+__all__ = [
+    "HEADER",
+    "codebook_rows",
+    "r_snippet",
+    "pandas_snippet",
+    "alpha_text",
+    "CROSSWALK_HEADER",
+    "crosswalk_rows",
+    "not_carried_over",
+]
 
 
 def counted_response(questionnaire: Questionnaire) -> dict[str, int]:

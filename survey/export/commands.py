@@ -34,15 +34,27 @@ def export_command() -> None:
 @click.option("--period", "periods", multiple=True, help="e.g. 2026-Q1, 2026-05, 2026-H2")
 @click.option("--office", "offices", multiple=True, help="Office slug; repeat for more.")
 @click.option("--excel", is_flag=True, help="Semicolons, decimal comma and a BOM.")
-@click.option("--format", "kind", type=click.Choice(["csv", "sav", "dta", "r", "datapackage"]),
-              default="csv", show_default=True,
-              help="csv; sav (SPSS) or dta (Stata) with labels; r (zip: svar.csv and svar.R); "
-                   "datapackage (zip: svar.csv and datapackage.json).")
-@click.option("--labels", "lang", type=click.Choice(["nb", "nn", "en"]), default="nb",
-              show_default=True, help="Language of variable and value labels.")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["csv", "sav", "dta", "r", "datapackage"]),
+    default="csv",
+    show_default=True,
+    help="csv; sav (SPSS) or dta (Stata) with labels; r (zip: svar.csv and svar.R); "
+    "datapackage (zip: svar.csv and datapackage.json).",
+)
+@click.option(
+    "--labels",
+    "lang",
+    type=click.Choice(["nb", "nn", "en"]),
+    default="nb",
+    show_default=True,
+    help="Language of variable and value labels.",
+)
 @with_appcontext
-def responses(out: Path, version: int | None, periods, offices, excel: bool, kind: str,
-              lang: str) -> None:
+def responses(
+    out: Path, version: int | None, periods, offices, excel: bool, kind: str, lang: str
+) -> None:
     """The response-level file of the current release, exactly as the web export writes it."""
     version = version or questionnaires.live_version()
     if version not in questionnaires.available():
@@ -51,47 +63,72 @@ def responses(out: Path, version: int | None, periods, offices, excel: bool, kin
         chosen_periods = tuple(sorted({ReportingPeriod.parse(p) for p in periods}))
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    found = db.session.scalars(select(Office).where(Office.slug.in_(offices))).all() if offices else []
+    found = (
+        db.session.scalars(select(Office).where(Office.slug.in_(offices))).all() if offices else []
+    )
     if set(offices) - {o.slug for o in found}:
-        raise click.ClickException(f"Unknown office: {', '.join(set(offices) - {o.slug for o in found})}")
+        raise click.ClickException(
+            f"Unknown office: {', '.join(set(offices) - {o.slug for o in found})}"
+        )
     selection = Selection(version, chosen_periods, tuple(sorted(o.id for o in found)))
     questionnaire = questionnaires.get(version)
     fmt = CsvFormat.excel_norwegian() if excel else CsvFormat()
     release = released.current_release()  # may publish (and commit) first
-    decisions = None if release is None else released.decisions(
-        db.session.connection(), version, current_app.config["STIGEN_K"], release=release)
+    decisions = (
+        None
+        if release is None
+        else released.decisions(
+            db.session.connection(), version, current_app.config["STIGEN_K"], release=release
+        )
+    )
     if decisions is None:
-        raise click.ClickException("No release yet: the export holds released data only "
-                                   "(a release is made when a month has ended).")
+        raise click.ClickException(
+            "No release yet: the export holds released data only "
+            "(a release is made when a month has ended)."
+        )
     codes = dict(db.session.execute(select(Office.id, Office.slug)).all())
     tally = Tally()
     started = time.perf_counter()
     try:
         if kind == "csv":
             with open(out, "wb") as fh, db.engine.connect() as connection:
-                for chunk in response_file(connection, questionnaire, selection, decisions,
-                                           codes, tally, fmt):
+                for chunk in response_file(
+                    connection, questionnaire, selection, decisions, codes, tally, fmt
+                ):
                     fh.write(chunk)
         else:
-            with tempfile.TemporaryDirectory(prefix="stigen-labelled-",
-                                             dir=out.parent) as folder:
-                written = service.labelled_file(kind, folder, questionnaire, selection,
-                                                decisions, codes, tally, lang)
+            with tempfile.TemporaryDirectory(prefix="stigen-labelled-", dir=out.parent) as folder:
+                written = service.labelled_file(
+                    kind, folder, questionnaire, selection, decisions, codes, tally, lang
+                )
                 os.replace(written, out)
     except AnonymityError as error:
         out.unlink(missing_ok=True)
         raise click.ClickException(str(error)) from error
     seconds = time.perf_counter() - started
-    audit.record("export.responses", {
-        "selection": {"version": version, "periods": [p.code for p in chosen_periods],
-                      "offices": list(offices)},
-        "format": fmt.suffix if kind == "csv" else kind,
-        **({} if kind == "csv" else {"labels": lang}), "rows": tally.rows, "pooled": tally.pooled,
-        "left_out": tally.left_out, "complete": True, "file": out.name,
-    }, actor="shell")
+    audit.record(
+        "export.responses",
+        {
+            "selection": {
+                "version": version,
+                "periods": [p.code for p in chosen_periods],
+                "offices": list(offices),
+            },
+            "format": fmt.suffix if kind == "csv" else kind,
+            **({} if kind == "csv" else {"labels": lang}),
+            "rows": tally.rows,
+            "pooled": tally.pooled,
+            "left_out": tally.left_out,
+            "complete": True,
+            "file": out.name,
+        },
+        actor="shell",
+    )
     db.session.commit()
-    click.echo(f"{tally.rows:,} rows ({tally.pooled:,} pooled as andre, {tally.left_out:,} left "
-               f"out) to {out} in {seconds:.1f} s ({tally.rows / max(seconds, 1e-9):,.0f} rows/s)")
+    click.echo(
+        f"{tally.rows:,} rows ({tally.pooled:,} pooled as andre, {tally.left_out:,} left "
+        f"out) to {out} in {seconds:.1f} s ({tally.rows / max(seconds, 1e-9):,.0f} rows/s)"
+    )
 
 
 @export_command.command("prepare")
@@ -103,12 +140,22 @@ def prepare(version: int | None) -> None:
     version = version or questionnaires.live_version()
     started = time.perf_counter()
     release = released.current_release()
-    decisions = None if release is None else released.decisions(
-        db.session.connection(), version, current_app.config["STIGEN_K"], release=release,
-        fresh=True)
+    decisions = (
+        None
+        if release is None
+        else released.decisions(
+            db.session.connection(),
+            version,
+            current_app.config["STIGEN_K"],
+            release=release,
+            fresh=True,
+        )
+    )
     if decisions is None:
         raise click.ClickException("No release yet: nothing to prepare.")
     summary = decisions.summary(range(len(decisions.labels)))
-    click.echo(f"{summary.rows:,} released rows in {len(decisions.labels):,} published labels, "
-               f"{len(decisions.kept):,} QI classes, {sum(summary.blanked.values()):,} cells "
-               f"blanked, in {time.perf_counter() - started:.1f} s")
+    click.echo(
+        f"{summary.rows:,} released rows in {len(decisions.labels):,} published labels, "
+        f"{len(decisions.kept):,} QI classes, {sum(summary.blanked.values()):,} cells "
+        f"blanked, in {time.perf_counter() - started:.1f} s"
+    )

@@ -116,8 +116,9 @@ def header_bytes(header: list[str], fmt: CsvFormat) -> bytes:
     return ((BOM if fmt.bom else "") + header_line(header, fmt)).encode("utf-8")
 
 
-def encode(header: list[str], rows: Iterable[Iterable], fmt: CsvFormat,
-           float_columns: Iterable[int] = ()) -> Iterator[bytes]:
+def encode(
+    header: list[str], rows: Iterable[Iterable], fmt: CsvFormat, float_columns: Iterable[int] = ()
+) -> Iterator[bytes]:
     """The CSV as UTF-8 chunks of ``CHUNK_ROWS`` rows, so that a million rows never sit in
     memory. ``None`` is an empty cell; floats in ``float_columns`` get the decimal mark."""
     line = LineWriter(fmt, float_columns).line

@@ -51,10 +51,10 @@ class Variable:
     name: str
     label: str
     values: dict[int, str] = field(default_factory=dict)  # value labels (user-missing too)
-    missing: tuple[int, ...] = ()                          # user-missing values
-    measure: str = "nominal"                               # SPSS: nominal, ordinal, scale
-    numeric: str = "integer"                               # integer or float
-    codes: dict[str, int] = field(default_factory=dict)    # CSV text -> number (office...)
+    missing: tuple[int, ...] = ()  # user-missing values
+    measure: str = "nominal"  # SPSS: nominal, ordinal, scale
+    numeric: str = "integer"  # integer or float
+    codes: dict[str, int] = field(default_factory=dict)  # CSV text -> number (office...)
 
 
 def _measure(column: Column) -> str:
@@ -65,8 +65,9 @@ def _measure(column: Column) -> str:
     return "nominal"
 
 
-def variables(questionnaire: Questionnaire, lang: str, offices: Iterable[str],
-              periods: Iterable[str]) -> list[Variable]:
+def variables(
+    questionnaire: Questionnaire, lang: str, offices: Iterable[str], periods: Iterable[str]
+) -> list[Variable]:
     """Every CSV column as a labelled variable, in the CSV's order. ``offices`` and
     ``periods`` are the published codes the file may hold: office, period and language
     become numbers 1.. with the codes as value labels (sorted; "andre" is a code too)."""
@@ -78,21 +79,42 @@ def variables(questionnaire: Questionnaire, lang: str, offices: Iterable[str],
         if column.name in ("office", "period"):
             found = sorted(set(offices if column.name == "office" else periods))
             codes = {code: n for n, code in enumerate(found, 1)}
-            result.append(Variable(column.name, label, {n: c for c, n in codes.items()},
-                                   measure="nominal", codes=codes))
+            result.append(
+                Variable(
+                    column.name,
+                    label,
+                    {n: c for c, n in codes.items()},
+                    measure="nominal",
+                    codes=codes,
+                )
+            )
             continue
         if column.name == "language":
-            result.append(Variable(column.name, label,
-                                   {n: LANGUAGE_NAMES[c](lang) for c, n in LANGUAGE_VALUES.items()},
-                                   measure="nominal", codes=dict(LANGUAGE_VALUES)))
+            result.append(
+                Variable(
+                    column.name,
+                    label,
+                    {n: LANGUAGE_NAMES[c](lang) for c, n in LANGUAGE_VALUES.items()},
+                    measure="nominal",
+                    codes=dict(LANGUAGE_VALUES),
+                )
+            )
             continue
         values = {int(v): text(lang) for v, text in column.values}
         missing: tuple[int, ...] = ()
         if column.item is not None and column.item.dont_know and column.kind in (SCALE, CHOICE):
             values[DONT_KNOW] = DONT_KNOW_LABEL(lang)
             missing = (DONT_KNOW,)
-        result.append(Variable(column.name, label, values, missing, _measure(column),
-                               "float" if column.name in FLOAT_KINDS else "integer"))
+        result.append(
+            Variable(
+                column.name,
+                label,
+                values,
+                missing,
+                _measure(column),
+                "float" if column.name in FLOAT_KINDS else "integer",
+            )
+        )
     return result
 
 
@@ -106,7 +128,7 @@ def stata_names(names: Iterable[str]) -> dict[str, str]:
         n = 1
         while short in taken:
             suffix = f"_{n}"
-            short = name[:STATA_NAME_MAX - len(suffix)] + suffix
+            short = name[: STATA_NAME_MAX - len(suffix)] + suffix
             n += 1
         taken.add(short)
         result[name] = short
@@ -114,10 +136,11 @@ def stata_names(names: Iterable[str]) -> dict[str, str]:
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- the frame --------------------------------------------------------------------------
+
 
 class _ChunkReader(io.RawIOBase):
     """A binary file over an iterator of byte chunks (the streamed CSV), for pandas. A
@@ -151,8 +174,12 @@ class Part(dict):
     rows = 0
 
 
-def iter_parts(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
-               only: Iterable[str] | None = None) -> Iterator[Part]:
+def iter_parts(
+    chunks: Iterable[bytes],
+    variables_: list[Variable],
+    rows: int,
+    only: Iterable[str] | None = None,
+) -> Iterator[Part]:
     """The response CSV (RFC 4180 bytes) in parts of ``CHUNK_ROWS`` rows, in the file's
     order, each column as float64 (NaN where empty). Office, period and language become
     their numbers; a text the variables do not know is an error, never a silent gap, and
@@ -166,8 +193,13 @@ def iter_parts(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
     kept = [v for v in variables_ if only is None or v.name in set(only)]
     dtypes = {v.name: (str if v.codes else "float64") for v in variables_}
     at = 0
-    reader = pd.read_csv(io.BufferedReader(_ChunkReader(chunks), 1 << 16), dtype=dtypes,
-                         keep_default_na=False, na_values=[""], chunksize=CHUNK_ROWS)
+    reader = pd.read_csv(
+        io.BufferedReader(_ChunkReader(chunks), 1 << 16),
+        dtype=dtypes,
+        keep_default_na=False,
+        na_values=[""],
+        chunksize=CHUNK_ROWS,
+    )
     for frame in reader:
         if list(frame.columns) != names:
             raise ValueError("the CSV's header is not the questionnaire's columns")
@@ -183,8 +215,9 @@ def iter_parts(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
                 mapped = series.map(v.codes)
                 unknown = present & mapped.isna().to_numpy()
                 if unknown.any():
-                    raise ValueError(f"{v.name}: values outside the release: "
-                                     f"{sorted(set(series[unknown]))[:3]}")
+                    raise ValueError(
+                        f"{v.name}: values outside the release: {sorted(set(series[unknown]))[:3]}"
+                    )
                 values = mapped.to_numpy(dtype=float, na_value=np.nan)
             else:
                 values = series.to_numpy(dtype=float, na_value=np.nan)
@@ -192,8 +225,11 @@ def iter_parts(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
                 kind = integer_type(v)
                 filled = values[~np.isnan(values)]
                 limits = np.iinfo(kind)
-                if filled.size and (filled.min() < limits.min or filled.max() > limits.max
-                                    or not np.array_equal(filled, np.round(filled))):
+                if filled.size and (
+                    filled.min() < limits.min
+                    or filled.max() > limits.max
+                    or not np.array_equal(filled, np.round(filled))
+                ):
                     raise ValueError(f"{v.name}: a value that is not a {kind.__name__}")
             part[v.name] = values
         at += n
@@ -202,8 +238,12 @@ def iter_parts(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
         raise ValueError(f"the CSV holds {at} rows, {rows} were decided")
 
 
-def iter_frames(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
-                only: Iterable[str] | None = None) -> Iterator:
+def iter_frames(
+    chunks: Iterable[bytes],
+    variables_: list[Variable],
+    rows: int,
+    only: Iterable[str] | None = None,
+) -> Iterator:
     """``iter_parts`` as DataFrames with compact numeric columns: nullable Int8 (Int32 for
     ``row`` and wide codes) for integers, float64 for the indices."""
     import numpy as np
@@ -219,12 +259,17 @@ def iter_frames(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
             else:
                 missing = np.isnan(values)
                 data[v.name] = pd.arrays.IntegerArray(
-                    np.where(missing, 0, values).astype(integer_type(v)), missing)
+                    np.where(missing, 0, values).astype(integer_type(v)), missing
+                )
         yield pd.DataFrame(data)
 
 
-def read_frame(chunks: Iterable[bytes], variables_: list[Variable], rows: int,
-               only: Iterable[str] | None = None):
+def read_frame(
+    chunks: Iterable[bytes],
+    variables_: list[Variable],
+    rows: int,
+    only: Iterable[str] | None = None,
+):
     """The whole file (or the columns in ``only``) as one compact DataFrame."""
     import pandas as pd
 
@@ -249,19 +294,31 @@ def integer_type(v: Variable):
 def empty_frame(variables_: list[Variable]):
     import pandas as pd
 
-    return pd.DataFrame({v.name: pd.Series([], dtype="float64" if v.numeric == "float" else
-                                           "Int8" if integer_type(v).__name__ == "int8"
-                                           else "Int32")
-                         for v in variables_})
+    return pd.DataFrame(
+        {
+            v.name: pd.Series(
+                [],
+                dtype="float64"
+                if v.numeric == "float"
+                else "Int8"
+                if integer_type(v).__name__ == "int8"
+                else "Int32",
+            )
+            for v in variables_
+        }
+    )
 
 
 # --- writing ----------------------------------------------------------------------------
+
 
 def _sav(frame, path, variables_: list[Variable]) -> None:
     import pyreadstat
 
     pyreadstat.write_sav(
-        frame, os.fspath(path), file_label="Stigen",
+        frame,
+        os.fspath(path),
+        file_label="Stigen",
         column_labels={v.name: v.label for v in variables_},
         variable_value_labels={v.name: dict(v.values) for v in variables_ if v.values},
         missing_ranges={v.name: list(v.missing) for v in variables_ if v.missing},
@@ -308,20 +365,22 @@ def _dta(frame, path, variables_: list[Variable]) -> None:
             labels[DONT_KNOW_TAG] = v.values[DONT_KNOW]
         value_labels[renamed[v.name]] = labels
     pyreadstat.write_dta(
-        _dta_frame(frame, variables_), os.fspath(path), file_label="Stigen",
+        _dta_frame(frame, variables_),
+        os.fspath(path),
+        file_label="Stigen",
         column_labels={renamed[v.name]: _cut(v.label, STATA_LABEL_MAX) for v in variables_},
         variable_value_labels=value_labels,
         missing_user_values={renamed[v.name]: [DONT_KNOW_TAG] for v in variables_ if v.missing},
     )
 
 
-SAV_CASES = struct.Struct("<i")          # the header's case count, at byte 80
+SAV_CASES = struct.Struct("<i")  # the header's case count, at byte 80
 SAV_CASES_AT = 80
 SAV_CASES_RECORD = struct.pack("<iiiiq", 7, 16, 8, 2, 1)  # then the 64-bit case count
-SAV_END = 252        # bytecode: end of data, after the last row of the file
-SAV_LITERAL = 253    # bytecode: the value's 8 bytes follow the block
-SAV_SYSMIS = 255     # bytecode: system-missing
-SAV_BIAS = 100       # bytecode: a whole number -99..151 is stored as one byte, value + 100
+SAV_END = 252  # bytecode: end of data, after the last row of the file
+SAV_LITERAL = 253  # bytecode: the value's 8 bytes follow the block
+SAV_SYSMIS = 255  # bytecode: system-missing
+SAV_BIAS = 100  # bytecode: a whole number -99..151 is stored as one byte, value + 100
 DTA_DATA = b"<data>"
 DTA_N = b"<N>"
 DTA_MAP = b"<map>"
@@ -329,17 +388,18 @@ DTA_TYPES = b"<variable_types>"
 # Stata 118 storage types: type code -> the cell's bits as NumPy holds them, the bits of
 # system-missing ".", and of ".a" (.b is the next step up, and so on).
 DTA_STORAGE = {
-    65530: ("<i1", 101, 102),                                   # byte
-    65529: ("<i2", 32741, 32742),                               # int
-    65528: ("<i4", 2147483621, 2147483622),                     # long
-    65527: ("<u4", 0x7F000000, 0x7F000800),                     # float
-    65526: ("<u8", 0x7FE0000000000000, 0x7FE0010000000000),     # double
+    65530: ("<i1", 101, 102),  # byte
+    65529: ("<i2", 32741, 32742),  # int
+    65528: ("<i4", 2147483621, 2147483622),  # long
+    65527: ("<u4", 0x7F000000, 0x7F000800),  # float
+    65526: ("<u8", 0x7FE0000000000000, 0x7FE0010000000000),  # double
 }
 DTA_TAG_STEP = {"<i1": 1, "<i2": 1, "<i4": 1, "<u4": 1 << 11, "<u8": 1 << 40}
 
 
-def write_labelled(kind: str, frames: Iterable, path: str | os.PathLike,
-                   variables_: list[Variable]) -> int:
+def write_labelled(
+    kind: str, frames: Iterable, path: str | os.PathLike, variables_: list[Variable]
+) -> int:
     """Write a .sav (``kind`` "sav") or .dta ("dta") from a stream of DataFrames, one part
     at a time, so the file's rows are never in memory together; returns the rows written.
 
@@ -485,9 +545,11 @@ def dta_rows(frame, variables_: list[Variable], storage: list[int]) -> bytes:
             cells = values.astype("<f4").view("<u4")
         else:
             present = values[~missing]
-            if present.size and (present.min() < np.iinfo(bits).min
-                                 or present.max() >= missing_bits
-                                 or not np.array_equal(present, np.trunc(present))):
+            if present.size and (
+                present.min() < np.iinfo(bits).min
+                or present.max() >= missing_bits
+                or not np.array_equal(present, np.trunc(present))
+            ):
                 raise ValueError(f"{v.name}: a value that does not fit Stata's {bits}")
             cells = np.where(missing, 0, values).astype(bits)
         cells[missing] = missing_bits
@@ -500,7 +562,7 @@ def dta_rows(frame, variables_: list[Variable], storage: list[int]) -> bytes:
 def _set_cases(out, kind: str, skeleton: bytes, rows: int, data_bytes: int) -> None:
     if kind == "sav":
         out.seek(SAV_CASES_AT)
-        out.write(SAV_CASES.pack(rows if rows < 2 ** 31 else -1))
+        out.write(SAV_CASES.pack(rows if rows < 2**31 else -1))
         at = skeleton.index(SAV_CASES_RECORD) + len(SAV_CASES_RECORD)
         out.seek(at)
         out.write(struct.pack("<q", rows))
@@ -530,7 +592,7 @@ def write_dta(frame, path: str | os.PathLike, variables_: list[Variable]) -> Non
 
 def _parts(frame) -> Iterator:
     for start in range(0, len(frame), CHUNK_ROWS):
-        yield frame.iloc[start:start + CHUNK_ROWS]
+        yield frame.iloc[start : start + CHUNK_ROWS]
 
 
 def file_chunks(path: str | os.PathLike, size: int = 1 << 18) -> Iterator[bytes]:
@@ -543,5 +605,16 @@ def file_chunks(path: str | os.PathLike, size: int = 1 << 18) -> Iterator[bytes]
         os.unlink(path)
 
 
-__all__ = ["Variable", "Part", "variables", "stata_names", "iter_parts", "iter_frames",
-           "read_frame", "write_labelled", "write_sav", "write_dta", "DONT_KNOW_TAG"]
+__all__ = [
+    "Variable",
+    "Part",
+    "variables",
+    "stata_names",
+    "iter_parts",
+    "iter_frames",
+    "read_frame",
+    "write_labelled",
+    "write_sav",
+    "write_dta",
+    "DONT_KNOW_TAG",
+]

@@ -33,12 +33,19 @@ def cronbach(matrix: np.ndarray) -> float | None:
     """Alpha of complete cases (rows × items, no NaN), by the app's one formula."""
     n, k = matrix.shape
     totals = matrix.sum(axis=1)
-    return alpha_from_sums(n, k, matrix.sum(axis=0).tolist(), (matrix ** 2).sum(axis=0).tolist(),
-                           float(totals.sum()), float((totals ** 2).sum())).alpha
+    return alpha_from_sums(
+        n,
+        k,
+        matrix.sum(axis=0).tolist(),
+        (matrix**2).sum(axis=0).tolist(),
+        float(totals.sum()),
+        float((totals**2).sum()),
+    ).alpha
 
 
-def one_factor(covariance: np.ndarray, iterations: int = 500, tolerance: float = 1e-10
-               ) -> tuple[np.ndarray, np.ndarray]:
+def one_factor(
+    covariance: np.ndarray, iterations: int = 500, tolerance: float = 1e-10
+) -> tuple[np.ndarray, np.ndarray]:
     """Loadings and uniquenesses of one factor fitted to a covariance matrix by iterated
     principal axis factoring, starting from squared multiple correlations."""
     s = np.asarray(covariance, dtype=float)
@@ -57,7 +64,7 @@ def one_factor(covariance: np.ndarray, iterations: int = 500, tolerance: float =
         loadings = vectors[:, -1] * np.sqrt(top)
         if loadings.sum() < 0:
             loadings = -loadings
-        fresh = np.minimum(loadings ** 2, diagonal)  # a Heywood case stops at ψ = 0
+        fresh = np.minimum(loadings**2, diagonal)  # a Heywood case stops at ψ = 0
         if np.max(np.abs(fresh - communality)) < tolerance:
             communality = fresh
             break
@@ -100,18 +107,18 @@ def alpha_if_deleted(matrix: np.ndarray) -> list[float | None]:
 class ItemShares:
     code: str
     rows: int
-    floor: float | None     # of substantive answers, at the lowest option
-    ceiling: float | None   # of substantive answers, at the highest option
-    missing: float          # of rows, empty (not answered or blanked)
-    dont_know: float        # of rows, -1
+    floor: float | None  # of substantive answers, at the lowest option
+    ceiling: float | None  # of substantive answers, at the highest option
+    missing: float  # of rows, empty (not answered or blanked)
+    dont_know: float  # of rows, -1
 
 
 @dataclass
 class ThemeReport:
     theme: str
     items: list[str]
-    n: int                                  # complete cases
-    shown: bool                             # n >= the minimum
+    n: int  # complete cases
+    shown: bool  # n >= the minimum
     alpha: float | None = None
     omega: float | None = None
     item_rest: list[float | None] = field(default_factory=list)
@@ -126,7 +133,8 @@ def item_shares(code: str, values: np.ndarray, low: int, high: int) -> ItemShare
     substantive = values[~empty & ~dont_know]
     answered = len(substantive)
     return ItemShares(
-        code, rows,
+        code,
+        rows,
         float(np.mean(substantive == low)) if answered else None,
         float(np.mean(substantive == high)) if answered else None,
         float(empty.mean()) if rows else 0.0,
@@ -134,8 +142,9 @@ def item_shares(code: str, values: np.ndarray, low: int, high: int) -> ItemShare
     )
 
 
-def complete_cases(columns: list[np.ndarray], ranges: list[tuple[int, int]],
-                   reverse: list[bool]) -> np.ndarray:
+def complete_cases(
+    columns: list[np.ndarray], ranges: list[tuple[int, int]], reverse: list[bool]
+) -> np.ndarray:
     """Rows × items of the rows with every item answered in its range, reverse-coded items
     flipped (low + high − value)."""
     matrix = np.column_stack(columns).astype(float) if columns else np.empty((0, 0))
@@ -149,22 +158,38 @@ def complete_cases(columns: list[np.ndarray], ranges: list[tuple[int, int]],
     return matrix
 
 
-def theme_report(theme: str, codes: list[str], columns: list[np.ndarray],
-                 ranges: list[tuple[int, int]], reverse: list[bool], min_n: int) -> ThemeReport:
+def theme_report(
+    theme: str,
+    codes: list[str],
+    columns: list[np.ndarray],
+    ranges: list[tuple[int, int]],
+    reverse: list[bool],
+    min_n: int,
+) -> ThemeReport:
     matrix = complete_cases(columns, ranges, reverse)
     n = len(matrix)
     if n < min_n:
         return ThemeReport(theme, codes, n, False)
-    return ThemeReport(theme, codes, n, True, cronbach(matrix), omega(matrix),
-                       item_rest(matrix), alpha_if_deleted(matrix))
+    return ThemeReport(
+        theme,
+        codes,
+        n,
+        True,
+        cronbach(matrix),
+        omega(matrix),
+        item_rest(matrix),
+        alpha_if_deleted(matrix),
+    )
 
 
 def rung_distribution(rungs: np.ndarray, top: int = 8) -> tuple[int, list[tuple[int, int, float]]]:
     """(rows with a rung, [(rung, count, share)] for rungs 1..top)."""
     valid = rungs[~np.isnan(rungs)]
     total = len(valid)
-    return total, [(r, int((valid == r).sum()), float((valid == r).sum() / total) if total else 0.0)
-                   for r in range(1, top + 1)]
+    return total, [
+        (r, int((valid == r).sum()), float((valid == r).sum() / total) if total else 0.0)
+        for r in range(1, top + 1)
+    ]
 
 
 @dataclass
@@ -172,7 +197,7 @@ class Report:
     rows: int
     min_n: int
     themes: list[ThemeReport]
-    items: list[ItemShares]          # empty when rows < min_n
+    items: list[ItemShares]  # empty when rows < min_n
     rung_rows: int = 0
     rungs: list[tuple[int, int, float]] = field(default_factory=list)  # empty under min_n
 
@@ -182,10 +207,16 @@ def report(column_of, questionnaire, rows: int, min_n: int) -> Report:
     themes = []
     for theme in questionnaire.themes:
         items = questionnaire.theme_items(theme)
-        themes.append(theme_report(theme, [i.code for i in items],
-                                   [column_of(i.code) for i in items],
-                                   [i.value_range for i in items], [i.reverse for i in items],
-                                   min_n))
+        themes.append(
+            theme_report(
+                theme,
+                [i.code for i in items],
+                [column_of(i.code) for i in items],
+                [i.value_range for i in items],
+                [i.reverse for i in items],
+                min_n,
+            )
+        )
     shares = []
     if rows >= min_n:
         for item in questionnaire.items:
@@ -209,8 +240,16 @@ def report_rows(found: Report) -> list[list]:
     rows: list[list] = []
     for theme in found.themes:
         if not theme.shown:
-            rows.append(["theme", theme.theme, "", f"not shown: fewer than {found.min_n} "
-                         "complete cases", "", theme.n])
+            rows.append(
+                [
+                    "theme",
+                    theme.theme,
+                    "",
+                    f"not shown: fewer than {found.min_n} complete cases",
+                    "",
+                    theme.n,
+                ]
+            )
             continue
         rows.append(["theme", theme.theme, "", "cronbach_alpha", _round(theme.alpha), theme.n])
         rows.append(["theme", theme.theme, "", "mcdonald_omega", _round(theme.omega), theme.n])
@@ -218,18 +257,19 @@ def report_rows(found: Report) -> list[list]:
             rows.append(["item", theme.theme, code, "item_rest_correlation", _round(r), theme.n])
             rows.append(["item", theme.theme, code, "alpha_if_item_deleted", _round(a), theme.n])
     if not found.items:
-        rows.append(["items", "", "", f"not shown: fewer than {found.min_n} rows", "",
-                     found.rows])
+        rows.append(["items", "", "", f"not shown: fewer than {found.min_n} rows", "", found.rows])
     for share in found.items:
         for name in ("floor", "ceiling", "missing", "dont_know"):
-            rows.append(["items", "", share.code, f"{name}_share",
-                         _round(getattr(share, name)), share.rows])
+            rows.append(
+                ["items", "", share.code, f"{name}_share", _round(getattr(share, name)), share.rows]
+            )
     if found.rungs:
         for rung, count, part in found.rungs:
             rows.append(["ladder", "", "rung", f"rung_{rung}_share", _round(part), count])
     else:
-        rows.append(["ladder", "", "rung", f"not shown: fewer than {found.min_n} rows",
-                     "", found.rung_rows])
+        rows.append(
+            ["ladder", "", "rung", f"not shown: fewer than {found.min_n} rows", "", found.rung_rows]
+        )
     return rows
 
 
@@ -237,7 +277,20 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-__all__ = ["cronbach", "omega", "one_factor", "item_rest", "alpha_if_deleted", "item_shares",
-           "theme_report", "rung_distribution", "complete_cases", "ThemeReport", "ItemShares",
-           "Report", "report", "report_rows",
-           "REPORT_HEADER"]
+__all__ = [
+    "cronbach",
+    "omega",
+    "one_factor",
+    "item_rest",
+    "alpha_if_deleted",
+    "item_shares",
+    "theme_report",
+    "rung_distribution",
+    "complete_cases",
+    "ThemeReport",
+    "ItemShares",
+    "Report",
+    "report",
+    "report_rows",
+    "REPORT_HEADER",
+]

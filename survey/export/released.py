@@ -65,16 +65,21 @@ def released_combinations(connection, version: int, end: date) -> dict[int, int]
     sorts a million rows, which is slower)."""
     postgres = connection.dialect.name == "postgresql"
     if postgres:
-        items = " || ',' || ".join(f"coalesce(CAST(answers -> '{code}' AS text), 'null')"
-                                   for code in QI_ITEMS)
-        sql = (f"SELECT office_id, period_start, language, '[' || {items} || ']' FROM response "
-               "WHERE questionnaire_version = %s AND period_start < %s")
+        items = " || ',' || ".join(
+            f"coalesce(CAST(answers -> '{code}' AS text), 'null')" for code in QI_ITEMS
+        )
+        sql = (
+            f"SELECT office_id, period_start, language, '[' || {items} || ']' FROM response "
+            "WHERE questionnaire_version = %s AND period_start < %s"
+        )
         params = (version, end)
     else:
         paths = ", ".join(f"'$.{code}'" for code in QI_ITEMS)
         # ``+period_start``: a full scan, not a million lookups through the period index.
-        sql = (f"SELECT office_id, period_start, language, json_extract(answers, {paths}) "
-               "FROM response WHERE questionnaire_version = ? AND +period_start < ?")
+        sql = (
+            f"SELECT office_id, period_start, language, json_extract(answers, {paths}) "
+            "FROM response WHERE questionnaire_version = ? AND +period_start < ?"
+        )
         params = (version, end.isoformat())
     raw = connection.connection.driver_connection
     cursor = raw.cursor(name="stigen_export_qi") if postgres else raw.cursor()
@@ -96,11 +101,14 @@ def released_combinations(connection, version: int, end: date) -> dict[int, int]
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(10_000):
             counts.update(
-                (office << 2 * MONTH_BITS
-                 | (months.get(start) if start in months else month_of(start)) << MONTH_BITS
-                 | LANGUAGE_CODES.get(language, OTHER) << 12
-                 | (triples[items] if items in triples else triple_of(items)))
-                for office, start, language, items in batch)
+                (
+                    office << 2 * MONTH_BITS
+                    | (months.get(start) if start in months else month_of(start)) << MONTH_BITS
+                    | LANGUAGE_CODES.get(language, OTHER) << 12
+                    | (triples[items] if items in triples else triple_of(items))
+                )
+                for office, start, language, items in batch
+            )
     finally:
         cursor.close()
     return counts
@@ -143,9 +151,13 @@ def shown_by_release(connection, release, version: int) -> set[tuple[int, str]]:
     release_id = getattr(release, "id", None)
     if release_id is None:
         return set()
-    rows = connection.execute(select(ReleaseCell.scope, ReleaseCell.period).where(
-        ReleaseCell.release_id == release_id, ReleaseCell.questionnaire_version == version,
-        ReleaseCell.family == "responses")).all()
+    rows = connection.execute(
+        select(ReleaseCell.scope, ReleaseCell.period).where(
+            ReleaseCell.release_id == release_id,
+            ReleaseCell.questionnaire_version == version,
+            ReleaseCell.family == "responses",
+        )
+    ).all()
     return {(scope, period) for scope, period in rows if len(period) == 7 and scope}
 
 
@@ -158,20 +170,30 @@ def _cache_path(release, version: int, k: int) -> Path | None:
     if not has_app_context():
         return None
     stamp = made_at.strftime("%Y%m%dT%H%M%S%f")
-    return (Path(current_app.instance_path) / "export-decisions"
-            / f"release-{release.id}-{stamp}-v{version}-k{k}-{CACHE_FORMAT}.json")
+    return (
+        Path(current_app.instance_path)
+        / "export-decisions"
+        / f"release-{release.id}-{stamp}-v{version}-k{k}-{CACHE_FORMAT}.json"
+    )
 
 
-def decisions(connection, version: int, k: int, release=None, *, fresh: bool = False
-              ) -> Decisions | None:
+def decisions(
+    connection, version: int, k: int, release=None, *, fresh: bool = False
+) -> Decisions | None:
     """The rule's decisions for the current release (None when there is none yet): made
     once per release, questionnaire version and k, then read from the instance folder."""
     release = release if release is not None else current_release()
     if release is None:
         return None
     path = _cache_path(release, version, k)
-    key = (str(connection.engine.url), str(path), getattr(release, "id", None),
-           release.end, version, k)
+    key = (
+        str(connection.engine.url),
+        str(path),
+        getattr(release, "id", None),
+        release.end,
+        version,
+        k,
+    )
     if path is not None and not fresh:
         with _LOCK:
             found = _CACHE.get(key)
@@ -186,8 +208,11 @@ def decisions(connection, version: int, k: int, release=None, *, fresh: bool = F
     def hidden_of(cells):  # an office-month the release's audit hides is pooled too
         if not shown:
             return set()
-        return {(office, month) for office, month in cells
-                if (office, f"{month.year}-{month.month:02d}") not in shown}
+        return {
+            (office, month)
+            for office, month in cells
+            if (office, f"{month.year}-{month.month:02d}") not in shown
+        }
 
     made = compute(connection, version, k, release.end, hidden_of)
     if path is not None:

@@ -70,8 +70,9 @@ def alpha_by_theme(session, questionnaire: Questionnaire, where: Sequence = ()) 
     for theme in questionnaire.themes:
         theme_items = questionnaire.theme_items(theme)
         raw = [Response.answers[item.code].as_integer() for item in theme_items]
-        complete = and_(*(value.between(*item.value_range)
-                          for item, value in zip(theme_items, raw)))
+        complete = and_(
+            *(value.between(*item.value_range) for item, value in zip(theme_items, raw))
+        )
         values = [
             (sum(item.value_range) - value) if item.reverse else value
             for item, value in zip(theme_items, raw)
@@ -93,7 +94,7 @@ def alpha_by_theme(session, questionnaire: Questionnaire, where: Sequence = ()) 
         row = session.execute(query).one()
         k = len(theme_items)
         result[theme] = alpha_from_sums(
-            row[0], k, row[1:1 + k], row[1 + k:1 + 2 * k], row[1 + 2 * k], row[2 + 2 * k]
+            row[0], k, row[1 : 1 + k], row[1 + k : 1 + 2 * k], row[1 + 2 * k], row[2 + 2 * k]
         )
     return result
 
@@ -102,8 +103,10 @@ def _theme_terms(questionnaire: Questionnaire, theme: str):
     theme_items = questionnaire.theme_items(theme)
     raw = [Response.answers[item.code].as_integer() for item in theme_items]
     complete = and_(*(value.between(*item.value_range) for item, value in zip(theme_items, raw)))
-    values = [(sum(item.value_range) - value) if item.reverse else value
-              for item, value in zip(theme_items, raw)]
+    values = [
+        (sum(item.value_range) - value) if item.reverse else value
+        for item, value in zip(theme_items, raw)
+    ]
     total = values[0]
     for value in values[1:]:
         total = total + value
@@ -120,12 +123,20 @@ def alpha_over_cells(session, questionnaire: Questionnaire, end, cells) -> dict[
         theme_items, complete, values, total = _theme_terms(questionnaire, theme)
         k = len(theme_items)
         query = (
-            select(Response.office_id, Response.period_start, func.count(),
-                   *(func.sum(value) for value in values),
-                   *(func.sum(value * value) for value in values),
-                   func.sum(total), func.sum(total * total))
-            .where(Response.questionnaire_version == questionnaire.version, complete,
-                   Response.period_start < end)
+            select(
+                Response.office_id,
+                Response.period_start,
+                func.count(),
+                *(func.sum(value) for value in values),
+                *(func.sum(value * value) for value in values),
+                func.sum(total),
+                func.sum(total * total),
+            )
+            .where(
+                Response.questionnaire_version == questionnaire.version,
+                complete,
+                Response.period_start < end,
+            )
             .group_by(Response.office_id, Response.period_start)
         )
         sums = [0] * (1 + 2 * k + 2)
@@ -134,8 +145,9 @@ def alpha_over_cells(session, questionnaire: Questionnaire, end, cells) -> dict[
                 continue
             for at, value in enumerate(row):
                 sums[at] += _exact(value)
-        result[theme] = alpha_from_sums(sums[0], k, sums[1:1 + k], sums[1 + k:1 + 2 * k],
-                                        sums[1 + 2 * k], sums[2 + 2 * k])
+        result[theme] = alpha_from_sums(
+            sums[0], k, sums[1 : 1 + k], sums[1 + k : 1 + 2 * k], sums[1 + 2 * k], sums[2 + 2 * k]
+        )
     return result
 
 

@@ -74,8 +74,14 @@ class Selection:
     def describe(self, office_names: dict[int, str]) -> str:
         parts = [f"versjon {self.version}"]
         parts.append(", ".join(p.code for p in self.periods) if self.periods else "alle perioder")
-        parts.append(", ".join(POOLED if o == POOLED_OFFICE else office_names.get(o, str(o))
-                               for o in self.office_ids) if self.office_ids else "alle kontor")
+        parts.append(
+            ", ".join(
+                POOLED if o == POOLED_OFFICE else office_names.get(o, str(o))
+                for o in self.office_ids
+            )
+            if self.office_ids
+            else "alle kontor"
+        )
         return "; ".join(parts)
 
 
@@ -116,8 +122,9 @@ def item_values(questionnaire: Questionnaire):
     segments = _segments(questionnaire)
 
     def values(answers_json) -> list:
-        answers = (orjson.loads(answers_json) if isinstance(answers_json, (str, bytes))
-                   else answers_json)
+        answers = (
+            orjson.loads(answers_json) if isinstance(answers_json, (str, bytes)) else answers_json
+        )
         get = answers.get
         cells: list = []
         for segment in segments:
@@ -126,8 +133,11 @@ def item_values(questionnaire: Questionnaire):
             else:
                 chosen = get(segment[1])
                 options = segment[2]
-                cells.extend([None] * len(options) if chosen is None
-                             else [int(option in chosen) for option in options])
+                cells.extend(
+                    [None] * len(options)
+                    if chosen is None
+                    else [int(option in chosen) for option in options]
+                )
         return cells
 
     return values
@@ -140,20 +150,29 @@ def item_text(questionnaire: Questionnaire, separator: str):
     return spilling.items_renderer(_segments(questionnaire), separator)
 
 
-SCORES = ("rung", "band", "medvirkning_index", "stigma_index", "talmodighet_index",
-          "relasjon_index", "scoring_version")
+SCORES = (
+    "rung",
+    "band",
+    "medvirkning_index",
+    "stigma_index",
+    "talmodighet_index",
+    "relasjon_index",
+    "scoring_version",
+)
 
 
 FLOAT_SCORES = tuple(name.endswith("_index") for name in SCORES)
 
 
-def query(questionnaire: Questionnaire, selection: Selection, dialect: str,
-          end=None) -> tuple[str, dict]:
+def query(
+    questionnaire: Questionnaire, selection: Selection, dialect: str, end=None
+) -> tuple[str, dict]:
     """One SELECT for the released rows the selection may hold, read in storage order: the
     row's office-month key (``office_id|YYYY-MM-DD``), language, the answers as JSON text,
     the scores. It reads a superset (every office when "andre" is chosen, periods by their
     months): the plan keeps only whole published labels. Dates are ISO text on SQLite (as
     stored there), so the parameters also travel as JSON."""
+
     def day(value):
         return value if dialect == "postgresql" else value.isoformat()
 
@@ -177,13 +196,20 @@ def query(questionnaire: Questionnaire, selection: Selection, dialect: str,
         answers = "CAST(answers AS text)"
     else:
         key, answers = "office_id || '|' || period_start", "answers"
-    sql = (f"SELECT {key}, language, {answers}, {', '.join(SCORES)} FROM response "
-           f"WHERE {' AND '.join(where)}")
+    sql = (
+        f"SELECT {key}, language, {answers}, {', '.join(SCORES)} FROM response "
+        f"WHERE {' AND '.join(where)}"
+    )
     return sql, params
 
 
-def export_plan(questionnaire: Questionnaire, selection: Selection, decisions: Decisions,
-                office_codes: dict[int, str], fmt: CsvFormat) -> dict:
+def export_plan(
+    questionnaire: Questionnaire,
+    selection: Selection,
+    decisions: Decisions,
+    office_codes: dict[int, str],
+    fmt: CsvFormat,
+) -> dict:
     """What a renderer needs, as plain data: the item segments, the format, the published
     labels the selection holds (office code guarded and quoted, or "andre"; period code),
     each office-month's label, and the kept QI classes of those labels."""
@@ -195,14 +221,27 @@ def export_plan(questionnaire: Questionnaire, selection: Selection, decisions: D
             continue
         code = quote(POOLED if office == POOLED else guard(office_codes.get(office, str(office))))
         labels.append([code.replace(END, ""), quote(guard(period.code))])
-    cells = {f"{office}|{month.isoformat()[:7]}": label_id
-             for (office, month), label_id in decisions.cells.items() if label_id in chosen}
-    kept = (decisions.kept if len(chosen) == len(decisions.labels)
-            else [cls for cls in decisions.kept if (cls >> spilling.LABEL_SHIFT) in chosen])
-    return {"segments": _segments(questionnaire), "separator": fmt.separator,
-            "decimal": fmt.decimal, "version": selection.version, "labels": labels,
-            "cells": cells, "kept": pack_kept(kept), "floats": list(FLOAT_SCORES),
-            "k": decisions.k}
+    cells = {
+        f"{office}|{month.isoformat()[:7]}": label_id
+        for (office, month), label_id in decisions.cells.items()
+        if label_id in chosen
+    }
+    kept = (
+        decisions.kept
+        if len(chosen) == len(decisions.labels)
+        else [cls for cls in decisions.kept if (cls >> spilling.LABEL_SHIFT) in chosen]
+    )
+    return {
+        "segments": _segments(questionnaire),
+        "separator": fmt.separator,
+        "decimal": fmt.decimal,
+        "version": selection.version,
+        "labels": labels,
+        "cells": cells,
+        "kept": pack_kept(kept),
+        "floats": list(FLOAT_SCORES),
+        "k": decisions.k,
+    }
 
 
 def expected_rows(decisions: Decisions | None, selection: Selection) -> int:
@@ -225,7 +264,8 @@ def _reachable(connection) -> bool:
     """Whether workers can read the selection: PostgreSQL (through this process's COPY)
     or a SQLite file."""
     return connection.dialect.name == "postgresql" or (
-        connection.dialect.name == "sqlite" and _sqlite_file(connection) is not None)
+        connection.dialect.name == "sqlite" and _sqlite_file(connection) is not None
+    )
 
 
 def _sqlite_file(connection) -> str | None:
@@ -257,9 +297,13 @@ def _pyformat(sql: str) -> str:
     return re.sub(r":(\w+)", r"%(\1)s", sql)
 
 
-def shuffled_lines(rows: Iterable, line_of, separator: str,
-                   rng: random.Random | None = None, spill_dir: str | None = None
-                   ) -> Iterator[str]:
+def shuffled_lines(
+    rows: Iterable,
+    line_of,
+    separator: str,
+    rng: random.Random | None = None,
+    spill_dir: str | None = None,
+) -> Iterator[str]:
     """The rows as numbered lines (``line_of`` gives each its text) in a fresh random
     order, with flat memory: the export's own scatter and shuffle (survey/export/spill.py)
     in one process."""
@@ -276,10 +320,17 @@ def shuffled_lines(rows: Iterable, line_of, separator: str,
                 yield f"{number}{separator}{line}"
 
 
-def response_file(connection, questionnaire: Questionnaire, selection: Selection,
-                  decisions: Decisions | None, office_codes: dict[int, str], tally: Tally,
-                  fmt: CsvFormat, rng: random.Random | None = None, workers: int | None = None
-                  ) -> Iterator[bytes]:
+def response_file(
+    connection,
+    questionnaire: Questionnaire,
+    selection: Selection,
+    decisions: Decisions | None,
+    office_codes: dict[int, str],
+    tally: Tally,
+    fmt: CsvFormat,
+    rng: random.Random | None = None,
+    workers: int | None = None,
+) -> Iterator[bytes]:
     """The whole response CSV as UTF-8 chunks: the header at once (so a download starts
     straight away), then the shuffled, numbered rows of the released data the selection
     holds (none before the first release). ``workers``: worker processes to render with
@@ -300,8 +351,9 @@ def response_file(connection, questionnaire: Questionnaire, selection: Selection
         workers = 0
     with tempfile.TemporaryDirectory(prefix="stigen-export-") as folder:
         if workers:
-            chunks = _in_workers(connection, plan, sql, params, folder, workers, tally, rng,
-                                 decisions)
+            chunks = _in_workers(
+                connection, plan, sql, params, folder, workers, tally, rng, decisions
+            )
         else:
             chunks = _in_process(connection, plan, sql, params, folder, tally, rng, decisions)
         try:
@@ -333,8 +385,16 @@ def _add(tally: Tally, counted: dict, written: dict[int, list[int]]) -> None:
         sums[2] += second
 
 
-def _in_process(connection, plan: dict, sql: str, params: dict, folder: str, tally: Tally,
-                rng: random.Random, decisions: Decisions) -> Iterator[bytes]:
+def _in_process(
+    connection,
+    plan: dict,
+    sql: str,
+    params: dict,
+    folder: str,
+    tally: Tally,
+    rng: random.Random,
+    decisions: Decisions,
+) -> Iterator[bytes]:
     renderer = Renderer(plan)
     spill = Spill(folder, 0, rng)
     try:
@@ -352,8 +412,17 @@ SPILL_SCRIPT = spilling.__file__
 ORJSON_PATH = os.path.dirname(os.path.dirname(orjson.__file__))  # where a worker finds it
 
 
-def _in_workers(connection, plan: dict, sql: str, params: dict, folder: str, count: int,
-                tally: Tally, rng: random.Random, decisions: Decisions) -> Iterator[bytes]:
+def _in_workers(
+    connection,
+    plan: dict,
+    sql: str,
+    params: dict,
+    folder: str,
+    count: int,
+    tally: Tally,
+    rng: random.Random,
+    decisions: Decisions,
+) -> Iterator[bytes]:
     """Phase 1 in ``count`` workers (each renders a share of the rows into its own
     buckets), then phase 2 (each numbers every ``count``-th bucket of the random order
     into a file), while this process streams the numbered files in order."""
@@ -366,12 +435,18 @@ def _in_workers(connection, plan: dict, sql: str, params: dict, folder: str, cou
             job: dict = {"folder": folder, "part": part, "plan": plan, "orjson": ORJSON_PATH}
             if not postgres:
                 low, high = ranges[part]
-                job.update(sqlite=_sqlite_file(connection),
-                           sql=f"{sql} AND id >= :low AND id < :high",
-                           params={**params, "low": low, "high": high})
-            worker = subprocess.Popen([sys.executable, "-I", "-S", SPILL_SCRIPT],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=errors, close_fds=True)
+                job.update(
+                    sqlite=_sqlite_file(connection),
+                    sql=f"{sql} AND id >= :low AND id < :high",
+                    params={**params, "low": low, "high": high},
+                )
+            worker = subprocess.Popen(
+                [sys.executable, "-I", "-S", SPILL_SCRIPT],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                close_fds=True,
+            )
             workers.append(worker)
             if postgres and hasattr(fcntl, "F_SETPIPE_SZ"):
                 try:  # room for a few blocks, so a busy worker does not hold up the reading
@@ -396,8 +471,11 @@ def _in_workers(connection, plan: dict, sql: str, params: dict, folder: str, cou
         check(decisions, written)  # before the first row streams
         order = bucket_order(counts, rng)
         for n, worker in enumerate(workers):
-            share = [[position, bucket, first] for position, (bucket, first) in enumerate(order)
-                     if position % count == n]
+            share = [
+                [position, bucket, first]
+                for position, (bucket, first) in enumerate(order)
+                if position % count == n
+            ]
             worker.stdin.write((json.dumps({"parts": count, "buckets": share}) + "\n").encode())
             worker.stdin.close()
         for position in range(len(order)):
@@ -445,7 +523,7 @@ def _id_ranges(count: int) -> list[tuple[str, str]]:
     where they are stored as 32 hex digits and the table has no rowid: issue 12). The
     ids are uniform, so equal slices of the id space hold about equal shares; "g" sorts
     after every hex digit, so the last range ends past every id."""
-    bounds = [f"{n * 16 ** 32 // count:032x}" for n in range(count)] + ["g"]
+    bounds = [f"{n * 16**32 // count:032x}" for n in range(count)] + ["g"]
     return list(zip(bounds, bounds[1:]))
 
 

@@ -15,8 +15,13 @@ from .labelled import Variable
 
 
 def r_string(text: str) -> str:
-    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
-               .replace("\n", "\\n").replace("\r", "\\r"))
+    escaped = (
+        text.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
     return f'"{escaped}"'
 
 
@@ -28,12 +33,16 @@ def _r_type(v: Variable) -> str:
 
 def _labels(values: dict[int, str]) -> str:
     """c("label" = value, ...) in value order (integers, as read_csv types the column)."""
-    return "c(" + ", ".join(f"{r_string(text)} = {value}L"
-                            for value, text in sorted(values.items())) + ")"
+    return (
+        "c("
+        + ", ".join(f"{r_string(text)} = {value}L" for value, text in sorted(values.items()))
+        + ")"
+    )
 
 
-def r_script(questionnaire: Questionnaire, variables_: list[Variable], csv_name: str,
-             lang: str) -> str:
+def r_script(
+    questionnaire: Questionnaire, variables_: list[Variable], csv_name: str, lang: str
+) -> str:
     """The script: read_csv with a type for every column, then ``labelled_spss`` (value
     labels and -1 as user-missing) or ``labelled`` per column, a variable label on each,
     and ``d_factors``: the same data with -1 as NA and every labelled column a factor.
@@ -44,16 +53,17 @@ def r_script(questionnaire: Questionnaire, variables_: list[Variable], csv_name:
     lines = [
         f"# Stigen: {csv_name} with labels (questionnaire version {questionnaire.version}, "
         f"labels in {lang}).",
-        "# Needs the R packages readr and haven (install.packages(c(\"readr\", \"haven\"))).",
+        '# Needs the R packages readr and haven (install.packages(c("readr", "haven"))).',
         "# Empty cells are NA (not answered, or a quasi-identifier blanked for anonymity);",
-        "# -1 = \"vet ikke / vil ikke svare\", kept as a user-missing value (labelled_spss).",
+        '# -1 = "vet ikke / vil ikke svare", kept as a user-missing value (labelled_spss).',
         "# Nothing is reverse-coded here. Reverse-coded items, as answered: "
-        + (", ".join(reverse) if reverse else "none") + ".",
+        + (", ".join(reverse) if reverse else "none")
+        + ".",
         "# The *_index scores already flip them (see the codebook).",
         "library(readr)",
         "library(haven)",
         "",
-        f"d <- read_csv({r_string(csv_name)}, na = \"\", locale = locale(encoding = \"UTF-8\"),",
+        f'd <- read_csv({r_string(csv_name)}, na = "", locale = locale(encoding = "UTF-8"),',
         "              col_types = cols(",
         types,
         "              ))",
@@ -66,25 +76,30 @@ def r_script(questionnaire: Questionnaire, variables_: list[Variable], csv_name:
             # Office, period and language stay text (as in the CSV), labelled by name.
             if v.name == "language":  # a labelled character vector: "nb" = bokmål ...
                 values = {v.values[number]: code for code, number in v.codes.items()}
-                lines.append(f"{target} <- labelled({target}, labels = {_labels_text(values)}, "
-                             f"label = {label})")
+                lines.append(
+                    f"{target} <- labelled({target}, labels = {_labels_text(values)}, "
+                    f"label = {label})"
+                )
             else:
-                lines.append(f"attr({target}, \"label\") <- {label}")
+                lines.append(f'attr({target}, "label") <- {label}')
             continue
         if v.values and v.missing:
             missing = ", ".join(f"{m}L" for m in v.missing)
-            lines.append(f"{target} <- labelled_spss({target}, labels = {_labels(v.values)}, "
-                         f"na_values = c({missing}), label = {label})")
+            lines.append(
+                f"{target} <- labelled_spss({target}, labels = {_labels(v.values)}, "
+                f"na_values = c({missing}), label = {label})"
+            )
         elif v.values:
-            lines.append(f"{target} <- labelled({target}, labels = {_labels(v.values)}, "
-                         f"label = {label})")
+            lines.append(
+                f"{target} <- labelled({target}, labels = {_labels(v.values)}, label = {label})"
+            )
         else:
-            lines.append(f"attr({target}, \"label\") <- {label}")
+            lines.append(f'attr({target}, "label") <- {label}')
     lines += [
         "",
         "# The same data with -1 as NA and every labelled column a factor, its levels in",
         "# value order (the ladder's statements, the bands, each scale's options).",
-        "d_factors <- as_factor(zap_missing(d), levels = \"labels\")",
+        'd_factors <- as_factor(zap_missing(d), levels = "labels")',
         "",
     ]
     return "\n".join(lines)
@@ -92,11 +107,15 @@ def r_script(questionnaire: Questionnaire, variables_: list[Variable], csv_name:
 
 def _labels_text(values: dict[str, str]) -> str:
     """c("label" = "code", ...) for a character column."""
-    return "c(" + ", ".join(f"{r_string(text)} = {r_string(code)}"
-                            for text, code in values.items()) + ")"
+    return (
+        "c("
+        + ", ".join(f"{r_string(text)} = {r_string(code)}" for text, code in values.items())
+        + ")"
+    )
 
 
 # --- Frictionless Data Package ----------------------------------------------------------
+
 
 def _field(v: Variable) -> dict:
     field: dict = {"name": v.name, "title": v.label}
@@ -104,8 +123,9 @@ def _field(v: Variable) -> dict:
         field["type"] = "string"
         field["constraints"] = {"enum": list(v.codes)}
         if v.name == "language":
-            field["categories"] = [{"value": code, "label": v.values[number]}
-                                   for code, number in v.codes.items()]
+            field["categories"] = [
+                {"value": code, "label": v.values[number]} for code, number in v.codes.items()
+            ]
         return field
     if v.numeric == "float":
         field["type"] = "number"
@@ -125,32 +145,37 @@ def _field(v: Variable) -> dict:
     return field
 
 
-def datapackage(questionnaire: Questionnaire, variables_: list[Variable], csv_name: str,
-                lang: str, rows: int) -> dict:
+def datapackage(
+    questionnaire: Questionnaire, variables_: list[Variable], csv_name: str, lang: str, rows: int
+) -> dict:
     """The package descriptor: one tabular resource (the CSV, RFC 4180, UTF-8) with a
     table schema (types, constraints, missing values, labels as titles and categories)."""
     return {
         "profile": "tabular-data-package",
         "name": f"stigen-svar-v{questionnaire.version}",
         "title": "Stigen",
-        "description": ("Anonymous responses of a release, k-anonymous on office, period, "
-                        "language, bak_alder, bak_varighet and rel_antall; rows shuffled and "
-                        f"numbered. Labels in {lang}."),
-        "resources": [{
-            "name": "svar",
-            "path": csv_name,
-            "profile": "tabular-data-resource",
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "dialect": {"delimiter": ",", "header": True, "lineTerminator": "\r\n"},
-            "stats": {"rows": rows},
-            "schema": {
-                "fields": [_field(v) for v in variables_],
-                "missingValues": [""],
-                "primaryKey": ["row"],
-            },
-        }],
+        "description": (
+            "Anonymous responses of a release, k-anonymous on office, period, "
+            "language, bak_alder, bak_varighet and rel_antall; rows shuffled and "
+            f"numbered. Labels in {lang}."
+        ),
+        "resources": [
+            {
+                "name": "svar",
+                "path": csv_name,
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "dialect": {"delimiter": ",", "header": True, "lineTerminator": "\r\n"},
+                "stats": {"rows": rows},
+                "schema": {
+                    "fields": [_field(v) for v in variables_],
+                    "missingValues": [""],
+                    "primaryKey": ["row"],
+                },
+            }
+        ],
     }
 
 

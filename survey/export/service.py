@@ -30,8 +30,9 @@ def release_decisions(version: int) -> Decisions | None:
     release = released.current_release()  # may publish (and commit) first
     if release is None:
         return None
-    return released.decisions(db.session.connection(), version, current_app.config["STIGEN_K"],
-                              release=release)
+    return released.decisions(
+        db.session.connection(), version, current_app.config["STIGEN_K"], release=release
+    )
 
 
 @dataclass
@@ -46,59 +47,81 @@ class Figures:
     blanked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BLANK_ORDER, 0))
     smallest: int = 0
     at_risk_share: float = 0.0
-    left_out: int | None = 0     # whole release; None when between 1 and k - 1
+    left_out: int | None = 0  # whole release; None when between 1 and k - 1
     alphas: dict[str, Alpha | None] = field(default_factory=dict)
     alpha_min_n: int = ALPHA_MIN_N
     risk_factor: int = RISK_FACTOR
 
 
-def figures(questionnaire: Questionnaire, selection: Selection, decisions: Decisions | None,
-            with_alpha: bool = True) -> Figures:
+def figures(
+    questionnaire: Questionnaire,
+    selection: Selection,
+    decisions: Decisions | None,
+    with_alpha: bool = True,
+) -> Figures:
     k = current_app.config["STIGEN_K"]
     if decisions is None:
         return Figures(k=k, release=False)
     chosen = decisions.selected(selection.office_ids, selection.periods)
     summary: LabelStats = decisions.summary(chosen)
     result = Figures(
-        k=k, release=True, rows=summary.rows, pooled=summary.pooled,
-        generalised=summary.generalised, blanked=summary.blanked, smallest=summary.smallest,
+        k=k,
+        release=True,
+        rows=summary.rows,
+        pooled=summary.pooled,
+        generalised=summary.generalised,
+        blanked=summary.blanked,
+        smallest=summary.smallest,
         at_risk_share=summary.at_risk / summary.rows if summary.rows else 0.0,
-        left_out=decisions.left_out if decisions.left_out == 0 or decisions.left_out >= k
-        else None,
+        left_out=decisions.left_out if decisions.left_out == 0 or decisions.left_out >= k else None,
     )
     if with_alpha:
         result.alphas = selection_alphas(questionnaire, decisions, chosen)
     return result
 
 
-def selection_alphas(questionnaire: Questionnaire, decisions: Decisions,
-                     chosen: set[int]) -> dict[str, Alpha | None]:
+def selection_alphas(
+    questionnaire: Questionnaire, decisions: Decisions, chosen: set[int]
+) -> dict[str, Alpha | None]:
     """Cronbach's alpha per theme on the file's rows, or None where it describes fewer
     than ``ALPHA_MIN_N`` complete cases (a statistic of a few rows moves with one)."""
     cells = {cell for cell, label in decisions.cells.items() if label in chosen}
     if not cells:
         return dict.fromkeys(questionnaire.themes)
     alphas = alpha_over_cells(db.session, questionnaire, decisions.end, cells)
-    return {theme: alpha if alpha.n >= max(ALPHA_MIN_N, decisions.k) else None
-            for theme, alpha in alphas.items()}
+    return {
+        theme: alpha if alpha.n >= max(ALPHA_MIN_N, decisions.k) else None
+        for theme, alpha in alphas.items()
+    }
 
 
-def comment_rows(selection: Selection, decisions: Decisions | None,
-                 office_codes: dict[int, str], release) -> tuple[list[tuple], int]:
+def comment_rows(
+    selection: Selection, decisions: Decisions | None, office_codes: dict[int, str], release
+) -> tuple[list[tuple], int]:
     """Approved comments of the released office-months the selection holds, under the
     response file's published labels, shuffled; and how many pooled as "andre". A comment
     appears only once a release has shown it (``Comment.release_id``)."""
     if decisions is None:
         return [], 0
     chosen = decisions.selected(selection.office_ids, selection.periods)
-    statement = select(Comment.period_start, Comment.questionnaire_version, Comment.language,
-                       Comment.office_id, Comment.item_code, Comment.body).where(
-        Comment.questionnaire_version == selection.version, Comment.status == "approved",
-        Comment.body != "", Comment.period_start < decisions.end)
+    statement = select(
+        Comment.period_start,
+        Comment.questionnaire_version,
+        Comment.language,
+        Comment.office_id,
+        Comment.item_code,
+        Comment.body,
+    ).where(
+        Comment.questionnaire_version == selection.version,
+        Comment.status == "approved",
+        Comment.body != "",
+        Comment.period_start < decisions.end,
+    )
     release_id = getattr(release, "id", None)
     if isinstance(release_id, int):
-        statement = statement.where(Comment.release_id.is_not(None),
-                                    Comment.release_id <= release_id)
+        statement = statement.where(
+            Comment.release_id.is_not(None), Comment.release_id <= release_id
+        )
     found = db.session.execute(statement).all()
     random.SystemRandom().shuffle(found)
     body, pooled = [], 0
@@ -112,13 +135,13 @@ def comment_rows(selection: Selection, decisions: Decisions | None,
             shown = POOLED
         else:
             shown = guard(office_codes.get(office, str(office)))
-        body.append((len(body) + 1, period.code, version, language, shown, item_code,
-                     guard(text)))
+        body.append((len(body) + 1, period.code, version, language, shown, item_code, guard(text)))
     return body, pooled
 
 
-def published_codes(selection: Selection, decisions: Decisions,
-                    office_codes: dict[int, str]) -> tuple[list[str], list[str]]:
+def published_codes(
+    selection: Selection, decisions: Decisions, office_codes: dict[int, str]
+) -> tuple[list[str], list[str]]:
     """The office and period codes the selection's file may hold, as the CSV writes them
     (office codes guarded): what the labelled files number and label."""
     offices, periods = set(), set()
@@ -129,37 +152,57 @@ def published_codes(selection: Selection, decisions: Decisions,
     return sorted(offices), sorted(periods)
 
 
-def _csv_chunks(questionnaire: Questionnaire, selection: Selection,
-                decisions: Decisions | None, office_codes: dict[int, str], tally: Tally):
+def _csv_chunks(
+    questionnaire: Questionnaire,
+    selection: Selection,
+    decisions: Decisions | None,
+    office_codes: dict[int, str],
+    tally: Tally,
+):
     """The selection's svar.csv as it streams (RFC 4180), read on a connection of its own."""
     with db.engine.connect() as connection:
-        chunks = response_file(connection, questionnaire, selection, decisions, office_codes,
-                               tally, CsvFormat())
+        chunks = response_file(
+            connection, questionnaire, selection, decisions, office_codes, tally, CsvFormat()
+        )
         try:
             yield from chunks
         finally:
             chunks.close()
 
 
-def labelled_variables(questionnaire: Questionnaire, selection: Selection,
-                       decisions: Decisions | None, office_codes: dict[int, str],
-                       lang: str) -> list:
-    offices, periods = (published_codes(selection, decisions, office_codes)
-                        if decisions is not None else ([], []))
+def labelled_variables(
+    questionnaire: Questionnaire,
+    selection: Selection,
+    decisions: Decisions | None,
+    office_codes: dict[int, str],
+    lang: str,
+) -> list:
+    offices, periods = (
+        published_codes(selection, decisions, office_codes) if decisions is not None else ([], [])
+    )
     return labelled.variables(questionnaire, lang, offices, periods)
 
 
-def response_frame(questionnaire: Questionnaire, selection: Selection,
-                   decisions: Decisions | None, office_codes: dict[int, str], tally: Tally,
-                   lang: str, only=None):
+def response_frame(
+    questionnaire: Questionnaire,
+    selection: Selection,
+    decisions: Decisions | None,
+    office_codes: dict[int, str],
+    tally: Tally,
+    lang: str,
+    only=None,
+):
     """The selection's response file (or its columns in ``only``) as labelled variables
     and a compact DataFrame, read from the very CSV ``svar.csv`` streams (same rows,
     pooling, blanking and k-check, same shuffled order). Raises ``AnonymityError`` as the
     CSV does."""
     found = labelled_variables(questionnaire, selection, decisions, office_codes, lang)
     frame = labelled.read_frame(
-        _csv_chunks(questionnaire, selection, decisions, office_codes, tally), found,
-        expected_rows(decisions, selection), only)
+        _csv_chunks(questionnaire, selection, decisions, office_codes, tally),
+        found,
+        expected_rows(decisions, selection),
+        only,
+    )
     return frame, found
 
 
@@ -173,9 +216,16 @@ LABELLED_FORMATS = {
 CSV_NAME = "svar.csv"
 
 
-def labelled_file(kind: str, folder: str, questionnaire: Questionnaire, selection: Selection,
-                  decisions: Decisions | None, office_codes: dict[int, str], tally: Tally,
-                  lang: str) -> str:
+def labelled_file(
+    kind: str,
+    folder: str,
+    questionnaire: Questionnaire,
+    selection: Selection,
+    decisions: Decisions | None,
+    office_codes: dict[int, str],
+    tally: Tally,
+    lang: str,
+) -> str:
     """Write one labelled export into ``folder`` and return its path: a .sav, a .dta, a
     zip of svar.csv with its R script (``r``), or a zip of svar.csv with its
     datapackage.json (``datapackage``). Every one holds exactly the rows of svar.csv."""
@@ -184,27 +234,40 @@ def labelled_file(kind: str, folder: str, questionnaire: Questionnaire, selectio
     if kind in ("sav", "dta"):
         # Part by part from the CSV's bytes: never the whole selection in memory.
         frames = labelled.iter_parts(
-            _csv_chunks(questionnaire, selection, decisions, office_codes, tally), found,
-            expected_rows(decisions, selection))
+            _csv_chunks(questionnaire, selection, decisions, office_codes, tally),
+            found,
+            expected_rows(decisions, selection),
+        )
         labelled.write_labelled(kind, frames, path, found)
         return path
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open(CSV_NAME, "w", force_zip64=True) as entry, \
-                db.engine.connect() as connection:
-            for chunk in response_file(connection, questionnaire, selection, decisions,
-                                       office_codes, tally, CsvFormat()):
+        with (
+            archive.open(CSV_NAME, "w", force_zip64=True) as entry,
+            db.engine.connect() as connection,
+        ):
+            for chunk in response_file(
+                connection, questionnaire, selection, decisions, office_codes, tally, CsvFormat()
+            ):
                 entry.write(chunk)
         if kind == "r":
             archive.writestr("svar.R", rscript.r_script(questionnaire, found, CSV_NAME, lang))
         else:
-            archive.writestr("datapackage.json", orjson.dumps(
-                rscript.datapackage(questionnaire, found, CSV_NAME, lang, tally.rows),
-                option=orjson.OPT_INDENT_2))
+            archive.writestr(
+                "datapackage.json",
+                orjson.dumps(
+                    rscript.datapackage(questionnaire, found, CSV_NAME, lang, tally.rows),
+                    option=orjson.OPT_INDENT_2,
+                ),
+            )
     return path
 
 
-def measurement_report(questionnaire: Questionnaire, selection: Selection,
-                       decisions: Decisions | None, office_codes: dict[int, str]):
+def measurement_report(
+    questionnaire: Questionnaire,
+    selection: Selection,
+    decisions: Decisions | None,
+    office_codes: dict[int, str],
+):
     """The measurement report of the selection's released rows (exactly the response
     file's), above the export's minimum n (``ALPHA_MIN_N``, or k if larger)."""
     import numpy as np
@@ -216,13 +279,20 @@ def measurement_report(questionnaire: Questionnaire, selection: Selection,
     key = None
     if isinstance(getattr(release, "id", None), int) and decisions is not None:
         # A release never changes: its report is worked out once per selection.
-        key = (str(db.engine.url), release.id, release.made_at, selection, k,
-               tuple(sorted(office_codes.items())))
+        key = (
+            str(db.engine.url),
+            release.id,
+            release.made_at,
+            selection,
+            k,
+            tuple(sorted(office_codes.items())),
+        )
         if key in _REPORTS:
             return _REPORTS[key]
     needed = {item.code for item in questionnaire.items} | {"rung"}
-    frame, _ = response_frame(questionnaire, selection, decisions, office_codes, Tally(), "nb",
-                              only=needed)
+    frame, _ = response_frame(
+        questionnaire, selection, decisions, office_codes, Tally(), "nb", only=needed
+    )
 
     def column_of(name):
         return frame[name].to_numpy(dtype=float, na_value=np.nan)

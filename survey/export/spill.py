@@ -129,6 +129,7 @@ def score_memos(floats: list[bool], decimal: str, copy_text: bool) -> list[_Memo
     """One memo per score column: Python values (from a cursor) or COPY text (NULL as an
     empty field) to the cell's text. Floats are written as Python writes them (``repr``),
     with ``decimal`` as the decimal mark; integers as they are; NULL as an empty cell."""
+
     def whole(value) -> str:
         return "" if value is None else str(value)
 
@@ -198,8 +199,8 @@ class Renderer:
     def __init__(self, plan: dict):
         self.separator = plan["separator"]
         self.version = str(plan["version"])
-        self.labels = plan["labels"]          # label id -> [office text, period text] or None
-        self.cells = plan["cells"]            # "office|YYYY-MM" -> label id
+        self.labels = plan["labels"]  # label id -> [office text, period text] or None
+        self.cells = plan["cells"]  # "office|YYYY-MM" -> label id
         self.detail, self.bits = kept_lookup(plan["kept"], len(self.labels))
         self.items = items_renderer(plan["segments"], self.separator)
         self.floats = plan["floats"]
@@ -219,9 +220,16 @@ class Renderer:
         label_id = self.cells.get(f"{office}|{period[:7]}")
         label = None if label_id is None else self.labels[label_id]
         sep = self.separator
-        found = None if label is None else (
-            f"{label[0]}{sep}{label[1]}{sep}{self.version}", label[0] == POOLED_CELL,
-            label_id << LABEL_SHIFT, self.labels_written.setdefault(label_id, [0, 0, 0]))
+        found = (
+            None
+            if label is None
+            else (
+                f"{label[0]}{sep}{label[1]}{sep}{self.version}",
+                label[0] == POOLED_CELL,
+                label_id << LABEL_SHIFT,
+                self.labels_written.setdefault(label_id, [0, 0, 0]),
+            )
+        )
         self.heads[key] = found
         return found
 
@@ -248,8 +256,10 @@ class Renderer:
         language_cell = LANGUAGE_CELLS.__getitem__
         code_of = VALUE_CODES.get
         first, second, third = BLANK_ORDER[:3]
-        levels = [(level, mask, BLANK_ORDER[:min(level, 3)]) for level, mask
-                  in enumerate(LEVEL_MASKS[1:], 1)]
+        levels = [
+            (level, mask, BLANK_ORDER[: min(level, 3)])
+            for level, mask in enumerate(LEVEL_MASKS[1:], 1)
+        ]
         written = pooled = left_out = held = 0
         for key, language, answers, *scores in rows:
             found = heads.get(key, False)
@@ -262,11 +272,19 @@ class Renderer:
             answers = loads(answers) if type(answers) is not dict else dict(answers)
             get = answers.get
             try:
-                code = (languages(language, OTHER) << 12 | code_of(get(third), OTHER) << 8
-                        | code_of(get(second), OTHER) << 4 | code_of(get(first), OTHER))
+                code = (
+                    languages(language, OTHER) << 12
+                    | code_of(get(third), OTHER) << 8
+                    | code_of(get(second), OTHER) << 4
+                    | code_of(get(first), OTHER)
+                )
             except TypeError:  # an unhashable answer: the slow, exact way
-                code = (languages(language, OTHER) << 12 | value_code(get(third)) << 8
-                        | value_code(get(second)) << 4 | value_code(get(first)))
+                code = (
+                    languages(language, OTHER) << 12
+                    | value_code(get(third)) << 8
+                    | value_code(get(second)) << 4
+                    | value_code(get(first))
+                )
             cls = base | code
             # Is the row's class kept at level 0 (as it is)? With the counsellor cell
             # empty, a level-0 class is also a level-1 one: in the bitmap.
@@ -302,7 +320,8 @@ class Renderer:
                 language = _text(language)
             pending[pick(BUCKET_BITS)].append(
                 f"{lead}{sep}{language}{sep}{items(answers)}{sep}{join(map(cell, memos, scores))}"
-                f"{END}")
+                f"{END}"
+            )
             held += 1
             if held == FLUSH_ROWS:
                 spill.flush()
@@ -313,8 +332,12 @@ class Renderer:
         self.left_out += left_out
 
     def tally(self) -> dict:
-        return {"rows": self.rows, "pooled": self.pooled, "left_out": self.left_out,
-                "labels": [[label, *sums] for label, sums in self.labels_written.items()]}
+        return {
+            "rows": self.rows,
+            "pooled": self.pooled,
+            "left_out": self.left_out,
+            "labels": [[label, *sums] for label, sums in self.labels_written.items()],
+        }
 
 
 def _text(value) -> str:
@@ -339,8 +362,10 @@ def _copy_rows(block: str):
     lines.pop()  # after the last newline
     if "\\" not in block:
         return map(_split_fields, lines)
-    return [[copy_unescape(field) if "\\" in field else field for field in line.split("\t")]
-            for line in lines]
+    return [
+        [copy_unescape(field) if "\\" in field else field for field in line.split("\t")]
+        for line in lines
+    ]
 
 
 _COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
@@ -381,8 +406,9 @@ class Spill:
         for bucket, records in enumerate(self.pending):
             if records:
                 if files[bucket] is None:  # unbuffered: a flush writes big blocks anyway
-                    files[bucket] = open(os.path.join(self.folder, f"{self.part}-{bucket}"),
-                                         "wb", buffering=0)
+                    files[bucket] = open(
+                        os.path.join(self.folder, f"{self.part}-{bucket}"), "wb", buffering=0
+                    )
                 files[bucket].write("".join(records).encode("utf-8"))
                 self.counts[bucket] += len(records)
                 records.clear()
@@ -424,8 +450,9 @@ def bucket_records(folder: str, parts: int, bucket: int, rng: random.Random) -> 
     return records
 
 
-def numbered_bucket(folder: str, parts: int, bucket: int, first: int, separator: str,
-                    rng: random.Random) -> bytes:
+def numbered_bucket(
+    folder: str, parts: int, bucket: int, first: int, separator: str, rng: random.Random
+) -> bytes:
     """One bucket as numbered CSV lines (UTF-8), its first row numbered ``first``: the
     records of ``bucket_records`` in the same shuffled order, kept as bytes (no decoding
     and encoding again: two copies of the bucket fewer, and less time)."""
@@ -447,6 +474,7 @@ def numbered_bucket(folder: str, parts: int, bucket: int, first: int, separator:
 
 
 # --- a worker process -------------------------------------------------------------------
+
 
 def _read_exact(stream, size: int) -> bytes:
     data = stream.read(size)

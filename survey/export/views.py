@@ -58,7 +58,9 @@ def chosen_selection() -> tuple[Selection, list[str]]:
         except ValueError:
             notes.append(code)
     slugs = [slug for slug in request.args.getlist("kontor") if "\x00" not in slug]
-    offices = db.session.scalars(select(Office).where(Office.slug.in_(slugs))).all() if slugs else []
+    offices = (
+        db.session.scalars(select(Office).where(Office.slug.in_(slugs))).all() if slugs else []
+    )
     chosen = {o.id for o in offices}
     if POOLED in slugs and POOLED not in {o.slug for o in offices}:
         chosen.add(POOLED_OFFICE)
@@ -68,7 +70,8 @@ def chosen_selection() -> tuple[Selection, list[str]]:
 
 # The page's format choice -> the response file's route (and its argument).
 FILE_LINKS = {
-    "rfc": ("export.responses_csv", {}), "excel": ("export.responses_csv", {}),
+    "rfc": ("export.responses_csv", {}),
+    "excel": ("export.responses_csv", {}),
     "sav": ("export.responses_labelled", {"kind": "sav"}),
     "dta": ("export.responses_labelled", {"kind": "dta"}),
     "r": ("export.responses_labelled", {"kind": "r.zip"}),
@@ -79,19 +82,47 @@ FILE_LINKS = {
 def format_choices() -> list[tuple[str, str, str]]:
     """(value, name, what the file holds) for each format the page offers."""
     return [
-        ("rfc", _("CSV (RFC 4180)"),
-         _("Komma som skilletegn, desimalpunktum, UTF-8. Tall og koder; etikettene står i "
-           "kodeboka.")),
-        ("excel", _("CSV for Excel på norsk"),
-         _("Semikolon, desimalkomma, UTF-8 med BOM. Samme innhold som CSV-fila.")),
-        ("sav", _("SPSS (.sav)"),
-         _("Samme rader som CSV-fila, med spørsmålsteksten som variabeletikett, verdietiketter på alle skalaer, -1 («vet ikke») som brukerdefinert manglende verdi og målenivå. Kontor, periode og språk er tall med koden som etikett.")),
-        ("dta", _("Stata (.dta)"),
-         _("Samme rader og etiketter som SPSS-fila; -1 («vet ikke») er den utvidede manglende verdien .a. Stata tillater høyst 32 tegn i navn og 80 i etiketter, så noen er forkortet.")),
-        ("r", _("R + CSV (zip)"),
-         _("CSV-fila og et R-skript (svar.R) som leser den med readr og setter verdietiketter og faktornivåer med haven. Skriptet snur ingen påstander; indeksene har allerede tatt hensyn til dem.")),
-        ("datapakke", _("Datapakke (Frictionless, zip)"),
-         _("CSV-fila og datapackage.json: typer, tillatte verdier, manglende verdier og etiketter for hver kolonne, slik at «frictionless validate» kan sjekke fila.")),
+        (
+            "rfc",
+            _("CSV (RFC 4180)"),
+            _(
+                "Komma som skilletegn, desimalpunktum, UTF-8. Tall og koder; etikettene står i "
+                "kodeboka."
+            ),
+        ),
+        (
+            "excel",
+            _("CSV for Excel på norsk"),
+            _("Semikolon, desimalkomma, UTF-8 med BOM. Samme innhold som CSV-fila."),
+        ),
+        (
+            "sav",
+            _("SPSS (.sav)"),
+            _(
+                "Samme rader som CSV-fila, med spørsmålsteksten som variabeletikett, verdietiketter på alle skalaer, -1 («vet ikke») som brukerdefinert manglende verdi og målenivå. Kontor, periode og språk er tall med koden som etikett."
+            ),
+        ),
+        (
+            "dta",
+            _("Stata (.dta)"),
+            _(
+                "Samme rader og etiketter som SPSS-fila; -1 («vet ikke») er den utvidede manglende verdien .a. Stata tillater høyst 32 tegn i navn og 80 i etiketter, så noen er forkortet."
+            ),
+        ),
+        (
+            "r",
+            _("R + CSV (zip)"),
+            _(
+                "CSV-fila og et R-skript (svar.R) som leser den med readr og setter verdietiketter og faktornivåer med haven. Skriptet snur ingen påstander; indeksene har allerede tatt hensyn til dem."
+            ),
+        ),
+        (
+            "datapakke",
+            _("Datapakke (Frictionless, zip)"),
+            _(
+                "CSV-fila og datapackage.json: typer, tillatte verdier, manglende verdier og etiketter for hver kolonne, slik at «frictionless validate» kan sjekke fila."
+            ),
+        ),
     ]
 
 
@@ -129,12 +160,22 @@ def index():
     chosen = chosen if chosen in FILE_LINKS else "rfc"
     endpoint, endpoint_args = FILE_LINKS[chosen]
     return render_template(
-        "export/index.html", selection=selection, notes=notes, offices=offices,
-        figures=figures, alphas=figures.alphas, choices=choices, questionnaire=questionnaire,
-        versions=sorted(questionnaires.available()), query=request.query_string.decode(),
+        "export/index.html",
+        selection=selection,
+        notes=notes,
+        offices=offices,
+        figures=figures,
+        alphas=figures.alphas,
+        choices=choices,
+        questionnaire=questionnaire,
+        versions=sorted(questionnaires.available()),
+        query=request.query_string.decode(),
         themes={code: t.label(str(get_locale())) for code, t in questionnaire.themes.items()},
-        k=figures.k, release=release, pooled_office=POOLED_OFFICE,
-        quasi_identifiers=QUASI_IDENTIFIERS, formats=format_choices(),
+        k=figures.k,
+        release=release,
+        pooled_office=POOLED_OFFICE,
+        quasi_identifiers=QUASI_IDENTIFIERS,
+        formats=format_choices(),
         chosen_format=chosen,
         chosen_label=next(name for value, name, _note in format_choices() if value == chosen),
         response_url=f"{url_for(endpoint, **endpoint_args)}?{request.query_string.decode()}",
@@ -154,8 +195,11 @@ def responses_csv():
     decisions = service.release_decisions(selection.version)
     codes = office_codes()
     tally = Tally()
-    details = {"selection": _describe(selection, codes), "format": fmt.suffix,
-               "release": getattr(released.current_release(), "id", None)}
+    details = {
+        "selection": _describe(selection, codes),
+        "format": fmt.suffix,
+        "release": getattr(released.current_release(), "id", None),
+    }
     # Who, read now: the rows stream after this view returns, when the account (expired
     # by a release published above) can no longer be read from its session.
     actor = SimpleNamespace(id=current_user.id, username=current_user.username)
@@ -164,16 +208,27 @@ def responses_csv():
         finished = False
         try:
             with db.engine.connect() as connection:
-                yield from response_file(connection, questionnaire, selection, decisions, codes,
-                                         tally, fmt)
+                yield from response_file(
+                    connection, questionnaire, selection, decisions, codes, tally, fmt
+                )
             finished = True
         finally:
-            audit.record("export.responses", {**details, "rows": tally.rows, "pooled": tally.pooled,
-                                              "left_out": tally.left_out, "complete": finished},
-                         actor=actor)
+            audit.record(
+                "export.responses",
+                {
+                    **details,
+                    "rows": tally.rows,
+                    "pooled": tally.pooled,
+                    "left_out": tally.left_out,
+                    "complete": finished,
+                },
+                actor=actor,
+            )
             db.session.commit()
 
-    return download(stream_with_context(generate()), f"stigen-svar-v{selection.version}-{fmt.suffix}.csv")
+    return download(
+        stream_with_context(generate()), f"stigen-svar-v{selection.version}-{fmt.suffix}.csv"
+    )
 
 
 def chosen_labels() -> str:
@@ -200,32 +255,47 @@ def responses_labelled(kind: str):
     decisions = service.release_decisions(selection.version)
     codes = office_codes()
     tally = Tally()
-    details = {"selection": _describe(selection, codes), "format": kind, "labels": lang,
-               "release": getattr(released.current_release(), "id", None)}
+    details = {
+        "selection": _describe(selection, codes),
+        "format": kind,
+        "labels": lang,
+        "release": getattr(released.current_release(), "id", None),
+    }
     actor = SimpleNamespace(id=current_user.id, username=current_user.username)
     folder = tempfile.mkdtemp(prefix="stigen-labelled-")
 
     def generate():
         finished = False
         try:
-            path = service.labelled_file(kind, folder, questionnaire, selection, decisions,
-                                         codes, tally, lang)
+            path = service.labelled_file(
+                kind, folder, questionnaire, selection, decisions, codes, tally, lang
+            )
             with open(path, "rb") as fh:
                 while block := fh.read(1 << 18):
                     yield block
             finished = True
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-            audit.record("export.responses", {**details, "rows": tally.rows,
-                                              "pooled": tally.pooled,
-                                              "left_out": tally.left_out, "complete": finished},
-                         actor=actor)
+            audit.record(
+                "export.responses",
+                {
+                    **details,
+                    "rows": tally.rows,
+                    "pooled": tally.pooled,
+                    "left_out": tally.left_out,
+                    "complete": finished,
+                },
+                actor=actor,
+            )
             db.session.commit()
 
     suffix, mimetype = service.LABELLED_FORMATS[kind]
     name = {"r": "r", "datapackage": "datapakke"}.get(kind, lang)
-    return download(stream_with_context(generate()),
-                    f"stigen-svar-v{selection.version}-{name}.{suffix}", mimetype)
+    return download(
+        stream_with_context(generate()),
+        f"stigen-svar-v{selection.version}-{name}.{suffix}",
+        mimetype,
+    )
 
 
 @bp.get("/maling")
@@ -238,15 +308,21 @@ def measurement_page():
     decisions = service.release_decisions(selection.version)
     codes = office_codes()
     found = service.measurement_report(questionnaire, selection, decisions, codes)
-    audit.record("export.measurement", {"selection": _describe(selection, codes),
-                                        "format": "html", "rows": found.rows})
+    audit.record(
+        "export.measurement",
+        {"selection": _describe(selection, codes), "format": "html", "rows": found.rows},
+    )
     db.session.commit()
     lang = str(get_locale())
     return render_template(
-        "export/measurement.html", report=found, questionnaire=questionnaire, lang=lang,
+        "export/measurement.html",
+        report=found,
+        questionnaire=questionnaire,
+        lang=lang,
         themes={code: t.label(lang) for code, t in questionnaire.themes.items()},
         items={item.code: item.text(lang) for item in questionnaire.items},
-        query=request.query_string.decode(), release=released.current_release(),
+        query=request.query_string.decode(),
+        release=released.current_release(),
     )
 
 
@@ -259,13 +335,17 @@ def measurement_csv():
     decisions = service.release_decisions(selection.version)
     codes = office_codes()
     found = service.measurement_report(questionnaire, selection, decisions, codes)
-    audit.record("export.measurement", {"selection": _describe(selection, codes),
-                                        "format": fmt.suffix, "rows": found.rows})
+    audit.record(
+        "export.measurement",
+        {"selection": _describe(selection, codes), "format": fmt.suffix, "rows": found.rows},
+    )
     db.session.commit()
     from .measurement import REPORT_HEADER, report_rows  # NumPy: loaded when a report is made
 
-    return download(b"".join(encode(REPORT_HEADER, report_rows(found), fmt, (4,))),
-                    f"stigen-maling-v{selection.version}-{fmt.suffix}.csv")
+    return download(
+        b"".join(encode(REPORT_HEADER, report_rows(found), fmt, (4,))),
+        f"stigen-maling-v{selection.version}-{fmt.suffix}.csv",
+    )
 
 
 @bp.get("/svar-info.txt")
@@ -278,10 +358,17 @@ def responses_info():
     decisions = service.release_decisions(selection.version)
     figures = service.figures(questionnaire, selection, decisions, with_alpha=False)
     codes = office_codes()
-    text = render_template("export/info.txt", selection=_describe(selection, codes),
-                           figures=figures, k=figures.k, columns=len(columns(questionnaire)),
-                           version=selection.version, release=released.current_release(),
-                           blank_order=BLANK_ORDER, quasi_identifiers=QUASI_IDENTIFIERS)
+    text = render_template(
+        "export/info.txt",
+        selection=_describe(selection, codes),
+        figures=figures,
+        k=figures.k,
+        columns=len(columns(questionnaire)),
+        version=selection.version,
+        release=released.current_release(),
+        blank_order=BLANK_ORDER,
+        quasi_identifiers=QUASI_IDENTIFIERS,
+    )
     return download(text, f"stigen-svar-v{selection.version}-info.txt", "text/plain")
 
 
@@ -297,14 +384,22 @@ def comments_csv():
     fmt = chosen_format()
     decisions = service.release_decisions(selection.version)
     codes = office_codes()
-    body, pooled = service.comment_rows(selection, decisions, codes,
-                                        released.current_release())
-    audit.record("export.free_text", {"selection": _describe(selection, codes), "rows": len(body),
-                                      "pooled": pooled, "format": fmt.suffix})
+    body, pooled = service.comment_rows(selection, decisions, codes, released.current_release())
+    audit.record(
+        "export.free_text",
+        {
+            "selection": _describe(selection, codes),
+            "rows": len(body),
+            "pooled": pooled,
+            "format": fmt.suffix,
+        },
+    )
     db.session.commit()
     header = ["row", "period", "questionnaire_version", "language", "office", "item", "text"]
-    return download(b"".join(encode(header, body, fmt)),
-                    f"stigen-fritekst-v{selection.version}-{fmt.suffix}.csv")
+    return download(
+        b"".join(encode(header, body, fmt)),
+        f"stigen-fritekst-v{selection.version}-{fmt.suffix}.csv",
+    )
 
 
 @bp.get("/aggregert.csv")
@@ -316,17 +411,30 @@ def aggregate_csv():
     kind = request.args.get("inndeling", "quarter")
     kind = kind if kind in PERIOD_KINDS else "quarter"
     snap = data.snapshot(selection.version, current_app.config["STIGEN_K"])
-    periods = [p for p in reversed(snap.periods(kind))
-               if not selection.periods or any(s.start <= p.start < s.end for s in selection.periods)]
+    periods = [
+        p
+        for p in reversed(snap.periods(kind))
+        if not selection.periods or any(s.start <= p.start < s.end for s in selection.periods)
+    ]
     codes = office_codes()
     chosen = selection.office_ids or tuple(sorted(codes))
-    body = aggregate_rows(snap, [(o, codes[o]) for o in chosen], periods,
-                          with_pool=not selection.office_ids)
-    audit.record("export.aggregate", {"selection": _describe(selection, codes), "kind": kind,
-                                      "rows": len(body), "format": fmt.suffix})
+    body = aggregate_rows(
+        snap, [(o, codes[o]) for o in chosen], periods, with_pool=not selection.office_ids
+    )
+    audit.record(
+        "export.aggregate",
+        {
+            "selection": _describe(selection, codes),
+            "kind": kind,
+            "rows": len(body),
+            "format": fmt.suffix,
+        },
+    )
     db.session.commit()
-    return download(b"".join(encode(AGGREGATE_HEADER, body, fmt, AGGREGATE_FLOATS)),
-                    f"stigen-aggregert-{kind}-v{selection.version}-{fmt.suffix}.csv")
+    return download(
+        b"".join(encode(AGGREGATE_HEADER, body, fmt, AGGREGATE_FLOATS)),
+        f"stigen-aggregert-{kind}-v{selection.version}-{fmt.suffix}.csv",
+    )
 
 
 @bp.get("/kodebok")
@@ -341,14 +449,22 @@ def codebook():
     alphas = figures.alphas
     filename = f"stigen-svar-v{selection.version}-{fmt.suffix}.csv"
     return render_template(
-        "export/codebook.html", questionnaire=questionnaire, columns=columns(questionnaire),
-        alphas=alphas, counted=counted_response(questionnaire),
+        "export/codebook.html",
+        questionnaire=questionnaire,
+        columns=columns(questionnaire),
+        alphas=alphas,
+        counted=counted_response(questionnaire),
         csv_url=url_for("export.codebook_csv") + "?" + request.query_string.decode("latin-1"),
-        snippets={"r": r_snippet(filename, fmt.separator, fmt.decimal, questionnaire=questionnaire),
-                  "pandas": pandas_snippet(filename, fmt.separator, fmt.decimal,
-                                           questionnaire=questionnaire)},
-        selection=_describe(selection, office_codes()), figures=figures,
-        quasi_identifiers=QUASI_IDENTIFIERS, blank_order=BLANK_ORDER,
+        snippets={
+            "r": r_snippet(filename, fmt.separator, fmt.decimal, questionnaire=questionnaire),
+            "pandas": pandas_snippet(
+                filename, fmt.separator, fmt.decimal, questionnaire=questionnaire
+            ),
+        },
+        selection=_describe(selection, office_codes()),
+        figures=figures,
+        quasi_identifiers=QUASI_IDENTIFIERS,
+        blank_order=BLANK_ORDER,
         crosswalk=crosswalk_rows(questionnaire, questionnaires.available()),
         dropped=not_carried_over(questionnaire, questionnaires.available()),
     )
@@ -361,16 +477,20 @@ def codebook_csv():
     selection, _ = chosen_selection()
     fmt = chosen_format()
     questionnaire = questionnaires.get(selection.version)
-    alphas = service.figures(questionnaire, selection,
-                             service.release_decisions(selection.version)).alphas
-    return download(b"".join(encode(CODEBOOK_HEADER, codebook_rows(questionnaire, alphas), fmt)),
-                    f"stigen-kodebok-v{selection.version}-{fmt.suffix}.csv")
+    alphas = service.figures(
+        questionnaire, selection, service.release_decisions(selection.version)
+    ).alphas
+    return download(
+        b"".join(encode(CODEBOOK_HEADER, codebook_rows(questionnaire, alphas), fmt)),
+        f"stigen-kodebok-v{selection.version}-{fmt.suffix}.csv",
+    )
 
 
 def _describe(selection: Selection, codes: dict[int, str]) -> dict:
-    return {"version": selection.version, "periods": [p.code for p in selection.periods],
-            "offices": [POOLED if o == POOLED_OFFICE else codes.get(o, o)
-                        for o in selection.office_ids]}
-
-
-
+    return {
+        "version": selection.version,
+        "periods": [p.code for p in selection.periods],
+        "offices": [
+            POOLED if o == POOLED_OFFICE else codes.get(o, o) for o in selection.office_ids
+        ],
+    }

@@ -76,9 +76,14 @@ def theme_rows(version: int, cell: data.Cell) -> list[dict]:
     labels = theme_labels(version)
     themes = questionnaires.get(version).themes if version in questionnaires.published() else {}
     return [
-        {"code": code, "label": labels[code], "mean": figure.mean,
-         "higher_is_better": themes[code].higher_is_better if code in themes else True}
-        for code, figure in cell.themes.items() if figure
+        {
+            "code": code,
+            "label": labels[code],
+            "mean": figure.mean,
+            "higher_is_better": themes[code].higher_is_better if code in themes else True,
+        }
+        for code, figure in cell.themes.items()
+        if figure
     ]
 
 
@@ -91,12 +96,20 @@ def office(slug: str):
     today = periods.today_in_norway()
     releases.ensure_current(today=today)
     shown = public_result(office.id, today)
-    context = {"office": office, "shown": shown, "notes": office_notes(office.id),
-               "k": current_app.config["STIGEN_K"], "open": office.is_open_on(today),
-               "bands": {band: str(label) for band, label in BANDS.items()},
-               "rungs": {rung: str(label) for rung, label in RUNGS.items()},
-               "lang": str(get_locale())}
+    context = {
+        "office": office,
+        "shown": shown,
+        "notes": office_notes(office.id),
+        "k": current_app.config["STIGEN_K"],
+        "open": office.is_open_on(today),
+        "bands": {band: str(label) for band, label in BANDS.items()},
+        "rungs": {rung: str(label) for rung, label in RUNGS.items()},
+        "lang": str(get_locale()),
+    }
     if shown:
-        context.update(cell=shown.cell, period=period_label(shown.cell.period),
-                       themes=theme_rows(shown.version, shown.cell))
+        context.update(
+            cell=shown.cell,
+            period=period_label(shown.cell.period),
+            themes=theme_rows(shown.version, shown.cell),
+        )
     return render_template("public/office.html", **context)

@@ -44,6 +44,7 @@ def to_int(value):
 # --- What a valid answer is: the one place for the rule, read by the form's validators
 # and by ``posted_data`` (the Send inn that needs no form). Pure.
 
+
 def one_of(item: Item, data) -> bool:
     """A single choice: unanswered, or one of the item's values ("vet ikke" where offered)."""
     return data is None or data in item.values
@@ -219,8 +220,9 @@ def given_answers(form: FlaskForm, questionnaire: Questionnaire) -> dict:
 
 def answers_of(form: FlaskForm, questionnaire: Questionnaire) -> tuple[dict, dict]:
     """The validated answers of ``form`` as stored (``stored_answers``)."""
-    return stored_answers(questionnaire, {item.code: form[item.code].data
-                                          for item in questionnaire.items})
+    return stored_answers(
+        questionnaire, {item.code: form[item.code].data for item in questionnaire.items}
+    )
 
 
 def posted_data(questionnaire: Questionnaire, formdata) -> dict | None:

@@ -29,19 +29,31 @@ from ..models import ANSWER_GRACE, Inbox, Office, SubmissionReceipt
 from ..periods import coarse_date
 from ..redact import redact
 
-_COLUMNS = ("nonce_hash", "office_id", "period_start", "questionnaire_version", "language",
-            "answers", "texts")
+_COLUMNS = (
+    "nonce_hash",
+    "office_id",
+    "period_start",
+    "questionnaire_version",
+    "language",
+    "answers",
+    "texts",
+)
 
 
 def _into_inbox(office_id):
     """INSERT INTO inbox … SELECT the submission's values (``office_id`` a bound value or
     the office table's column) WHERE no receipt holds its nonce's hash."""
     inbox, receipts = Inbox.__table__, SubmissionReceipt.__table__
-    values = [office_id.label(name) if name == "office_id" else
-              bindparam(name, type_=inbox.c[name].type).label(name) for name in _COLUMNS]
+    values = [
+        office_id.label(name)
+        if name == "office_id"
+        else bindparam(name, type_=inbox.c[name].type).label(name)
+        for name in _COLUMNS
+    ]
     values.append(literal(None, inbox.c.batch_id.type).label("batch_id"))
-    unmixed = ~exists().where(receipts.c.nonce_hash == bindparam(
-        "nonce_hash", type_=inbox.c.nonce_hash.type))
+    unmixed = ~exists().where(
+        receipts.c.nonce_hash == bindparam("nonce_hash", type_=inbox.c.nonce_hash.type)
+    )
     return select(*values).where(unmixed), [*_COLUMNS, "batch_id"]
 
 
@@ -53,7 +65,8 @@ def _returning_waiting(statement):
     # Written out: SQLAlchemy drops the table names inside a RETURNING clause on SQLite.
     count = literal_column(
         "(SELECT count(*) FROM inbox AS waiting WHERE waiting.office_id = inbox.office_id "
-        "AND waiting.period_start = inbox.period_start AND waiting.batch_id IS NULL)")
+        "AND waiting.period_start = inbox.period_start AND waiting.batch_id IS NULL)"
+    )
     return statement.returning(Inbox.__table__.c.office_id, count)
 
 
@@ -73,11 +86,15 @@ def _at_open_office():
     ago, bound as ``yesterday``) and answers without an access code."""
     chosen, names = _into_inbox(Office.id)
     open_now = Office.is_open_on(bindparam("today", type_=Office.__table__.c.opens_on.type))
-    open_before = Office.is_open_on(bindparam("yesterday",  # today - ANSWER_GRACE
-                                              type_=Office.__table__.c.opens_on.type))
+    open_before = Office.is_open_on(
+        bindparam(
+            "yesterday",  # today - ANSWER_GRACE
+            type_=Office.__table__.c.opens_on.type,
+        )
+    )
     chosen = chosen.select_from(Office.__table__).where(
-        Office.slug == bindparam("slug"), Office.codes_required.is_(False),
-        open_now | open_before)
+        Office.slug == bindparam("slug"), Office.codes_required.is_(False), open_now | open_before
+    )
     return _returning_waiting(insert(Inbox.__table__).from_select(names, chosen))
 
 
@@ -85,8 +102,9 @@ _FOR_OFFICE = _for_office()
 _AT_OPEN_OFFICE = _at_open_office()
 
 
-def submission_row(questionnaire, answers: dict, texts: dict, nonce: str, language: str,
-                   today: date) -> dict:
+def submission_row(
+    questionnaire, answers: dict, texts: dict, nonce: str, language: str, today: date
+) -> dict:
     """The inbox row's values (without the office): the period coarsened, the free texts
     redacted, the nonce hashed."""
     return {
@@ -102,8 +120,10 @@ def submission_row(questionnaire, answers: dict, texts: dict, nonce: str, langua
 def _stored_before(nonce_hash: str) -> bool:
     """After the key refused a row: is the submission there (waiting or mixed)?"""
     try:
-        return db.session.get(Inbox, nonce_hash) is not None or \
-            db.session.get(SubmissionReceipt, nonce_hash) is not None
+        return (
+            db.session.get(Inbox, nonce_hash) is not None
+            or db.session.get(SubmissionReceipt, nonce_hash) is not None
+        )
     except SQLAlchemyError:
         db.session.rollback()
         return False
@@ -137,8 +157,10 @@ def save_at_open_office(slug: str, row: dict, today: date) -> bool | None:
     closed, code-only, mixed before, or the database away), which finds out which and
     says so."""
     try:
-        stored = db.session.execute(_AT_OPEN_OFFICE, {
-            **row, "slug": slug, "today": today, "yesterday": today - ANSWER_GRACE})
+        stored = db.session.execute(
+            _AT_OPEN_OFFICE,
+            {**row, "slug": slug, "today": today, "yesterday": today - ANSWER_GRACE},
+        )
         stored = stored.first()
         db.session.commit()
     except IntegrityError:

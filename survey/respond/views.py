@@ -40,16 +40,20 @@ def live_questionnaire(version: str | None = None):
 
 def _too_few_notice(questionnaire, answers: dict) -> str:
     """Why a submission was not stored (``scoring.counts_as_response``), in plain words."""
-    return _("Svaret ditt er ikke sendt ennå. For at det skal telle, må du svare på minst "
-             "%(needed)d av de %(total)d spørsmålene om oppfølgingen (stigen og påstandene "
-             "du kan være enig eller uenig i). Du har svart på %(answered)d. «Vet ikke» "
-             "regnes ikke som svar. Du kan fortsatt hoppe over hvilket som helst enkelt "
-             "spørsmål. Svarene dine er tatt vare på.",
-             needed=answers_needed(questionnaire), total=len(scored_items(questionnaire)),
-             answered=scored_answers(questionnaire, answers))
+    return _(
+        "Svaret ditt er ikke sendt ennå. For at det skal telle, må du svare på minst "
+        "%(needed)d av de %(total)d spørsmålene om oppfølgingen (stigen og påstandene "
+        "du kan være enig eller uenig i). Du har svart på %(answered)d. «Vet ikke» "
+        "regnes ikke som svar. Du kan fortsatt hoppe over hvilket som helst enkelt "
+        "spørsmål. Svarene dine er tatt vare på.",
+        needed=answers_needed(questionnaire),
+        total=len(scored_items(questionnaire)),
+        answered=scored_answers(questionnaire, answers),
+    )
 
 
 # --- The pages, each drawn in one place ----------------------------------------------------
+
 
 def _closed_page(office: Office, today):
     """The office does not take answers (closed, or not yet open): said plainly."""
@@ -61,20 +65,31 @@ def _start_page(office: Office, nonce: str | None = None, status: int = 200, **e
     form of a code-only office)."""
     questionnaire = live_questionnaire()
     return render_template(
-        "respond/start.html", office=office, questionnaire=questionnaire,
+        "respond/start.html",
+        office=office,
+        questionnaire=questionnaire,
         form=answer_form(questionnaire, str(get_locale()), formdata=None),
-        nonce=nonce or secrets.token_hex(16), **extra), status
+        nonce=nonce or secrets.token_hex(16),
+        **extra,
+    ), status
 
 
-def _questionnaire_page(office: Office, questionnaire, form, page: int, nonce: str,
-                        status: int = 200, **extra):
+def _questionnaire_page(
+    office: Office, questionnaire, form, page: int, nonce: str, status: int = 200, **extra
+):
     """One page of the questionnaire, every other answer in its hidden fields (``extra``:
     notice, show_errors, admission, back_to_start, reviewing, given)."""
     return render_template(
-        "respond/page.html", office=office, form=form, questionnaire=questionnaire,
-        page_index=page, page=questionnaire.pages[page],
-        last_page=len(questionnaire.pages) - 1, nonce=nonce,
-        **{"notice": None, "show_errors": False, "admission": None, **extra}), status
+        "respond/page.html",
+        office=office,
+        form=form,
+        questionnaire=questionnaire,
+        page_index=page,
+        page=questionnaire.pages[page],
+        last_page=len(questionnaire.pages) - 1,
+        nonce=nonce,
+        **{"notice": None, "show_errors": False, "admission": None, **extra},
+    ), status
 
 
 @bp.get("/")
@@ -82,7 +97,8 @@ def front():
     """Front page: pick your office if you came without an office link (search without JS)."""
     query = request.args.get("q", "").replace("\x00", "").strip()[:100]
     offices = db.session.scalars(
-        select(Office).where(Office.active.is_(True)).order_by(Office.name)).all()
+        select(Office).where(Office.active.is_(True)).order_by(Office.name)
+    ).all()
     if query:
         # Matched in Python (offices.matching), so "aalesund", "bodo" and "ÅLESUND" find
         # the same offices on SQLite as on PostgreSQL.
@@ -169,8 +185,7 @@ def questionnaire_post(slug: str):
     status, notice = 200, step.notice
     if step.submit:
         answers, texts = answers_of(form, questionnaire)
-        row = service.submission_row(questionnaire, answers, texts, nonce, str(get_locale()),
-                                     today)
+        row = service.submission_row(questionnaire, answers, texts, nonce, str(get_locale()), today)
         if service.save(office, row):
             session.pop(ADMISSION_KEY, None)  # a code-only office: this admission is spent
             # ``slug`` is the office's (found by it): office.slug would be read again
@@ -183,19 +198,37 @@ def questionnaire_post(slug: str):
         )
     if step.show_check:
         return render_template(
-            "respond/check.html", office=office, form=form, questionnaire=questionnaire,
-            last_page=len(questionnaire.pages) - 1, nonce=nonce, notice=notice,
+            "respond/check.html",
+            office=office,
+            form=form,
+            questionnaire=questionnaire,
+            last_page=len(questionnaire.pages) - 1,
+            nonce=nonce,
+            notice=notice,
             admission=admission,
-            visible=[item.code for item in questionnaire.items
-                     if questionnaire.asked(item.code, answers_of(form, questionnaire)[0])],
+            visible=[
+                item.code
+                for item in questionnaire.items
+                if questionnaire.asked(item.code, answers_of(form, questionnaire)[0])
+            ],
         ), status
     # Check your answers: the form came from that page (``check``), or from a page its
     # "change" button opened (``review``, which offers the way back to it).
     reviewing = request.form.get("check") == "1" or request.form.get("review") == "1"
     return _questionnaire_page(
-        office, questionnaire, form, step.page, nonce, status, notice=notice,
-        show_errors=step.show_errors, admission=admission, back_to_start=step.back_to_start,
-        reviewing=reviewing and not switched, given=given_answers(form, questionnaire))
+        office,
+        questionnaire,
+        form,
+        step.page,
+        nonce,
+        status,
+        notice=notice,
+        show_errors=step.show_errors,
+        admission=admission,
+        back_to_start=step.back_to_start,
+        reviewing=reviewing and not switched,
+        given=given_answers(form, questionnaire),
+    )
 
 
 @dataclass(frozen=True)
@@ -223,39 +256,59 @@ def next_step(questionnaire, form, posted, page: int, switched: bool) -> Step:
     if switched:
         # The form names a version that no longer accepts answers: the first page of
         # the live one, with the answers to the items it shares.
-        return Step(0, show_errors=False, notice=_(
-            "Spørreskjemaet er byttet ut med en ny versjon mens du svarte. Svarene dine på "
-            "spørsmålene som er med i den nye versjonen, er tatt vare på. Se over svarene, "
-            "og send inn når du er klar."))
+        return Step(
+            0,
+            show_errors=False,
+            notice=_(
+                "Spørreskjemaet er byttet ut med en ny versjon mens du svarte. Svarene dine på "
+                "spørsmålene som er med i den nye versjonen, er tatt vare på. Se over svarene, "
+                "og send inn når du er klar."
+            ),
+        )
     if switching_language or nav in ("start", "resume"):
         # "resume": the start page's "go on where you left off" (js/respond.js put the
         # draft kept in the tab into its form): the page the respondent was on.
-        return Step(0 if nav == "start" else page, show_errors=False,
-                    show_check=on_check and switching_language)
+        return Step(
+            0 if nav == "start" else page,
+            show_errors=False,
+            show_check=on_check and switching_language,
+        )
     if form.csrf_token.errors:
         # Nothing of the answers is lost: the same page comes back with a fresh token.
-        return Step(page, show_check=on_check, notice=_(
-            "Siden var åpen lenge, så vi må be deg trykke en gang til. "
-            "Svarene dine er tatt vare på."))
+        return Step(
+            page,
+            show_check=on_check,
+            notice=_(
+                "Siden var åpen lenge, så vi må be deg trykke en gang til. "
+                "Svarene dine er tatt vare på."
+            ),
+        )
     if goto:
         # A "change" button of the check page: that page, its field in view (#code).
         return Step(min(int(goto[1]), last_page), show_errors=False)
     if nav == "back":
         # The page before that is shown: branching (``show_if``) may skip some.
-        return Step(questionnaire.next_page(page, given_answers(form, questionnaire), -1),
-                    show_errors=False)
+        return Step(
+            questionnaire.next_page(page, given_answers(form, questionnaire), -1), show_errors=False
+        )
     if wrong:
         pages_wrong = sorted({questionnaire.page_of(code) for code in wrong})
-        return Step(page if page in pages_wrong else pages_wrong[0], notice=_(
-            "Noe må rettes før du kan gå videre. Se merknaden ved spørsmålet."))
+        return Step(
+            page if page in pages_wrong else pages_wrong[0],
+            notice=_("Noe må rettes før du kan gå videre. Se merknaden ved spørsmålet."),
+        )
     if nav == "check" or (nav == "submit" and page == last_page):
         given = answers_of(form, questionnaire)[0]
         if not counts_as_response(questionnaire, given):
             # Not a response: nothing is stored (empty forms must not fill a group up to
             # k), and the page says so, before the check page and "Send inn", with every
             # answer kept.
-            return Step(page, notice=_too_few_notice(questionnaire, given),
-                        show_errors=False, back_to_start=True)
+            return Step(
+                page,
+                notice=_too_few_notice(questionnaire, given),
+                show_errors=False,
+                back_to_start=True,
+            )
         return Step(page, show_check=True) if nav == "check" else Step(page, submit=True)
     if nav == "next":
         return Step(questionnaire.next_page(page, given_answers(form, questionnaire)))
@@ -273,10 +326,14 @@ def _sent_as_is(slug: str):
         return None
     questionnaire = live_questionnaire(form.get("v"))
     nonce = form.get("nonce", "")
-    if ("v" in form and whole_number(form["v"]) != questionnaire.version
-            or _page_number(form.get("page"), len(questionnaire.pages) - 1)
-            != len(questionnaire.pages) - 1
-            or not NONCE_RE.match(nonce) or not _csrf_holds(form.get("csrf_token"))):
+    if (
+        "v" in form
+        and whole_number(form["v"]) != questionnaire.version
+        or _page_number(form.get("page"), len(questionnaire.pages) - 1)
+        != len(questionnaire.pages) - 1
+        or not NONCE_RE.match(nonce)
+        or not _csrf_holds(form.get("csrf_token"))
+    ):
         return None
     data = posted_data(questionnaire, form)
     if data is None:
@@ -311,9 +368,16 @@ def _page_from_form(office: Office, notice: str, status: int, alarm: bool = Fals
     form = answer_form(questionnaire, str(get_locale()))
     form.validate()
     return _questionnaire_page(
-        office, questionnaire, form, page,
-        nonce if NONCE_RE.match(nonce) else secrets.token_hex(16), status, notice=notice,
-        show_errors=alarm, admission=request.form.get("admission", "")[:512] or None)
+        office,
+        questionnaire,
+        form,
+        page,
+        nonce if NONCE_RE.match(nonce) else secrets.token_hex(16),
+        status,
+        notice=notice,
+        show_errors=alarm,
+        admission=request.form.get("admission", "")[:512] or None,
+    )
 
 
 def _page_without_database(slug: str):
@@ -321,8 +385,13 @@ def _page_without_database(slug: str):
     current_app.logger.warning("The database could not be read; a page was given back.")
     return _page_from_form(
         Office(slug=slug, name=""),
-        _("Vi klarte ikke å lagre svarene akkurat nå, og ingenting er lagret. "
-          "Svarene dine står fortsatt i skjemaet: prøv å sende igjen om litt."), 503, alarm=True)
+        _(
+            "Vi klarte ikke å lagre svarene akkurat nå, og ingenting er lagret. "
+            "Svarene dine står fortsatt i skjemaet: prøv å sende igjen om litt."
+        ),
+        503,
+        alarm=True,
+    )
 
 
 def page_after_limit(slug: str):
@@ -330,8 +399,12 @@ def page_after_limit(slug: str):
     still in it, and a note to wait."""
     return _page_from_form(
         office_or_404(slug),
-        _("Det kom mange svar fra samme nettverk på kort tid, så vi ber deg vente et "
-          "par minutter og trykke igjen. Svarene dine står fortsatt i skjemaet."), 429)
+        _(
+            "Det kom mange svar fra samme nettverk på kort tid, så vi ber deg vente et "
+            "par minutter og trykke igjen. Svarene dine står fortsatt i skjemaet."
+        ),
+        429,
+    )
 
 
 # --- One-time access codes (privacy.md: the code table knows only used / unused) -----------
@@ -358,33 +431,52 @@ def _kept_admission(office: Office) -> tuple[str, str] | None:
     return None
 
 
-def code_page(office: Office, typed: str = "", error: str | None = None,
-              notice: str | None = None, status: int = 200):
+def code_page(
+    office: Office,
+    typed: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+):
     """The start page of a code-only office: what is collected, then the code form (or,
     if this browser already has an unspent admission, the Start button with it)."""
     kept = _kept_admission(office) if not (typed or error) else None
     return _start_page(
-        office, kept[1] if kept else None, status, admission=kept[0] if kept else None,
-        code_form=CodeForm(formdata=None), code_typed=typed[:64], code_error=error,
-        code_notice=notice)
+        office,
+        kept[1] if kept else None,
+        status,
+        admission=kept[0] if kept else None,
+        code_form=CodeForm(formdata=None),
+        code_typed=typed[:64],
+        code_error=error,
+        code_notice=notice,
+    )
 
 
 def _first_page(office: Office, admission: str, nonce: str):
     questionnaire = live_questionnaire()
     return _questionnaire_page(
-        office, questionnaire, answer_form(questionnaire, str(get_locale()), formdata=None),
-        0, nonce, admission=admission)
+        office,
+        questionnaire,
+        answer_form(questionnaire, str(get_locale()), formdata=None),
+        0,
+        nonce,
+        admission=admission,
+    )
 
 
 def _code_error(error: access_codes.CodeError) -> str:
     if error.reason == "empty":
         return _("Skriv inn koden du har fått.")
     if error.reason == "character" and error.character.isprintable():
-        return _("Det finnes ingen «%(character)s» i kodene: sjekk at du har skrevet av "
-                 "koden riktig.", character=error.character)
+        return _(
+            "Det finnes ingen «%(character)s» i kodene: sjekk at du har skrevet av koden riktig.",
+            character=error.character,
+        )
     if error.reason == "character":
-        return _("Koden har et tegn som ikke finnes i kodene: sjekk at du har skrevet av "
-                 "koden riktig.")
+        return _(
+            "Koden har et tegn som ikke finnes i kodene: sjekk at du har skrevet av koden riktig."
+        )
     return _("Koden har 8 tegn, for eksempel K7RM-XH4P. Sjekk at du har fått med alle.")
 
 
@@ -396,21 +488,26 @@ def redeem(office: Office, digest: str) -> str:
     table = AccessCode.__table__
     # One redemption per office at a time. The lock still lets submissions point at the
     # office (NO KEY UPDATE), and it orders the rewrite below so two cannot deadlock.
-    db.session.execute(select(Office.id).where(Office.id == office.id)
-                       .with_for_update(key_share=True))
+    db.session.execute(
+        select(Office.id).where(Office.id == office.id).with_for_update(key_share=True)
+    )
     flipped = db.session.execute(
-        update(table).where(table.c.code_hash == digest, table.c.office_id == office.id,
-                            table.c.used.is_(False)).values(used=True)).rowcount
+        update(table)
+        .where(table.c.code_hash == digest, table.c.office_id == office.id, table.c.used.is_(False))
+        .values(used=True)
+    ).rowcount
     if flipped == 1:
         # Rewrite every code row of the office in this transaction, so that on PostgreSQL
         # they all carry its transaction id (xmin): the table cannot tell which code was
         # used when, only how many were.
-        db.session.execute(update(table).where(table.c.office_id == office.id)
-                           .values(used=table.c.used))
+        db.session.execute(
+            update(table).where(table.c.office_id == office.id).values(used=table.c.used)
+        )
         db.session.commit()
         return "ok"
-    used = db.session.scalar(select(table.c.used).where(table.c.code_hash == digest,
-                                                        table.c.office_id == office.id))
+    used = db.session.scalar(
+        select(table.c.used).where(table.c.code_hash == digest, table.c.office_id == office.id)
+    )
     db.session.rollback()
     return "unknown" if used is None else "used"
 
@@ -429,8 +526,9 @@ def code_post(slug: str):
     form = CodeForm()
     typed = (form.code.data or "").replace("\x00", "")[:64]
     if not form.validate():  # only the CSRF token can fail
-        return code_page(office, typed, notice=_(
-            "Siden var åpen lenge, så vi må be deg trykke en gang til."))
+        return code_page(
+            office, typed, notice=_("Siden var åpen lenge, så vi må be deg trykke en gang til.")
+        )
     try:
         code = access_codes.normalise(typed)
     except access_codes.CodeError as error:
@@ -440,9 +538,14 @@ def code_post(slug: str):
     except SQLAlchemyError:
         db.session.rollback()
         current_app.logger.warning("An access code could not be checked.")
-        return code_page(office, typed, notice=_(
-            "Vi klarte ikke å sjekke koden akkurat nå. Koden er ikke brukt: prøv igjen om litt."),
-            status=503)
+        return code_page(
+            office,
+            typed,
+            notice=_(
+                "Vi klarte ikke å sjekke koden akkurat nå. Koden er ikke brukt: prøv igjen om litt."
+            ),
+            status=503,
+        )
     if outcome == "ok":
         nonce = secrets.token_hex(16)
         admission = access_codes.admission(current_app.config["SECRET_KEY"], office.id, nonce)
@@ -457,16 +560,24 @@ def code_post(slug: str):
     if outcome == "used":
         error = _("Denne koden er allerede brukt. Hver kode virker bare én gang.")
     else:
-        error = _("Vi finner ikke denne koden for %(office)s. Sjekk at du har skrevet den "
-                  "slik den står.", office=office.name)
+        error = _(
+            "Vi finner ikke denne koden for %(office)s. Sjekk at du har skrevet den slik den står.",
+            office=office.name,
+        )
     return code_page(office, typed, error=error)
 
 
 def code_page_after_limit(slug: str):
     """What the limit on code guessing shows instead of a bare 429."""
-    return code_page(office_or_404(slug), request.form.get("code", "")[:64], notice=_(
-        "Det er prøvd mange koder som ikke virket fra samme nettverk på kort tid. "
-        "Vent noen minutter og prøv igjen."), status=429)
+    return code_page(
+        office_or_404(slug),
+        request.form.get("code", "")[:64],
+        notice=_(
+            "Det er prøvd mange koder som ikke virket fra samme nettverk på kort tid. "
+            "Vent noen minutter og prøv igjen."
+        ),
+        status=429,
+    )
 
 
 @bp.errorhandler(429)

@@ -19,12 +19,21 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 TIMEOUT_MS = 15_000
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
-         "locale": "nb-NO"}
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "nb-NO",
+}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "nb-NO"}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # Plotly probes the page's style sheets and says so when the CSP keeps it out; harmless.
@@ -44,8 +53,10 @@ def require_chromium() -> None:
     on CI (``CI=true``) fail instead, so that the browser tests cannot silently vanish."""
     problem = None
     if not os.access(CHROMIUM, os.X_OK):
-        problem = (f"{CHROMIUM} is missing: install Debian's Chromium with "
-                   "`apt-get install chromium` to run the browser tests")
+        problem = (
+            f"{CHROMIUM} is missing: install Debian's Chromium with "
+            "`apt-get install chromium` to run the browser tests"
+        )
     else:
         try:
             import playwright.sync_api  # noqa: F401
@@ -66,7 +77,8 @@ def browser():
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000
+        )
         try:
             yield chromium
         finally:
@@ -81,11 +93,11 @@ class _QuietHandler(WSGIRequestHandler):
 class LiveServer:
     def __init__(self, app):
         self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True,
-                                  request_handler=_QuietHandler)
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
 
     def __enter__(self):
         self.thread.start()
@@ -115,13 +127,21 @@ class Problems:
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.exceptions.append(str(error)))
         page.on("requestfailed", self._failed)
-        page.on("response", lambda response: response.status >= 400 and self.statuses.append(
-            f"{response.status} {response.request.method} {response.url}"))
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self.statuses.append(
+                    f"{response.status} {response.request.method} {response.url}"
+                )
+            ),
+        )
         return page
 
     def _console(self, message):
         if message.type == "error" and not any(
-                allowed in message.text for allowed in ALLOWED_CONSOLE_ERRORS):
+            allowed in message.text for allowed in ALLOWED_CONSOLE_ERRORS
+        ):
             location = message.location or {}
             self.console.append(f"{message.text} ({location.get('url', '')})")
 
@@ -182,8 +202,9 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def sign_in(page, username: str, next_url: str = "/personvern",
-            password: str = "riktig-passord-1") -> None:
+def sign_in(
+    page, username: str, next_url: str = "/personvern", password: str = "riktig-passord-1"
+) -> None:
     """Sign in through the real form and land on ``next_url``."""
     page.goto("/logg-inn?next=" + quote(next_url, safe="/"))
     page.fill("#username", username)
@@ -194,6 +215,7 @@ def sign_in(page, username: str, next_url: str = "/personvern",
 
 
 # --- the questionnaire, as a respondent works it ----------------------------------------
+
 
 def _questionnaire():
     from survey.questionnaire import get
@@ -260,12 +282,14 @@ def assert_answers_shown(page, index: int, answers: dict) -> None:
     """Every answer for page ``index`` is checked (or typed) in the form on screen."""
     for code in page_codes(index):
         if page.locator(f'textarea[name="{code}"]').count():
-            assert page.locator(f'textarea[name="{code}"]').input_value() == \
-                answers.get(code, ""), code
+            assert page.locator(f'textarea[name="{code}"]').input_value() == answers.get(
+                code, ""
+            ), code
             continue
         want = answers.get(code)
-        want = [] if want is None else [str(v) for v in (want if isinstance(want, list)
-                                                       else [want])]
+        want = (
+            [] if want is None else [str(v) for v in (want if isinstance(want, list) else [want])]
+        )
         assert sorted(checked_values(page, code)) == sorted(want), code
 
 

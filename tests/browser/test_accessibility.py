@@ -26,24 +26,34 @@ class Audit:
         self.pages.append(where)
         for violation in results.response["violations"]:
             if violation["impact"] in BLOCKING:
-                targets = "; ".join(" ".join(map(str, node["target"]))
-                                    for node in violation["nodes"][:6])
-                self.found.append(f"{where} [{page.url}]: {violation['id']} "
-                                  f"({violation['impact']}, {len(violation['nodes'])} nodes): "
-                                  f"{violation['help']} -> {targets}")
+                targets = "; ".join(
+                    " ".join(map(str, node["target"])) for node in violation["nodes"][:6]
+                )
+                self.found.append(
+                    f"{where} [{page.url}]: {violation['id']} "
+                    f"({violation['impact']}, {len(violation['nodes'])} nodes): "
+                    f"{violation['help']} -> {targets}"
+                )
 
     def check(self) -> None:
-        assert self.found == [], "axe found serious or critical violations:\n" + \
-            "\n".join(self.found)
+        assert self.found == [], "axe found serious or critical violations:\n" + "\n".join(
+            self.found
+        )
 
 
 def test_respondent_pages_have_no_serious_accessibility_violation(browsing):
     audit = Audit()
     page = browsing.phone()
-    for where, path in (("front", "/"), ("front, nothing found", "/?q=zzz"),
-                        ("start", "/k/bodo"), ("thank-you", "/k/bodo/takk"),
-                        ("privacy", "/personvern"), ("404", "/finnes-ikke"),
-                        ("404 office", "/k/finnes-ikke"), ("closed office", "/k/stengt")):
+    for where, path in (
+        ("front", "/"),
+        ("front, nothing found", "/?q=zzz"),
+        ("start", "/k/bodo"),
+        ("thank-you", "/k/bodo/takk"),
+        ("privacy", "/personvern"),
+        ("404", "/finnes-ikke"),
+        ("404 office", "/k/finnes-ikke"),
+        ("closed office", "/k/stengt"),
+    ):
         page.goto(path)
         audit(page, where)
     page.goto("/k/bodo")

@@ -37,19 +37,42 @@ def offices(browsing):
         for rung, index in ((6, 60.0), (3, 40.0), (1, 75.0)):
             add_responses("bodo", APRIL, 10, rung=rung, index=index)
             add_responses("tromso", APRIL, 4, rung=rung, index=index)
-        db.session.add(ActionNote(office_id=office_id("bodo"), written_on=TODAY,
-                                  you_said="Dere sa at det var vanskelig å nå veilederen.",
-                                  we_do="Vi setter av faste telefontider hver uke."))
+        db.session.add(
+            ActionNote(
+                office_id=office_id("bodo"),
+                written_on=TODAY,
+                you_said="Dere sa at det var vanskelig å nå veilederen.",
+                we_do="Vi setter av faste telefontider hver uke.",
+            )
+        )
         tromso = db.session.get(Office, office_id("tromso"))
         tromso.codes_required = True
-        db.session.add(AccessCode(code_hash=codes.code_hash(codes.normalise(CODE),
-                                                            app.config["SECRET_KEY"]),
-                                  office_id=tromso.id, batch="venterom"))
-        db.session.add(Office(slug="senere", name="NAV Senere", municipality="Molde",
-                              county="Møre og Romsdal", opens_on=date(2027, 1, 1)))
-        db.session.add(Comment(office_id=office_id("bodo"), period_start=APRIL,
-                               questionnaire_version=1, language="nb", item_code="fritekst",
-                               body="Kari på kontoret i Bodø ringte meg 3 ganger."))
+        db.session.add(
+            AccessCode(
+                code_hash=codes.code_hash(codes.normalise(CODE), app.config["SECRET_KEY"]),
+                office_id=tromso.id,
+                batch="venterom",
+            )
+        )
+        db.session.add(
+            Office(
+                slug="senere",
+                name="NAV Senere",
+                municipality="Molde",
+                county="Møre og Romsdal",
+                opens_on=date(2027, 1, 1),
+            )
+        )
+        db.session.add(
+            Comment(
+                office_id=office_id("bodo"),
+                period_start=APRIL,
+                questionnaire_version=1,
+                language="nb",
+                item_code="fritekst",
+                body="Kari på kontoret i Bodø ringte meg 3 ganger.",
+            )
+        )
         make_account("leder", "leder", "bodo")
         make_account("admin", "admin")
         db.session.commit()
@@ -61,9 +84,12 @@ def test_new_respondent_pages_fit_a_phone_and_pass_axe(browsing, offices, lang):
     page = browsing.phone()
     audit, problems = Audit(), []
     page.goto(f"/?lang={lang}")
-    for where, path in (("public page", "/k/bodo/resultater"),
-                        ("public page, too few", "/k/senere/resultater"),
-                        ("code page", "/k/tromso"), ("opens later", "/k/senere")):
+    for where, path in (
+        ("public page", "/k/bodo/resultater"),
+        ("public page, too few", "/k/senere/resultater"),
+        ("code page", "/k/tromso"),
+        ("opens later", "/k/senere"),
+    ):
         page.goto(path)
         assert page.locator("html").get_attribute("lang") == lang
         problems += layout_problems(page, f"{lang} {where}")
@@ -97,13 +123,20 @@ def test_new_staff_pages_pass_axe(browsing, offices):
     sign_in(admin, "admin", "/admin/")
     audit(admin, "admin start page")
     for where, path in (
-            ("offices", "/admin/kontor"), ("new office", "/admin/kontor/ny"),
-            ("office", "/admin/kontor/bodo"), ("poster", "/admin/kontor/bodo/plakat"),
-            ("periods", "/admin/perioder"), ("codes overview", "/admin/koder"),
-            ("codes", "/admin/kontor/tromso/koder"), ("users", "/admin/brukere"),
-            ("new user", "/admin/brukere/ny"), ("questionnaires", "/admin/sporreskjema"),
-            ("questionnaire 1", "/admin/sporreskjema/1"), ("moderation", "/admin/moderering"),
-            ("audit log filtered", "/admin/revisjon?hvem=admin")):
+        ("offices", "/admin/kontor"),
+        ("new office", "/admin/kontor/ny"),
+        ("office", "/admin/kontor/bodo"),
+        ("poster", "/admin/kontor/bodo/plakat"),
+        ("periods", "/admin/perioder"),
+        ("codes overview", "/admin/koder"),
+        ("codes", "/admin/kontor/tromso/koder"),
+        ("users", "/admin/brukere"),
+        ("new user", "/admin/brukere/ny"),
+        ("questionnaires", "/admin/sporreskjema"),
+        ("questionnaire 1", "/admin/sporreskjema/1"),
+        ("moderation", "/admin/moderering"),
+        ("audit log filtered", "/admin/revisjon?hvem=admin"),
+    ):
         response = admin.goto(path)
         assert response.ok, f"{where}: {response.status}"
         audit(admin, where)

@@ -24,8 +24,14 @@ from .conftest import answer_page, page_count, press
 AGENT = "Mozilla/5.0 (Linux; Android 14; StigenAuditPhone) AuditBrowser/77.7"
 FORWARDED = "203.0.113.199"
 # Enough answered to count as a response (survey.scoring.counts_as_response).
-ANSWERS = {**FULL, "med_stige": 6, "sti_rundt": 2, "rel_antall": 3, "bak_alder": 2,
-           "hel_fritekst": "Møtene var for korte."}
+ANSWERS = {
+    **FULL,
+    "med_stige": 6,
+    "sti_rundt": 2,
+    "rel_antall": 3,
+    "bak_alder": 2,
+    "hel_fritekst": "Møtene var for korte.",
+}
 
 
 def times_of_day(moment: datetime) -> set[str]:
@@ -40,8 +46,13 @@ def times_of_day(moment: datetime) -> set[str]:
 def test_nothing_of_the_respondent_is_left_anywhere(browser, app, database_url, tmp_path):
     with running_gunicorn(tmp_path, database_url, STIGEN_WORKERS="2") as (_, server, log_path):
         context = browser.new_context(
-            viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-            locale="nb-NO", user_agent=AGENT, extra_http_headers={"X-Forwarded-For": FORWARDED})
+            viewport={"width": 360, "height": 740},
+            is_mobile=True,
+            has_touch=True,
+            locale="nb-NO",
+            user_agent=AGENT,
+            extra_http_headers={"X-Forwarded-For": FORWARDED},
+        )
         try:
             page = context.new_page()
             page.set_default_timeout(15000)
@@ -85,8 +96,11 @@ def test_nothing_of_the_respondent_is_left_anywhere(browser, app, database_url, 
         raw = cookie["value"]
         payload = raw.split(".")[0]
         compressed = payload.startswith(".")
-        decoded = "" if compressed else base64.urlsafe_b64decode(payload + "==").decode(
-            "utf-8", "replace")
+        decoded = (
+            ""
+            if compressed
+            else base64.urlsafe_b64decode(payload + "==").decode("utf-8", "replace")
+        )
         for trace in traces | clock | {"127.0.0.1"}:
             assert trace not in raw and trace not in decoded, (cookie["name"], trace)
         if decoded:

@@ -35,8 +35,12 @@ def walk(page, lang: str, programme: str) -> list[tuple[str, int]]:
             page.locator(f"button[name=lang][value={lang}]").click()
     heights = []
     for _ in range(len(V2.pages) + 1):
-        heights.append((page.locator("h1").inner_text(),
-                        page.evaluate("document.documentElement.scrollHeight")))
+        heights.append(
+            (
+                page.locator("h1").inner_text(),
+                page.evaluate("document.documentElement.scrollHeight"),
+            )
+        )
         box = page.locator(f'input[type=checkbox][name="tilt_deltatt"][value="{programme}"]')
         if box.count():
             page.locator(f'label[for="{box.get_attribute("id")}"]').click()

@@ -177,8 +177,7 @@ def test_whole_questionnaire_with_the_keyboard_only(browsing):
     last = page_count() - 1
     for index in range(last + 1):
         expect_page(page, index, "nb")
-        keyboard_page(page, index, FULL,
-                      submit_with="enter-in-radio" if index == 1 else "button")
+        keyboard_page(page, index, FULL, submit_with="enter-in-radio" if index == 1 else "button")
     # The check-your-answers page: Tab on to "Send inn" and press Enter.
     assert page.locator("h1").inner_text() == "Se over svarene før du sender"
     for _ in range(200):
@@ -221,8 +220,7 @@ def layout_problems(page, where: str) -> list[str]:
     found = page.evaluate(MEASURE, TAP_TARGETS)
     problems = [f"{where}: {small}" for small in found["small"]]
     if found["width"] > 360:
-        problems.append(f"{where}: scrollWidth {found['width']} > 360 "
-                        f"({', '.join(found['wide'])})")
+        problems.append(f"{where}: scrollWidth {found['width']} > 360 ({', '.join(found['wide'])})")
     return problems
 
 
@@ -243,8 +241,15 @@ def test_every_respondent_page_fits_a_phone(browsing, lang):
     page = browsing.phone()
     problems = []
     page.goto(f"/?lang={lang}")
-    for path in ("/", "/?q=zzz", "/k/bodo", "/k/bodo/takk", "/personvern", "/k/finnes-ikke",
-                 "/k/stengt"):
+    for path in (
+        "/",
+        "/?q=zzz",
+        "/k/bodo",
+        "/k/bodo/takk",
+        "/personvern",
+        "/k/finnes-ikke",
+        "/k/stengt",
+    ):
         page.goto(path)
         problems += layout_problems(page, f"{lang} {path}")
     page.goto("/k/bodo")
@@ -255,7 +260,7 @@ def test_every_respondent_page_fits_a_phone(browsing, lang):
         if index == 0:
             error_page(page)
             problems += layout_problems(page, f"{lang} questionnaire page 1 with an error")
-            page.locator('input[name=med_spurt]').first.check()
+            page.locator("input[name=med_spurt]").first.check()
         if index < page_count() - 1:
             with page.expect_navigation():
                 page.locator(".nav-buttons button[value=next]").click()

@@ -24,7 +24,9 @@ from .test_accessibility import Audit
 
 DRAFT = "() => sessionStorage.getItem('stigen-draft')"
 CHECKED = "() => [...document.querySelectorAll('input:checked')].map(e => e.name + '=' + e.value)"
-CARRIED = "name => [...document.querySelectorAll(`input[type=hidden][name=${name}]`)].map(e => e.value)"
+CARRIED = (
+    "name => [...document.querySelectorAll(`input[type=hidden][name=${name}]`)].map(e => e.value)"
+)
 IDLE = 45  # STIGEN_RESPONDENT_IDLE_MINUTES's default, as the pages say
 
 
@@ -212,6 +214,7 @@ def test_after_the_idle_time_the_form_is_cleared(browsing):
 
 # --- check your answers, then Send inn ---------------------------------------------------
 
+
 def walk_to_check(page) -> None:
     page.goto("/k/bodo")
     press(page, "Start")
@@ -243,7 +246,8 @@ def test_check_your_answers_then_change_one_then_send(browsing, javascript):
     assert "Avklaring" in summary_answer(page, "tilt_deltatt")
     # Every item is listed, each with its own change button.
     assert page.locator(".summary-row").count() == sum(
-        len(page_codes(i)) for i in range(page_count()))
+        len(page_codes(i)) for i in range(page_count())
+    )
 
     # Change the answer on page 2: its page opens at the field.
     with page.expect_navigation():
@@ -281,4 +285,3 @@ def test_after_send_nothing_of_the_answers_is_left_in_the_tab(browsing):
     assert not page.locator("#resume-note").is_visible()
     responses, _ = stored_responses(browsing.server.app)
     assert len(responses) == 1
-

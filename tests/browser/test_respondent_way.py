@@ -33,10 +33,12 @@ def test_office_search_finds_norwegian_letters_typed_without_them(browsing, java
     add_aalesund(browsing)
     page = browsing.phone(java_script_enabled=javascript)
     page.goto("/")
-    for typed, found, not_found in (("aalesund", "NAV Ålesund", "NAV Bodø"),
-                                    ("Ålesund", "NAV Ålesund", "NAV Tromsø"),
-                                    ("bodo", "NAV Bodø", "NAV Ålesund"),
-                                    ("tromso", "NAV Tromsø", "NAV Bodø")):
+    for typed, found, not_found in (
+        ("aalesund", "NAV Ålesund", "NAV Bodø"),
+        ("Ålesund", "NAV Ålesund", "NAV Tromsø"),
+        ("bodo", "NAV Bodø", "NAV Ålesund"),
+        ("tromso", "NAV Tromsø", "NAV Bodø"),
+    ):
         page.fill("#q", typed)
         press(page, "Søk")
         offices = page.locator(".office-list a").all_inner_texts()
@@ -108,26 +110,28 @@ def test_each_respondent_gets_their_own_ladder_order_kept_through_back_and_langu
             page.evaluate("() => sessionStorage.clear()")
         page.goto("/k/bodo")
         press(page, "Start")
-        values = page.locator("input[name=med_stige]").evaluate_all(
-            "els => els.map(e => e.value)")
+        values = page.locator("input[name=med_stige]").evaluate_all("els => els.map(e => e.value)")
         assert set(values[:-1]) == STATEMENTS and values[-1] == "-1"
         firsts.add(values[0])
     assert len(firsts) >= 4  # 40 draws: fewer than 4 different firsts is ~1e-14 likely
     order = page.locator("input[name=med_stige]").evaluate_all("els => els.map(e => e.value)")
-    page.locator(f"label[for={page.locator('input[name=med_stige]').first.get_attribute('id')}]"
-                 ).click()
+    page.locator(
+        f"label[for={page.locator('input[name=med_stige]').first.get_attribute('id')}]"
+    ).click()
     press(page, "Neste")
     press(page, "Tilbake")
     again = page.locator("input[name=med_stige]").evaluate_all("els => els.map(e => e.value)")
     assert again == order and page.locator("input[name=med_stige]").first.is_checked()
     press(page, "Nynorsk")
     assert page.locator("html").get_attribute("lang") == "nn"
-    assert page.locator("input[name=med_stige]").evaluate_all(
-        "els => els.map(e => e.value)") == order
+    assert (
+        page.locator("input[name=med_stige]").evaluate_all("els => els.map(e => e.value)") == order
+    )
     assert page.locator("input[name=med_stige]").first.is_checked()
     page.reload()  # the browser sends the same form again
-    assert page.locator("input[name=med_stige]").evaluate_all(
-        "els => els.map(e => e.value)") == order
+    assert (
+        page.locator("input[name=med_stige]").evaluate_all("els => els.map(e => e.value)") == order
+    )
     assert browsing.problems.all() == []
 
 
@@ -145,8 +149,7 @@ def test_language_links_wrap_at_200_percent_text_on_a_360_px_phone(browsing, lan
         page.goto(path)
         # 200 % text size, as a phone's text-size setting sets it: the root font size.
         page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
-        assert page.evaluate("() => getComputedStyle(document.documentElement).fontSize") \
-            == "32px"
+        assert page.evaluate("() => getComputedStyle(document.documentElement).fontSize") == "32px"
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 360, (path, width)
         links = page.locator(".languages li").all()

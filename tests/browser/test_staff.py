@@ -60,7 +60,11 @@ def test_leader_sees_the_office_charts_drawn_with_their_tables(browsing):
     sign_in(page, "leder", "/resultater/kontor/bodo")
     assert wait_for_charts(page) == 4
     assert sorted(page.eval_on_selector_all(".chart", "els => els.map(e => e.id)")) == [
-        "chart-ladder", "chart-measures", "chart-themes", "chart-trend"]
+        "chart-ladder",
+        "chart-measures",
+        "chart-themes",
+        "chart-trend",
+    ]
     assert_tables_under_charts(page)
     assert "30 svar" in page.locator(".summary").inner_text()
     assert browsing.problems.all() == [], "\n".join(browsing.problems.all())
@@ -92,7 +96,8 @@ def test_theme_markers_are_drawn_at_their_values(browsing):
     # Bodø 60 (stigma 40); the country (Bodø and Tromsø) 70 (stigma 30).
     assert expected == [[60.0, 40.0, 60.0, 60.0], [70.0, 30.0, 70.0, 70.0]]
     assert [[round(x, 1) for x in trace] for trace in drawn] == expected, (
-        "theme markers are drawn away from their values")
+        "theme markers are drawn away from their values"
+    )
 
 
 def test_admin_overview_draws_its_chart(browsing):

@@ -17,8 +17,12 @@ import pytest
 from .conftest import DESKTOP, PHONE, screenshot, sign_in
 from .test_staff import seed
 
-SLOW_4G = {"offline": False, "latency": 150, "downloadThroughput": 1_600_000 / 8,
-           "uploadThroughput": 750_000 / 8}
+SLOW_4G = {
+    "offline": False,
+    "latency": 150,
+    "downloadThroughput": 1_600_000 / 8,
+    "uploadThroughput": 750_000 / 8,
+}
 BUDGET_BYTES = 1_000_000
 BUDGET_SECONDS = 5.0
 WIDE = {**DESKTOP, "viewport": {"width": 1366, "height": 900}}
@@ -33,10 +37,14 @@ class Wire:
         self.session = page.context.new_cdp_session(page)
         self.session.send("Network.enable")
         self.urls, self.bytes = {}, {}
-        self.session.on("Network.requestWillBeSent", lambda e: self.urls.__setitem__(
-            e["requestId"], e["request"]["url"]))
-        self.session.on("Network.loadingFinished", lambda e: self.bytes.__setitem__(
-            e["requestId"], e["encodedDataLength"]))
+        self.session.on(
+            "Network.requestWillBeSent",
+            lambda e: self.urls.__setitem__(e["requestId"], e["request"]["url"]),
+        )
+        self.session.on(
+            "Network.loadingFinished",
+            lambda e: self.bytes.__setitem__(e["requestId"], e["encodedDataLength"]),
+        )
 
     def throttle(self):
         self.session.send("Network.emulateNetworkConditions", SLOW_4G)
@@ -102,18 +110,21 @@ def visit(browsing, options, name):
     page.wait_for_load_state("networkidle", timeout=60_000)
     repeat, repeat_requests = wire.total(), wire.requested()
     screenshot(page, f"office-throttled-{name}")
-    print(f"\n{name}: first visit {first} bytes, first byte of the page {server / 1000:.2f} s, "
-          f"first chart {seconds:.2f} s "
-          f"(plotly's {plotly_seconds:.2f} s); repeat visit {repeat} bytes, first chart "
-          f"{repeat_seconds:.2f} s (plotly's {repeat_plotly:.2f} s); "
-          f"{len(first_requests)} requests then {len(repeat_requests)}")
+    print(
+        f"\n{name}: first visit {first} bytes, first byte of the page {server / 1000:.2f} s, "
+        f"first chart {seconds:.2f} s "
+        f"(plotly's {plotly_seconds:.2f} s); repeat visit {repeat} bytes, first chart "
+        f"{repeat_seconds:.2f} s (plotly's {repeat_plotly:.2f} s); "
+        f"{len(first_requests)} requests then {len(repeat_requests)}"
+    )
     return first, seconds, plotly_seconds, first_requests, repeat, repeat_requests
 
 
 @pytest.mark.parametrize("name,options", [("360", PHONE), ("1366", WIDE)])
 def test_office_page_on_a_slow_line_meets_the_budget(browsing, name, options):
     first, seconds, plotly_seconds, first_requests, repeat, repeat_requests = visit(
-        browsing, options, name)
+        browsing, options, name
+    )
     assert first <= BUDGET_BYTES, (first, first_requests)
     assert seconds <= BUDGET_SECONDS, seconds
     # plotly.js (a third of a megabyte over 1.6 Mbit/s, then parsed on a phone's CPU)
@@ -131,8 +142,11 @@ def test_office_page_on_a_slow_line_meets_the_budget(browsing, name, options):
     assert page_url in repeat_requests, repeat_requests
     icons = [url for url in repeat_requests if "/static/favicon" in url]
     assert all(re.search(r"\?v=[0-9a-f]{8,}$", url) for url in icons), icons
-    again = [url for url in repeat_requests
-             if url != page_url and url not in icons and url in first_requests]
+    again = [
+        url
+        for url in repeat_requests
+        if url != page_url and url not in icons and url in first_requests
+    ]
     assert again == [], again
     assert repeat < 60_000, repeat
 
@@ -226,9 +240,17 @@ def test_staff_pages_on_a_phone_fit_and_pass_axe(browsing):
         add_varied("tromso", APRIL_, 12)
         make_account("leder", "leder", "bodo")
         make_account("admin", "admin")
-        db.session.add(Comment(office_id=office_id("bodo"), period_start=APRIL_,
-                               questionnaire_version=1, language="nb", item_code="hel_fritekst",
-                               body="Kari på kontoret i Tromsø var grei", status="pending"))
+        db.session.add(
+            Comment(
+                office_id=office_id("bodo"),
+                period_start=APRIL_,
+                questionnaire_version=1,
+                language="nb",
+                item_code="hel_fritekst",
+                body="Kari på kontoret i Tromsø var grei",
+                status="pending",
+            )
+        )
         db.session.commit()
     audit = Audit()
     wide = []
@@ -243,10 +265,21 @@ def test_staff_pages_on_a_phone_fit_and_pass_axe(browsing):
     download = admin.request.get("/eksport/svar.csv")  # a row for the audit log
     assert download.ok
     download.dispose()
-    for path in ("/eksport/", "/eksport/kodebok", "/admin/", "/admin/revisjon", "/admin/koder",
-                 "/admin/kontor/bodo/koder", "/admin/kontor", "/admin/kontor/bodo",
-                 "/admin/kontor/bodo/plakat", "/admin/moderering", "/admin/brukere",
-                 "/admin/utgivelser", OFFICE):
+    for path in (
+        "/eksport/",
+        "/eksport/kodebok",
+        "/admin/",
+        "/admin/revisjon",
+        "/admin/koder",
+        "/admin/kontor/bodo/koder",
+        "/admin/kontor",
+        "/admin/kontor/bodo",
+        "/admin/kontor/bodo/plakat",
+        "/admin/moderering",
+        "/admin/brukere",
+        "/admin/utgivelser",
+        OFFICE,
+    ):
         admin.goto(path)
         audit(admin, f"{path} at 360")
         if path == "/eksport/":

@@ -14,8 +14,7 @@ from .runner import Gunicorn, free_port, loopback_source
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 # Load that must not be throttled: the limits are raised, not switched off, so the
 # limiter still runs (and, with Redis, still talks to Redis) on every request.
-UNTHROTTLED = {"STIGEN_SUBMIT_LIMIT": "100000 per minute",
-               "STIGEN_PAGE_LIMIT": "100000 per minute"}
+UNTHROTTLED = {"STIGEN_SUBMIT_LIMIT": "100000 per minute", "STIGEN_PAGE_LIMIT": "100000 per minute"}
 
 
 @pytest.fixture

@@ -39,11 +39,17 @@ ROOT = Path(__file__).resolve().parents[2]
 QUESTIONNAIRE = get(1)
 PAGES = len(QUESTIONNAIRE.pages)
 STEPS = ("start", "page", "back", "submit", "resubmit", "takk")
-TEXTS = ("Mer tid til hver samtale.", "Bra oppfølging, takk.", "Ventetiden var for lang.",
-         "Jeg ville bli spurt oftere.", "")
+TEXTS = (
+    "Mer tid til hver samtale.",
+    "Bra oppfølging, takk.",
+    "Ventetiden var for lang.",
+    "Jeg ville bli spurt oftere.",
+    "",
+)
 
 
 # --- HTTP -------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -95,9 +101,15 @@ class LoadClient(HttpClient):
     live in the form and the cookie is signed with the shared key), and times each
     request under the step named by ``step``."""
 
-    def __init__(self, bases: list[str], source: str, records: list[Record],
-                 rng: random.Random, jar: CookieJar | None = None,
-                 deadline: float | None = None):
+    def __init__(
+        self,
+        bases: list[str],
+        source: str,
+        records: list[Record],
+        rng: random.Random,
+        jar: CookieJar | None = None,
+        deadline: float | None = None,
+    ):
         self.bases = [b.rstrip("/") for b in bases]
         self.deadline = deadline  # time.monotonic() after which a page is not requested
         self.source = source
@@ -111,8 +123,14 @@ class LoadClient(HttpClient):
 
     def twin(self, step: str) -> LoadClient:
         """The same browser (cookies) in a second thread: a double click."""
-        other = LoadClient(self.bases, self.source, self.records,
-                           random.Random(self.rng.random()), self.jar, self.deadline)
+        other = LoadClient(
+            self.bases,
+            self.source,
+            self.records,
+            random.Random(self.rng.random()),
+            self.jar,
+            self.deadline,
+        )
         other.step = step
         return other
 
@@ -133,8 +151,9 @@ class LoadClient(HttpClient):
         except urllib.error.HTTPError as error:
             with error:  # 3xx, 4xx, 5xx: read and close, so no socket is left to the GC
                 result = _Response(error.code, error.read(), error.headers)
-        self.records.append(Record(self.step, time.perf_counter() - began,
-                                   result.status_code, server))
+        self.records.append(
+            Record(self.step, time.perf_counter() - began, result.status_code, server)
+        )
         return result
 
     def get(self, path: str, headers=None, environ_base=None) -> _Response:
@@ -150,6 +169,7 @@ class LoadClient(HttpClient):
 
 # --- gunicorn ---------------------------------------------------------------------------
 
+
 class Gunicorn:
     """One gunicorn (``gunicorn.conf.py``, ``app:app``) on loopback, in a process group
     of its own so that stopping it stops its workers too."""
@@ -161,7 +181,10 @@ class Gunicorn:
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-                cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -203,12 +226,19 @@ class Gunicorn:
 
     def problems(self) -> list[str]:
         """Lines of the log that show something went wrong inside the server."""
-        markers = ("Traceback", "[ERROR]", "WORKER TIMEOUT", "could not be stored",
-                   "Worker was sent", "Exception")
+        markers = (
+            "Traceback",
+            "[ERROR]",
+            "WORKER TIMEOUT",
+            "could not be stored",
+            "Worker was sent",
+            "Exception",
+        )
         return [line for line in self.log().splitlines() if any(m in line for m in markers)]
 
 
 # --- one respondent ---------------------------------------------------------------------
+
 
 @dataclass
 class Questionnaire:
@@ -217,10 +247,10 @@ class Questionnaire:
     nonce: str
     slug: str
     lang: str
-    answers: dict = field(default_factory=dict)   # code -> value as stored
-    text: str | None = None                        # free text, as stored (stripped)
+    answers: dict = field(default_factory=dict)  # code -> value as stored
+    text: str | None = None  # free text, as stored (stripped)
     submits: list[int] = field(default_factory=list)  # statuses of every Send inn
-    double: str = "none"                           # none | sequential | concurrent
+    double: str = "none"  # none | sequential | concurrent
 
     @property
     def accepted(self) -> bool:
@@ -228,8 +258,11 @@ class Questionnaire:
 
 
 def _options(page: Page, code: str) -> list[str]:
-    return [f["value"] for f in page.fields if f.get("name") == code
-            and f.get("type") in ("radio", "checkbox")]
+    return [
+        f["value"]
+        for f in page.fields
+        if f.get("name") == code and f.get("type") in ("radio", "checkbox")
+    ]
 
 
 def choose(page: Page, rng: random.Random) -> dict:
@@ -294,8 +327,9 @@ def _expect_checked(page: Page, answers: dict, what: str) -> None:
             assert sorted(page.checked(code)) == want, f"{what}: {code} lost"
 
 
-def fill_in(client: LoadClient, slug: str, lang: str, rng: random.Random,
-            back: float = 0.1) -> tuple[Page, dict, str]:
+def fill_in(
+    client: LoadClient, slug: str, lang: str, rng: random.Random, back: float = 0.1
+) -> tuple[Page, dict, str]:
     """Start page → Start → every page answered; returns the last page (unsent), its
     answers, and the form's nonce."""
     client.step = "start"
@@ -330,8 +364,14 @@ def fill_in(client: LoadClient, slug: str, lang: str, rng: random.Random,
     raise AssertionError("never reached the last page")
 
 
-def respond(client: LoadClient, slug: str, lang: str, rng: random.Random,
-            double: str, out: list[Questionnaire]) -> None:
+def respond(
+    client: LoadClient,
+    slug: str,
+    lang: str,
+    rng: random.Random,
+    double: str,
+    out: list[Questionnaire],
+) -> None:
     """One whole questionnaire, sent once or twice (``double``), and the thank-you page.
     The questionnaire joins ``out`` before it is sent, so that one whose later steps
     fail still counts for what the database should hold."""
@@ -387,6 +427,7 @@ def respond(client: LoadClient, slug: str, lang: str, rng: random.Random,
 
 # --- many respondents ---------------------------------------------------------------------
 
+
 @dataclass
 class LoadResult:
     title: str
@@ -409,13 +450,17 @@ class LoadResult:
         def pct(values: list[float], q: float) -> float:
             return values[max(0, math.ceil(q * len(values)) - 1)] * 1000
 
-        lines = [f"{self.title}: {self.threads} concurrent respondents, seed {self.seed}",
-                 f"{'step':<10}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"]
+        lines = [
+            f"{self.title}: {self.threads} concurrent respondents, seed {self.seed}",
+            f"{'step':<10}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}",
+        ]
         for step in (*STEPS, "all"):
             values = sorted(r.seconds for r in self.records if step in ("all", r.step))
             if values:
-                lines.append(f"{step:<10}{len(values):>9}{pct(values, .5):>9.0f}"
-                             f"{pct(values, .95):>9.0f}{values[-1] * 1000:>9.0f}")
+                lines.append(
+                    f"{step:<10}{len(values):>9}{pct(values, 0.5):>9.0f}"
+                    f"{pct(values, 0.95):>9.0f}{values[-1] * 1000:>9.0f}"
+                )
         accepted = len(self.accepted)
         doubles = sum(q.double != "none" for q in self.accepted)
         servers = sorted({r.server for r in self.records})
@@ -430,9 +475,16 @@ class LoadResult:
         return "\n".join(lines)
 
 
-def run_load(bases: list[str], source: str, title: str, threads: int = 40,
-             seconds: float = 15, max_submissions: int = 400, slugs=("bodo", "tromso"),
-             seed: int | None = None) -> LoadResult:
+def run_load(
+    bases: list[str],
+    source: str,
+    title: str,
+    threads: int = 40,
+    seconds: float = 15,
+    max_submissions: int = 400,
+    slugs=("bodo", "tromso"),
+    seed: int | None = None,
+) -> LoadResult:
     """``threads`` respondents, each completing questionnaires one after another until
     ``seconds`` have passed or ``max_submissions`` questionnaires have been begun. At
     the deadline a questionnaire not yet sent is left (nothing of it is stored), unless
@@ -458,8 +510,7 @@ def run_load(bases: list[str], source: str, title: str, threads: int = 40,
         while failed < 3 and slot():
             # A new browser each time. Every respondent's first questionnaire is finished
             # whatever the time, so that each kind of sending is always tried at least once.
-            client = LoadClient(bases, source, records, rng,
-                                deadline=deadline if rounds else None)
+            client = LoadClient(bases, source, records, rng, deadline=deadline if rounds else None)
             # One in five sends twice; in the first round, for sure, threads 0, 10, 20 …
             # one after the other and threads 1, 11, 21 … as a double click.
             roll = rng.random() if rounds else (index % 10) / 10 + 0.05
@@ -477,8 +528,7 @@ def run_load(bases: list[str], source: str, title: str, threads: int = 40,
             rounds += 1
 
     began = time.perf_counter()
-    workers = [threading.Thread(target=respondent, args=(i,), daemon=True)
-               for i in range(threads)]
+    workers = [threading.Thread(target=respondent, args=(i,), daemon=True) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -487,5 +537,6 @@ def run_load(bases: list[str], source: str, title: str, threads: int = 40,
     stuck = sum(worker.is_alive() for worker in workers)
     if stuck:
         failures.append(f"{stuck} respondent threads were still running after the deadline")
-    return LoadResult(title, threads, questionnaires, records, failures, elapsed, seed,
-                      abandoned[0])
+    return LoadResult(
+        title, threads, questionnaires, records, failures, elapsed, seed, abandoned[0]
+    )

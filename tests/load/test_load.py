@@ -35,8 +35,14 @@ from .runner import PAGES, QUESTIONNAIRE, LoadClient, LoadResult, fill_in, run_l
 pytestmark = pytest.mark.load
 
 THREADS, SECONDS, MAX_SUBMISSIONS = 40, 15, 400
-EXPECTED_STATUS = {"start": 200, "page": 200, "back": 200, "submit": 303, "resubmit": 303,
-                   "takk": 200}
+EXPECTED_STATUS = {
+    "start": 200,
+    "page": 200,
+    "back": 200,
+    "submit": 303,
+    "resubmit": 303,
+    "takk": 200,
+}
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 DATABASE = "PostgreSQL" if ON_POSTGRES else "SQLite"
 
@@ -51,15 +57,24 @@ def stored(app) -> dict:
     settle(app)
     with app.app_context():
         responses = db.session.execute(
-            select(Office.slug, Response.language, Response.answers).join(Office)).all()
+            select(Office.slug, Response.language, Response.answers).join(Office)
+        ).all()
         comments = db.session.execute(
-            select(Office.slug, Comment.language, Comment.body).join(Office)).all()
-        tally = dict(db.session.execute(
-            select(Office.slug, func.sum(Tally.responses)).join(Office).group_by(Office.slug)
-        ).all())
-        measures = {(slug, measure): n for slug, measure, n in db.session.execute(
-            select(Office.slug, MeasureTally.measure, func.sum(MeasureTally.participants))
-            .join(Office).group_by(Office.slug, MeasureTally.measure)).all()}
+            select(Office.slug, Comment.language, Comment.body).join(Office)
+        ).all()
+        tally = dict(
+            db.session.execute(
+                select(Office.slug, func.sum(Tally.responses)).join(Office).group_by(Office.slug)
+            ).all()
+        )
+        measures = {
+            (slug, measure): n
+            for slug, measure, n in db.session.execute(
+                select(Office.slug, MeasureTally.measure, func.sum(MeasureTally.participants))
+                .join(Office)
+                .group_by(Office.slug, MeasureTally.measure)
+            ).all()
+        }
         receipts = db.session.scalar(select(func.count()).select_from(SubmissionReceipt))
         db.session.remove()
     return {
@@ -74,8 +89,12 @@ def stored(app) -> dict:
 def expected(result: LoadResult) -> dict:
     accepted = result.accepted
     # "Ingen" and "vet ikke" are options of the item, not measures (survey.tally).
-    measures = Counter((q.slug, m) for q in accepted for m in q.answers.get("tilt_deltatt", [])
-                       if m not in ("ingen", "vet_ikke"))
+    measures = Counter(
+        (q.slug, m)
+        for q in accepted
+        for m in q.answers.get("tilt_deltatt", [])
+        if m not in ("ingen", "vet_ikke")
+    )
     return {
         "responses": Counter(_canonical(q.slug, q.lang, q.answers) for q in accepted),
         "comments": Counter((q.slug, q.lang, q.text) for q in accepted if q.text),
@@ -94,12 +113,14 @@ def report(result: LoadResult, record_property) -> None:
 def assert_correct(result: LoadResult, app, servers) -> None:
     """Correctness only: no failure, no 5xx, every status as a browser expects, and the
     database holds exactly what was accepted, once."""
-    assert not result.failures, (f"{len(result.failures)} respondents failed, e.g.:\n"
-                                 + "\n".join(result.failures[:3]))
+    assert not result.failures, f"{len(result.failures)} respondents failed, e.g.:\n" + "\n".join(
+        result.failures[:3]
+    )
     errors = result.server_errors()
     assert not errors, f"{len(errors)} responses with 5xx: {Counter(r.status for r in errors)}"
-    wrong = Counter((r.step, r.status) for r in result.records
-                    if r.status != EXPECTED_STATUS[r.step])
+    wrong = Counter(
+        (r.step, r.status) for r in result.records if r.status != EXPECTED_STATUS[r.step]
+    )
     assert not wrong, f"unexpected statuses (step, status): {wrong}"
 
     accepted = result.accepted
@@ -123,39 +144,56 @@ def assert_correct(result: LoadResult, app, servers) -> None:
         assert not server.problems(), "\n".join(server.problems()[:20])
 
 
-def test_many_respondents_on_one_gunicorn(app, start_gunicorn, source_address,
-                                          record_property):
+def test_many_respondents_on_one_gunicorn(app, start_gunicorn, source_address, record_property):
     servers = start_gunicorn(1)
-    result = run_load([s.base for s in servers], source_address,
-                      f"{DATABASE}, 1 gunicorn x 3 workers", THREADS, SECONDS, MAX_SUBMISSIONS)
+    result = run_load(
+        [s.base for s in servers],
+        source_address,
+        f"{DATABASE}, 1 gunicorn x 3 workers",
+        THREADS,
+        SECONDS,
+        MAX_SUBMISSIONS,
+    )
     report(result, record_property)
     assert_correct(result, app, servers)
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason=(
-    "needs PostgreSQL (set TEST_DATABASE_URL): two instances share one database server, "
-    "which the per-test SQLite file is not meant to be"))
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason=(
+        "needs PostgreSQL (set TEST_DATABASE_URL): two instances share one database server, "
+        "which the per-test SQLite file is not meant to be"
+    ),
+)
 def test_many_respondents_on_two_gunicorns_sharing_postgresql_and_redis(
-        app, start_gunicorn, source_address, redis_url, record_property):
+    app, start_gunicorn, source_address, redis_url, record_property
+):
     servers = start_gunicorn(2, STIGEN_RATELIMIT_STORAGE=redis_url)
-    result = run_load([s.base for s in servers], source_address,
-                      f"{DATABASE} + Redis, 2 gunicorns x 3 workers", THREADS, SECONDS,
-                      MAX_SUBMISSIONS)
+    result = run_load(
+        [s.base for s in servers],
+        source_address,
+        f"{DATABASE} + Redis, 2 gunicorns x 3 workers",
+        THREADS,
+        SECONDS,
+        MAX_SUBMISSIONS,
+    )
     report(result, record_property)
     assert_correct(result, app, servers)
     assert {r.server for r in result.records} == {0, 1}, "one instance got no requests"
 
 
-def test_the_submission_limit_is_shared_between_instances(app, start_gunicorn, source_address,
-                                                          redis_url):
+def test_the_submission_limit_is_shared_between_instances(
+    app, start_gunicorn, source_address, redis_url
+):
     """3 per minute from one address: submissions 1–3 are stored (on instances A, B, A),
     the 4th (on B) and the 5th (on A, in English) are refused with the respondent's own
     last page, every answer still in it, and a note to wait; the pages in between are
     not limited. Nothing more is stored."""
     from redis import Redis
 
-    servers = start_gunicorn(2, STIGEN_RATELIMIT_STORAGE=redis_url,
-                             STIGEN_SUBMIT_LIMIT="3 per minute")
+    servers = start_gunicorn(
+        2, STIGEN_RATELIMIT_STORAGE=redis_url, STIGEN_SUBMIT_LIMIT="3 per minute"
+    )
     bases = [s.base for s in servers]
     rng = random.Random(4)
     records: list = []
