@@ -6,14 +6,18 @@ A submission makes one durable write, a row in ``inbox`` (``survey.respond.servi
 The mixer takes an office × period's waiting rows as a *batch* and, each in a
 transaction of its own:
 
-- **claim**: a ``mix_batch`` journal row (random id, step 0) and the batch id on the
-  inbox rows;
-- **T1 responses**: the batch's responses are scored (``survey.scoring.score``, here
-  rather than in the request, which keeps the submission one write), added to the
-  tallies and inserted under fresh random ids;
+- **T1 responses**: the claim (a ``mix_batch`` journal row with a random id, and the
+  batch id on the inbox rows), then the batch's responses, scored
+  (``survey.scoring.score``, here rather than in the request, which keeps the submission
+  one write), added to the tallies and inserted under fresh random ids;
 - **T2 comments**: the batch's free texts, as ``held`` comments;
-- **T3 receipts**: the batch's nonce hashes;
-- **T4**: the batch's inbox rows and its journal row are deleted.
+- **T3 receipts**: the batch's nonce hashes; the batch's inbox rows and its journal row
+  are deleted.
+
+Three transactions, one per counted table, is the fewest that keeps the tables from
+sharing a transaction id; the claim and the clearing ride along, since the inbox rows
+they touch hold the answers, texts and nonce hash together anyway (nothing is linked
+that the inbox row did not already link).
 
 **Order.** On SQLite the four tables are WITHOUT ROWID tables keyed by random ids: a new
 row lands at a random place among the others, and no column counts writes, so adding
@@ -28,8 +32,9 @@ A flush takes up to ``GROUPS_PER_STEP`` office × periods through each step toge
 one batch (and journal row) each, in one transaction per step.
 
 Each step commits its journal step (``mix_batch.step``) with its own work, so a mixer
-stopped anywhere loses and duplicates nothing: every mix and flush first finishes every
-journalled batch (``recover``). Each step locks the office's row on PostgreSQL (``FOR NO
+stopped anywhere loses and duplicates nothing: a mixer stopped inside T1 leaves the rows
+waiting, unclaimed; one stopped after T1 or T2 leaves a journalled batch, which every mix
+and flush first finishes (``recover``). Each step locks the office's row on PostgreSQL (``FOR NO
 KEY UPDATE``, which still lets submissions point at the office), so two workers mixing at
 once take turns; on SQLite a step runs under ``BEGIN IMMEDIATE`` and is retried when the
 database is busy.
@@ -75,12 +80,13 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date
+from functools import partial
 from types import SimpleNamespace
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import delete, func, insert, literal_column, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -98,6 +104,10 @@ from .models import (
 from .periods import coarse_date, today_in_norway
 from .scoring import SCORING_VERSION, score
 
+# The journal's steps: a batch's row says the last step committed. CLAIMED alone is only
+# found in a journal left by a Stigen that claimed in a transaction of its own (before T1
+# took the claim in); recovery still finishes it, as it finishes a batch left after its
+# receipts by a Stigen that cleared the inbox in a fourth transaction.
 CLAIMED, RESPONSES, COMMENTS, RECEIPTS = 0, 1, 2, 3
 BUSY_TRIES = 8  # a step retried this often when SQLite says the database is busy
 # A flush takes this many office × periods through each step in one transaction: one
@@ -105,7 +115,7 @@ BUSY_TRIES = 8  # a step retried this often when SQLite says the database is bus
 # nothing more than that they were mixed by the same flush).
 GROUPS_PER_STEP = 50
 
-# For crash tests: called with the step just committed (CLAIMED..RECEIPTS); a test makes
+# For crash tests: called with the step just committed (RESPONSES..RECEIPTS); a test makes
 # it raise or end the process, as a crash between two steps would.
 after_step: Callable[[int], None] | None = None
 
@@ -237,8 +247,8 @@ def drain(app) -> None:
 def mix(office_id: int, period_start: date) -> int:
     """Finish journalled batches, then mix the waiting rows of one office × period (its
     held comments released in the rewrite if due). Returns how many were mixed."""
-    recover()
     with _session() as session:
+        _recover(session)
         return _mix_waiting(session, [(office_id, period_start)])
 
 
@@ -247,9 +257,9 @@ def flush(before: date | None = None) -> int:
     whatever the count, and release held comments that are due. Returns how many
     submissions were mixed. Runs in sessions of its own: call it with no write under way
     in ``db.session`` (on SQLite that write would hold the lock this needs)."""
-    recover()
     mixed = 0
     with _session() as session:
+        _recover(session)
         query = (
             select(Inbox.office_id, Inbox.period_start).where(Inbox.batch_id.is_(None)).distinct()
         )
@@ -274,12 +284,16 @@ def recover() -> int:
     """Finish every batch in the journal (a mixer stopped between steps). Returns how
     many batches were finished."""
     with _session() as session:
-        batches = sorted(
-            session.execute(select(MixBatch.office_id, MixBatch.period_start, MixBatch.id)).all()
-        )
-        session.rollback()
-        for at in range(0, len(batches), GROUPS_PER_STEP):
-            _run(session, batches[at : at + GROUPS_PER_STEP])
+        return _recover(session)
+
+
+def _recover(session: Session) -> int:
+    batches = sorted(
+        session.execute(select(MixBatch.office_id, MixBatch.period_start, MixBatch.id)).all()
+    )
+    session.rollback()
+    for at in range(0, len(batches), GROUPS_PER_STEP):
+        _run(session, batches[at : at + GROUPS_PER_STEP], recovering=True)
     return len(batches)
 
 
@@ -288,41 +302,46 @@ def recover() -> int:
 
 def _mix_waiting(session: Session, groups: list[tuple[int, date]]) -> int:
     """Claim the waiting rows of ``groups`` (office × periods), one batch each, and take
-    the batches through the steps together: each step one transaction for them all."""
+    the batches through the steps together: each step one transaction for them all, the
+    claim in the first (T1), so that a mixer stopped inside it leaves the rows waiting."""
     batches = [(office_id, period_start, uuid.uuid4()) for office_id, period_start in groups]
+    known = versions.available()  # once for all the batches, not once each
 
-    def claim() -> tuple[int, list]:
+    def claim_and_respond() -> tuple[int, list]:
         claimed, kept = 0, []
         for office_id, period_start, batch_id in batches:
-            found = _claim(session, batch_id, office_id, period_start)
-            if found:
-                claimed += found
+            batch = _claim(session, batch_id, office_id, period_start)
+            if batch:
+                _responses(session, batch, office_id, period_start, known)
+                session.execute(
+                    insert(MixBatch).values(
+                        id=batch_id, office_id=office_id, period_start=period_start, step=RESPONSES
+                    )
+                )
+                claimed += len(batch)
                 kept.append((office_id, period_start, batch_id))
         return claimed, kept
 
-    claimed, kept = _step(session, [office for office, _, _ in batches], claim)
+    claimed, kept = _step(session, [office for office, _, _ in batches], claim_and_respond)
     if not kept:
         return 0
-    _done(CLAIMED)
+    _done(RESPONSES)
     _run(session, kept)
     return claimed
 
 
-def _run(session: Session, batches: list[tuple[int, date, uuid.UUID]]) -> None:
+def _run(
+    session: Session, batches: list[tuple[int, date, uuid.UUID]], recovering: bool = False
+) -> None:
     """Take claimed batches through the steps they have not yet committed: each step in
-    one transaction for all of them, each batch's journal row moving with its work."""
+    one transaction for all of them, each batch's journal row moving with its work.
+    Only ``recover`` meets a batch that T1 has not finished (claimed by an older Stigen)."""
     offices = [office_id for office_id, _, _ in batches]
-    known = versions.available()  # once for all the batches, not once each
-
-    def responses(session, batch, office_id, period_start) -> None:
-        _responses(session, batch, office_id, period_start, known)
-
-    for number, work in (
-        (RESPONSES, responses),
-        (COMMENTS, _comments),
-        (RECEIPTS, _receipts),
-        (RECEIPTS + 1, _clear),
-    ):
+    steps: list[tuple[int, Callable]] = [(COMMENTS, _comments), (RECEIPTS, _receipts)]
+    if recovering:
+        steps.insert(0, (RESPONSES, partial(_responses, known=versions.available())))
+        steps.append((RECEIPTS + 1, _clear))  # after an older Stigen's receipts step
+    for number, work in steps:
 
         def step(number=number, work=work) -> int:
             return sum(
@@ -347,8 +366,6 @@ def _step(session: Session, offices: list[int], work: Callable[[], object]):
     for attempt in range(BUSY_TRIES):
         try:
             if postgres:
-                # No wait for the disk at commit (see ``_session``).
-                session.execute(text("SET LOCAL synchronous_commit = off"))
                 session.execute(
                     select(Office.id)
                     .where(Office.id.in_(sorted(set(offices))))
@@ -390,6 +407,10 @@ def _session():
         if sqlite:
             was = int(raw.execute("PRAGMA synchronous").fetchone()[0])
             raw.execute("PRAGMA synchronous=NORMAL")
+        else:
+            # For the connection, once: set in each step it cost a round trip per step.
+            connection.exec_driver_sql("SET synchronous_commit = off")
+            connection.commit()
         try:
             with Session(bind=connection) as session:
                 yield session
@@ -398,25 +419,29 @@ def _session():
                 connection.rollback()
             if sqlite:
                 raw.execute(f"PRAGMA synchronous={was}")
+            elif not connection.invalidated:
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
 
 
-def _claim(session: Session, batch_id: uuid.UUID, office_id: int, period_start: date) -> int:
-    claimed = session.execute(
-        update(Inbox)
-        .where(
-            Inbox.office_id == office_id,
-            Inbox.period_start == period_start,
-            Inbox.batch_id.is_(None),
-        )
-        .values(batch_id=batch_id)
-    ).rowcount
-    if claimed:
-        session.execute(
-            insert(MixBatch).values(
-                id=batch_id, office_id=office_id, period_start=period_start, step=CLAIMED
+def _claim(
+    session: Session, batch_id: uuid.UUID, office_id: int, period_start: date
+) -> list[Inbox]:
+    """Mark the office × period's waiting rows as the batch; returns them (one round
+    trip: UPDATE … RETURNING). The caller journals the batch in the same transaction."""
+    return list(
+        session.scalars(
+            update(Inbox)
+            .where(
+                Inbox.office_id == office_id,
+                Inbox.period_start == period_start,
+                Inbox.batch_id.is_(None),
             )
+            .values(batch_id=batch_id)
+            .returning(Inbox),
+            execution_options={"synchronize_session": False},
         )
-    return claimed
+    )
 
 
 def _journalled(
@@ -429,7 +454,7 @@ def _journalled(
         return False
     batch = session.execute(select(Inbox).where(Inbox.batch_id == batch_id)).scalars().all()
     work(session, batch, office_id, period_start)
-    if number > RECEIPTS:
+    if number >= RECEIPTS:
         session.execute(delete(MixBatch).where(MixBatch.id == batch_id))
     else:
         session.execute(update(MixBatch).where(MixBatch.id == batch_id).values(step=number))
@@ -541,40 +566,26 @@ def _responses(
 
 
 def _renumber(session: Session, table, office_id: int, period_start: date, new: list[dict]) -> None:
-    """Add ``new`` to the office × period; on PostgreSQL (``_reorders``) then copy every
-    row of it to a fresh random id in a random order by one INSERT … SELECT and delete the
-    rows under the old ids. The answers never travel through Python (the rewrite is the
-    mixer's main cost), and the ids new rows were inserted under never outlive this
+    """Add ``new`` to the office × period; on PostgreSQL (``_reorders``) then move every
+    row of it to a fresh random id in a random order, deleted and inserted again by one
+    statement done by the database. The answers never travel through Python (the rewrite
+    is the mixer's main cost), and the ids new rows were inserted under never outlive this
     transaction."""
-    where = (table.c.office_id == office_id, table.c.period_start == period_start)
     if new:
         session.execute(insert(table), new)
     if not _reorders(session):
         return
-    old = list(session.scalars(select(table.c.id).where(*where)))
-    _group_sizes()[(office_id, period_start)] = len(old)
-    others = [column for column in table.columns if column.key != "id"]
-    session.execute(
-        insert(table).from_select(
-            ["id", *(column.key for column in others)],
-            select(_fresh_uuid(session).label("id"), *others).where(*where).order_by(func.random()),
-        )
+    names = ", ".join(column.name for column in table.columns if column.key != "id")
+    moved = session.execute(
+        text(
+            f"WITH moved AS (DELETE FROM {table.name} WHERE office_id = :office_id "
+            f"AND period_start = :period_start RETURNING {names}) "
+            f"INSERT INTO {table.name} (id, {names}) "
+            f"SELECT gen_random_uuid(), {names} FROM moved ORDER BY random()"
+        ),
+        {"office_id": office_id, "period_start": period_start},
     )
-    for at in range(0, len(old), 500):
-        session.execute(delete(table).where(table.c.id.in_(old[at : at + 500])))
-
-
-def _fresh_uuid(session: Session):
-    """A random (version 4) UUID made by the database, one per row: PostgreSQL's
-    ``gen_random_uuid()``; on SQLite 32 hex digits from ``randomblob`` with the version
-    and variant digits set, as SQLAlchemy stores a UUID there."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.gen_random_uuid()
-    return literal_column(
-        "lower(hex(randomblob(6)) || '4' || substr(hex(randomblob(2)), 2)"
-        " || substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2)"
-        " || hex(randomblob(6)))"
-    )
+    _group_sizes()[(office_id, period_start)] = moved.rowcount
 
 
 def _add_to_tallies(session: Session, new: list[dict]) -> None:
@@ -653,7 +664,10 @@ def _due(held: int, period_start: date) -> bool:
 
 
 def _receipts(session: Session, batch: list[Inbox], office_id: int, period_start: date) -> None:
+    """The receipts, and the batch's inbox rows deleted (its journal row goes with them,
+    ``_journalled``): after this nothing of the batch waits."""
     table = SubmissionReceipt.__table__
+    _clear(session, batch, office_id, period_start)
     _rewrite(
         session,
         table,

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale, gettext
-from sqlalchemy import String, cast, literal, or_, select
+from sqlalchemy import Boolean, String, and_, bindparam, cast, exists, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit
@@ -117,6 +117,34 @@ def live_version(versions: dict[int, Questionnaire] | None = None) -> int:
     return _live_from(versions, setting.value if setting else None)
 
 
+def is_live_clause():
+    """SQL: the version whose number is bound as ``version_text`` (its decimal text) is
+    the live one, as ``live_version`` decides it, read by the statement itself: for Send
+    inn, whose one INSERT may not first ask which version is live. The admins' choice
+    (the setting names it), or no choice and ``version_is_configured`` (a bound boolean:
+    the version is the configured one). Stricter than ``accepting``, never looser: a
+    version in its day of grace after being live, or a setting naming a version that is
+    not available, does not hold here; the caller then asks ``for_respondent``."""
+    setting = Setting.__table__
+    live_key = bindparam("live_setting", LIVE_SETTING, type_=setting.c.key.type)
+    chosen = select(setting.c.value).where(setting.c.key == live_key).scalar_subquery()
+    return or_(
+        chosen == bindparam("version_text", type_=setting.c.value.type),
+        and_(
+            bindparam("version_is_configured", type_=Boolean),
+            ~exists().where(setting.c.key == live_key),
+        ),
+    )
+
+
+def live_clause_values(version: int) -> dict:
+    """The values ``is_live_clause`` binds, for ``version``."""
+    return {
+        "version_text": str(version),
+        "version_is_configured": version == current_app.config["STIGEN_QUESTIONNAIRE_VERSION"],
+    }
+
+
 def _live_from(versions: dict[int, Questionnaire], chosen: str | None) -> int:
     number = whole_number(chosen) if chosen is not None else None
     if number in versions:
@@ -201,6 +229,15 @@ _states: dict[tuple, tuple[dict[int, Questionnaire], int, dict[int, datetime]]] 
 _last_seen: tuple[dict[int, Questionnaire], int, frozenset[int]] | None = None
 
 
+def last_seen() -> dict[int, Questionnaire] | None:
+    """The versions ``for_respondent`` found available when it last asked, in this
+    process, for this app, without asking again (None before it first asked). A
+    version's questions never change once it is available (a number is published once),
+    so these may be used to read a posted page; whether that version still takes answers
+    is for the database to say (``is_live_clause``)."""
+    return current_app.extensions.get("stigen.versions_seen")
+
+
 def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
     """The available versions, the live one and those accepting answers, for the
     questionnaire's pages, which must come back even when the database is away (every
@@ -229,6 +266,7 @@ def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
             _states[rows] = state
         found, live_now, retired = state
         _last_seen = found, live_now, _accepting_from(found, live_now, retired)
+        current_app.extensions["stigen.versions_seen"] = found
     except SQLAlchemyError:
         db.session.rollback()
         if _last_seen is None:

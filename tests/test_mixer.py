@@ -34,12 +34,17 @@ from .test_storage_order import UNLIMITED, number_of_answers, number_of_text, pr
 ROOT = Path(__file__).resolve().parent.parent
 # Submissions wait until a test mixes them (no batch is ever big enough by itself).
 WAITING = {**UNLIMITED, "STIGEN_MIX_BATCH": 10_000}
+# The three transactions (T1 takes the claim, T3 clears the inbox and the journal).
 STEPS = {
-    "claim": mixer.CLAIMED,
     "responses": mixer.RESPONSES,
     "comments": mixer.COMMENTS,
     "receipts": mixer.RECEIPTS,
 }
+
+
+def journal_step():
+    """The journal's step of the one batch, or None when no batch is journalled."""
+    return db.session.scalar(select(MixBatch.step))
 
 
 @pytest.fixture
@@ -109,8 +114,11 @@ def test_a_mixer_stopped_after_any_step_is_finished_by_the_next(app, client, mon
     with app.app_context(), pytest.raises(Crash):
         mixer.flush()
     with app.app_context():
-        # Stopped between steps: the journal says how far it came.
-        assert db.session.scalar(select(MixBatch.step)) == STEPS[step]
+        # Stopped between steps: the journal says how far it came (after the last, the
+        # batch is done and the journal row gone with the inbox rows).
+        assert journal_step() == (None if step == "receipts" else STEPS[step])
+        waiting = db.session.scalar(select(func.count()).select_from(Inbox))
+        assert waiting == (0 if step == "receipts" else 7)
         db.session.rollback()
     monkeypatch.setattr(mixer, "after_step", None)
     assert settle(app) == 0  # recovery finished the batch; nothing else waited
@@ -129,12 +137,65 @@ def test_a_mixer_stopped_inside_a_step_leaves_that_step_undone(app, client, monk
     with app.app_context(), pytest.raises(Crash):
         mixer.flush()
     with app.app_context():
-        assert db.session.scalar(select(MixBatch.step)) == mixer.CLAIMED
+        # The claim was in the step that failed: nothing journalled, the rows wait as
+        # they did, unclaimed.
+        assert journal_step() is None
         assert db.session.scalar(select(func.count()).select_from(Response)) == 4
+        assert db.session.scalars(select(Inbox.batch_id)).all() == [None] * 5
         db.session.rollback()
     monkeypatch.undo()
     settle(app)
     assert_settled(app, range(9))
+
+
+@pytest.mark.parametrize("left_at", ["claim", "receipts"])
+def test_a_batch_journalled_by_an_older_stigen_is_finished(app, client, monkeypatch, left_at):
+    """Stigen claimed in a transaction of its own and cleared the inbox in a fourth one
+    before T1 took the claim and T3 the clearing: a journal left at either of those
+    points by a stopped mixer is still finished, nothing lost or doubled."""
+    submit(client, range(3))
+    settle(app)
+    submit(client, range(3, 8))
+    with app.app_context():
+        if left_at == "claim":
+            batch_id = uuid.uuid4()
+            for row in db.session.scalars(select(Inbox)):
+                row.batch_id = batch_id
+                office_id, period_start = row.office_id, row.period_start
+            db.session.add(
+                MixBatch(
+                    id=batch_id,
+                    office_id=office_id,
+                    period_start=period_start,
+                    step=mixer.CLAIMED,
+                )
+            )
+            db.session.commit()
+    if left_at == "receipts":
+
+        def crash(number):
+            if number == mixer.COMMENTS:
+                raise Crash
+
+        monkeypatch.setattr(mixer, "after_step", crash)
+        with app.app_context(), pytest.raises(Crash):
+            mixer.flush()
+        monkeypatch.setattr(mixer, "after_step", None)
+        with app.app_context():
+            # What the older receipts step left: receipts stored, inbox rows not cleared.
+            for row in db.session.scalars(select(Inbox)):
+                db.session.add(
+                    SubmissionReceipt(
+                        nonce_hash=row.nonce_hash,
+                        office_id=row.office_id,
+                        period_start=row.period_start,
+                    )
+                )
+            db.session.execute(MixBatch.__table__.update().values(step=mixer.RECEIPTS))
+            db.session.commit()
+    with app.app_context():
+        assert mixer.recover() == 1
+    assert_settled(app, range(8))
 
 
 KILLER = textwrap.dedent("""
@@ -171,9 +232,9 @@ def test_a_killed_mixer_process_loses_and_duplicates_nothing(
     )
     assert killed.returncode == 9, killed.stderr
     with app.app_context():
-        step = db.session.scalar(select(MixBatch.step))
+        step = journal_step()
         db.session.rollback()
-    assert step == (mixer.CLAIMED if where == "inside" else int(where))
+    assert step == (None if where in ("inside", str(mixer.RECEIPTS)) else int(where))
     settle(app)
     assert_settled(app, range(11))
 
@@ -190,7 +251,7 @@ def test_a_double_submit_racing_every_step_of_a_mix_is_stored_once(app, client, 
 
     monkeypatch.setattr(mixer, "after_step", resend)
     assert settle(app) == 4
-    assert resent == [303] * 5  # after the claim, T1, T2, T3 and T4
+    assert resent == [303] * 3  # after T1 (with the claim), T2 and T3 (with the clearing)
     monkeypatch.setattr(mixer, "after_step", None)
     assert client.post(action, data=data).status_code == 303  # and after it all
     assert settle(app) == 0

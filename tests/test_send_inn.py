@@ -211,3 +211,42 @@ def test_whatever_the_short_way_refuses_the_long_way_answers(app, client):
     assert page.status_code == 200
     with app.app_context():
         assert db.session.query(Inbox).count() == 1  # nothing more stored
+
+
+@pytest.mark.parametrize("app_config", [UNLIMITED | {"STIGEN_MIX_BATCH": 10_000}])
+def test_the_short_way_asks_the_database_which_version_is_live(app, client, monkeypatch):
+    """The short way reads the posted page with the versions this process saw last and
+    asks nothing first, so its one INSERT checks that the version is live now. Another
+    worker making version 2 live (the process has not asked since) sends a version-1
+    Send inn the long way: stored as version 1 in its day of grace, and after that day not
+    stored, the respondent shown version 2's questions."""
+    from datetime import UTC, datetime
+
+    from survey import versions
+    from survey.models import Setting
+
+    built = []
+    real_form = forms.answer_form
+    monkeypatch.setattr(
+        "survey.respond.views.answer_form", lambda *a, **k: built.append(1) or real_form(*a, **k)
+    )
+    action, data = prepared(client, 3)
+    built.clear()  # the pages drawn on the way
+    with app.app_context():
+        assert set(versions.last_seen()) >= {1, 2}  # the walk asked: the process knows both
+        versions.make_live(2)  # as another worker would: in the database only
+        db.session.commit()
+    assert client.post(action, data=data).status_code == 303
+    assert built  # the INSERT refused the short way: version 1 is no longer live
+    with app.app_context():
+        assert db.session.scalars(select(Inbox.questionnaire_version)).all() == [1]
+        # A day and more later, version 1's grace is over.
+        retired = db.session.get(Setting, versions.RETIRED_PREFIX + "1")
+        retired.value = (datetime.now(UTC) - versions.GRACE - timedelta(hours=1)).isoformat()
+        db.session.commit()
+    built.clear()
+    data["nonce"] = "a" * 32
+    page = client.post(action, data=data)
+    assert page.status_code == 200 and built
+    with app.app_context():
+        assert db.session.query(Inbox).count() == 1  # nothing more stored

@@ -10,8 +10,9 @@ once. After the commit the office × period is mixed if a batch has gathered
 Two ways in, one statement each, built once so that a submission pays for no statement
 building: ``save`` for an office the view has looked up (and checked: open, its access
 code), and ``save_at_open_office`` for Send inn straight from the office's link, which
-finds the office, checks that it is open and needs no code, and inserts, all in the one
-INSERT … SELECT (the common case: one round trip and no office object).
+finds the office, checks that it is open and needs no code and that the answers' version
+is live, and inserts, all in the one INSERT … SELECT (the common case: one round trip, no
+office object, no question asked first).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from flask import current_app
 from sqlalchemy import bindparam, exists, insert, literal, literal_column, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .. import mixer
+from .. import mixer, versions
 from ..extensions import db
 from ..models import ANSWER_GRACE, Inbox, Office, SubmissionReceipt
 from ..periods import coarse_date
@@ -83,7 +84,8 @@ def _for_office():
 def _at_open_office():
     """The same, with the office found by its slug in the same statement, and only if it
     takes answers today (``Office.takes_answers_on``: open today, or ``ANSWER_GRACE``
-    ago, bound as ``yesterday``) and answers without an access code."""
+    ago, bound as ``yesterday``) and answers without an access code, and the answers'
+    questionnaire version is the live one (``versions.is_live_clause``)."""
     chosen, names = _into_inbox(Office.id)
     open_now = Office.is_open_on(bindparam("today", type_=Office.__table__.c.opens_on.type))
     open_before = Office.is_open_on(
@@ -93,7 +95,10 @@ def _at_open_office():
         )
     )
     chosen = chosen.select_from(Office.__table__).where(
-        Office.slug == bindparam("slug"), Office.codes_required.is_(False), open_now | open_before
+        Office.slug == bindparam("slug"),
+        Office.codes_required.is_(False),
+        open_now | open_before,
+        versions.is_live_clause(),
     )
     return _returning_waiting(insert(Inbox.__table__).from_select(names, chosen))
 
@@ -152,14 +157,21 @@ def save(office: Office, row: dict) -> bool:
 
 def save_at_open_office(slug: str, row: dict, today: date) -> bool | None:
     """Store ``row`` at the office ``slug`` if it takes answers today
-    (``Office.takes_answers_on``) and needs no access code. True if stored now or before;
-    None if nothing was stored and the caller should take the long way (no such office,
-    closed, code-only, mixed before, or the database away), which finds out which and
-    says so."""
+    (``Office.takes_answers_on``) and needs no access code, and the row's questionnaire
+    version is live (``versions.is_live_clause``). True if stored now or before; None if
+    nothing was stored and the caller should take the long way (no such office, closed,
+    code-only, another version live, mixed before, or the database away), which finds
+    out which and says so."""
     try:
         stored = db.session.execute(
             _AT_OPEN_OFFICE,
-            {**row, "slug": slug, "today": today, "yesterday": today - ANSWER_GRACE},
+            {
+                **row,
+                **versions.live_clause_values(row["questionnaire_version"]),
+                "slug": slug,
+                "today": today,
+                "yesterday": today - ANSWER_GRACE,
+            },
         )
         stored = stored.first()
         db.session.commit()

@@ -324,13 +324,15 @@ def _sent_as_is(slug: str):
     form = request.form
     if not _is_submission() or form.get("lang") in current_app.config["LANGUAGES"]:
         return None
-    questionnaire = live_questionnaire(form.get("v"))
+    # The versions this process saw last: the INSERT itself checks that the posted one is
+    # live (``versions.is_live_clause``), so nothing is asked first.
+    available, number = versions.last_seen(), whole_number(form.get("v"))
+    if available is None or number not in available:
+        return None
+    questionnaire = available[number]
     nonce = form.get("nonce", "")
     if (
-        "v" in form
-        and whole_number(form["v"]) != questionnaire.version
-        or _page_number(form.get("page"), len(questionnaire.pages) - 1)
-        != len(questionnaire.pages) - 1
+        _page_number(form.get("page"), len(questionnaire.pages) - 1) != len(questionnaire.pages) - 1
         or not NONCE_RE.match(nonce)
         or not _csrf_holds(form.get("csrf_token"))
     ):
