@@ -20,7 +20,7 @@ FLOOR_TIMES = 2.0  # at most this many times the raw query
 def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
     from sqlalchemy import select, text
 
-    from survey import create_app, tally
+    from survey import caching, create_app, tally
     from survey.dashboard import data
     from survey.extensions import db
     from survey.models import Office, Response
@@ -44,7 +44,7 @@ def measure(database: Database, size: int, repeat: int = 10) -> list[Row]:
     def first(path):
         def call():
             with app.app_context():
-                data._cache(app).clear()  # a first request: no snapshot built yet
+                caching.clear(app)  # a first request: no snapshot built yet
             get(path)()
 
         return call

@@ -517,7 +517,7 @@ def test_admin_questionnaire_counts_come_from_the_release(client, app, accounts)
 
 def test_snapshot_reads_no_live_tally(app, monkeypatch):
     """Pages read the release: no suppression is worked out per request."""
-    from survey import suppression
+    from survey import caching, suppression
     from survey.dashboard import data as data_module
 
     with app.app_context():
@@ -529,7 +529,7 @@ def test_snapshot_reads_no_live_tally(app, monkeypatch):
 
         monkeypatch.setattr(data_module, "protect", refuse)
         monkeypatch.setattr(suppression, "protect", refuse)
-        data_module._cache(app).clear()  # build the snapshot afresh, from the release
+        caching.clear(app)  # build the snapshot afresh, from the release
         snap = data_module.snapshot(1)
         period = ReportingPeriod.parse("2026-04")
         assert snap.cell(office_id("bodo"), period).responses == 6

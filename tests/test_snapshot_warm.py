@@ -38,15 +38,12 @@ def test_warm_cache_builds_every_version_so_the_first_request_does_not(
         add_responses("tromso", MONTH, 7)
         releases.ensure_current()  # warming reads the current release, it makes none
     loads = counting_loads(monkeypatch)
-    assert (
-        app.extensions.get("stigen_snapshots") is None
-        or not app.extensions["stigen_snapshots"].entries
-    )  # creating the app built nothing
+    assert len(data.SNAPSHOTS.of(app)) == 0  # creating the app built nothing
     assert data.warm_cache(app) == [1]
     assert loads == [1]
-    entries = app.extensions["stigen_snapshots"].entries
-    assert list(entries) == [(1, 1)]  # (release, version)
-    snap = entries[1, 1]
+    entries = data.SNAPSHOTS.of(app)
+    assert entries.keys() == [(1, 1)]  # (release, version)
+    snap = entries.get((1, 1))
     assert snap.__dict__.get("visible_themes") is not None  # decisions read, not later
 
     sign_in(client, "admin")

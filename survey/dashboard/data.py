@@ -12,7 +12,6 @@ benchmarks of the rule, never for pages.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +20,7 @@ from functools import cached_property
 from flask import current_app
 from sqlalchemy import select
 
-from .. import releases
+from .. import caching, releases
 from ..disclosure import diverse_mean
 from ..extensions import db
 from ..models import (
@@ -356,46 +355,34 @@ def _theme(vector, at) -> ThemeFigure:
 # --- loading and caching -------------------------------------------------------------
 
 
-class SnapshotCache:
-    """One app's snapshots, one per (release, version). A release never changes, so a
-    snapshot is built once and kept until a newer release replaces it."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.entries: dict[tuple[int, int], Snapshot] = {}
-
-    def get(self, app, version: int, k: int | None = None, release=None) -> Snapshot:
-        if release is None:
-            release = releases.ensure_current()
-        if release is None:
-            return Snapshot(
-                version=version,
-                k=k or app.config["STIGEN_K"],
-                months={},
-                offices=(),
-                shown={},
-                release=None,
-            )
-        key = (release.id, version)
-        snap = self.entries.get(key)
-        if snap is not None:
-            return snap
-        with self.lock:
-            snap = self.entries.get(key)
-            if snap is None:
-                snap = _load(release, version).warm()
-                # Older releases are never read again.
-                self.entries = {k: v for k, v in self.entries.items() if k[0] >= release.id}
-                self.entries[key] = snap
-            return snap
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
+# One app's snapshots, one per (release, version). A release never changes, so a snapshot
+# is built once and kept until a newer release replaces it; the bound is the questionnaire
+# versions of one release.
+SNAPSHOTS: caching.AppCache[tuple[int, int], Snapshot] = caching.AppCache(
+    "dashboard snapshots", maxsize=64
+)
 
 
-def _cache(app) -> SnapshotCache:
-    return app.extensions.setdefault("stigen_snapshots", SnapshotCache())
+def _snapshot_of(app, version: int, k: int | None = None, release=None) -> Snapshot:
+    if release is None:
+        release = releases.ensure_current()
+    if release is None:
+        return Snapshot(
+            version=version,
+            k=k or app.config["STIGEN_K"],
+            months={},
+            offices=(),
+            shown={},
+            release=None,
+        )
+    cache = SNAPSHOTS.of(app)
+
+    def build() -> Snapshot:
+        snap = _load(release, version).warm()
+        cache.discard(lambda key: key[0] < release.id)  # older releases are never read again
+        return snap
+
+    return cache.get_or_make((release.id, version), build)
 
 
 def snapshot(version: int, k: int | None = None, release=None) -> Snapshot:
@@ -404,7 +391,7 @@ def snapshot(version: int, k: int | None = None, release=None) -> Snapshot:
     current release is first brought up to date (``releases.ensure_current``) unless
     ``release`` is given."""
     app = current_app._get_current_object()
-    return _cache(app).get(app, version, k, release)
+    return _snapshot_of(app, version, k, release)
 
 
 @dataclass(frozen=True)
@@ -561,7 +548,7 @@ def warm_cache(app) -> list[int]:
                 return []
             built = versions(release)
             for version in built:
-                _cache(app).get(app, version, release=release)
+                _snapshot_of(app, version, release=release)
             return built
         finally:
             db.session.remove()
