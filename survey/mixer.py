@@ -90,7 +90,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from . import tally, versions
+from . import caching, tally, versions
 from .extensions import db
 from .models import (
     THEME_INDEX_COLUMNS,
@@ -126,11 +126,17 @@ after_step: Callable[[int], None] | None = None
 REWRITE_SHARE = 10
 
 
-def _group_sizes() -> dict[tuple[int, date], int]:
-    """The size of each office × period as this app, in this process, last mixed it: a
-    hint for the batch size, never a count shown or stored (another process's mixes make
-    it a little stale)."""
-    return current_app.extensions.setdefault("stigen.mix_group_sizes", {})
+# The size of each office × period as this app, in this process, last mixed it: a hint
+# for the batch size, never a count shown or stored (another process's mixes make it a
+# little stale, and one that left the cache is learnt again at the next mix). Bound:
+# every office's open periods.
+GROUP_SIZES: caching.AppCache[tuple[int, date], int] = caching.AppCache(
+    "mixed group sizes", maxsize=4096
+)
+
+
+def _group_sizes() -> caching.Cache[tuple[int, date], int]:
+    return GROUP_SIZES.of(current_app)
 
 
 # The default batch where waiting rows show their arrival order (PostgreSQL: transaction
@@ -585,7 +591,7 @@ def _renumber(session: Session, table, office_id: int, period_start: date, new: 
         ),
         {"office_id": office_id, "period_start": period_start},
     )
-    _group_sizes()[(office_id, period_start)] = moved.rowcount
+    _group_sizes().put((office_id, period_start), moved.rowcount)
 
 
 def _add_to_tallies(session: Session, new: list[dict]) -> None:

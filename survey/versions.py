@@ -23,16 +23,16 @@ commits.
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache, partial
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale, gettext
 from sqlalchemy import Boolean, String, and_, bindparam, cast, exists, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import audit
+from . import audit, caching
 from .extensions import db
 from .models import THEME_INDEX_COLUMNS, PublishedQuestionnaire, Setting
 from .numbers import whole_number
@@ -43,10 +43,11 @@ RETIRED_PREFIX = "questionnaire_retired:"  # + version: when it stopped being li
 GRACE = timedelta(days=1)  # how long a version accepts answers after it stopped being live
 MAX_VERSION = 32767  # responses keep their version in a SMALLINT
 
-# Parsed rows, per process: by (version, published_at) as read from the database, and
-# the questionnaire itself by (version, hash of the source), parsed once.
-_rows: dict[tuple[int, str], Questionnaire | None] = {}
-_parsed: dict[tuple[int, str], Questionnaire] = {}
+# Parsed rows, per app: by (version, published_at) as read from the database, so that a
+# row's source is read once. Bound: the versions ever published.
+PUBLISHED_ROWS: caching.AppCache[tuple[int, str], Questionnaire | None] = caching.AppCache(
+    "published questionnaire rows", maxsize=256
+)
 
 
 def _(message: str, **variables) -> str:
@@ -57,23 +58,19 @@ def _(message: str, **variables) -> str:
         return gettext(message, **variables)
 
 
-def _digest(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()
+@lru_cache(maxsize=64)  # a questionnaire's source is parsed once per process
+def _parsed(source: str) -> Questionnaire:
+    return parse(tomllib.loads(source))
 
 
 def _from_source(version: int, source: str) -> Questionnaire | None:
-    key = (version, _digest(source))
-    if key not in _parsed:
-        try:
-            _parsed[key] = parse(tomllib.loads(source))
-        except (tomllib.TOMLDecodeError, QuestionnaireError) as error:
-            # Stored after it validated, so only a stricter Stigen could refuse it now:
-            # leave it out rather than fail every page.
-            current_app.logger.error(
-                "Published questionnaire %s no longer parses: %s", version, error
-            )
-            return None
-    return _parsed[key]
+    try:
+        return _parsed(source)
+    except (tomllib.TOMLDecodeError, QuestionnaireError) as error:
+        # Stored after it validated, so only a stricter Stigen could refuse it now:
+        # leave it out rather than fail every page.
+        current_app.logger.error("Published questionnaire %s no longer parses: %s", version, error)
+        return None
 
 
 def available() -> dict[int, Questionnaire]:
@@ -85,22 +82,25 @@ def available() -> dict[int, Questionnaire]:
     return _available_from([(version, str(published_at)) for version, published_at in rows])
 
 
+def _read_published(version: int) -> Questionnaire | None:
+    source = db.session.scalar(
+        select(PublishedQuestionnaire.source).where(PublishedQuestionnaire.version == version)
+    )
+    return _from_source(version, source)
+
+
 def _available_from(rows: list[tuple[int, str]]) -> dict[int, Questionnaire]:
     """``available`` from the published rows' (version, published_at as text)."""
     found = dict(published())
+    parsed_rows = PUBLISHED_ROWS.of(current_app)
     for version, published_at in rows:
         if version in found:  # a shipped file wins (publish refuses the number anyway)
             continue
-        key = (version, published_at)
-        if key not in _rows:
-            source = db.session.scalar(
-                select(PublishedQuestionnaire.source).where(
-                    PublishedQuestionnaire.version == version
-                )
-            )
-            _rows[key] = _from_source(version, source)
-        if _rows[key] is not None:
-            found[version] = _rows[key]
+        questionnaire = parsed_rows.get_or_make(
+            (version, published_at), partial(_read_published, version)
+        )
+        if questionnaire is not None:
+            found[version] = questionnaire
     return dict(sorted(found.items()))
 
 
@@ -221,9 +221,12 @@ def _version_rows():
 
 
 _VERSION_ROWS = _version_rows()
-# What the rows above came to, per process, by the rows themselves: a page pays for the
-# one query, and parses nothing while nothing changed.
-_states: dict[tuple, tuple[dict[int, Questionnaire], int, dict[int, datetime]]] = {}
+# What the rows above came to, per app, by the rows themselves: a page pays for the one
+# query, and parses nothing while nothing changed. Versions change rarely: the bound only
+# keeps old states from piling up.
+VERSION_STATES: caching.AppCache[
+    tuple, tuple[dict[int, Questionnaire], int, dict[int, datetime]]
+] = caching.AppCache("questionnaire version states", maxsize=64)
 
 
 _last_seen: tuple[dict[int, Questionnaire], int, frozenset[int]] | None = None
@@ -246,7 +249,8 @@ def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
     global _last_seen
     try:
         rows = tuple(db.session.execute(_VERSION_ROWS).all())
-        state = _states.get(rows)
+        states = VERSION_STATES.of(current_app)
+        state = states.get(rows)
         if state is None:
             found = _available_from(
                 sorted((int(name), value) for kind, name, value in rows if kind == "published")
@@ -261,9 +265,7 @@ def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
                     if name.startswith(RETIRED_PREFIX)
                 ),
             )
-            if len(_states) > 64:  # versions change rarely; never let old states pile up
-                _states.clear()
-            _states[rows] = state
+            states.put(rows, state)
         found, live_now, retired = state
         _last_seen = found, live_now, _accepting_from(found, live_now, retired)
         current_app.extensions["stigen.versions_seen"] = found
