@@ -23,6 +23,8 @@ import os
 from flask import Flask, request
 from werkzeug.security import safe_join
 
+from .caching import Cache
+
 try:  # brotli is a dependency; without it gzip alone still serves
     import brotli
 except ImportError:  # pragma: no cover
@@ -83,7 +85,8 @@ def choose(accepted, offered: dict[str, bytes]) -> str | None:
 
 
 def register(app: Flask) -> None:
-    hashes: dict[str, tuple[int, str]] = {}  # filename -> (mtime_ns, digest)
+    # filename -> (mtime_ns, digest); bound: the files of the static folder
+    hashes: Cache[str, tuple[int, str]] = Cache(maxsize=256)
 
     def file_hash(filename: str) -> str | None:
         """The file's hash, or None for a name outside the folder or no file there."""
@@ -99,7 +102,7 @@ def register(app: Flask) -> None:
                 digest = hashlib.sha256(handle.read()).hexdigest()[:16]
         except OSError:
             return None
-        hashes[filename] = (mtime, digest)
+        hashes.put(filename, (mtime, digest))
         return digest
 
     @app.url_defaults
@@ -109,7 +112,8 @@ def register(app: Flask) -> None:
             if digest:
                 values["v"] = digest
 
-    compressed: dict[str, tuple[int, int, dict[str, bytes]]] = {}  # path -> (mtime, size, …)
+    # path -> (mtime, size, variants); bound: the text files of the static folder
+    compressed: Cache[str, tuple[int, int, dict[str, bytes]]] = Cache(maxsize=256)
 
     def static_variants(path: str) -> dict[str, bytes]:
         stat = os.stat(path)
@@ -117,7 +121,7 @@ def register(app: Flask) -> None:
         if known and known[:2] == (stat.st_mtime_ns, stat.st_size):
             return known[2]
         found = variants(path)
-        compressed[path] = (stat.st_mtime_ns, stat.st_size, found)
+        compressed.put(path, (stat.st_mtime_ns, stat.st_size, found))
         return found
 
     plain_static = app.view_functions["static"]

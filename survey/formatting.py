@@ -8,6 +8,8 @@ from functools import lru_cache
 from babel.numbers import NumberPattern, parse_pattern
 from flask_babel import format_decimal, get_locale
 
+from .caching import Cache
+
 NARROW_NBSP = "\u202f"
 
 
@@ -22,8 +24,7 @@ def _pattern(digits: int) -> tuple[str, NumberPattern]:
 # Numbers already formatted, by (locale, digits, type, value): dashboards show the same few
 # thousand figures on every request. Zero is left out (0.0 and -0.0 are equal keys but
 # Babel writes them differently), and so are bools (Babel refuses them).
-_formatted: dict[tuple[str, int, type, float | int], str] = {}
-_FORMATTED_MAX = 100_000
+_formatted: Cache[tuple[str, int, type, float | int], str] = Cache(maxsize=100_000)
 
 
 def number(value: float | int | None, digits: int = 0) -> str:
@@ -43,9 +44,7 @@ def number(value: float | int | None, digits: int = 0) -> str:
         if name in ("nb", "nn"):
             text = text.replace("\u00a0", NARROW_NBSP).replace(" ", NARROW_NBSP)
         if value and type(value) is not bool:
-            if len(_formatted) >= _FORMATTED_MAX:
-                _formatted.clear()
-            _formatted[key] = text
+            _formatted.put(key, text)
     return text
 
 

@@ -24,13 +24,13 @@ attacker, by linear programming, and hides more where it must.
 from __future__ import annotations
 
 import random
-import threading
 from collections import deque
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from datetime import date
 from itertools import compress, filterfalse
 from typing import NamedTuple
 
+from .caching import Cache
 from .periods import ReportingPeriod
 
 MIN_K = 3  # privacy.md: k is never below 3
@@ -105,26 +105,20 @@ class _Shape:
     every measure protected over that lattice with its cells in the same order, so kept
     for the few lattices last used (``of``). Read-only once made."""
 
-    _kept: list[_Shape] = []
-    _lock = threading.Lock()
-    KEEP = 4
+    # By the ids of the cells and relations; bound: the few lattices in use at once.
+    _kept: Cache[tuple[tuple[int, ...], tuple[int, ...]], _Shape] = Cache(maxsize=4)
 
     @classmethod
     def of(cls, cells: list[Cell], relations: Sequence[Relation]) -> _Shape:
         """The shape of these cells, in this order, and relations: a kept one if it was
         made from the very same objects (it holds them, so their ids are not reused)."""
-        cell_ids, relation_ids = list(map(id, cells)), list(map(id, relations))
-        with cls._lock:
-            for shape in cls._kept:
-                if shape.relation_ids == relation_ids and shape.cell_ids == cell_ids:
-                    return shape
-        shape = cls(cells, relations)
-        with cls._lock:
-            cls._kept = [shape, *cls._kept[: cls.KEEP - 1]]
+        key = (tuple(map(id, cells)), tuple(map(id, relations)))
+        shape = cls._kept.get(key)
+        if shape is None:
+            shape = cls._kept.put(key, cls(cells, relations))
         return shape
 
     def __init__(self, counted: list[Cell], relations: Sequence[Relation]):
-        self.cell_ids, self.relation_ids = list(map(id, counted)), list(map(id, relations))
         self.relations = tuple(relations)  # held: see ``of``
         # Looked up by identity first: lattice() reuses its cell objects, and hashing a
         # (scope, ReportingPeriod) calls the dataclass's Python __hash__. Identity is sound

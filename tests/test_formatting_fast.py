@@ -11,6 +11,7 @@ import pytest
 from flask_babel import force_locale, format_decimal
 
 from survey import formatting
+from survey.caching import Cache
 from survey.formatting import NARROW_NBSP, number, percent
 
 
@@ -81,8 +82,7 @@ def test_languages_are_remembered_apart(app):
 
 
 def test_the_memory_is_bounded(app, monkeypatch):
-    monkeypatch.setattr(formatting, "_FORMATTED_MAX", 10)
-    monkeypatch.setattr(formatting, "_formatted", {})
+    monkeypatch.setattr(formatting, "_formatted", Cache(maxsize=10))
     with app.test_request_context("/"), force_locale("nb"):
         for n in range(1, 50):
             assert number(n + 0.5, 1) == reference(n + 0.5, 1, "nb")

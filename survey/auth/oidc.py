@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,6 +28,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import audit
+from ..caching import Cache
 from ..extensions import db
 from ..models import Account, Office
 from .accounts import end_sessions, scramble_password
@@ -205,8 +205,9 @@ class _Cached:
     fetched: float = field(default_factory=time.monotonic)
 
 
-_cache: dict[str, _Cached] = {}
-_lock = threading.Lock()
+# By issuer; fresh for METADATA_TTL (checked in ``provider``). Bound: the one configured
+# issuer, and those tests start.
+_providers: Cache[str, _Cached] = Cache(maxsize=8)
 
 
 def _get_json(url: str) -> dict:
@@ -220,10 +221,9 @@ def _get_json(url: str) -> dict:
 def provider(issuer: str, refresh_keys: bool = False) -> _Cached:
     """The provider's discovery document and JWKS, fetched at most once an hour (and the
     keys again when a token names a key they do not hold: the provider rotated)."""
-    with _lock:
-        cached = _cache.get(issuer)
-        if cached and not refresh_keys and time.monotonic() - cached.fetched < METADATA_TTL:
-            return cached
+    cached = _providers.get(issuer)
+    if cached and not refresh_keys and time.monotonic() - cached.fetched < METADATA_TTL:
+        return cached
     metadata = (
         cached.metadata
         if cached and refresh_keys
@@ -231,10 +231,7 @@ def provider(issuer: str, refresh_keys: bool = False) -> _Cached:
     )
     if metadata.get("issuer") != issuer:
         raise ValueError("the provider's metadata names another issuer")
-    fresh = _Cached(metadata, _get_json(metadata["jwks_uri"]))
-    with _lock:
-        _cache[issuer] = fresh
-    return fresh
+    return _providers.put(issuer, _Cached(metadata, _get_json(metadata["jwks_uri"])))
 
 
 def unreachable() -> type[Exception]:
@@ -247,8 +244,7 @@ def unreachable() -> type[Exception]:
 
 def forget() -> None:
     """Drop the cached metadata and keys (tests start providers with new keys)."""
-    with _lock:
-        _cache.clear()
+    _providers.clear()
 
 
 # --- with Flask ------------------------------------------------------------------------------

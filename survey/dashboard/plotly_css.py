@@ -10,14 +10,14 @@ this reads them from that file, so they always match the plotly.js we serve.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 _START = '{"X,X div":'
 _ENTRY = re.compile(r"""(?:"([^"]*)"|'([^']*)'|([A-Za-z_]\w*)):(?:"([^"]*)"|'([^']*)')""")
 
 
-@cache
+@lru_cache(maxsize=2)  # the one plotly.js shipped
 def stylesheet(plotly_js: Path) -> str:
     source = plotly_js.read_text(encoding="utf-8")
     start = source.find(_START)
@@ -40,7 +40,7 @@ _MAPLIBRE = re.compile(
 )
 
 
-@cache
+@lru_cache(maxsize=2)  # the one plotly.js shipped
 def maplibre_style_id(plotly_js: Path) -> str | None:
     """The id plotly.js gives the map styles it would insert at load time; an element
     with that id already on the page makes it skip them (the CSP would block them)."""

@@ -9,7 +9,6 @@ the export asks for it, so tests can put a release in place of it.
 from __future__ import annotations
 
 import os
-import threading
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import orjson
 from flask import current_app, has_app_context
 
+from ..caching import Cache
 from .anonymity import (
     LANGUAGE_CODES,
     OTHER,
@@ -29,9 +29,9 @@ from .anonymity import (
 )
 
 CACHE_FORMAT = "f2"  # in the file name: a new format is never read as an old one
-_CACHE: dict[tuple, Decisions] = {}
-_CACHE_SIZE = 4
-_LOCK = threading.Lock()
+# Decisions read or made in this process, by database, file, release, version and k: the
+# file is read once. Bound: a few (release, version, k) in use at once.
+_DECISIONS: Cache[tuple, Decisions] = Cache(maxsize=4)
 
 
 def current_release():
@@ -195,14 +195,11 @@ def decisions(
         k,
     )
     if path is not None and not fresh:
-        with _LOCK:
-            found = _CACHE.get(key)
+        found = _DECISIONS.get(key)
         if found is not None:
             return found
         if path.exists():
-            made = from_json(orjson.loads(path.read_bytes()))
-            _remember(key, made)
-            return made
+            return _DECISIONS.put(key, from_json(orjson.loads(path.read_bytes())))
     shown = shown_by_release(connection, release, version)
 
     def hidden_of(cells):  # an office-month the release's audit hides is pooled too
@@ -220,17 +217,9 @@ def decisions(
         spare = path.with_suffix(f".{os.getpid()}.tmp")
         spare.write_bytes(orjson.dumps(to_json(made)))
         os.replace(spare, path)  # whole or not at all, for other processes reading it
-        _remember(key, made)
+        _DECISIONS.put(key, made)
     return made
 
 
-def _remember(key, made: Decisions) -> None:
-    with _LOCK:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = made
-
-
 def forget() -> None:
-    with _LOCK:
-        _CACHE.clear()
+    _DECISIONS.clear()
