@@ -18,12 +18,13 @@ from sqlalchemy import select
 from survey.export import released
 from survey.export.columns import columns
 from survey.export.csvfile import CsvFormat, LineWriter, guard, quote
-from survey.export.responses import item_text, item_values, shuffled_lines
+from survey.export.responses import item_text
 from survey.extensions import db
 from survey.models import AuditEvent, Comment, Office
 from survey.periods import add_months, today_in_norway
 from survey.questionnaire import get
 
+from .export_reference import item_values, shuffled_lines
 from .forms import settle
 from .test_dashboard import APRIL, add_responses, make_account, office_id, sign_in
 from .test_respond import HALF, answer_all, send

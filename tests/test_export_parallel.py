@@ -254,7 +254,9 @@ def test_workers_with_nothing_to_export_write_the_header_only(app):
 
 
 def test_item_values_reads_json_text_too():
-    from survey.export.responses import item_text, item_values
+    from survey.export.responses import item_text
+
+    from .export_reference import item_values
 
     text = '{"med_stige": 4, "tilt_deltatt": ["kurs"], "rel_antall": -1}'
     assert item_values(V1)(text) == item_values(V1)(json.loads(text))
@@ -288,7 +290,9 @@ def test_kept_lookup_holds_detail_classes_sorted_whatever_order_they_come_in():
 def test_a_numbered_bucket_is_its_records_shuffled_and_numbered(tmp_path, separator):
     """The numbered bucket (bytes throughout) is ``bucket_records`` (text) numbered:
     the same records in the same shuffled order, every part's share, UTF-8 kept."""
-    from survey.export.spill import END, bucket_records, numbered_bucket
+    from survey.export.spill import END, numbered_bucket
+
+    from .export_reference import bucket_records
 
     def write_parts():
         (tmp_path / "0-5").write_bytes("".join(f'"bodø";{n}{END}' for n in range(7)).encode())

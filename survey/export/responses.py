@@ -51,7 +51,6 @@ from .spill import (
     Renderer,
     Spill,
     bucket_order,
-    bucket_records,
     fresh_random,
     numbered_bucket,
 )
@@ -113,40 +112,13 @@ def _segments(questionnaire: Questionnaire) -> list:
     return segments
 
 
-def item_values(questionnaire: Questionnaire):
-    """A function from a response's stored answers (JSON text) to its item cells, in
-    column order: scale and choice values as stored (-1 = vet ikke, None = not answered),
-    and one 1/0 per option of a multi-choice item (None for all if it was skipped). The
-    plain definition of the cells; the export writes them with ``item_text``, which a
-    test holds to this."""
-    segments = _segments(questionnaire)
-
-    def values(answers_json) -> list:
-        answers = (
-            orjson.loads(answers_json) if isinstance(answers_json, (str, bytes)) else answers_json
-        )
-        get = answers.get
-        cells: list = []
-        for segment in segments:
-            if segment[0] == "singles":
-                cells.extend(map(get, segment[1]))
-            else:
-                chosen = get(segment[1])
-                options = segment[2]
-                cells.extend(
-                    [None] * len(options)
-                    if chosen is None
-                    else [int(option in chosen) for option in options]
-                )
-        return cells
-
-    return values
-
-
 def item_text(questionnaire: Questionnaire, separator: str):
-    """Like ``item_values``, but straight to the CSV text of those cells (joined by
-    ``separator``): the export's hot path, all of it C-level lookups and joins. A test
-    holds it to ``item_values`` written by csv.writer."""
+    """A function from a response's stored answers (JSON text) to the CSV text of its
+    item cells in column order (joined by ``separator``): scale and choice values as
+    stored (-1 = vet ikke, empty = not answered), and one 1/0 per option of a
+    multi-choice item (empty for all if it was skipped). The export's hot path, all of it
+    C-level lookups and joins; a test holds it to the plain definition of the cells
+    (``item_values`` in tests/export_reference.py) written by csv.writer."""
     return spilling.items_renderer(_segments(questionnaire), separator)
 
 
@@ -295,29 +267,6 @@ def _driver_batches(connection, sql: str, params: dict, size: int = 5000) -> Ite
 
 def _pyformat(sql: str) -> str:
     return re.sub(r":(\w+)", r"%(\1)s", sql)
-
-
-def shuffled_lines(
-    rows: Iterable,
-    line_of,
-    separator: str,
-    rng: random.Random | None = None,
-    spill_dir: str | None = None,
-) -> Iterator[str]:
-    """The rows as numbered lines (``line_of`` gives each its text) in a fresh random
-    order, with flat memory: the export's own scatter and shuffle (survey/export/spill.py)
-    in one process."""
-    rng = rng or fresh_random()
-    with tempfile.TemporaryDirectory(prefix="stigen-export-", dir=spill_dir) as folder:
-        spill = Spill(folder, 0, rng)
-        try:
-            for row in rows:
-                spill.add(line_of(row))
-        finally:
-            counts = spill.close()
-        for bucket, first in bucket_order(counts, rng):
-            for number, line in enumerate(bucket_records(folder, 1, bucket, rng), first):
-                yield f"{number}{separator}{line}"
 
 
 def response_file(

@@ -434,28 +434,13 @@ def bucket_order(counts: list[int], rng: random.Random) -> list[tuple[int, int]]
     return numbered
 
 
-def bucket_records(folder: str, parts: int, bucket: int, rng: random.Random) -> list[str]:
-    """Every part's records of ``bucket``, shuffled; the files are removed once read."""
-    records: list[str] = []
-    for part in range(parts):
-        path = os.path.join(folder, f"{part}-{bucket}")
-        try:
-            with open(path, "rb") as file:
-                records += file.read().decode("utf-8").split(END)
-        except FileNotFoundError:
-            continue  # this part had no record for the bucket
-        records.pop()  # what follows the last END
-        os.remove(path)
-    rng.shuffle(records)
-    return records
-
-
 def numbered_bucket(
     folder: str, parts: int, bucket: int, first: int, separator: str, rng: random.Random
 ) -> bytes:
-    """One bucket as numbered CSV lines (UTF-8), its first row numbered ``first``: the
-    records of ``bucket_records`` in the same shuffled order, kept as bytes (no decoding
-    and encoding again: two copies of the bucket fewer, and less time)."""
+    """One bucket as numbered CSV lines (UTF-8), its first row numbered ``first``: every
+    part's records of ``bucket``, shuffled (the files are removed once read), kept as bytes
+    (no decoding and encoding again: two copies of the bucket fewer, and less time). A test
+    holds it to ``bucket_records`` in tests/export_reference.py, which reads them as text."""
     found = []
     for part in range(parts):
         path = os.path.join(folder, f"{part}-{bucket}")
