@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 from flask import Response as HttpResponse
@@ -22,12 +23,12 @@ from ..extensions import db
 from ..models import Office
 from ..numbers import whole_number
 from ..periods import PERIOD_KINDS, ReportingPeriod
-from ..questionnaire import LANGUAGES
+from ..questionnaire import LANGUAGES, Questionnaire
 from . import bp, released, service
 from .aggregate import FLOAT_COLUMNS as AGGREGATE_FLOATS
 from .aggregate import HEADER as AGGREGATE_HEADER
 from .aggregate import aggregate_rows
-from .anonymity import BLANK_ORDER, POOLED, POOLED_OFFICE, QUASI_IDENTIFIERS
+from .anonymity import BLANK_ORDER, POOLED, POOLED_OFFICE, QUASI_IDENTIFIERS, Decisions
 from .codebook import HEADER as CODEBOOK_HEADER
 from .codebook import (
     codebook_rows,
@@ -66,6 +67,14 @@ def chosen_selection() -> tuple[Selection, list[str]]:
         chosen.add(POOLED_OFFICE)
     notes += sorted(set(slugs) - {o.slug for o in offices} - {POOLED})
     return Selection(version, tuple(sorted(set(periods))), tuple(sorted(chosen))), notes
+
+
+def chosen_version() -> tuple[Selection, Questionnaire, Decisions | None]:
+    """The selection in the query string, its questionnaire version, and the disclosure
+    rule's decisions over the current release of that version."""
+    selection, _notes = chosen_selection()
+    questionnaire = questionnaires.get(selection.version)
+    return selection, questionnaire, service.release_decisions(selection.version)
 
 
 # The page's format choice -> the response file's route (and its argument).
@@ -141,6 +150,50 @@ def download(body, filename: str, mimetype: str = "text/csv") -> HttpResponse:
     return response
 
 
+def audited(event: str, selection: Selection, codes: dict[int, str], **details) -> None:
+    """Write a download's audit event (the selection, then ``details``) and commit it."""
+    audit.record(event, {"selection": _describe(selection, codes), **details})
+    db.session.commit()
+
+
+def audited_stream(
+    blocks: Callable[[], Iterator[bytes]],
+    tally: Tally,
+    details: dict,
+    cleanup: Callable[[], None] | None = None,
+):
+    """A response file's body: the blocks ``blocks()`` yields as they stream, then (done,
+    failed or cut off) ``cleanup()`` and the "export.responses" audit event, with the
+    release and what the tally counted."""
+    details = {**details, "release": getattr(released.current_release(), "id", None)}
+    # Who, read now: the rows stream after this view returns, when the account (expired
+    # by a release published above) can no longer be read from its session.
+    actor = SimpleNamespace(id=current_user.id, username=current_user.username)
+
+    def generate():
+        finished = False
+        try:
+            yield from blocks()
+            finished = True
+        finally:
+            if cleanup is not None:
+                cleanup()
+            audit.record(
+                "export.responses",
+                {
+                    **details,
+                    "rows": tally.rows,
+                    "pooled": tally.pooled,
+                    "left_out": tally.left_out,
+                    "complete": finished,
+                },
+                actor=actor,
+            )
+            db.session.commit()
+
+    return stream_with_context(generate())
+
+
 @bp.get("/")
 @researcher_required
 def index():
@@ -189,46 +242,21 @@ def index():
 def responses_csv():
     """The response-level CSV of the current release, streamed, shuffled, k-anonymous on
     its quasi-identifiers, without identifiers."""
-    selection, _ = chosen_selection()
+    selection, questionnaire, decisions = chosen_version()
     fmt = chosen_format()
-    questionnaire = questionnaires.get(selection.version)
-    decisions = service.release_decisions(selection.version)
     codes = office_codes()
     tally = Tally()
-    details = {
-        "selection": _describe(selection, codes),
-        "format": fmt.suffix,
-        "release": getattr(released.current_release(), "id", None),
-    }
-    # Who, read now: the rows stream after this view returns, when the account (expired
-    # by a release published above) can no longer be read from its session.
-    actor = SimpleNamespace(id=current_user.id, username=current_user.username)
 
-    def generate():
-        finished = False
-        try:
-            with db.engine.connect() as connection:
-                yield from response_file(
-                    connection, questionnaire, selection, decisions, codes, tally, fmt
-                )
-            finished = True
-        finally:
-            audit.record(
-                "export.responses",
-                {
-                    **details,
-                    "rows": tally.rows,
-                    "pooled": tally.pooled,
-                    "left_out": tally.left_out,
-                    "complete": finished,
-                },
-                actor=actor,
+    def blocks():
+        with db.engine.connect() as connection:
+            yield from response_file(
+                connection, questionnaire, selection, decisions, codes, tally, fmt
             )
-            db.session.commit()
 
-    return download(
-        stream_with_context(generate()), f"stigen-svar-v{selection.version}-{fmt.suffix}.csv"
+    body = audited_stream(
+        blocks, tally, {"selection": _describe(selection, codes), "format": fmt.suffix}
     )
+    return download(body, f"stigen-svar-v{selection.version}-{fmt.suffix}.csv")
 
 
 def chosen_labels() -> str:
@@ -249,53 +277,29 @@ def responses_labelled(kind: str):
     if kind not in kinds:
         abort(404)
     kind = kinds[kind]
-    selection, _ = chosen_selection()
+    selection, questionnaire, decisions = chosen_version()
     lang = chosen_labels()
-    questionnaire = questionnaires.get(selection.version)
-    decisions = service.release_decisions(selection.version)
     codes = office_codes()
     tally = Tally()
-    details = {
-        "selection": _describe(selection, codes),
-        "format": kind,
-        "labels": lang,
-        "release": getattr(released.current_release(), "id", None),
-    }
-    actor = SimpleNamespace(id=current_user.id, username=current_user.username)
     folder = tempfile.mkdtemp(prefix="stigen-labelled-")
 
-    def generate():
-        finished = False
-        try:
-            path = service.labelled_file(
-                kind, folder, questionnaire, selection, decisions, codes, tally, lang
-            )
-            with open(path, "rb") as fh:
-                while block := fh.read(1 << 18):
-                    yield block
-            finished = True
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-            audit.record(
-                "export.responses",
-                {
-                    **details,
-                    "rows": tally.rows,
-                    "pooled": tally.pooled,
-                    "left_out": tally.left_out,
-                    "complete": finished,
-                },
-                actor=actor,
-            )
-            db.session.commit()
+    def blocks():
+        path = service.labelled_file(
+            kind, folder, questionnaire, selection, decisions, codes, tally, lang
+        )
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 18):
+                yield block
 
+    body = audited_stream(
+        blocks,
+        tally,
+        {"selection": _describe(selection, codes), "format": kind, "labels": lang},
+        cleanup=lambda: shutil.rmtree(folder, ignore_errors=True),
+    )
     suffix, mimetype = service.LABELLED_FORMATS[kind]
     name = {"r": "r", "datapackage": "datapakke"}.get(kind, lang)
-    return download(
-        stream_with_context(generate()),
-        f"stigen-svar-v{selection.version}-{name}.{suffix}",
-        mimetype,
-    )
+    return download(body, f"stigen-svar-v{selection.version}-{name}.{suffix}", mimetype)
 
 
 @bp.get("/maling")
@@ -303,16 +307,10 @@ def responses_labelled(kind: str):
 def measurement_page():
     """The measurement report of the selection's released rows: per theme alpha, omega,
     item–rest correlations, alpha if deleted; floor, ceiling and missing shares; rungs."""
-    selection, _ = chosen_selection()
-    questionnaire = questionnaires.get(selection.version)
-    decisions = service.release_decisions(selection.version)
+    selection, questionnaire, decisions = chosen_version()
     codes = office_codes()
     found = service.measurement_report(questionnaire, selection, decisions, codes)
-    audit.record(
-        "export.measurement",
-        {"selection": _describe(selection, codes), "format": "html", "rows": found.rows},
-    )
-    db.session.commit()
+    audited("export.measurement", selection, codes, format="html", rows=found.rows)
     lang = str(get_locale())
     return render_template(
         "export/measurement.html",
@@ -329,17 +327,11 @@ def measurement_page():
 @bp.get("/maling.csv")
 @researcher_required
 def measurement_csv():
-    selection, _ = chosen_selection()
+    selection, questionnaire, decisions = chosen_version()
     fmt = chosen_format()
-    questionnaire = questionnaires.get(selection.version)
-    decisions = service.release_decisions(selection.version)
     codes = office_codes()
     found = service.measurement_report(questionnaire, selection, decisions, codes)
-    audit.record(
-        "export.measurement",
-        {"selection": _describe(selection, codes), "format": fmt.suffix, "rows": found.rows},
-    )
-    db.session.commit()
+    audited("export.measurement", selection, codes, format=fmt.suffix, rows=found.rows)
     from .measurement import REPORT_HEADER, report_rows  # NumPy: loaded when a report is made
 
     return download(
@@ -353,9 +345,7 @@ def measurement_csv():
 def responses_info():
     """The response file's header file: the selection, the release, the rule, and what
     was pooled, generalised, blanked and left out."""
-    selection, _ = chosen_selection()
-    questionnaire = questionnaires.get(selection.version)
-    decisions = service.release_decisions(selection.version)
+    selection, questionnaire, decisions = chosen_version()
     figures = service.figures(questionnaire, selection, decisions, with_alpha=False)
     codes = office_codes()
     text = render_template(
@@ -385,16 +375,7 @@ def comments_csv():
     decisions = service.release_decisions(selection.version)
     codes = office_codes()
     body, pooled = service.comment_rows(selection, decisions, codes, released.current_release())
-    audit.record(
-        "export.free_text",
-        {
-            "selection": _describe(selection, codes),
-            "rows": len(body),
-            "pooled": pooled,
-            "format": fmt.suffix,
-        },
-    )
-    db.session.commit()
+    audited("export.free_text", selection, codes, rows=len(body), pooled=pooled, format=fmt.suffix)
     header = ["row", "period", "questionnaire_version", "language", "office", "item", "text"]
     return download(
         b"".join(encode(header, body, fmt)),
@@ -421,16 +402,7 @@ def aggregate_csv():
     body = aggregate_rows(
         snap, [(o, codes[o]) for o in chosen], periods, with_pool=not selection.office_ids
     )
-    audit.record(
-        "export.aggregate",
-        {
-            "selection": _describe(selection, codes),
-            "kind": kind,
-            "rows": len(body),
-            "format": fmt.suffix,
-        },
-    )
-    db.session.commit()
+    audited("export.aggregate", selection, codes, kind=kind, rows=len(body), format=fmt.suffix)
     return download(
         b"".join(encode(AGGREGATE_HEADER, body, fmt, AGGREGATE_FLOATS)),
         f"stigen-aggregert-{kind}-v{selection.version}-{fmt.suffix}.csv",
@@ -441,10 +413,8 @@ def aggregate_csv():
 @researcher_required
 def codebook():
     """The codebook as a readable page, with α for the selection and ready-made code."""
-    selection, _ = chosen_selection()
+    selection, questionnaire, decisions = chosen_version()
     fmt = chosen_format()
-    questionnaire = questionnaires.get(selection.version)
-    decisions = service.release_decisions(selection.version)
     figures = service.figures(questionnaire, selection, decisions)
     alphas = figures.alphas
     filename = f"stigen-svar-v{selection.version}-{fmt.suffix}.csv"
@@ -474,12 +444,9 @@ def codebook():
 @researcher_required
 def codebook_csv():
     """The codebook as CSV."""
-    selection, _ = chosen_selection()
+    selection, questionnaire, decisions = chosen_version()
     fmt = chosen_format()
-    questionnaire = questionnaires.get(selection.version)
-    alphas = service.figures(
-        questionnaire, selection, service.release_decisions(selection.version)
-    ).alphas
+    alphas = service.figures(questionnaire, selection, decisions).alphas
     return download(
         b"".join(encode(CODEBOOK_HEADER, codebook_rows(questionnaire, alphas), fmt)),
         f"stigen-kodebok-v{selection.version}-{fmt.suffix}.csv",
