@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:  # NumPy is imported where used: the app and its exports load without it
     import numpy as np
 
-from .suppression import MIN_K, Cell, PublishedLeak, Relation, _Indexed
+from .suppression import MIN_K, Cell, PublishedLeak, Relation, Shape, _Table
 
 __all__ = [
     "AuditResult",
@@ -96,24 +96,20 @@ class _Attacker:
         relations: Sequence[Relation],
         visible: Collection[Cell],
         known: Mapping[Cell, int] | None,
+        shape: Shape | None = None,
     ):
-        self.indexed = indexed = _Indexed(counts, relations)
-        self.cells, self.value = indexed.cells, indexed.value
-        self.parents, self.children = indexed.parents, indexed.children
-        self.occurs, self.at = indexed.occurs, indexed.at
+        table = _Table(counts, relations, shape)
+        self.shape = shape = table.shape
+        self.cells, self.value = shape.cells, table.count
+        self.parents, self.children = shape.parent, shape.children
+        self.relations_of, self.members = shape.relations_of, shape.members
         self.seen = seen = [False] * len(self.cells)
-        for i in indexed.numbers(visible):
+        for i in shape.numbers(visible):
             seen[i] = True
-        self.known = set(indexed.given((), known, None))  # checks the known counts
+        self.known = set(table.fixed_and_known((), known, None))  # checks the known counts
         for i in self.known:
             seen[i] = True
-        self.parts, self.part_of = indexed.shape.parts
-
-    def relations_of(self, cell: int) -> list[int]:
-        return self.occurs[self.at[cell] : self.at[cell + 1]]
-
-    def members(self, r: int) -> list[int]:
-        return [self.parents[r], *self.children[r]]
+        self.parts, self.part_of = shape.parts
 
     def part(self, cell: int) -> int | None:
         """The part ``cell`` is in, or None if it is in no relation."""
@@ -272,17 +268,18 @@ def intervals(
     *,
     known: Mapping[Cell, int] | None = None,
     cells: Collection[Cell] | None = None,
+    shape: Shape | None = None,
 ) -> dict[Cell, tuple[float, float]]:
     """For each hidden cell (or each of ``cells``), the smallest and largest count an
     attacker can derive from the ``visible`` cells' counts, the ``known`` counts, the
     relations and non-negativity; the upper bound is ``inf`` where nothing bounds it.
     A visible or known cell's interval is its count; a cell in no relation, if hidden,
-    is (0, inf). A cell missing from ``counts`` counts 0."""
-    attacker = _Attacker(counts, relations, visible, known)
+    is (0, inf). A cell missing from ``counts`` counts 0. ``shape``: as for ``protect``."""
+    attacker = _Attacker(counts, relations, visible, known, shape)
     found: dict[Cell, tuple[float, float]] = {}
     wanted: dict[int, list[int]] = {}  # part -> its wanted unknown cells
     for cell in attacker.cells if cells is None else cells:
-        i = attacker.indexed.number(cell)
+        i = attacker.shape.number(cell)
         if i is not None and attacker.seen[i]:
             if cells is not None:
                 found[cell] = (float(attacker.value[i]), float(attacker.value[i]))
@@ -324,58 +321,71 @@ class _Audit:
     def unsafe(self, part: int) -> list[tuple[int, list[int]]]:
         """The small hidden cells of ``part`` whose upper bound is below k, each with the
         relations its bound is derived through."""
-        import numpy as np
+        failed: list[tuple[int, list[int]]] = []
+        for cells, relations in self.attacker.components(self.attacker.parts[part]):
+            todo = [c for c in cells if c not in self.safe and self.small(c)]
+            if not todo:
+                continue
+            left = []
+            for c in todo:
+                through = self.bounded_by_a_known_parent(c)
+                if through is None:
+                    left.append(c)
+                else:
+                    failed.append((c, [through]))
+            if left:
+                failed += self.unsafe_by_lp(_System(self.attacker, cells, relations), left)
+        return failed
 
-        attacker, k, safe = self.attacker, self.k, self.safe
+    def bounded_by_a_known_parent(self, c: int) -> int | None:
+        """The cheap proof first: a relation with a known parent bounds each unknown child
+        by the parent minus the known children; the first relation where that is below k,
+        or None."""
+        attacker = self.attacker
         value, parents, children, seen = (
             attacker.value,
             attacker.parents,
             attacker.children,
             attacker.seen,
         )
+        for r in attacker.relations_of(c):
+            p = parents[r]
+            if p != c and seen[p]:
+                room = value[p] - sum(value[d] for d in children[r] if seen[d])
+                if room < self.k:
+                    return r
+        return None
+
+    def unsafe_by_lp(self, system: _System, left: list[int]) -> list[tuple[int, list[int]]]:
+        """Those of the small cells ``left`` of one component whose largest value in the
+        LP is below k, each with the relations with a non-zero dual (all the component's
+        if there are none): many proved safe at once first, then one LP per cell."""
+        import numpy as np
+
+        k, safe, rows = self.k, self.safe, system.relations
+        while len(left) > 1:  # prove many at once while that makes progress
+            proved = system.proved(system.confirm(left, k), left, k)
+            if not proved:
+                break
+            safe.update(proved)
+            left = [c for c in left if c not in safe]
         failed: list[tuple[int, list[int]]] = []
-        for cells, rows in attacker.components(attacker.parts[part]):
-            todo = [c for c in cells if c not in safe and self.small(c)]
-            if not todo:
+        for c in left:
+            if c in safe:
                 continue
-            # Cheap first: a relation with a known parent bounds each unknown child by
-            # the parent minus the known children; if that is below k, it is the proof.
-            left = []
-            for c in todo:
-                for r in attacker.relations_of(c):
-                    p = parents[r]
-                    if p != c and seen[p]:
-                        room = value[p] - sum(value[d] for d in children[r] if seen[d])
-                        if room < k:
-                            failed.append((c, [r]))
-                            break
-                else:
-                    left.append(c)
-            if not left:
-                continue
-            system = _System(attacker, cells, rows)
-            while len(left) > 1:  # prove many at once while that makes progress
-                proved = system.proved(system.confirm(left, k), left, k)
-                if not proved:
-                    break
+            bound, x, duals = system.extreme(c, True)
+            if bound >= k - _TOL:
+                if x is None:  # unbounded: a solution with c at k proves it
+                    x = system.confirm([c], k)
+                proved = system.proved(x, left, k)  # the solution proves others too
                 safe.update(proved)
-                left = [c for c in left if c not in safe]
-            for c in left:
-                if c in safe:
+                if c in proved:
                     continue
-                bound, x, duals = system.extreme(c, True)
-                if bound >= k - _TOL:
-                    if x is None:  # unbounded: a solution with c at k proves it
-                        x = system.confirm([c], k)
-                    proved = system.proved(x, left, k)  # the solution proves others too
-                    safe.update(proved)
-                    if c in proved:
-                        continue
-                    duals = None  # not proved after all: hide more, to be safe
-                through = (
-                    [] if duals is None else [rows[i] for i in np.flatnonzero(np.abs(duals) > _TOL)]
-                )
-                failed.append((c, through or rows))
+                duals = None  # not proved after all: hide more, to be safe
+            through = (
+                [] if duals is None else [rows[i] for i in np.flatnonzero(np.abs(duals) > _TOL)]
+            )
+            failed.append((c, through or rows))
         return failed
 
     def victim(self, through: list[int]) -> int | None:
@@ -416,6 +426,7 @@ def audit(
     *,
     fixed: Collection[Cell] = frozenset(),
     known: Mapping[Cell, int] | None = None,
+    shape: Shape | None = None,
 ) -> AuditResult:
     """Check ``visible`` against the published rule (module docstring) and hide more until
     it holds. ``fixed`` cells (published in an earlier release) stay visible and are never
@@ -423,15 +434,15 @@ def audit(
     0) help the attacker and are never in the result. Visible cells that are not fixed
     and hold 1..k-1 are hidden first. Each finding names the cell (never its count), the
     rule, the cell hidden for it, the relations (by parent) the bound was derived through,
-    and the cell's interval once the audit is done.
+    and the cell's interval once the audit is done. ``shape``: as for ``protect``.
 
     Raises ValueError as ``protect`` does, PublishedLeak if fixed and known cells alone
     pin a small count."""
     if k < MIN_K:
         raise ValueError(f"k must be at least {MIN_K} (privacy.md, 'Small groups'), not {k}")
     fixed = frozenset(fixed)
-    attacker = _Attacker(counts, relations, {*visible, *fixed}, known)
-    number = attacker.indexed.number
+    attacker = _Attacker(counts, relations, {*visible, *fixed}, known, shape)
+    number = attacker.shape.number
     locked = set(attacker.known) | {i for i in map(number, fixed) if i is not None}
     hideable = [shown and i not in locked for i, shown in enumerate(attacker.seen)]
     state = _Audit(attacker, k, hideable)
@@ -480,6 +491,7 @@ def audit(
             result,
             known=known,
             cells=[cells[c] for c in dict.fromkeys(state.about)],
+            shape=attacker.shape,
         )
         for entry, c in zip(state.findings, state.about):
             entry["interval"] = bounds[cells[c]]
