@@ -63,7 +63,7 @@ from .models import (
     tally_table,
 )
 from .periods import ReportingPeriod
-from .suppression import NATIONAL, PublishedLeak, lattice, protect
+from .suppression import NATIONAL, PublishedLeak, Shape, lattice, protect
 
 log = logging.getLogger(__name__)
 
@@ -352,15 +352,17 @@ def decide(
     fixed: frozenset,
     known: Mapping,
     distributions: list[Mapping] = (),
+    shape: Shape | None = None,
 ) -> tuple[frozenset, int]:
     """The cells shown of one family: ``protect`` with the previous release's cells fixed
     (they are published and stay so) and the months after the release known to be zero,
     then the attacker audit, then homogeneity (each of ``distributions``: per cell its
     counts per category, for ``protect_distributions``). Hiding a cell only widens what
     the attacker can say of the hidden ones, so the later steps never undo the earlier.
-    Returns the cells and the number of audit findings."""
-    shown = protect(counts, relations, k, allowed | fixed, fixed=fixed, known=known)
-    result = disclosure.audit(counts, relations, k, shown, fixed=fixed, known=known)
+    Returns the cells and the number of audit findings. ``shape``: ``Shape(counts,
+    relations)``, made once for every family over the same cells."""
+    shown = protect(counts, relations, k, allowed | fixed, fixed=fixed, known=known, shape=shape)
+    result = disclosure.audit(counts, relations, k, shown, fixed=fixed, known=known, shape=shape)
     shown = frozenset(result.visible)
     for category_counts in distributions:
         shown = disclosure.protect_distributions(
@@ -393,6 +395,7 @@ def _decide(
         offices = sorted({office for fam in families.values() for office, _ in fam})
         base_counts, relations = _lattice_of(families["responses"], offices)
         cells = list(base_counts)
+        shape = Shape(cells, relations)  # every family's counts are on these cells, in order
         children_of: dict = {}
         for parent, children in relations:
             children_of.setdefault(parent, children)
@@ -428,7 +431,9 @@ def _decide(
         def run(
             family: str, counts: Mapping, allowed: set, fixed: frozenset, distributions=()
         ) -> frozenset:
-            shown, findings = decide(counts, relations, k, allowed, fixed, known, distributions)
+            shown, findings = decide(
+                counts, relations, k, allowed, fixed, known, distributions, shape
+            )
             decisions[(version, family)] = shown
             considered = {
                 c for c in complete if not family.startswith(OFFICE_ONLY) or c[0] != NATIONAL

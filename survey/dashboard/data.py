@@ -33,7 +33,7 @@ from ..models import (
 )
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from ..statistics import mean_interval, median_from_counts, wilson_interval
-from ..suppression import NATIONAL, lattice, protect
+from ..suppression import NATIONAL, Shape, lattice, protect
 
 THEMES = tuple(THEME_INDEX_COLUMNS)
 BANDS = {1: (1, 2), 2: (3, 4, 5), 3: (6, 7, 8)}
@@ -167,6 +167,13 @@ class Snapshot:
         bases = [cell for cell in counts if cell not in children_of]
         return counts, relations, children_of, bases
 
+    @cached_property
+    def _shapes(self) -> tuple[Shape, Shape]:
+        """The lattice numbered once for ``protect``: for the responses' counts, and for
+        every other measure's (``_lattice_counts`` lists the months, then the totals)."""
+        counts, relations, children_of, bases = self._lattice
+        return Shape(counts, relations), Shape([*bases, *children_of], relations)
+
     def _lattice_counts(self, position) -> dict:
         """Counts of every lattice cell for one measure: month cells from the tallies,
         every other cell as the sum of its children (each computed once)."""
@@ -189,7 +196,8 @@ class Snapshot:
 
     def _protected(self, position, allowed=None) -> frozenset:
         counts = self._lattice[0] if position == RESPONSES else self._lattice_counts(position)
-        return protect(counts, self._lattice[1], self.k, allowed=allowed)
+        shape = self._shapes[0] if position == RESPONSES else self._shapes[1]
+        return protect(counts, self._lattice[1], self.k, allowed=allowed, shape=shape)
 
     def shown_cells(self, family: str) -> frozenset:
         """The cells of ``family`` the release shows (see ``survey.releases``)."""
