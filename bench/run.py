@@ -138,23 +138,28 @@ def run_database(database: Database, args, watch: LoadWatch) -> tuple[list[Row],
             database.migrate()
             return demo.seed(database, size)
 
+        # Each step runs within this iteration; binding ``size`` keeps it so if one ever is not.
         steps = [("demo", fresh)]
         if "weight" in args.only and size == args.sizes[0]:
-            steps.append(("weight", lambda: weight.measure(database, size)))
-            steps.append(("staff weight", lambda: staff_weight.measure(database, size)))
+            steps.append(("weight", lambda size=size: weight.measure(database, size)))
+            steps.append(("staff weight", lambda size=size: staff_weight.measure(database, size)))
         if "dashboard" in args.only:
-            steps.append(("dashboard", lambda: dashboard.measure(database, size, args.repeat)))
+            steps.append(
+                ("dashboard", lambda size=size: dashboard.measure(database, size, args.repeat))
+            )
         if "release" in args.only:
-            steps.append(("release", lambda: release.measure(database, size, args.repeat)))
+            steps.append(
+                ("release", lambda size=size: release.measure(database, size, args.repeat))
+            )
         if "audit" in args.only and isinstance(database, SQLite):  # no database: once
-            steps.append(("audit", lambda: audit.measure(size)))
+            steps.append(("audit", lambda size=size: audit.measure(size)))
         if "export" in args.only:
-            steps.append(("export", lambda: export.measure(database, size)))
+            steps.append(("export", lambda size=size: export.measure(database, size)))
         if "submissions" in args.only:
             steps.append(
                 (
                     "submissions",
-                    lambda: submissions.measure(
+                    lambda size=size: submissions.measure(
                         database, size, seconds=args.seconds, paced=size == args.sizes[-1]
                     ),
                 )

@@ -28,6 +28,7 @@ period, as a release or the nightly ``flask mix`` does.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import random
@@ -87,14 +88,10 @@ class Server:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.process.wait(timeout=10)
 
 

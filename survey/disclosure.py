@@ -493,7 +493,7 @@ def audit(
             cells=[cells[c] for c in dict.fromkeys(state.about)],
             shape=attacker.shape,
         )
-        for entry, c in zip(state.findings, state.about):
+        for entry, c in zip(state.findings, state.about, strict=False):
             entry["interval"] = bounds[cells[c]]
     return AuditResult(result, state.findings)
 

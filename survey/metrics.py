@@ -95,9 +95,13 @@ def route_of(rule, method: str) -> tuple[str, str]:
 def allowed(remote: str | None, networks: str, token: str, authorization: str | None) -> bool:
     """Whether a scrape may read the metrics: the right bearer token, or an address in
     one of ``networks`` (comma-separated addresses or CIDR networks)."""
-    if token and authorization and authorization.startswith("Bearer "):
-        if hmac.compare_digest(authorization[7:].strip().encode(), token.encode()):
-            return True
+    if (
+        token
+        and authorization
+        and authorization.startswith("Bearer ")
+        and hmac.compare_digest(authorization[7:].strip().encode(), token.encode())
+    ):
+        return True
     try:
         address = ipaddress.ip_address(remote or "")
     except ValueError:

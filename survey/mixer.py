@@ -613,8 +613,11 @@ def _add_to_tallies(session: Session, new: list[dict]) -> None:
                     parts[name] += value
     tally.add_rows(
         session,
-        [dict(zip(tally.KEY, key)) | row for key, row in rows.items()],
-        [dict(zip((*tally.KEY, "measure"), key)) | parts for key, parts in measures.items()],
+        [dict(zip(tally.KEY, key, strict=False)) | row for key, row in rows.items()],
+        [
+            dict(zip((*tally.KEY, "measure"), key, strict=False)) | parts
+            for key, parts in measures.items()
+        ],
     )
 
 

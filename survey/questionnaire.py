@@ -376,7 +376,8 @@ def crosswalk_problems(new: Questionnaire, versions: dict[int, Questionnaire]) -
     return problems
 
 
-def parse(data: dict) -> Questionnaire:
+# One check per rule of the file format, so every problem is reported at once.
+def parse(data: dict) -> Questionnaire:  # noqa: C901
     """Build a questionnaire from parsed TOML, or raise ``QuestionnaireError`` listing
     every problem (codes unique, translations complete, scales consistent, one ladder)."""
     problems: list[str] = []

@@ -281,7 +281,10 @@ def _store_figures(release: Release, rows: list[dict], measure_rows: list[tuple]
     if measure_rows:
         db.session.execute(
             insert(ReleaseMeasure.__table__),
-            [{"release_id": release.id, **dict(zip(MEASURE_COLUMNS, row))} for row in measure_rows],
+            [
+                {"release_id": release.id, **dict(zip(MEASURE_COLUMNS, row, strict=False))}
+                for row in measure_rows
+            ],
         )
 
 

@@ -133,14 +133,17 @@ class Summer:
         """The tally row's values and the measure rows (without their key) for the
         responses ``chosen``: indices of added ones, repeated as they occur."""
         vectors = self._vectors()
-        sums = [sum(column) for column in zip(*map(vectors.__getitem__, chosen))]
-        row = dict(zip(self.names, sums))
+        sums = [sum(column) for column in zip(*map(vectors.__getitem__, chosen), strict=False)]
+        row = dict(zip(self.names, sums, strict=False))
         measures = []
         for n, code in enumerate(self.measures):
             at = len(self.names) + len(self.PARTS) * n
             if sums[at]:
                 measures.append(
-                    {"measure": code, **dict(zip(self.PARTS, sums[at : at + len(self.PARTS)]))}
+                    {
+                        "measure": code,
+                        **dict(zip(self.PARTS, sums[at : at + len(self.PARTS)], strict=False)),
+                    }
                 )
         return row, measures
 

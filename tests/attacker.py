@@ -97,8 +97,7 @@ def pinned_small(
     found = {}
     for cell, (low, high) in intervals(published, relations, known, cells).items():
         below_k = high < k - TOLERANCE
-        if below_k and low > 1 - TOLERANCE:
-            found[cell] = (low, high)
-        elif below_k and counts is not None and counts.get(cell, 0) >= 1:
+        # Its interval lies within 1..k-1, or (given the true counts) it holds at least 1.
+        if below_k and (low > 1 - TOLERANCE or (counts is not None and counts.get(cell, 0) >= 1)):
             found[cell] = (low, high)
     return found

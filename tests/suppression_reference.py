@@ -49,7 +49,7 @@ def protect(
             break
         for cell in victims:
             visible[cell] = False
-    return frozenset(cell for cell, shown in zip(indexed.cells, visible) if shown)
+    return frozenset(cell for cell, shown in zip(indexed.cells, visible, strict=False) if shown)
 
 
 class _Indexed:
@@ -60,7 +60,7 @@ class _Indexed:
         cells: list[Cell] = list(counts)
         value: list[int] = list(counts.values())
         if not all(type(n) is int and n >= 0 for n in value):
-            for cell, n in zip(cells, value):
+            for cell, n in zip(cells, value, strict=False):
                 if isinstance(n, bool) or not isinstance(n, int) or n < 0:
                     raise ValueError(f"count of {cell!r} must be a non-negative int, not {n!r}")
         # Looked up by identity first: lattice() reuses its cell objects, and hashing a
@@ -77,7 +77,7 @@ class _Indexed:
             p = number(parent)
             row = list(map(by_id.get, map(id, kids)))
             if None in row:
-                row = [number(c) if i is None else i for i, c in zip(row, kids)]
+                row = [number(c) if i is None else i for i, c in zip(row, kids, strict=True)]
             if p in row or len(set(row)) != len(row):
                 raise ValueError(f"a cell occurs twice in the relation of {parent!r}")
             if value[p] != sum(map(at, row)):
@@ -118,7 +118,7 @@ class _Indexed:
         unknown: list[int] = []
         hidden: list[int] = []
         occurs: dict[int, list[int]] = {}  # relations of each unseen cell, all one may learn
-        for r, (p, row) in enumerate(zip(parents, children)):
+        for r, (p, row) in enumerate(zip(parents, children, strict=False)):
             rest = list(compress(row, map(is_unseen, row)))
             unknown.append(len(rest) + unseen[p])
             hidden.append(sum(map(at, rest)))
@@ -175,7 +175,7 @@ class _Indexed:
         cell in one of its columns). Solve the relations that still have two or more
         unknown members exactly, and hide one visible cell per leak found."""
         value, known = self.value, closure.known
-        if not any(0 < n < k and not seen for n, seen in zip(value, known)):
+        if not any(0 < n < k and not seen for n, seen in zip(value, known, strict=False)):
             return set()  # a leak, of a cell or of a remainder, needs an unknown small cell
         group = [r for r, n in enumerate(closure.unknown) if n >= 2]
         rows = [self._row(r, known) for r in group]
@@ -379,13 +379,13 @@ def lattice(
     for period in periods:  # parts come before their whole, so their sums are ready
         parts = [column[part] for part in period.children()]
         if parts:
-            tally = [sum(n) for n in zip(*(part[1] for part in parts))]
+            tally = [sum(n) for n in zip(*(part[1] for part in parts), strict=False)]
         else:
             tally = by_month.get((period.year, period.number), [0] * len(offices))
         cells = [(scope, period) for scope in offices]
         national = (NATIONAL, period)
         column[period] = cells, tally, national
-        counts.update(zip(cells, tally))
+        counts.update(zip(cells, tally, strict=False))
         counts[national] = sum(tally)
         if parts:
             for i, cell in enumerate(cells):

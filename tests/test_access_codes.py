@@ -246,7 +246,7 @@ def test_guessing_is_limited_with_a_friendly_page_and_good_codes_do_not_count(ap
 def every_value(table: str) -> list[tuple[str, object]]:
     columns = [c["name"] for c in inspect(db.engine).get_columns(table)]
     rows = db.session.execute(text(f'SELECT * FROM "{table}"')).all()
-    return [(column, value) for row in rows for column, value in zip(columns, row)]
+    return [(column, value) for row in rows for column, value in zip(columns, row, strict=True)]
 
 
 def test_the_database_holds_no_link_from_a_response_to_its_code(app, client):

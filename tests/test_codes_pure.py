@@ -20,7 +20,7 @@ def test_the_alphabet_has_no_look_alikes_and_no_repeats():
         assert ch not in ALPHABET
     assert codes.CONFUSABLE == "0O1IL5S2Z8B6GQUV"
     assert len(set(ALPHABET)) == len(ALPHABET) == 20
-    assert ALPHABET == ALPHABET.upper() and ALPHABET.isalnum()
+    assert ALPHABET.upper() == ALPHABET and ALPHABET.isalnum()
 
 
 @given(code_strategy)

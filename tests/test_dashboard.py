@@ -38,7 +38,7 @@ def add_responses(
 ) -> None:
     """Store ``count`` responses the way a submission does: the row and its tally."""
     oid = office_id(slug)
-    for n in range(count):
+    for _ in range(count):
         response = Response(
             office_id=oid,
             period_start=month,

@@ -285,21 +285,20 @@ def test_no_row_streams_when_a_class_is_under_k(seeded):
                 )
             )
     for workers in (0, 2):
-        with seeded.app_context():
-            with db.engine.connect() as connection:
-                chunks = response_file(
-                    connection,
-                    V1,
-                    Selection(1),
-                    tampered,
-                    {},
-                    Tally(),
-                    CsvFormat(),
-                    workers=workers,
-                )
-                assert next(chunks).startswith(b"row,office,")
-                with pytest.raises(AnonymityError, match="do not form the classes decided"):
-                    next(chunks)
+        with seeded.app_context(), db.engine.connect() as connection:
+            chunks = response_file(
+                connection,
+                V1,
+                Selection(1),
+                tampered,
+                {},
+                Tally(),
+                CsvFormat(),
+                workers=workers,
+            )
+            assert next(chunks).startswith(b"row,office,")
+            with pytest.raises(AnonymityError, match="do not form the classes decided"):
+                next(chunks)
 
 
 # --- selections are unions of published classes ------------------------------------
@@ -571,7 +570,7 @@ def test_a_real_release_decides_once_and_keeps_it_in_the_instance_folder(app, mo
 def test_the_codebook_names_the_quasi_identifiers(researcher, app):
     from survey.export.codebook import HEADER, codebook_rows
 
-    rows = {r[0]: dict(zip(HEADER, r)) for r in codebook_rows(V1, {})}
+    rows = {r[0]: dict(zip(HEADER, r, strict=True)) for r in codebook_rows(V1, {})}
     for name in QUASI_IDENTIFIERS:
         assert "Quasi-identifier" in rows[name]["computation"], name
     assert "Quasi-identifier" not in rows["tilt_deltatt_kurs"]["computation"]

@@ -244,7 +244,7 @@ def test_codebook_has_one_row_per_column():
     rows = codebook_rows(V1, {})
     assert [r[0] for r in rows] == [c.name for c in cols]
     assert all(len(r) == len(HEADER) and all(isinstance(x, str) for x in r) for r in rows)
-    by_name = {r[0]: dict(zip(HEADER, r)) for r in rows}
+    by_name = {r[0]: dict(zip(HEADER, r, strict=True)) for r in rows}
     for c in cols:
         row = by_name[c.name]
         assert row["kind"] == c.kind
@@ -264,7 +264,9 @@ def test_codebook_has_one_row_per_column():
 
 def test_the_ladder_row_maps_every_value_to_its_rung():
     ladder = next(i for i in V1.items if i.type == "ladder")
-    row = dict(zip(HEADER, next(r for r in codebook_rows(V1, {}) if r[0] == ladder.code)))
+    row = dict(
+        zip(HEADER, next(r for r in codebook_rows(V1, {}) if r[0] == ladder.code), strict=True)
+    )
     pairs = dict(p.split("=") for p in row["rungs"].split("; "))
     assert sorted(int(r) for r in pairs.values()) == list(range(1, 9))
     assert all(int(v) == int(r) for v, r in pairs.items())  # value == rung in v1
@@ -276,7 +278,7 @@ def test_the_ladder_row_maps_every_value_to_its_rung():
 
 def test_theme_index_rows_carry_their_computation_and_alpha():
     alphas = {"medvirkning": Alpha(0.8412, 1234, 5), "stigma": Alpha(None, 1, 5)}
-    rows = {r[0]: dict(zip(HEADER, r)) for r in codebook_rows(V1, alphas)}
+    rows = {r[0]: dict(zip(HEADER, r, strict=True)) for r in codebook_rows(V1, alphas)}
     medvirkning = rows["medvirkning_index"]["computation"]
     assert medvirkning.startswith("0–100.")
     assert medvirkning.endswith(

@@ -590,7 +590,7 @@ def test_measurement_report_is_computed_on_the_files_rows(researcher, app):
     for row in rows:
         values = [as_number(row[i.code]) for i in items]
         if all(v is not None and 1 <= v <= 5 for v in values):
-            matrix.append([6 - v if i.reverse else v for v, i in zip(values, items)])
+            matrix.append([6 - v if i.reverse else v for v, i in zip(values, items, strict=True)])
     assert int(alpha["medvirkning"]["n"]) == len(matrix) >= 30
     assert float(alpha["medvirkning"]["value"]) == pytest.approx(
         cronbach(np.array(matrix)), abs=1e-4

@@ -116,7 +116,7 @@ def test_answers_with_backslashes_and_quotes_come_out_alike(app):
     COPY's escaping (PostgreSQL) must not change a cell."""
     with app.app_context():
         oid = db.session.scalar(select(Office.id).where(Office.slug == "bodo"))
-        for n in range(6):
+        for _ in range(6):
             db.session.add(
                 Response(
                     office_id=oid,
@@ -206,15 +206,14 @@ def test_a_download_stopped_halfway_stops_the_workers_and_removes_its_files(seed
         return folders[-1]
 
     monkeypatch.setattr(export.tempfile, "TemporaryDirectory", folder)
-    with seeded.app_context():
-        with db.engine.connect() as connection:
-            decisions = released.decisions(connection, 1, seeded.config["STIGEN_K"])
-            chunks = response_file(
-                connection, V1, Selection(1), decisions, {}, Tally(), CsvFormat(), workers=2
-            )
-            assert next(chunks).startswith(b"row,office,")
-            assert next(chunks)[:2] == b"1,"  # the first rows are out
-            chunks.close()
+    with seeded.app_context(), db.engine.connect() as connection:
+        decisions = released.decisions(connection, 1, seeded.config["STIGEN_K"])
+        chunks = response_file(
+            connection, V1, Selection(1), decisions, {}, Tally(), CsvFormat(), workers=2
+        )
+        assert next(chunks).startswith(b"row,office,")
+        assert next(chunks)[:2] == b"1,"  # the first rows are out
+        chunks.close()
     assert len(started) == 2 and all(p.poll() is not None for p in started)
     assert not os.path.exists(folders[0].name)
 

@@ -68,11 +68,8 @@ def test_isready_on_a_migrated_database_reads_no_respondent_data(client, app):
 
 def test_isready_says_what_is_wrong(client, app):
     def set_version(version):
-        with app.app_context():
-            with db.engine.begin() as connection:
-                connection.execute(
-                    text("UPDATE alembic_version SET version_num = :v"), {"v": version}
-                )
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": version})
 
     set_version("old")
     try:

@@ -1,6 +1,7 @@
 """The lint rules of ``[tool.ruff.lint]`` (pyproject.toml) hold for the whole tree, so the
-test command checks them: unused or missing names, import order, syntax; and the tree is
-formatted by ``ruff format``."""
+test command checks them: unused or missing names, import order, syntax, likely bugs
+(bugbear), simpler equivalents and a complexity limit; and the tree is formatted by
+``ruff format``."""
 
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ def test_the_language_reviews_fixes_are_in():
 
 
 def test_v1_is_unchanged_for_its_responses():
-    assert "Jeg må fortelle historien min på nytt igjen og igjen." == V1.item("rel_gjenta").text.nb
+    assert V1.item("rel_gjenta").text.nb == "Jeg må fortelle historien min på nytt igjen og igjen."
     assert [o.value for o in V1.item("rel_antall").options] == [0, 1, 2, 3, 4]
 
 

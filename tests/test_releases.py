@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -190,7 +191,7 @@ def test_walk_one_submission_at_a_time_consecutive_releases_differ_by_k_or_more(
         assert ids == list(range(1, len(made) + 1))
         shown = {release_id: released_cells(release_id) for release_id in ids}
         assert any(len(cells) > 10 for cells in shown.values())
-        for before, after in zip(ids, ids[1:]):
+        for before, after in pairwise(ids):
             old, new = shown[before], shown[after]
             assert set(old) <= set(new), "a published cell was taken back"
             for cell, value in old.items():
@@ -199,15 +200,15 @@ def test_walk_one_submission_at_a_time_consecutive_releases_differ_by_k_or_more(
                 assert new[cell] >= K, f"new cell {cell} holds fewer than k"
         # The frozen copy: months of an earlier release are copied verbatim.
         rt = release_tally_table.c
-        for before, after in zip(made, made[1:]):
+        for before, after in pairwise(made):
 
-            def rows(release):
+            def rows(release, end=before.end):
                 return sorted(
                     tuple(r)
                     for r in db.session.execute(
                         select(
                             rt.office_id, rt.period_start, rt.responses, rt.rung_6, rt.stigma_sum
-                        ).where(rt.release_id == release.id, rt.period_start < before.end)
+                        ).where(rt.release_id == release.id, rt.period_start < end)
                     )
                 )
 

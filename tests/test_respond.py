@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -59,9 +60,9 @@ def count(model) -> int:
 def answer_all(client, answers=FULL, slug="bodo", **kwargs) -> Page:
     """Walk every page, answering from ``answers``; returns the last page, unsent."""
     page = start(client, slug, **kwargs)
-    for n in range(LAST):
+    for _ in range(LAST):
         # Branching may skip a page (the programme page without tilt_deltatt), so the
-        # number on the page may run ahead of n.
+        # number on the page may run ahead of the pages walked.
         assert re.search(rf"\b(\d+) (av|of) {LAST}\b", page.html)
         shown = {code: answers[code] for code in page.visible_items() if code in answers}
         if f"{LAST} av {LAST}" in page.html or f"{LAST} of {LAST}" in page.html:
@@ -462,18 +463,14 @@ class _Proxy:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.close()
-                except OSError:
-                    pass
 
     def stop(self):
         self.open = False
         for link in self.links:
-            try:
+            with contextlib.suppress(OSError):
                 link.shutdown(self.socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.links.clear()
 
     def start(self):

@@ -46,16 +46,21 @@ def test_theme_index_hand_worked():
     assert reverse == ["rel_gjenta"]
     # Four plain items answered 5, 4, 3, "vet ikke"; the reverse item answered 2
     # (flipped to 4 → 75). Scores: 100, 75, 50, 75 → mean 75.
-    answers = dict(zip(codes, [5, 4, 3, DONT_KNOW, 2]))
+    answers = dict(zip(codes, [5, 4, 3, DONT_KNOW, 2], strict=True))
     assert theme_index(items, answers) == 75.0
 
 
 def test_theme_index_needs_half_the_items():
     items = V1.theme_items("stigma")  # five items: three answers needed
     codes = [i.code for i in items]
-    assert theme_index(items, dict(zip(codes[:2], [5, 5]))) is None
-    assert theme_index(items, dict(zip(codes[:2], [5, 5])) | {codes[2]: DONT_KNOW}) is None
-    assert theme_index(items, dict(zip(codes[:3], [5, 4, 1]))) == pytest.approx(58.33, abs=0.01)
+    assert theme_index(items, dict(zip(codes[:2], [5, 5], strict=True))) is None
+    assert (
+        theme_index(items, dict(zip(codes[:2], [5, 5], strict=True)) | {codes[2]: DONT_KNOW})
+        is None
+    )
+    assert theme_index(items, dict(zip(codes[:3], [5, 4, 1], strict=True))) == pytest.approx(
+        58.33, abs=0.01
+    )
 
 
 def test_theme_index_of_an_even_number_of_items_accepts_exactly_half():

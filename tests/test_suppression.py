@@ -296,7 +296,9 @@ def test_a_remainder_pinned_down_by_several_relations_without_allowed():
         [75, 3, 30, 2, 9, 10, 95, 2, 7],
     ]
     months = [date(2024 + (8 + i) // 12, (8 + i) % 12 + 1, 1) for i in range(9)]
-    month_counts = {(o, day): n for o, ns in enumerate(rows) for day, n in zip(months, ns)}
+    month_counts = {
+        (o, day): n for o, ns in enumerate(rows) for day, n in zip(months, ns, strict=True)
+    }
     counts, relations = lattice(month_counts, range(10))
     visible = protect(counts, relations, K)
     assert leaks(counts, relations, visible, K) == []

@@ -156,10 +156,7 @@ def questionnaire(number: int):
         abort(404)
     live = versions.live_version(available)
     shown = available[number]
-    if number != live:
-        other = live
-    else:
-        other = max((v for v in available if v < number), default=None)
+    other = live if number != live else max((v for v in available if v < number), default=None)
     comparison = compare(available[other], shown) if other is not None else None
     row = db.session.get(PublishedQuestionnaire, number)
     return render_template(

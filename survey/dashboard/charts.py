@@ -121,10 +121,13 @@ def themes(theme_labels: list[str], series: list[tuple[str, list[tuple | None]]]
     the country, the previous period), side by side for each theme."""
     figure = go.Figure()
     theme_labels = [wrap(label, 16) for label in theme_labels]
+    # At most three series: colours and symbols are there for each.
     for (name, values), colour, symbol in zip(
-        series, SERIES_COLOURS, ("circle", "diamond", "square")
+        series, SERIES_COLOURS, ("circle", "diamond", "square"), strict=False
     ):
-        shown = [(label, v) for label, v in zip(theme_labels, values) if v is not None]
+        shown = [
+            (label, v) for label, v in zip(theme_labels, values, strict=False) if v is not None
+        ]
         figure.add_scatter(
             x=[v[0] for _, v in shown],
             y=[label for label, _ in shown],
@@ -292,7 +295,7 @@ def bar_rows(
             "text": text,
             "tracks": [{"bars": [(0.0, 100 * value / top, colour)], "marks": []}],
         }
-        for label, value, colour, text in zip(labels, values, colours, texts)
+        for label, value, colour, text in zip(labels, values, colours, texts, strict=False)
     ]
 
 
@@ -302,7 +305,7 @@ def stacked_rows(
     """Band shares 0–1 stacked left to right in band order; a row without figures is an
     empty track."""
     rows = []
-    for n, (label, text) in enumerate(zip(labels, texts)):
+    for n, (label, text) in enumerate(zip(labels, texts, strict=False)):
         bars, start = [], 0.0
         for band in sorted(shares):
             share = shares[band][n]
@@ -324,7 +327,7 @@ def mark_rows(labels: list[str], series: list[list[tuple | None]]) -> list[dict]
             "text": "",
             "tracks": [
                 {"bars": [], "marks": [(*values[n][:3], colour)] if values[n] else []}
-                for values, colour in zip(series, SERIES_COLOURS)
+                for values, colour in zip(series, SERIES_COLOURS, strict=False)
             ],
         }
         for n, label in enumerate(labels)

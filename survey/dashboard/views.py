@@ -329,7 +329,10 @@ def _legends(series) -> dict[str, list[tuple[str, str]]]:
     bands = [(label, charts.BAND_COLOURS[band]) for band, label in band_labels().items()]
     return {
         "bands": bands,
-        "series": [(name, colour) for (name, _c), colour in zip(series, charts.SERIES_COLOURS)],
+        "series": [
+            (name, colour)
+            for (name, _c), colour in zip(series, charts.SERIES_COLOURS, strict=False)
+        ],
     }
 
 

@@ -158,6 +158,7 @@ def seed_responses(
                     random_ids(count),
                     rng.choices(range(len(cells)), k=count),
                     rng.choices(range(size), k=count),
+                    strict=True,
                 ):
                     drawn = base[cell] + person
                     members[cell].append(drawn)
@@ -167,7 +168,7 @@ def seed_responses(
                 for at in range(0, len(cells), TALLY_CELLS):
                     tally_rows, measure_rows = [], []
                     for (office, month), drawn in zip(
-                        cells[at : at + TALLY_CELLS], members[at : at + TALLY_CELLS]
+                        cells[at : at + TALLY_CELLS], members[at : at + TALLY_CELLS], strict=True
                     ):
                         if drawn:
                             row, measures = summer.sum(drawn)

@@ -402,7 +402,7 @@ def from_json(data: dict) -> Decisions:
                 rows,
                 pooled,
                 generalised,
-                dict(zip(BLANK_ORDER, blanked)),
+                dict(zip(BLANK_ORDER, blanked, strict=False)),
                 smallest,
                 at_risk,
                 tuple(moments),

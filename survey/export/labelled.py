@@ -286,7 +286,7 @@ def integer_type(v: Variable):
     import numpy as np
 
     values = [*v.values, *v.codes.values()]
-    if v.name != "row" and values and -128 <= min(values) and max(values) <= 127:
+    if v.name != "row" and values and min(values) >= -128 and max(values) <= 127:
         return np.int8
     return np.int32
 

@@ -253,7 +253,7 @@ def report_rows(found: Report) -> list[list]:
             continue
         rows.append(["theme", theme.theme, "", "cronbach_alpha", _round(theme.alpha), theme.n])
         rows.append(["theme", theme.theme, "", "mcdonald_omega", _round(theme.omega), theme.n])
-        for code, r, a in zip(theme.items, theme.item_rest, theme.alpha_if_deleted):
+        for code, r, a in zip(theme.items, theme.item_rest, theme.alpha_if_deleted, strict=False):
             rows.append(["item", theme.theme, code, "item_rest_correlation", _round(r), theme.n])
             rows.append(["item", theme.theme, code, "alpha_if_item_deleted", _round(a), theme.n])
     if not found.items:

@@ -57,7 +57,9 @@ def alpha_from_sums(n, items, item_sums, item_sumsqs, total_sum, total_sumsq) ->
     total_variance = _sample_variance(n, exact(total_sum), exact(total_sumsq))
     if total_variance <= 0:
         return Alpha(None, n, items)
-    item_variance = sum(_sample_variance(n, s, q) for s, q in zip(item_sums, item_sumsqs))
+    item_variance = sum(
+        _sample_variance(n, s, q) for s, q in zip(item_sums, item_sumsqs, strict=True)
+    )
     alpha = items / (items - 1) * (1 - item_variance / total_variance)
     return Alpha(float(alpha), n, items)
 
@@ -71,11 +73,14 @@ def alpha_by_theme(session, questionnaire: Questionnaire, where: Sequence = ()) 
         theme_items = questionnaire.theme_items(theme)
         raw = [Response.answers[item.code].as_integer() for item in theme_items]
         complete = and_(
-            *(value.between(*item.value_range) for item, value in zip(theme_items, raw))
+            *(
+                value.between(*item.value_range)
+                for item, value in zip(theme_items, raw, strict=True)
+            )
         )
         values = [
             (sum(item.value_range) - value) if item.reverse else value
-            for item, value in zip(theme_items, raw)
+            for item, value in zip(theme_items, raw, strict=True)
         ]
         total = values[0]
         for value in values[1:]:
@@ -102,10 +107,12 @@ def alpha_by_theme(session, questionnaire: Questionnaire, where: Sequence = ()) 
 def _theme_terms(questionnaire: Questionnaire, theme: str):
     theme_items = questionnaire.theme_items(theme)
     raw = [Response.answers[item.code].as_integer() for item in theme_items]
-    complete = and_(*(value.between(*item.value_range) for item, value in zip(theme_items, raw)))
+    complete = and_(
+        *(value.between(*item.value_range) for item, value in zip(theme_items, raw, strict=True))
+    )
     values = [
         (sum(item.value_range) - value) if item.reverse else value
-        for item, value in zip(theme_items, raw)
+        for item, value in zip(theme_items, raw, strict=True)
     ]
     total = values[0]
     for value in values[1:]:

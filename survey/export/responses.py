@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -35,6 +36,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 import orjson
 
@@ -361,7 +363,8 @@ SPILL_SCRIPT = spilling.__file__
 ORJSON_PATH = os.path.dirname(os.path.dirname(orjson.__file__))  # where a worker finds it
 
 
-def _in_workers(
+# The worker pool's two phases and their clean-up, kept in one place on purpose.
+def _in_workers(  # noqa: C901
     connection,
     plan: dict,
     sql: str,
@@ -377,7 +380,8 @@ def _in_workers(
     into a file), while this process streams the numbered files in order."""
     postgres = connection.dialect.name == "postgresql"
     workers: list[subprocess.Popen] = []
-    errors = open(os.path.join(folder, "errors"), "w+b")
+    # Closed in the finally below, after the workers writing to it.
+    errors = open(os.path.join(folder, "errors"), "w+b")  # noqa: SIM115
     try:
         ranges = [] if postgres else _id_ranges(count)
         for part in range(count):
@@ -398,10 +402,10 @@ def _in_workers(
             )
             workers.append(worker)
             if postgres and hasattr(fcntl, "F_SETPIPE_SZ"):
-                try:  # room for a few blocks, so a busy worker does not hold up the reading
+                # Room for a few blocks, so a busy worker does not hold up the reading; where
+                # the system's limit is lower, the default will do.
+                with contextlib.suppress(OSError):
                     fcntl.fcntl(worker.stdin.fileno(), fcntl.F_SETPIPE_SZ, 4 * COPY_BLOCK)
-                except OSError:
-                    pass  # the system's limit is lower: the default will do
             worker.stdin.write((json.dumps(job) + "\n").encode())
             worker.stdin.flush()
         if postgres:
@@ -446,10 +450,9 @@ def _in_workers(
                 worker.wait()
             for stream in (worker.stdin, worker.stdout):
                 if stream and not stream.closed:
-                    try:
+                    # A broken pipe to a worker that is already gone.
+                    with contextlib.suppress(OSError):
                         stream.close()
-                    except OSError:
-                        pass  # a broken pipe to a worker that is already gone
         errors.close()
 
 
@@ -473,7 +476,7 @@ def _id_ranges(count: int) -> list[tuple[str, str]]:
     ids are uniform, so equal slices of the id space hold about equal shares; "g" sorts
     after every hex digit, so the last range ends past every id."""
     bounds = [f"{n * 16**32 // count:032x}" for n in range(count)] + ["g"]
-    return list(zip(bounds, bounds[1:]))
+    return list(pairwise(bounds))
 
 
 def _feed_copy(connection, sql: str, params: dict, workers: list[subprocess.Popen]) -> None:

@@ -30,7 +30,7 @@ import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from itertools import chain
+from itertools import chain, pairwise
 from operator import methodcaller
 
 try:
@@ -97,7 +97,9 @@ def _multi_renderer(options: tuple, separator: str):
         except (KeyError, TypeError):
             text = separator.join(["1" if option in chosen else "0" for option in options])
             if key is not None and len(memo) < MEMO_LIMIT:
-                try:
+                # Per row on a memo miss: a bare try costs less than suppress(); an
+                # unhashable answer inside the key is simply not memoised.
+                try:  # noqa: SIM105
                     memo[key] = text
                 except TypeError:
                     pass
@@ -178,7 +180,7 @@ def kept_lookup(packed: str, labels: int) -> tuple[array, bytearray]:
     kept = array("Q")
     kept.frombytes(base64.b64decode(packed))
     detail = array("Q", (cls for cls in kept if cls & 0xF))  # sorted as a release keeps them
-    if any(a > b for a, b in zip(detail, detail[1:])):  # kept as a set: freshly decided
+    if any(a > b for a, b in pairwise(detail)):  # kept as a set: freshly decided
         detail = array("Q", sorted(detail))
     bits = bytearray(max(labels, 1) << 9)
     for cls in kept:
@@ -296,7 +298,8 @@ class Renderer:
                 found = bits[at >> 3] >> (at & 7) & 1
             if not found:
                 # The first level whose class the rule kept (see anonymity.py).
-                for level, mask, blanked in levels:
+                # ``level`` and ``blanked`` are used after the break.
+                for level, mask, blanked in levels:  # noqa: B007
                     at = base >> 4 | (code & mask) >> 4
                     if bits[at >> 3] >> (at & 7) & 1:
                         cls = base | (code & mask)
@@ -406,7 +409,8 @@ class Spill:
         for bucket, records in enumerate(self.pending):
             if records:
                 if files[bucket] is None:  # unbuffered: a flush writes big blocks anyway
-                    files[bucket] = open(
+                    # Kept open across flushes; closed by close().
+                    files[bucket] = open(  # noqa: SIM115
                         os.path.join(self.folder, f"{self.part}-{bucket}"), "wb", buffering=0
                     )
                 files[bucket].write("".join(records).encode("utf-8"))

@@ -12,6 +12,7 @@ questionnaire's nonce, office, language and the answers it expects to see stored
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import math
 import os
@@ -214,14 +215,11 @@ class Gunicorn:
         """SIGTERM (graceful), then SIGKILL to the whole group after ``timeout``."""
         if self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        try:  # workers left behind by a master that died or hung
+        # Workers left behind by a master that died or hung.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.process.wait(timeout=timeout)
 
     def problems(self) -> list[str]:
