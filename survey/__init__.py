@@ -73,7 +73,10 @@ def trust_proxies(app: Flask) -> None:
     if hops < 0:
         raise RuntimeError("STIGEN_TRUSTED_PROXIES must be 0 or more.")
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        # Flask's documented way to wrap the WSGI app; mypy sees a method replaced.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops
+        )
 
 
 def check_config(app: Flask) -> None:

@@ -19,9 +19,12 @@ import gzip
 import hashlib
 import mimetypes
 import os
+from datetime import UTC, datetime
+from typing import cast
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.security import safe_join
+from werkzeug.wrappers import Response as BaseResponse
 
 from .caching import Cache
 
@@ -138,14 +141,16 @@ def register(app: Flask) -> None:  # noqa: C901
             return plain_static(filename=filename)
         offered = static_variants(path)
         encoding = choose(request.accept_encodings, offered)
+        response: BaseResponse
         if encoding is None:
-            response = plain_static(filename=filename)
+            # Flask's static view: typed as any view's return value, it is a Response.
+            response = cast(Response, plain_static(filename=filename))
         else:
             mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
             response = app.response_class(offered[encoding], mimetype=mimetype)
             response.headers["Content-Encoding"] = encoding
             response.set_etag(f"{file_hash(filename)}-{encoding}")
-            response.last_modified = int(os.stat(path).st_mtime)
+            response.last_modified = datetime.fromtimestamp(int(os.stat(path).st_mtime), UTC)
             response.cache_control.no_cache = True  # as Flask's own: revalidate
             response = response.make_conditional(request)
         response.vary.add("Accept-Encoding")

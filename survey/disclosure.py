@@ -285,7 +285,7 @@ def intervals(
                 found[cell] = (float(attacker.value[i]), float(attacker.value[i]))
             continue
         part = None if i is None else attacker.part(i)
-        if part is None:
+        if i is None or part is None:
             found[cell] = (0.0, _INF)
         else:
             wanted.setdefault(part, []).append(i)
@@ -418,6 +418,12 @@ class _Audit:
         )
 
 
+def _add_part(parts: set[int], part: int | None) -> None:
+    """Add ``part`` to ``parts``; None (a cell in no relation) has nothing to check."""
+    if part is not None:
+        parts.add(part)
+
+
 def audit(
     counts: Mapping[Cell, int],
     relations: Sequence[Relation],
@@ -467,7 +473,7 @@ def audit(
         for cell, through in failed:
             members = {m for r in through for m in attacker.members(r)}
             if not taken.isdisjoint(members):
-                stale.add(attacker.part(cell))  # already being dealt with: look again
+                _add_part(stale, attacker.part(cell))  # already being dealt with: look again
                 continue
             victim = state.victim(through)
             if victim is None:
@@ -478,8 +484,7 @@ def audit(
                 )
             taken.add(victim)
             state.finding(cell, "upper bound below k", victim, through)
-            stale.add(state.hide(victim))
-        stale.discard(None)
+            _add_part(stale, state.hide(victim))
     cells = attacker.cells
     result = frozenset(
         cells[c] for c, s in enumerate(attacker.seen) if s and c not in attacker.known

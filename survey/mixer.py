@@ -77,7 +77,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from datetime import date
 from functools import partial
@@ -337,7 +337,7 @@ def _mix_waiting(session: Session, groups: list[tuple[int, date]]) -> int:
 
 
 def _run(
-    session: Session, batches: list[tuple[int, date, uuid.UUID]], recovering: bool = False
+    session: Session, batches: Sequence[tuple[int, date, uuid.UUID]], recovering: bool = False
 ) -> None:
     """Take claimed batches through the steps they have not yet committed: each step in
     one transaction for all of them, each batch's journal row moving with its work.
@@ -591,7 +591,8 @@ def _renumber(session: Session, table, office_id: int, period_start: date, new: 
         ),
         {"office_id": office_id, "period_start": period_start},
     )
-    _group_sizes().put((office_id, period_start), moved.rowcount)
+    # DML returns a CursorResult; typed as Result
+    _group_sizes().put((office_id, period_start), moved.rowcount)  # type: ignore[attr-defined]
 
 
 def _add_to_tallies(session: Session, new: list[dict]) -> None:
@@ -644,14 +645,17 @@ def _comments(session: Session, batch: list[Inbox], office_id: int, period_start
 
     # Released in the rewrite itself when due, so that on PostgreSQL every comment of the
     # office × period keeps one transaction id, not one per release.
-    held = len(new) + session.scalar(
-        select(func.count())
-        .select_from(table)
-        .where(
-            table.c.office_id == office_id,
-            table.c.period_start == period_start,
-            table.c.status == "held",
-        )
+    held = (
+        len(new)
+        + session.scalars(
+            select(func.count())
+            .select_from(table)
+            .where(
+                table.c.office_id == office_id,
+                table.c.period_start == period_start,
+                table.c.status == "held",
+            )
+        ).one()
     )
     due = held and _due(held, period_start)
     _rewrite(
@@ -727,7 +731,7 @@ def _release(session: Session, office_id: int, period_start: date) -> int:
                 Comment.status == "held",
             )
             .values(status="pending")
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult; typed as Result
 
     return _step(session, [office_id], work)
 

@@ -78,7 +78,7 @@ class Office(db.Model):
             and (self.closes_on is None or day <= self.closes_on)
         )
 
-    @is_open_on.expression
+    @is_open_on.expression  # type: ignore[no-redef]  # SQLAlchemy's hybrid: one name, two rules
     def is_open_on(cls, day):  # noqa: N805 - the same rule as SQL, for the submission's insert
         return and_(
             cls.active.is_(True),

@@ -4,7 +4,7 @@ never by the day or the time (privacy.md). One place for that rule."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,7 @@ class ReportingPeriod:
     year: int
     kind: str
     number: int  # month 1–12, quarter 1–4 or half 1–2
+    _hash: int = field(init=False, repr=False, compare=False)  # set in __post_init__
 
     def __post_init__(self):
         if self.kind not in PERIOD_KINDS:
@@ -150,7 +151,7 @@ def add_months(day: date, months: int) -> date:
     return _add_months(day, months)
 
 
-def complete_through(today: date, precision: str = "month") -> date | None:
+def complete_through(today: date, precision: str = "month") -> date:
     """The first day of the last month whose figures are final on ``today``: the release
     rule's one statement of when a month can no longer change (see ``survey.releases``).
 
@@ -158,8 +159,7 @@ def complete_through(today: date, precision: str = "month") -> date | None:
     is complete. With ISO-week precision a response is dated by the Monday of its week and
     folded into that Monday's month, so a month is complete only once the week of its
     last Monday has ended (that week may run into the next month): the latest month
-    whose last dated week ended on or before ``today``. Never None for real dates; the
-    type allows callers to treat "nothing complete" uniformly."""
+    whose last dated week ended on or before ``today``."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown date precision {precision!r}; use one of {PRECISIONS}")
     month = _add_months(today.replace(day=1), -1)

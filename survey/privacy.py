@@ -32,7 +32,7 @@ from werkzeug.serving import WSGIRequestHandler
 STAFF_PREFIXES = ("/resultater", "/eksport", "/admin", "/logg-inn", "/logg-ut")
 
 
-def is_staff_path(path: str | None) -> bool:
+def is_staff_path(path: object) -> bool:
     """Whether ``path`` (without query string) is a staff route, whose lines are kept."""
     if not isinstance(path, str):
         return False
@@ -89,7 +89,11 @@ class NoAddressInErrors(logging.Filter):
             kind = re.split(r"[:'\"(]", fault, maxsplit=1)[0].strip() or "malformed"
             record.msg, record.args = "Invalid request refused: %s", (scrub(kind),)
             return True
-        if record.msg == "Error handling request %s" and record.args:
+        if (
+            record.msg == "Error handling request %s"
+            and isinstance(record.args, tuple)
+            and record.args
+        ):
             record.args = (_path_only(record.args[0]),)
         message = record.getMessage()
         cleaned = scrub(message)

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
+from typing import cast
 
 LANGUAGES = ("nb", "nn", "en")
 ITEM_TYPES = ("ladder", "scale", "choice", "multi", "text")
@@ -90,7 +91,7 @@ class Item:
     @property
     def value_range(self) -> tuple[int, int]:
         """Lowest and highest substantive value of a scale item."""
-        nums = [o.value for o in self.options]
+        nums = [cast(int, o.value) for o in self.options]  # a scale's values are integers
         return min(nums), max(nums)
 
 
@@ -196,6 +197,12 @@ class Questionnaire:
         return index
 
 
+def _required_text(raw, where: str, problems: list[str]) -> Text:
+    """A text the file must give. A missing or broken one is recorded in ``problems``, and
+    then ``parse`` refuses the file: the None standing in for it never leaves ``parse``."""
+    return cast(Text, _text(raw, where, problems))
+
+
 def _text(raw, where: str, problems: list[str], required: bool = True) -> Text | None:
     if raw is None:
         if required:
@@ -238,7 +245,7 @@ def _options(raw_options, where: str, problems: list[str], *, string_codes: bool
         options.append(
             Option(
                 value=value,
-                label=_text(raw.get("label"), f"{at} label", problems),
+                label=_required_text(raw.get("label"), f"{at} label", problems),
                 rung=raw.get("rung"),
                 hint=_text(raw.get("hint"), f"{at} hint", problems, required=False),
             )
@@ -361,10 +368,14 @@ def crosswalk_problems(new: Questionnaire, versions: dict[int, Questionnaire]) -
     for code, theme in new.themes.items():
         if not theme.comparable:
             continue
-        pairs = [(i, before.get(i.comparable_with)) for i in new.theme_items(code)]
-        if code not in old.themes or {m.code for _, m in pairs if m} != {
-            i.code for i in old.theme_items(code)
-        }:
+        items = new.theme_items(code)
+        pairs = [(i, before[i.comparable_with]) for i in items if i.comparable_with in before]
+        # An item without a counterpart there is not "the same items" either.
+        if (
+            code not in old.themes
+            or len(pairs) != len(items)
+            or {m.code for _, m in pairs} != {i.code for i in old.theme_items(code)}
+        ):
             problems.append(
                 f"theme {code}: comparable, but not scored from the same items "
                 f"as in version {old.version}"
@@ -384,7 +395,7 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
     version = data.get("version")
     if not isinstance(version, int) or version < 1:
         problems.append("version: must be a positive integer")
-    title = _text(data.get("title"), "title", problems)
+    title = _required_text(data.get("title"), "title", problems)
 
     scales = {}
     for code, raw in (data.get("scales") or {}).items():
@@ -398,7 +409,7 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
     for code, raw in (data.get("themes") or {}).items():
         themes[code] = Theme(
             code=code,
-            label=_text(raw.get("label"), f"theme {code}", problems),
+            label=_required_text(raw.get("label"), f"theme {code}", problems),
             higher_is_better=bool(raw.get("higher_is_better", True)),
             comparable=_flag(raw, "comparable", f"theme {code}", problems),
             crosswalk_note=_note(raw, f"theme {code}", problems),
@@ -451,7 +462,7 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
                 Item(
                     code=code,
                     type=kind,
-                    text=_text(raw.get("text"), where, problems),
+                    text=_required_text(raw.get("text"), where, problems),
                     hint=_text(raw.get("hint"), f"{where} hint", problems, required=False),
                     options=options,
                     scale=raw.get("scale"),
@@ -469,7 +480,7 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
         pages.append(
             Page(
                 code=page_code,
-                title=_text(raw_page.get("title"), f"page {page_code}", problems),
+                title=_required_text(raw_page.get("title"), f"page {page_code}", problems),
                 intro=_text(raw_page.get("intro"), f"page {page_code} intro", problems, False),
                 items=tuple(items),
                 show_if=page_if,
@@ -488,7 +499,7 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
     if problems:
         raise QuestionnaireError(problems)
     return Questionnaire(
-        version=version,
+        version=cast(int, version),  # checked above: a positive integer, or a problem
         title=title,
         pages=tuple(pages),
         themes=themes,

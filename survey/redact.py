@@ -124,7 +124,7 @@ def _number_spans(run: re.Match) -> list[tuple[int, int]]:
 
 
 def _spans(normal: str) -> list[tuple[int, int]]:
-    found = []
+    found: list[tuple[int, int]] = []
     for pattern, first in _PATTERNS:
         if first is None or first.search(normal):
             found.extend(m.span() for m in pattern.finditer(normal))

@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime
+from typing import Any
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import delete, func, insert, select, text, update
@@ -354,7 +356,7 @@ def decide(
     allowed: set,
     fixed: frozenset,
     known: Mapping,
-    distributions: list[Mapping] = (),
+    distributions: Sequence[Mapping] = (),
     shape: Shape | None = None,
 ) -> tuple[frozenset, int]:
     """The cells shown of one family: ``protect`` with the previous release's cells fixed
@@ -388,7 +390,7 @@ def _decide(
     before = _shown_cells(previous.id) if previous else {}
     previous_end = previous.end if previous else None
     decisions: dict[tuple[int, str], frozenset] = {}
-    summary = {
+    summary: dict[str, Any] = {
         "new_months": _months_between(previous_end, end, rows),
         "families": {},
         "findings": 0,
@@ -422,7 +424,7 @@ def _decide(
         known = {c: 0 for c in cells if c[1].start >= end}
         decided_before = {c for c in complete if previous_end and c[1].end <= previous_end}
 
-        def allowed_for(family: str, within: set | None = None) -> tuple[set, frozenset]:
+        def allowed_for(family: str, within: AbstractSet | None = None) -> tuple[set, frozenset]:
             fixed = frozenset(before.get((version, family), ()))
             allowed = (complete - decided_before) | fixed
             if within is not None:

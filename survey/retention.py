@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, true
 
 from . import audit, periods
 from .extensions import db
@@ -87,7 +87,7 @@ def run(actor="shell", today: date | None = None, dry_run: bool = False) -> dict
             Release.made_at < datetime.combine(cutoff, datetime.min.time(), UTC)
         )
         # Rows already past retention above are not counted twice (a dry run deletes none).
-        kept = Comment.period_start >= old if old is not None else True
+        kept = Comment.period_start >= old if old is not None else true()
         counts["free_text"] = _delete(
             Comment,
             kept & (Comment.status == "approved") & Comment.release_id.in_(shown_before),
@@ -122,7 +122,7 @@ def _delete(model, condition, dry_run: bool) -> int:
         return len(db.session.execute(select(model).where(condition)).all())
     return db.session.execute(
         delete(model).where(condition).execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult; typed as Result
 
 
 def sqlite_backup(database: str | Path, destination: str | Path) -> Path:

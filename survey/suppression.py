@@ -164,13 +164,15 @@ def lattice(
     for period in periods:  # parts come before their whole, so their sums are ready
         parts = [columns[part] for part in period.children()]
         if parts:
-            office_counts = [sum(n) for n in zip(*(part.office_counts for part in parts))]
+            office_counts = [
+                sum(n) for n in zip(*(part.office_counts for part in parts), strict=False)
+            ]
         else:
             office_counts = by_month.get((period.year, period.number), [0] * len(offices))
         office_cells = [(scope, period) for scope in offices]
         national = (NATIONAL, period)
         columns[period] = _Column(office_cells, office_counts, national)
-        counts.update(zip(office_cells, office_counts))
+        counts.update(zip(office_cells, office_counts, strict=False))
         counts[national] = sum(office_counts)
         if parts:
             for office, office_cell in enumerate(office_cells):
@@ -216,7 +218,8 @@ class Shape:
             found = list(map(self._number_by_id.get, map(id, kids)))
             if None in found:
                 found = [
-                    self._number_or_add(kid) if n is None else n for n, kid in zip(found, kids)
+                    self._number_or_add(kid) if n is None else n
+                    for n, kid in zip(found, kids, strict=False)
                 ]
             children = cast(list[int], found)
             if parent_number in children or len(set(children)) != len(children):
@@ -246,7 +249,7 @@ class Shape:
         lists of ints rather than a list per cell, which would give the garbage collector
         thousands more objects to look at."""
         first = [0] * (len(self.cells) + 1)
-        for parent, children in zip(self.parent, self.children):
+        for parent, children in zip(self.parent, self.children, strict=False):
             first[parent + 1] += 1
             for child in children:
                 first[child + 1] += 1
@@ -254,7 +257,9 @@ class Shape:
             first[cell + 1] += first[cell]
         membership = [0] * first[-1]
         free = first[:-1]  # per cell, its next free place in membership
-        for relation, (parent, children) in enumerate(zip(self.parent, self.children)):
+        for relation, (parent, children) in enumerate(
+            zip(self.parent, self.children, strict=False)
+        ):
             for member in (parent, *children):
                 membership[free[member]] = relation
                 free[member] += 1
@@ -338,7 +343,7 @@ class _Table:
         self.shape = shape
         self.count = count = count + [0] * (len(shape.cells) - len(count))
         count_of = count.__getitem__
-        for parent, children in zip(shape.parent, shape.children):
+        for parent, children in zip(shape.parent, shape.children, strict=False):
             if count[parent] != sum(map(count_of, children)):
                 raise ValueError(
                     f"count of {shape.cells[parent]!r} is not the sum of its children's"
@@ -393,7 +398,7 @@ def _unknowns(table: _Table, visible: list[bool]) -> _Unknowns:
     count, unknown_members, remainder = table.count, [], []
     not_visible = [not shown for shown in visible]
     count_of, is_hidden = count.__getitem__, not_visible.__getitem__
-    for parent, children in zip(table.shape.parent, table.shape.children):
+    for parent, children in zip(table.shape.parent, table.shape.children, strict=False):
         hidden_children = list(compress(children, map(is_hidden, children)))
         unknown_members.append(len(hidden_children) + not_visible[parent])
         remainder.append(sum(map(count_of, hidden_children)))
@@ -642,7 +647,7 @@ def _hide_for_exact_leaks(
     columns). Solve the relations that still have two or more unknown members exactly,
     and hide one hideable cell per leak found."""
     count, known = table.count, knowledge.known
-    if not any(0 < n < k and not seen for n, seen in zip(count, known)):
+    if not any(0 < n < k and not seen for n, seen in zip(count, known, strict=False)):
         return set()  # a leak, of a cell or of a remainder, needs an unknown small cell
     open_relations = [r for r, n in enumerate(knowledge.unknown_members) if n >= 2]
     equations = [_equation(table.shape, r, known) for r in open_relations]

@@ -8,7 +8,9 @@ Measures come from the multi-choice item ``tilt_deltatt`` and usefulness from
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, delete, func, insert, literal_column, select, text
+from types import SimpleNamespace
+
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,14 +31,18 @@ def measures_taken(answers: dict) -> list[str]:
     return [code for code in answers.get(MEASURES_ITEM) or [] if code not in NOT_MEASURES]
 
 
-def increments(response: Response) -> tuple[dict, list[dict]]:
+def increments(response: Response | SimpleNamespace) -> tuple[dict, list[dict]]:
     """What one response adds to the tallies: the tally row's increments, and one
     measure-tally row per measure taken part in. Pure.
 
     "Tilt_nyttig" and "tilt_passet" ask about the last measure only, so they are counted
     once per response that took part in any measure (in the tally row), never per
     measure ticked, and not at all for a response that took part in none."""
-    row = {"responses": 1, **{f"rung_{r}": int(response.rung == r) for r in RUNGS}}
+    # A Response, or a stand-in with its attributes (the mixer's rows, demo respondents).
+    row: dict[str, float] = {
+        "responses": 1,
+        **{f"rung_{r}": int(response.rung == r) for r in RUNGS},
+    }
     for theme, column in THEME_INDEX_COLUMNS.items():
         value = getattr(response, column)
         row[f"{theme}_n"] = int(value is not None)
@@ -171,7 +177,7 @@ def rebuild(session) -> None:
             func.coalesce(func.sum(value * value), 0.0),
         ]
         names += [f"{theme}_n", f"{theme}_sum", f"{theme}_sumsq"]
-    measured = literal_column(_measured_sql(dialect))
+    measured: ColumnElement[bool] = literal_column(_measured_sql(dialect))
     columns.append(func.sum(case((measured, 1), else_=0)))
     names.append("measured")
     for item, name in ((USEFUL_ITEM, "useful"), (FIT_ITEM, "fit")):

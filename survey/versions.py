@@ -83,9 +83,9 @@ def available() -> dict[int, Questionnaire]:
 
 
 def _read_published(version: int) -> Questionnaire | None:
-    source = db.session.scalar(
+    source = db.session.scalars(
         select(PublishedQuestionnaire.source).where(PublishedQuestionnaire.version == version)
-    )
+    ).one()
     return _from_source(version, source)
 
 
@@ -327,7 +327,7 @@ def check(source: str) -> Questionnaire:
                 known=", ".join(THEME_INDEX_COLUMNS),
             )
         )
-    if problems:
+    if problems or questionnaire is None:  # None only with a problem found
         raise QuestionnaireError(problems)
     return questionnaire
 

@@ -61,7 +61,9 @@ def office_months(counts: Sequence[Sequence[int]]) -> Table:
     assert months in (1, 2, 4) and all(len(row) == months for row in counts)
     scopes = [f"o{office}" for office in range(len(counts))]
     leaves = {
-        f"{scope} m{month}": n for scope, row in zip(scopes, counts) for month, n in enumerate(row)
+        f"{scope} m{month}": n
+        for scope, row in zip(scopes, counts, strict=False)
+        for month, n in enumerate(row)
     }
     periods = {f"m{month}": [] for month in range(months)}  # period -> its parts
     if months >= 2:
@@ -101,7 +103,7 @@ def rank(vectors: list[list[Fraction]]) -> int:
         for r in range(len(rows)):
             if r != found and rows[r][column]:
                 factor = rows[r][column] / rows[found][column]
-                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[found])]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[found], strict=False)]
         found += 1
     return found
 

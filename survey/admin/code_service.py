@@ -111,7 +111,7 @@ def delete_unused(office: Office, batch: str) -> int:
             AccessCode.office_id == office.id, AccessCode.batch == batch, AccessCode.used.is_(False)
         )
     )
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]  # DML returns a CursorResult; typed as Result
 
 
 def csv_bytes(

@@ -36,21 +36,22 @@ def decide(
     its status is still one of ``allowed_from``: checked in the UPDATE itself, so two
     moderators deciding the same comment cannot both win. Writes the audit event; the
     caller commits. Returns whether the comment changed."""
-    values = {
+    choices: dict[str, dict[str, str | None]] = {
         "approve": {"status": "approved"},
         "redact": {"status": "approved", "body": body},
         "reject": {"status": "rejected", "body": ""},  # keep nothing never to be shown
-    }[action]
+    }
+    values = choices[action]
     if action == "redact" and not (body and body.strip()):
         raise ValueError("a redacted comment needs its text")
-    office = db.session.get(Office, comment.office_id)
+    office = db.session.get_one(Office, comment.office_id)  # a comment's office is there
     result = db.session.execute(
         update(Comment)
         .where(Comment.id == comment.id, Comment.status.in_(allowed_from))
         .values(**values)
         .execution_options(synchronize_session="fetch")
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult; typed as Result
         return False
     audit.record(f"comment.{action}", audit_details(comment, office), actor=actor)
     return True

@@ -15,7 +15,7 @@ from ..audit import record
 from ..extensions import db
 from ..models import Office
 from ..offices import office_or_fail
-from ..periods import parse_month, today_in_norway
+from ..periods import ReportingPeriod, parse_month, today_in_norway
 from . import posters
 from .office_forms import RESERVED_SLUGS, SLUG_RE, suggest_slug
 from .office_service import (
@@ -34,9 +34,12 @@ from .office_service import (
 SHELL = "shell"
 
 
-def _month(value: str | None, option: str) -> None:
-    if value is not None and parse_month(value) is None:
+def _month(value: str | None, option: str) -> ReportingPeriod | None:
+    """The month ``value`` names (None for no value), or a ClickException."""
+    month = parse_month(value) if value is not None else None
+    if value is not None and month is None:
         raise click.ClickException(f"{option} must be a month written YYYY-MM, e.g. 2026-09.")
+    return month
 
 
 def _link(office: Office, base_url: str | None) -> str:
@@ -94,9 +97,9 @@ def create(
     if db.session.scalar(select(Office.id).where(Office.slug == slug)) is not None:
         raise click.ClickException(f"There is already an office {slug!r}.")
     opens_from = opens_from or f"{today_in_norway():%Y-%m}"
-    _month(opens_from, "--from")
-    _month(opens_to, "--to")
-    if opens_to and parse_month(opens_to) < parse_month(opens_from):
+    first = _month(opens_from, "--from")
+    last = _month(opens_to, "--to")
+    if first and last and last < first:
         raise click.ClickException("--to must not be before --from.")
     opens_on, closes_on = period_from_months(opens_from, opens_to)
     create_office(
@@ -227,9 +230,9 @@ def periods() -> None:
 @with_appcontext
 def open_period(slug: str | None, every: bool, opens_from: str, opens_to: str | None) -> None:
     """Open from the first day of --from, through the last day of --to."""
-    _month(opens_from, "--from")
-    _month(opens_to, "--to")
-    if opens_to and parse_month(opens_to) < parse_month(opens_from):
+    first = _month(opens_from, "--from")
+    last = _month(opens_to, "--to")
+    if first and last and last < first:
         raise click.ClickException("--to must not be before --from.")
     offices = _targets(slug, every)
     opens_on, closes_on = period_from_months(opens_from, opens_to)

@@ -56,6 +56,8 @@ def close_now(office: Office, today: date) -> dict:
 def period_from_months(opens_from: str, opens_to: str | None) -> tuple[date, date | None]:
     """Dates from ``YYYY-MM`` months (already validated)."""
     first, last = parse_month(opens_from), parse_month(opens_to)
+    if first is None:
+        raise ValueError(f"not a month: {opens_from!r}")
     return first.start, last.last_day if last else None
 
 

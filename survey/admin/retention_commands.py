@@ -53,6 +53,8 @@ def sqlite(destination: Path) -> None:
         raise click.ClickException(
             "The database is not SQLite: back PostgreSQL up with pg_dump (docs/deploy.md)."
         )
+    if not url.database:
+        raise click.ClickException("The database is in memory: there is no file to copy.")
     try:
         retention.sqlite_backup(url.database, destination)
     except FileExistsError as error:

@@ -199,6 +199,7 @@ def user_reset(account_id: int):
         flash(_("Aktiver brukeren før du lager en lenke for nytt passord."))
         return redirect(url_for("admin.user_edit", account_id=account.id))
     token = start_reset(account)
+    assert account.reset_expires is not None  # start_reset has just set it
     audit.record(
         "user.reset",
         {

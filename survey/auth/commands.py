@@ -60,8 +60,11 @@ def create(username: str, role: str, offices: tuple[str, ...], password: str | N
     account = Account(
         username=username, role=role, offices=find_offices(offices) if role == "leder" else []
     )
-    generated = None if password else secrets.token_urlsafe(12)
-    account.set_password(password or generated)
+    if password:
+        generated = None
+    else:
+        password = generated = secrets.token_urlsafe(12)
+    account.set_password(password)
     db.session.add(account)
     db.session.flush()
     audit.record(
@@ -234,6 +237,7 @@ def reset(username: str, base_url: str | None) -> None:
     if not account.active:
         raise click.ClickException(f"{account.username} is inactive: activate it first.")
     token = start_reset(account)
+    assert account.reset_expires is not None  # start_reset has just set it
     audit.record(
         "user.reset",
         {

@@ -180,7 +180,9 @@ def verify_id_token(
     from joserfc.jws import JWSRegistry
 
     registry = JWSRegistry(algorithms=algorithms or ASYMMETRIC)
-    token = jwt.decode(id_token, KeySet.import_key_set(jwks), registry=registry)
+    # The provider's JWKS document as fetched; joserfc types it as a TypedDict.
+    key_set = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    token = jwt.decode(id_token, key_set, registry=registry)
     params = {"nonce": nonce, "client_id": client_id}
     if access_token:
         params["access_token"] = access_token

@@ -306,7 +306,8 @@ def stacked_rows(
     empty track."""
     rows = []
     for n, (label, text) in enumerate(zip(labels, texts, strict=False)):
-        bars, start = [], 0.0
+        bars: list[tuple[float, float, str]] = []
+        start = 0.0
         for band in sorted(shares):
             share = shares[band][n]
             if share is None:
@@ -326,7 +327,7 @@ def mark_rows(labels: list[str], series: list[list[tuple | None]]) -> list[dict]
             "label": label,
             "text": "",
             "tracks": [
-                {"bars": [], "marks": [(*values[n][:3], colour)] if values[n] else []}
+                {"bars": [], "marks": [(*mark[:3], colour)] if (mark := values[n]) else []}
                 for values, colour in zip(series, SERIES_COLOURS, strict=False)
             ],
         }

@@ -93,7 +93,7 @@ class Snapshot:
     # From a release: family -> the cells (scope, period) its audit decided to show; and
     # the release itself (its number, ``through`` and ``end``). None: worked out here.
     shown: dict[str, frozenset] | None = None
-    release: object = None
+    release: ReleaseInfo | None = None
     _sums: dict = field(default_factory=dict, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
@@ -148,7 +148,7 @@ class Snapshot:
 
     # --- visibility -------------------------------------------------------------
     def _counts(self, position: int | slice) -> dict:
-        counts = defaultdict(int)
+        counts: defaultdict[tuple, int] = defaultdict(int)
         for (office, month), row in self.months.items():
             value = sum(row[position]) if isinstance(position, slice) else row[position]
             counts[(office, month)] += int(value)
@@ -350,14 +350,17 @@ def _ladder(vector) -> Ladder:
     counts = {rung: int(vector[RUNG_AT[rung]]) for rung in RUNGS}
     n = sum(counts.values())
     bands = {band: sum(counts[r] for r in rungs) for band, rungs in BANDS.items()}
-    return Ladder(
-        n, counts, median_from_counts(counts), bands, bands[3] / n, wilson_interval(bands[3], n)
-    )
+    share = bands[3] / n
+    interval = wilson_interval(bands[3], n)
+    assert interval is not None  # n > 0, or the share would not divide
+    return Ladder(n, counts, median_from_counts(counts), bands, share, interval)
 
 
 def _theme(vector, at) -> ThemeFigure:
     n, total, total_sq = int(vector[at]), vector[at + 1], vector[at + 2]
-    return ThemeFigure(n, *mean_interval(n, total, total_sq))
+    interval = mean_interval(n, total, total_sq)
+    assert interval is not None  # a shown theme has answers: n > 0
+    return ThemeFigure(n, *interval)
 
 
 # --- loading and caching -------------------------------------------------------------
@@ -398,7 +401,7 @@ def snapshot(version: int, k: int | None = None, release=None) -> Snapshot:
     (``k`` is the release's own; the argument is kept for callers that pass it). The
     current release is first brought up to date (``releases.ensure_current``) unless
     ``release`` is given."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy, typed as Flask
     return _snapshot_of(app, version, k, release)
 
 
@@ -507,7 +510,7 @@ def _measures(snap: Snapshot, office_id: int, period: ReportingPeriod) -> list[M
     families = [
         f for f, cells in (snap.shown or {}).items() if f.startswith("measure:") and key in cells
     ]
-    if not families:
+    if not families or snap.release is None:  # shown only from a release
         return []
     m = ReleaseMeasure
     rows = db.session.execute(
@@ -531,14 +534,14 @@ def measure_summary(snap: Snapshot, office_id: int, period: ReportingPeriod) -> 
     that took part in a measure, each shown only where the release shows it."""
     key = (office_id, period)
     vector = snap.vector(office_id, period)
-    figures = []
+    figures: dict[str, tuple[float, int] | tuple[None, None]] = {}
     for family in ("useful", "fit"):
         answered = int(vector[SUMMARY_AT[f"{family}_answered"]])
         if key in snap.shown_cells(family) and answered:
-            figures += [vector[SUMMARY_AT[f"{family}_agreed"]] / answered, answered]
+            figures[family] = (vector[SUMMARY_AT[f"{family}_agreed"]] / answered, answered)
         else:
-            figures += [None, None]
-    return MeasureSummary(*figures)
+            figures[family] = (None, None)
+    return MeasureSummary(*figures["useful"], *figures["fit"])
 
 
 def warm_cache(app) -> list[int]:

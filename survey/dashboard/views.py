@@ -238,7 +238,12 @@ def office(slug: str):
 
     previous = across(period.previous())
     periods = set(snap.periods(period.kind))
-    if earlier is not None and questionnaire.comparable("rung", earlier.version):
+    # ``earlier`` is there only with a questionnaire naming it.
+    if (
+        earlier is not None
+        and questionnaire is not None
+        and questionnaire.comparable("rung", earlier.version)
+    ):
         periods |= set(earlier.periods(period.kind))  # the ladder's trend goes on
     trend = [period]
     while len(trend) < TREND_PERIODS and trend[-1].previous() in periods:
@@ -249,6 +254,7 @@ def office(slug: str):
         (c.period, code)
         for c in [previous, *trend_cells]
         if earlier is not None
+        and questionnaire is not None
         and snap.cell(office.id, c.period).responses is None
         and c.responses is not None
         for code in data.THEMES
@@ -403,7 +409,7 @@ def _office_figures(
     return figures, sketches
 
 
-def _measure_labels(version: int, lang: str) -> dict[str, str]:
+def _measure_labels(version: int, lang: str) -> dict[int | str, str]:
     from ..tally import MEASURES_ITEM
 
     known = available()

@@ -167,11 +167,11 @@ def seed_responses(
             with Session(bind=connection) as session:
                 for at in range(0, len(cells), TALLY_CELLS):
                     tally_rows, measure_rows = [], []
-                    for (office, month), drawn in zip(
+                    for (office, month), cell_members in zip(
                         cells[at : at + TALLY_CELLS], members[at : at + TALLY_CELLS], strict=True
                     ):
-                        if drawn:
-                            row, measures = summer.sum(drawn)
+                        if cell_members:
+                            row, measures = summer.sum(cell_members)
                             key = {
                                 "office_id": office.id,
                                 "period_start": month,
@@ -185,7 +185,8 @@ def seed_responses(
             if sqlite:
                 # Nothing half-written stays (a no-op after the commit), and SQLite will not
                 # change the pragmas back inside a transaction.
-                connection.connection.driver_connection.rollback()
+                # An open connection always has its driver's connection.
+                connection.connection.driver_connection.rollback()  # type: ignore[union-attr]
                 _sqlite_pragmas(connection, before)
     return time.perf_counter() - started
 
@@ -313,7 +314,7 @@ def demo_command(host: str, port: int, responses: int) -> None:
     run_simple(
         host,
         port,
-        current_app._get_current_object(),
+        current_app._get_current_object(),  # type: ignore[attr-defined]  # a proxy, typed as Flask
         threaded=True,
         request_handler=PrivateRequestHandler,
     )

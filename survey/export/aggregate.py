@@ -31,7 +31,7 @@ FLOAT_COLUMNS = tuple(
 
 def _row(label: str, cell: Cell) -> list:
     ladder = cell.ladder
-    row = [label, cell.period.code, cell.responses]
+    row: list[object] = [label, cell.period.code, cell.responses]
     if ladder:
         row += [
             ladder.n,

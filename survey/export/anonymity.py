@@ -59,8 +59,10 @@ import base64
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, cast
 
 from ..periods import ReportingPeriod
 
@@ -85,7 +87,7 @@ ALPHA_MIN_N = 30  # Cronbach's alpha is shown only on at least this many complet
 
 # An item answer's 4-bit code: 0 = empty, 1 = -1 (vet ikke), 2.. = 0..12, OTHER for
 # anything else; by hash (2.0 and True code as 2 and 1), as the worker looks them up.
-VALUE_CODES = {None: 0, **{v: v + 2 for v in range(-1, 13)}}
+VALUE_CODES: dict[int | None, int] = {None: 0, **{v: v + 2 for v in range(-1, 13)}}
 
 
 def value_code(value) -> int:
@@ -131,8 +133,10 @@ class Decisions:
 
     k: int
     end: date | None
-    labels: list[tuple[object, ReportingPeriod]] = field(default_factory=list)  # id -> label
-    cells: dict[tuple[int, date], int] = field(default_factory=dict)  # (office, month) -> id
+    # id -> label: (office id, or POOLED; period)
+    labels: list[tuple[Any, ReportingPeriod]] = field(default_factory=list)
+    # (office, month) -> id; (POOLED, month) while deciding
+    cells: dict[tuple[int | str, date], int] = field(default_factory=dict)
     # label << 16 | kept combination: a set while deciding; an array once read from disk
     # (8 bytes an entry, where a set of ints takes about 60).
     kept: set[int] | array = field(default_factory=set)
@@ -184,7 +188,7 @@ def _covered(period: ReportingPeriod, chosen: tuple[ReportingPeriod, ...]) -> bo
 
 
 def pool(
-    cell_counts: dict[tuple[int, date], int], k: int, hidden: set = frozenset()
+    cell_counts: dict[tuple[int, date], int], k: int, hidden: AbstractSet = frozenset()
 ) -> tuple[dict, int]:
     """Step 1: each office-month's published office (its id, or POOLED) and the rows left
     out (months under k). ``hidden`` office-months pool whatever their size."""
@@ -192,7 +196,8 @@ def pool(
     for (office, month), n in cell_counts.items():
         if n:
             by_month[month].append((n, office))
-    published, left_out = {}, 0
+    published: dict[tuple[int, date], int | str] = {}  # an office's id, or POOLED
+    left_out = 0
     for month, cells in by_month.items():
         if sum(n for n, _ in cells) < k:
             left_out += sum(n for n, _ in cells)
@@ -267,7 +272,7 @@ def decide(
     combinations: Iterable[tuple[int, date, int, int]],
     k: int,
     end: date | None,
-    hidden: set = frozenset(),
+    hidden: AbstractSet = frozenset(),
 ) -> Decisions:
     """The whole rule over one release: ``cell_counts`` are the released rows per
     (office, month); ``combinations`` the released rows per (office, month, QI code) as
@@ -275,7 +280,8 @@ def decide(
     decisions = Decisions(k=k, end=end)
     published, decisions.left_out = pool(cell_counts, k, hidden)
     pooled: dict[tuple[date, int], int] = defaultdict(int)
-    current, rows = None, defaultdict(int)
+    current = None
+    rows: defaultdict[tuple[date, int], int] = defaultdict(int)
     for office, month, code, n in combinations:
         label = published.get((office, month))
         if label is None:
@@ -329,7 +335,8 @@ def _decide_label(decisions: Decisions, office, rows: dict[tuple[date, int], int
         kept, level_of = results[period]
         counts = groups[period]
         base = label_id << LABEL_SHIFT
-        decisions.kept.update(base | cls for cls in kept)
+        # A set while deciding (see Decisions.kept).
+        cast(set[int], decisions.kept).update(base | cls for cls in kept)
         sizes = list(kept.values())
         rows_in = sum(counts.values())
         if min(sizes) < k:  # never: the steps above make sure (and a test holds them to it)

@@ -120,7 +120,7 @@ def _latest() -> Questionnaire:
     return versions[max(versions)]
 
 
-def _labelled(cols: list[Column]) -> list[tuple[str, list[tuple[int, str]]]]:
+def _labelled(cols: list[Column]) -> list[tuple[str, list[tuple[int | str, str]]]]:
     """Columns that become factors / categoricals: the ladder, the other choice items and
     the band; value labels in bokmål, by value, without the don't-know code."""
     return [

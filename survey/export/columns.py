@@ -22,12 +22,12 @@ class Column:
     name: str
     kind: str
     label: Text | None = None  # the question (or what the column is), nb/nn/en
-    values: tuple[tuple[int, Text], ...] = ()  # value labels, in display order
+    values: tuple[tuple[int | str, Text], ...] = ()  # value labels, in display order
     item: Item | None = None
-    option: str | None = None  # for a multi-choice option column
+    option: int | str | None = None  # for a multi-choice option column
     theme: str | None = None
     reverse: bool = False
-    rungs: dict[int, int] = field(default_factory=dict)  # ladder: value -> rung
+    rungs: dict[int | str, int | None] = field(default_factory=dict)  # ladder: value -> rung
     computation: str = ""  # how a score is computed (English, for the codebook)
 
 

@@ -320,7 +320,11 @@ def _sav(frame, path, variables_: list[Variable]) -> None:
         os.fspath(path),
         file_label="Stigen",
         column_labels={v.name: v.label for v in variables_},
-        variable_value_labels={v.name: dict(v.values) for v in variables_ if v.values},
+        variable_value_labels={
+            v.name: {value: label for value, label in v.values.items()}
+            for v in variables_
+            if v.values
+        },
         missing_ranges={v.name: list(v.missing) for v in variables_ if v.missing},
         variable_measure={v.name: v.measure for v in variables_},
         row_compress=True,  # bytecode: small integers take a byte, not eight

@@ -88,7 +88,7 @@ def omega(matrix: np.ndarray) -> float | None:
 def item_rest(matrix: np.ndarray) -> list[float | None]:
     """Each item's correlation with the sum of the other items."""
     totals = matrix.sum(axis=1)
-    result = []
+    result: list[float | None] = []
     for i in range(matrix.shape[1]):
         item, rest = matrix[:, i], totals - matrix[:, i]
         if item.std() == 0 or rest.std() == 0:

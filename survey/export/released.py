@@ -72,7 +72,7 @@ def released_combinations(connection, version: int, end: date) -> dict[int, int]
             f"SELECT office_id, period_start, language, '[' || {items} || ']' FROM response "
             "WHERE questionnaire_version = %s AND period_start < %s"
         )
-        params = (version, end)
+        params: tuple[int, date | str] = (version, end)
     else:
         paths = ", ".join(f"'$.{code}'" for code in QI_ITEMS)
         # ``+period_start``: a full scan, not a million lookups through the period index.
@@ -103,7 +103,7 @@ def released_combinations(connection, version: int, end: date) -> dict[int, int]
             counts.update(
                 (
                     office << 2 * MONTH_BITS
-                    | (months.get(start) if start in months else month_of(start)) << MONTH_BITS
+                    | (months[start] if start in months else month_of(start)) << MONTH_BITS
                     | LANGUAGE_CODES.get(language, OTHER) << 12
                     | (triples[items] if items in triples else triple_of(items))
                 )

@@ -34,9 +34,10 @@ import select
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import IO, cast
 
 import orjson
 
@@ -230,8 +231,10 @@ def worker_count(connection, rows: int) -> int:
     core, or a database workers cannot reach (SQLite in memory)."""
     if rows < PARALLEL_MIN_ROWS or not _reachable(connection):
         return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(MAX_WORKERS, cores) if (cores or 1) > 1 else 0
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    ) or 1
+    return min(MAX_WORKERS, cores) if cores > 1 else 0
 
 
 def _reachable(connection) -> bool:
@@ -281,7 +284,7 @@ def response_file(
     fmt: CsvFormat,
     rng: random.Random | None = None,
     workers: int | None = None,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """The whole response CSV as UTF-8 chunks: the header at once (so a download starts
     straight away), then the shuffled, numbered rows of the released data the selection
     holds (none before the first release). ``workers``: worker processes to render with
@@ -345,7 +348,7 @@ def _in_process(
     tally: Tally,
     rng: random.Random,
     decisions: Decisions,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     renderer = Renderer(plan)
     spill = Spill(folder, 0, rng)
     try:
@@ -374,7 +377,7 @@ def _in_workers(  # noqa: C901
     tally: Tally,
     rng: random.Random,
     decisions: Decisions,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """Phase 1 in ``count`` workers (each renders a share of the rows into its own
     buckets), then phase 2 (each numbers every ``count``-th bucket of the random order
     into a file), while this process streams the numbered files in order."""
@@ -401,6 +404,7 @@ def _in_workers(  # noqa: C901
                 close_fds=True,
             )
             workers.append(worker)
+            assert worker.stdin is not None  # stdin=PIPE
             if postgres and hasattr(fcntl, "F_SETPIPE_SZ"):
                 # Room for a few blocks, so a busy worker does not hold up the reading; where
                 # the system's limit is lower, the default will do.
@@ -429,12 +433,15 @@ def _in_workers(  # noqa: C901
                 for position, (bucket, first) in enumerate(order)
                 if position % count == n
             ]
+            assert worker.stdin is not None  # stdin=PIPE
             worker.stdin.write((json.dumps({"parts": count, "buckets": share}) + "\n").encode())
             worker.stdin.close()
         for position in range(len(order)):
             done = _reply(workers[position % count], errors)
             if int(done) != position:
-                raise RuntimeError(f"export worker numbered bucket {done.strip()}, not {position}")
+                raise RuntimeError(
+                    f"export worker numbered bucket {done.strip()!r}, not {position}"
+                )
             path = os.path.join(folder, f"out-{position}")
             with open(path, "rb") as numbered:
                 data = numbered.read()
@@ -457,6 +464,7 @@ def _in_workers(  # noqa: C901
 
 
 def _reply(worker: subprocess.Popen, errors) -> bytes:
+    assert worker.stdout is not None  # stdout=PIPE
     line = worker.stdout.readline()
     if not line:
         worker.wait()
@@ -483,7 +491,7 @@ def _feed_copy(connection, sql: str, params: dict, workers: list[subprocess.Pope
     """Read the selection as COPY text (the server formats the rows) and hand it to the
     workers in blocks of whole lines, each block to a worker ready to take it."""
     raw = connection.connection.driver_connection
-    pipes = [worker.stdin for worker in workers]
+    pipes = [cast(IO[bytes], worker.stdin) for worker in workers]  # stdin=PIPE
     with raw.cursor() as cursor:
         # Floats as their shortest exact text (the default since PostgreSQL 12, made sure).
         cursor.execute("SET LOCAL extra_float_digits = 1")

@@ -122,9 +122,10 @@ def comment_rows(
         statement = statement.where(
             Comment.release_id.is_not(None), Comment.release_id <= release_id
         )
-    found = db.session.execute(statement).all()
+    found = list(db.session.execute(statement).all())
     random.SystemRandom().shuffle(found)
-    body, pooled = [], 0
+    body: list[tuple] = []
+    pooled = 0
     for period_start, version, language, office_id, item_code, text in found:
         label_id = decisions.cells.get((office_id, period_start.replace(day=1)))
         if label_id is None or label_id not in chosen:

@@ -29,14 +29,14 @@ import struct
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, pairwise
 from operator import methodcaller
 
 try:
     from orjson import loads
 except ImportError:  # a worker, started without ``site``: ``work`` imports it by the job
-    loads = None
+    loads = None  # type: ignore[assignment]  # set by work() from the job's orjson path
 
 BUCKET_BITS = 8
 BUCKETS = 1 << BUCKET_BITS  # a power of two, so random bits pick a file directly
@@ -54,7 +54,7 @@ MEMO_LIMIT = 100_000  # distinct values remembered per score column
 LANGUAGE_CELLS = {"nb": '"nb"', "nn": '"nn"', "en": '"en"', "": "", None: ""}
 
 # Every value an item cell can hold, as text: answers are small integers (-1 = vet ikke).
-SMALL = {None: "", **{n: str(n) for n in range(-1, 100)}, True: "1", False: "0"}
+SMALL: dict[object, str] = {None: "", **{n: str(n) for n in range(-1, 100)}, True: "1", False: "0"}
 
 
 def items_renderer(segments: list, separator: str):
@@ -65,14 +65,16 @@ def items_renderer(segments: list, separator: str):
     combinations of options occur."""
     small = SMALL.__getitem__
     join = separator.join
-    codes, multis = [], []
+    code_list: list[str] = []
+    multi_list: list[tuple[int, str, Callable]] = []
     for segment in segments:
         if segment[0] == "singles":
-            codes += segment[1]
+            code_list += segment[1]
         else:  # a slot, filled in after the singles (no answer has a key with a NUL)
-            multis.append((len(codes), segment[1], _multi_renderer(tuple(segment[2]), separator)))
-            codes.append("\0" + segment[1])
-    codes, multis = tuple(codes), tuple(multis)
+            multi = _multi_renderer(tuple(segment[2]), separator)
+            multi_list.append((len(code_list), segment[1], multi))
+            code_list.append("\0" + segment[1])
+    codes, multis = tuple(code_list), tuple(multi_list)
 
     def text_of(answers) -> str:
         get = (loads(answers) if isinstance(answers, (str, bytes)) else answers).get
@@ -160,7 +162,7 @@ OTHER = 15
 # An item answer's 4-bit code: 0 = empty, 1 = -1 (vet ikke), 2.. = 0..12, OTHER for
 # anything else. By hash, so 2.0 and True code as 2 and 1 do (both sides read the answers
 # with orjson and look them up here, so they agree on every value).
-VALUE_CODES = {None: 0, **{value: value + 2 for value in range(-1, 13)}}
+VALUE_CODES: dict[object, int] = {None: 0, **{value: value + 2 for value in range(-1, 13)}}
 
 
 def value_code(value) -> int:

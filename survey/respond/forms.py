@@ -235,7 +235,7 @@ def posted_data(questionnaire: Questionnaire, formdata) -> dict | None:
         raw = formdata.getlist(item.code)
         if item.type == "text":
             value = raw[0] if raw else None
-            if not blank(raw) and len(value) > item.max_length:
+            if value is not None and not blank(raw) and len(value) > item.max_length:
                 return None
         elif item.type == "multi":
             value = raw
@@ -255,7 +255,8 @@ def stored_answers(questionnaire: Questionnaire, data: dict) -> tuple[dict, dict
     what was not answered and what was not asked (an item whose ``show_if`` does not hold
     on the answers before it: an answer given before the respondent changed that earlier
     answer is dropped). Pure."""
-    answers, texts = {}, {}
+    answers: dict[str, object] = {}
+    texts: dict[str, str] = {}
     for item in questionnaire.items:
         if not questionnaire.asked(item.code, answers):
             continue

@@ -172,8 +172,7 @@ def save_at_open_office(slug: str, row: dict, today: date) -> bool | None:
                 "today": today,
                 "yesterday": today - ANSWER_GRACE,
             },
-        )
-        stored = stored.first()
+        ).first()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

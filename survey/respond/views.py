@@ -428,7 +428,7 @@ def _kept_admission(office: Office) -> tuple[str, str] | None:
     nonce: a reload of the page after a code was accepted must not ask for a new code."""
     token = session.get(ADMISSION_KEY)
     found = access_codes.read_admission(current_app.config["SECRET_KEY"], token)
-    if found and found.office_id == office.id and NONCE_RE.match(found.nonce):
+    if token is not None and found and found.office_id == office.id and NONCE_RE.match(found.nonce):
         return token, found.nonce
     return None
 
@@ -497,7 +497,7 @@ def redeem(office: Office, digest: str) -> str:
         update(table)
         .where(table.c.code_hash == digest, table.c.office_id == office.id, table.c.used.is_(False))
         .values(used=True)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult; typed as Result
     if flipped == 1:
         # Rewrite every code row of the office in this transaction, so that on PostgreSQL
         # they all carry its transaction id (xmin): the table cannot tell which code was
@@ -560,13 +560,13 @@ def code_post(slug: str):
         return _first_page(office, *kept)
     g.code_refused = True
     if outcome == "used":
-        error = _("Denne koden er allerede brukt. Hver kode virker bare én gang.")
+        refusal = _("Denne koden er allerede brukt. Hver kode virker bare én gang.")
     else:
-        error = _(
+        refusal = _(
             "Vi finner ikke denne koden for %(office)s. Sjekk at du har skrevet den slik den står.",
             office=office.name,
         )
-    return code_page(office, typed, error=error)
+    return code_page(office, typed, error=refusal)
 
 
 def code_page_after_limit(slug: str):
