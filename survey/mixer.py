@@ -87,7 +87,6 @@ from sqlalchemy.orm import Session
 from . import tally, versions
 from .extensions import db
 from .models import (
-    THEME_INDEX_COLUMNS,
     Comment,
     Inbox,
     MixBatch,
@@ -529,10 +528,7 @@ def _responses(
                     "scoring_version": SCORING_VERSION,
                     "rung": scores.rung,
                     "band": scores.band,
-                    **{
-                        column: scores.theme_indices.get(theme)
-                        for theme, column in THEME_INDEX_COLUMNS.items()
-                    },
+                    "theme_indices": scores.stored_indices,
                 },
             )
         )
@@ -580,24 +576,29 @@ def _fresh_uuid(session: Session):
 def _add_to_tallies(session: Session, new: list[dict]) -> None:
     """The new responses' increments, summed per tally row first (one upsert per key)."""
     rows: dict[tuple, dict] = {}
-    measures: dict[tuple, dict] = {}
+    keyed: tuple[dict[tuple, dict], ...] = ({}, {})  # measure rows, theme rows
+    names = ("measure", "theme")
     for response in new:
         key = tuple(response[name] for name in tally.KEY)
-        row, measure_rows = tally.increments(SimpleNamespace(**response))
+        row, *groups = tally.increments(SimpleNamespace(**response))
         total = rows.setdefault(key, dict.fromkeys(row, 0))
         for name, value in row.items():
             total[name] += value
-        for measure in measure_rows:
-            parts = measures.setdefault(
-                (*key, measure["measure"]), {name: 0 for name in measure if name != "measure"}
-            )
-            for name, value in measure.items():
-                if name != "measure":
-                    parts[name] += value
+        for sums, name, entries in zip(keyed, names, groups, strict=True):
+            for entry in entries:
+                parts = sums.setdefault(
+                    (*key, entry[name]), {part: 0 for part in entry if part != name}
+                )
+                for part, value in entry.items():
+                    if part != name:
+                        parts[part] += value
     tally.add_rows(
         session,
         [dict(zip(tally.KEY, key)) | row for key, row in rows.items()],
-        [dict(zip((*tally.KEY, "measure"), key)) | parts for key, parts in measures.items()],
+        *(
+            [dict(zip((*tally.KEY, name), key)) | parts for key, parts in sums.items()]
+            for sums, name in zip(keyed, names, strict=True)
+        ),
     )
 
 
@@ -728,6 +729,7 @@ def vacuum() -> None:
             "submission_receipt",
             "tally",
             "measure_tally",
+            "theme_tally",
         ):
             connection.execute(text(f"VACUUM {name}"))
 

@@ -395,6 +395,8 @@ def parse(data: dict) -> Questionnaire:
 
     themes = {}
     for code, raw in (data.get("themes") or {}).items():
+        if not CODE_RE.match(code):
+            problems.append(f"theme {code}: code must be lower snake_case ascii")
         themes[code] = Theme(
             code=code,
             label=_text(raw.get("label"), f"theme {code}", problems),

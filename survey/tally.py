@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, delete, func, insert, literal_column, select,
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .models import RUNGS, THEME_INDEX_COLUMNS, MeasureTally, Response, tally_table
+from .models import RUNGS, THEME_PARTS, MeasureTally, Response, ThemeTally, tally_table
 from .questionnaire import DONT_KNOW
 
 MEASURES_ITEM = "tilt_deltatt"
@@ -29,19 +29,20 @@ def measures_taken(answers: dict) -> list[str]:
     return [code for code in answers.get(MEASURES_ITEM) or [] if code not in NOT_MEASURES]
 
 
-def increments(response: Response) -> tuple[dict, list[dict]]:
-    """What one response adds to the tallies: the tally row's increments, and one
-    measure-tally row per measure taken part in. Pure.
+def increments(response: Response) -> tuple[dict, list[dict], list[dict]]:
+    """What one response adds to the tallies: the tally row's increments, one
+    measure-tally row per measure taken part in, and one theme-tally row per theme it has
+    an index of. Pure.
 
     "Tilt_nyttig" and "tilt_passet" ask about the last measure only, so they are counted
     once per response that took part in any measure (in the tally row), never per
     measure ticked, and not at all for a response that took part in none."""
     row = {"responses": 1, **{f"rung_{r}": int(response.rung == r) for r in RUNGS}}
-    for theme, column in THEME_INDEX_COLUMNS.items():
-        value = getattr(response, column)
-        row[f"{theme}_n"] = int(value is not None)
-        row[f"{theme}_sum"] = value or 0.0
-        row[f"{theme}_sumsq"] = (value or 0.0) ** 2
+    themes = [
+        {"theme": theme, "n": 1, "sum": value, "sumsq": value**2}
+        for theme, value in (response.theme_indices or {}).items()
+        if value is not None
+    ]
     taken = measures_taken(response.answers)
     row["measured"] = int(bool(taken))
     for item, name in ((USEFUL_ITEM, "useful"), (FIT_ITEM, "fit")):
@@ -50,7 +51,7 @@ def increments(response: Response) -> tuple[dict, list[dict]]:
         row[f"{name}_answered"] = int(answered)
         row[f"{name}_agreed"] = int(answered and value in AGREE)
     measures = [{"measure": code, "participants": 1} for code in taken]
-    return row, measures
+    return row, measures, themes
 
 
 _UPSERTS: dict[tuple, object] = {}  # (dialect, table, key, value columns) -> statement
@@ -79,14 +80,22 @@ def _upsert_many(session, table, key_columns, rows: list[dict]) -> None:
 def add(session, response: Response) -> None:
     """Add one response to the tallies, in the caller's transaction."""
     key = {name: getattr(response, name) for name in KEY}
-    row, measures = increments(response)
-    add_rows(session, [key | row], [key | measure for measure in measures])
+    row, measures, themes = increments(response)
+    add_rows(
+        session,
+        [key | row],
+        [key | measure for measure in measures],
+        [key | theme for theme in themes],
+    )
 
 
-def add_rows(session, tally_rows: list[dict], measure_rows: list[dict]) -> None:
-    """Add ready-made increments (keyed rows) to both tallies."""
+def add_rows(
+    session, tally_rows: list[dict], measure_rows: list[dict], theme_rows: list[dict] = ()
+) -> None:
+    """Add ready-made increments (keyed rows) to the three tallies."""
     _upsert_many(session, tally_table, KEY, tally_rows)
     _upsert_many(session, MeasureTally.__table__, (*KEY, "measure"), measure_rows)
+    _upsert_many(session, ThemeTally.__table__, (*KEY, "theme"), list(theme_rows))
 
 
 class Summer:
@@ -95,54 +104,62 @@ class Summer:
     choice of them is then a C-level column sum. Pure; the result is what ``add`` would
     have written for those responses one by one."""
 
-    PARTS = ("participants",)
+    # The keyed rows ``increments`` gives after the tally row: their key, and their parts
+    # (the first part is a count: a keyed row whose count sums to 0 is left out).
+    GROUPS = (("measure", ("participants",)), ("theme", THEME_PARTS))
 
     def __init__(self):
         self.names: list[str] = []
         self.rows: list[tuple] = []  # per distinct response: its tally values, in ``names``
-        self.measure_parts: list[tuple] = []  # and its (measure, *PARTS) tuples
+        self.keyed: list[tuple] = []  # and per group its (code, *parts) tuples
         self.vectors: list[tuple] = []
+        self.columns: list[tuple[int, str, int]] = []  # (group, code, place in a vector)
 
-    def add(self, increments: tuple[dict, list[dict]]) -> int:
+    def add(self, increments: tuple) -> int:
         """Take one distinct response's increments (as ``increments`` gives them); return
         its index."""
-        row, measures = increments
+        row, *groups = increments
         if not self.names:
             self.names = list(row)
         self.rows.append(tuple(row[name] for name in self.names))
-        self.measure_parts.append(
-            tuple((m["measure"], *(m[p] for p in self.PARTS)) for m in measures)
+        self.keyed.append(
+            tuple(
+                tuple((entry[key], *(entry[p] for p in parts)) for entry in entries)
+                for (key, parts), entries in zip(self.GROUPS, groups, strict=True)
+            )
         )
         self.vectors = []
         return len(self.rows) - 1
 
     def _vectors(self) -> list[tuple]:
         if not self.vectors:
-            self.measures = sorted({m[0] for parts in self.measure_parts for m in parts})
-            width = len(self.PARTS)
-            where = {code: len(self.names) + width * n for n, code in enumerate(self.measures)}
-            for row, parts in zip(self.rows, self.measure_parts, strict=True):
-                vector = [*row, *[0] * (width * len(self.measures))]
-                for code, *values in parts:
-                    for n, value in enumerate(values):
-                        vector[where[code] + n] += value
+            self.columns, width = [], len(self.names)
+            for group, (_, parts) in enumerate(self.GROUPS):
+                for code in sorted({entry[0] for keyed in self.keyed for entry in keyed[group]}):
+                    self.columns.append((group, code, width))
+                    width += len(parts)
+            where = {(group, code): at for group, code, at in self.columns}
+            for row, keyed in zip(self.rows, self.keyed, strict=True):
+                vector = [*row, *[0] * (width - len(self.names))]
+                for group, entries in enumerate(keyed):
+                    for code, *values in entries:
+                        for n, value in enumerate(values):
+                            vector[where[(group, code)] + n] += value
                 self.vectors.append(tuple(vector))
         return self.vectors
 
-    def sum(self, chosen) -> tuple[dict, list[dict]]:
-        """The tally row's values and the measure rows (without their key) for the
-        responses ``chosen``: indices of added ones, repeated as they occur."""
+    def sum(self, chosen) -> tuple[dict, list[dict], list[dict]]:
+        """The tally row's values, the measure rows and the theme rows (without their
+        key) for the responses ``chosen``: indices of added ones, repeated as they occur."""
         vectors = self._vectors()
         sums = [sum(column) for column in zip(*map(vectors.__getitem__, chosen))]
         row = dict(zip(self.names, sums))
-        measures = []
-        for n, code in enumerate(self.measures):
-            at = len(self.names) + len(self.PARTS) * n
+        groups: list[list[dict]] = [[] for _ in self.GROUPS]
+        for group, code, at in self.columns:
+            key, parts = self.GROUPS[group]
             if sums[at]:
-                measures.append(
-                    {"measure": code, **dict(zip(self.PARTS, sums[at : at + len(self.PARTS)]))}
-                )
-        return row, measures
+                groups[group].append({key: code, **dict(zip(parts, sums[at : at + len(parts)]))})
+        return row, *groups
 
 
 def rebuild(session) -> None:
@@ -150,6 +167,7 @@ def rebuild(session) -> None:
     figures ``increments`` gives, as one GROUP BY each."""
     session.execute(delete(tally_table))
     session.execute(delete(MeasureTally.__table__))
+    session.execute(delete(ThemeTally.__table__))
     dialect = session.get_bind().dialect.name
     r = Response.__table__.c
     columns = [
@@ -160,14 +178,6 @@ def rebuild(session) -> None:
         *(func.sum(case((r.rung == rung, 1), else_=0)) for rung in RUNGS),
     ]
     names = [*KEY, "responses", *(f"rung_{rung}" for rung in RUNGS)]
-    for theme, column in THEME_INDEX_COLUMNS.items():
-        value = r[column]
-        columns += [
-            func.count(value),
-            func.coalesce(func.sum(value), 0.0),
-            func.coalesce(func.sum(value * value), 0.0),
-        ]
-        names += [f"{theme}_n", f"{theme}_sum", f"{theme}_sumsq"]
     measured = literal_column(_measured_sql(dialect))
     columns.append(func.sum(case((measured, 1), else_=0)))
     names.append("measured")
@@ -181,6 +191,7 @@ def rebuild(session) -> None:
     grouped = select(*columns).group_by(r.office_id, r.period_start, r.questionnaire_version)
     session.execute(insert(tally_table).from_select(names, grouped))
     session.execute(text(_measure_rebuild_sql(dialect)))
+    session.execute(text(_theme_rebuild_sql(dialect)))
 
 
 def _item_sql(dialect: str, item: str) -> str:
@@ -224,6 +235,24 @@ def _measure_rebuild_sql(dialect: str) -> str:
         WHERE {measure} NOT IN ({_not_measures_sql()})
         GROUP BY response.office_id, response.period_start, response.questionnaire_version,
                  {measure}
+    """
+
+
+def _theme_rebuild_sql(dialect: str) -> str:
+    """One INSERT … SELECT over every response's theme indices (a JSON object)."""
+    if dialect == "postgresql":
+        source, value = "json_each_text(response.theme_indices) AS t(key, value)", "t.value::float"
+    else:
+        source, value = "json_each(response.theme_indices) AS t", "t.value"
+    return f"""
+        INSERT INTO theme_tally (office_id, period_start, questionnaire_version, theme,
+                                 n, sum, sumsq)
+        SELECT response.office_id, response.period_start, response.questionnaire_version,
+               t.key, count(*), sum({value}), sum({value} * {value})
+        FROM response, {source}
+        WHERE t.value IS NOT NULL
+        GROUP BY response.office_id, response.period_start, response.questionnaire_version,
+                 t.key
     """
 
 
