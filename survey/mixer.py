@@ -533,7 +533,7 @@ def _responses(
             )
         )
     _renumber(session, table, office_id, period_start, new)
-    _add_to_tallies(session, new)
+    _add_to_tallies(session, new, known)
 
 
 def _renumber(session: Session, table, office_id: int, period_start: date, new: list[dict]) -> None:
@@ -573,14 +573,16 @@ def _fresh_uuid(session: Session):
     )
 
 
-def _add_to_tallies(session: Session, new: list[dict]) -> None:
-    """The new responses' increments, summed per tally row first (one upsert per key)."""
+def _add_to_tallies(session: Session, new: list[dict], known: dict) -> None:
+    """The new responses' increments (each by its version's ``[scoring]``, from the
+    questionnaires ``known``), summed per tally row first (one upsert per key)."""
     rows: dict[tuple, dict] = {}
     keyed: tuple[dict[tuple, dict], ...] = ({}, {})  # measure rows, theme rows
     names = ("measure", "theme")
     for response in new:
         key = tuple(response[name] for name in tally.KEY)
-        row, *groups = tally.increments(SimpleNamespace(**response))
+        scoring = known[response["questionnaire_version"]].scoring
+        row, *groups = tally.increments(SimpleNamespace(**response), scoring)
         total = rows.setdefault(key, dict.fromkeys(row, 0))
         for name, value in row.items():
             total[name] += value

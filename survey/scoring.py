@@ -51,7 +51,7 @@ def band_of(rung: int | None) -> int | None:
 
 def rung_of(questionnaire: Questionnaire, answers: dict) -> int | None:
     """The rung of the ladder option picked, or None if skipped or 'vet ikke'."""
-    item = next(i for i in questionnaire.items if i.type == "ladder")
+    item = questionnaire.ladder
     value = answers.get(item.code)
     if value is None or value == DONT_KNOW:
         return None

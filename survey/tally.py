@@ -2,8 +2,8 @@
 that is written in the submission's own transaction, and how the tallies are rebuilt
 from the responses (after a bulk load, or to repair).
 
-Measures come from the multi-choice item ``tilt_deltatt`` and usefulness from
-``tilt_nyttig``; item codes are stable across questionnaire versions by design.
+Which items the measures, "var nyttig" and "passet" come from, and which answers agree,
+each questionnaire version says in its ``[scoring]`` table (``questionnaire.Scoring``).
 """
 
 from __future__ import annotations
@@ -13,23 +13,23 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .models import RUNGS, THEME_PARTS, MeasureTally, Response, ThemeTally, tally_table
-from .questionnaire import DONT_KNOW
+from .questionnaire import DONT_KNOW, Scoring
 
-MEASURES_ITEM = "tilt_deltatt"
-USEFUL_ITEM = "tilt_nyttig"
-FIT_ITEM = "tilt_passet"
-# Options of ``tilt_deltatt`` that say no measure was taken part in: never a measure row.
-NOT_MEASURES = ("ingen", "vet_ikke")
-AGREE = (4, 5)  # "litt enig" and "helt enig" on the agreement scale
+# What a version without a ``[scoring]`` table declares (every shipped version's items).
+DEFAULT_SCORING = Scoring()
 KEY = ("office_id", "period_start", "questionnaire_version")
 
 
-def measures_taken(answers: dict) -> list[str]:
-    """The measures a response says it took part in ("ingen" and "vet ikke" are not)."""
-    return [code for code in answers.get(MEASURES_ITEM) or [] if code not in NOT_MEASURES]
+def measures_taken(answers: dict, scoring: Scoring = DEFAULT_SCORING) -> list[str]:
+    """The measures a response says it took part in (options such as "ingen" and "vet
+    ikke", ``scoring.not_measures``, are not)."""
+    taken = answers.get(scoring.measures_item) or []
+    return [code for code in taken if code not in scoring.not_measures]
 
 
-def increments(response: Response) -> tuple[dict, list[dict], list[dict]]:
+def increments(
+    response: Response, scoring: Scoring = DEFAULT_SCORING
+) -> tuple[dict, list[dict], list[dict]]:
     """What one response adds to the tallies: the tally row's increments, one
     measure-tally row per measure taken part in, and one theme-tally row per theme it has
     an index of. Pure.
@@ -43,13 +43,13 @@ def increments(response: Response) -> tuple[dict, list[dict], list[dict]]:
         for theme, value in (response.theme_indices or {}).items()
         if value is not None
     ]
-    taken = measures_taken(response.answers)
+    taken = measures_taken(response.answers, scoring)
     row["measured"] = int(bool(taken))
-    for item, name in ((USEFUL_ITEM, "useful"), (FIT_ITEM, "fit")):
+    for item, name in ((scoring.useful_item, "useful"), (scoring.fit_item, "fit")):
         value = response.answers.get(item)
         answered = bool(taken) and value is not None and value != DONT_KNOW
         row[f"{name}_answered"] = int(answered)
-        row[f"{name}_agreed"] = int(answered and value in AGREE)
+        row[f"{name}_agreed"] = int(answered and value in scoring.agree)
     measures = [{"measure": code, "participants": 1} for code in taken]
     return row, measures, themes
 
@@ -77,10 +77,11 @@ def _upsert_many(session, table, key_columns, rows: list[dict]) -> None:
     session.execute(statement, rows)
 
 
-def add(session, response: Response) -> None:
-    """Add one response to the tallies, in the caller's transaction."""
+def add(session, response: Response, scoring: Scoring = DEFAULT_SCORING) -> None:
+    """Add one response to the tallies, in the caller's transaction (``scoring``: its
+    questionnaire version's)."""
     key = {name: getattr(response, name) for name in KEY}
-    row, measures, themes = increments(response)
+    row, measures, themes = increments(response, scoring)
     add_rows(
         session,
         [key | row],
@@ -162,35 +163,48 @@ class Summer:
         return row, *groups
 
 
-def rebuild(session) -> None:
-    """Recompute both tallies from the responses, in the caller's transaction: the same
-    figures ``increments`` gives, as one GROUP BY each."""
+def rebuild(session, scorings: dict[int, Scoring] | None = None) -> None:
+    """Recompute the tallies from the responses, in the caller's transaction: the same
+    figures ``increments`` gives, as a GROUP BY per questionnaire version (each read with
+    its own ``[scoring]``; ``scorings`` by version, by default every available version's)
+    and one over every theme index."""
+    if scorings is None:
+        from . import versions
+
+        scorings = {number: q.scoring for number, q in versions.available().items()}
     session.execute(delete(tally_table))
     session.execute(delete(MeasureTally.__table__))
     session.execute(delete(ThemeTally.__table__))
     dialect = session.get_bind().dialect.name
     r = Response.__table__.c
-    columns = [
-        r.office_id,
-        r.period_start,
-        r.questionnaire_version,
-        func.count(),
-        *(func.sum(case((r.rung == rung, 1), else_=0)) for rung in RUNGS),
-    ]
-    names = [*KEY, "responses", *(f"rung_{rung}" for rung in RUNGS)]
-    measured = literal_column(_measured_sql(dialect))
-    columns.append(func.sum(case((measured, 1), else_=0)))
-    names.append("measured")
-    for item, name in ((USEFUL_ITEM, "useful"), (FIT_ITEM, "fit")):
-        value = literal_column(_item_sql(dialect, item))
-        columns += [
-            func.sum(case((and_(measured, value.between(1, 5)), 1), else_=0)),
-            func.sum(case((and_(measured, value.in_(AGREE)), 1), else_=0)),
+    stored = session.scalars(select(r.questionnaire_version).distinct()).all()
+    for version in sorted(stored):
+        scoring = scorings.get(version, DEFAULT_SCORING)
+        columns = [
+            r.office_id,
+            r.period_start,
+            r.questionnaire_version,
+            func.count(),
+            *(func.sum(case((r.rung == rung, 1), else_=0)) for rung in RUNGS),
         ]
-        names += [f"{name}_answered", f"{name}_agreed"]
-    grouped = select(*columns).group_by(r.office_id, r.period_start, r.questionnaire_version)
-    session.execute(insert(tally_table).from_select(names, grouped))
-    session.execute(text(_measure_rebuild_sql(dialect)))
+        names = [*KEY, "responses", *(f"rung_{rung}" for rung in RUNGS)]
+        measured = literal_column(_measured_sql(dialect, scoring))
+        columns.append(func.sum(case((measured, 1), else_=0)))
+        names.append("measured")
+        for item, name in ((scoring.useful_item, "useful"), (scoring.fit_item, "fit")):
+            value = literal_column(_item_sql(dialect, item))
+            columns += [
+                func.sum(case((and_(measured, value.between(1, 5)), 1), else_=0)),
+                func.sum(case((and_(measured, value.in_(scoring.agree)), 1), else_=0)),
+            ]
+            names += [f"{name}_answered", f"{name}_agreed"]
+        grouped = (
+            select(*columns)
+            .where(r.questionnaire_version == version)
+            .group_by(r.office_id, r.period_start, r.questionnaire_version)
+        )
+        session.execute(insert(tally_table).from_select(names, grouped))
+        session.execute(text(_measure_rebuild_sql(dialect, scoring)), {"version": version})
     session.execute(text(_theme_rebuild_sql(dialect)))
 
 
@@ -201,38 +215,45 @@ def _item_sql(dialect: str, item: str) -> str:
     return f"json_extract(response.answers, '$.{item}')"
 
 
-def _measures_source(dialect: str) -> tuple[str, str]:
-    """The rows of a response's measures array, and the name of one element's text."""
+def _measures_source(dialect: str, scoring: Scoring) -> tuple[str, str]:
+    """The rows of a response's measures array, and the name of one element's text.
+    Item and option codes are lower snake_case ascii (``questionnaire.CODE_RE``)."""
+    item = scoring.measures_item
     if dialect == "postgresql":
         return (
-            f"json_array_elements_text(coalesce(response.answers -> '{MEASURES_ITEM}', "
+            f"json_array_elements_text(coalesce(response.answers -> '{item}', "
             "'[]'::json)) AS m(measure)",
             "m.measure",
         )
-    return f"json_each(response.answers, '$.{MEASURES_ITEM}') AS m", "m.value"
+    return f"json_each(response.answers, '$.{item}') AS m", "m.value"
 
 
-def _not_measures_sql() -> str:
-    return ", ".join(f"'{code}'" for code in NOT_MEASURES)
+def _is_measure_sql(element: str, scoring: Scoring) -> str:
+    """Whether an element of the measures array is a measure (not "ingen" and the like)."""
+    if not scoring.not_measures:
+        return "1 = 1"
+    return f"{element} NOT IN ({', '.join(repr(code) for code in scoring.not_measures)})"
 
 
-def _measured_sql(dialect: str) -> str:
+def _measured_sql(dialect: str, scoring: Scoring) -> str:
     """Whether a response took part in any measure (a boolean SQL expression)."""
-    source, element = _measures_source(dialect)
-    return f"(EXISTS (SELECT 1 FROM {source} WHERE {element} NOT IN ({_not_measures_sql()})))"
+    source, element = _measures_source(dialect, scoring)
+    return f"(EXISTS (SELECT 1 FROM {source} WHERE {_is_measure_sql(element, scoring)}))"
 
 
-def _measure_rebuild_sql(dialect: str) -> str:
-    """One INSERT … SELECT over the measures array of every response: JSON functions
-    differ between SQLite and PostgreSQL, the rest is the same."""
-    source, measure = _measures_source(dialect)
+def _measure_rebuild_sql(dialect: str, scoring: Scoring) -> str:
+    """One INSERT … SELECT over the measures array of every response of one version
+    (``:version``): JSON functions differ between SQLite and PostgreSQL, the rest is the
+    same."""
+    source, measure = _measures_source(dialect, scoring)
     return f"""
         INSERT INTO measure_tally (office_id, period_start, questionnaire_version, measure,
                                    participants)
         SELECT response.office_id, response.period_start, response.questionnaire_version,
                {measure}, count(*)
         FROM response, {source}
-        WHERE {measure} NOT IN ({_not_measures_sql()})
+        WHERE response.questionnaire_version = :version
+          AND {_is_measure_sql(measure, scoring)}
         GROUP BY response.office_id, response.period_start, response.questionnaire_version,
                  {measure}
     """

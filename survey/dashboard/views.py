@@ -403,10 +403,12 @@ def _office_figures(
 
 
 def _measure_labels(version: int, lang: str) -> dict[str, str]:
-    from ..tally import MEASURES_ITEM
-
     known = available()
-    if version not in known or MEASURES_ITEM not in {i.code for i in known[version].items}:
+    if version not in known:
         return {}
-    item = known[version].item(MEASURES_ITEM)
+    questionnaire = known[version]
+    code = questionnaire.scoring.measures_item
+    if code not in {i.code for i in questionnaire.items}:
+        return {}
+    item = questionnaire.item(code)
     return {o.value: o.label(lang) for o in item.options}

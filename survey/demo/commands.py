@@ -139,7 +139,7 @@ def seed_responses(
                     json.dumps(person.scores.stored_indices),
                 )
             )
-            summer.add(tally.increments(_as_response(person)))
+            summer.add(tally.increments(_as_response(person), questionnaire.scoring))
     pool_of = [rng.randrange(len(POOL_MEANS)) for _ in offices]
     # A cell is an office and a month; its rows draw from the office's pool.
     cells = [(office, month) for office in offices for month in periods]

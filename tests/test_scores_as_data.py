@@ -1,7 +1,7 @@
-"""Themes are data (issue 18): a questionnaire version with a theme no earlier version had
+"""Scores are data (issue 18): a questionnaire version with a theme no earlier version had
 is published from the admin page, answered, released, and its theme is on the dashboards
 and in the export (the response file, the aggregate table and the codebook), with no
-migration and no change of code."""
+migration and no change of code; and the tallies read each version's ``[scoring]``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from survey import periods
+from survey import periods, tally
 from survey.extensions import db
-from survey.models import Response, ThemeTally
+from survey.models import MeasureTally, Response, ThemeTally
 from survey.periods import ReportingPeriod, add_months, today_in_norway
 
 from .forms import settle
@@ -114,3 +114,47 @@ def test_a_version_with_a_fifth_theme_reaches_the_dashboards_and_the_export(
     assert f"{FIFTH}_index" in codebook and "Forutsigbarhet" in codebook
     fields, rows, _ = download(researcher, "/eksport/kodebok.csv?versjon=3")
     assert f"{FIFTH}_index" in [r[fields[0]] for r in rows]
+
+
+def test_the_tally_rebuild_reads_each_versions_scoring(app, client):
+    """Version 3 counts only "helt enig" as agreeing and "kurs" as no measure; version 1
+    keeps the defaults. Submitted and mixed, then rebuilt: the same tallies."""
+    source = V1_SOURCE.replace("\nversion = 1\n", "\nversion = 3\n", 1)
+    source = source.replace("agree = [4, 5]", "agree = [5]", 1)
+    source = source.replace('not_measures = ["ingen", "vet_ikke"]', 'not_measures = ["kurs"]')
+    with app.app_context():
+        make_account("admin", "admin")
+    sign_in(client, "admin")
+    assert publish_form(client, source).status_code == 303
+    answers = {**FULL, "tilt_deltatt": ["kurs", "mentor"], "tilt_nyttig": 4, "tilt_passet": 5}
+    for live in (1, 3):
+        if live == 3:
+            assert make_live_form(client, 3).status_code == 303
+        respondent = app.test_client()
+        assert send(respondent, answer_all(respondent, answers=answers)).status == 303
+    settle(app)
+    with app.app_context():
+        t = tally.tally_table.c
+        m = MeasureTally.__table__.c
+
+        def tallies():
+            rows = db.session.execute(
+                select(t.questionnaire_version, t.measured, t.useful_agreed, t.fit_agreed).order_by(
+                    t.questionnaire_version
+                )
+            ).all()
+            measures = db.session.execute(
+                select(m.questionnaire_version, m.measure).order_by(
+                    m.questionnaire_version, m.measure
+                )
+            ).all()
+            return [tuple(r) for r in rows], [tuple(r) for r in measures]
+
+        mixed = tallies()
+        assert mixed == (
+            [(1, 1, 1, 1), (3, 1, 0, 1)],
+            [(1, "kurs"), (1, "mentor"), (3, "mentor")],
+        )
+        tally.rebuild(db.session)
+        db.session.commit()
+        assert tallies() == mixed
