@@ -93,7 +93,6 @@ from sqlalchemy.orm import Session
 from . import caching, tally, versions
 from .extensions import db
 from .models import (
-    THEME_INDEX_COLUMNS,
     Comment,
     Inbox,
     MixBatch,
@@ -560,15 +559,12 @@ def _responses(
                     "scoring_version": SCORING_VERSION,
                     "rung": scores.rung,
                     "band": scores.band,
-                    **{
-                        column: scores.theme_indices.get(theme)
-                        for theme, column in THEME_INDEX_COLUMNS.items()
-                    },
+                    "theme_indices": scores.stored_indices,
                 },
             )
         )
     _renumber(session, table, office_id, period_start, new)
-    _add_to_tallies(session, new)
+    _add_to_tallies(session, new, known)
 
 
 def _renumber(session: Session, table, office_id: int, period_start: date, new: list[dict]) -> None:
@@ -595,30 +591,34 @@ def _renumber(session: Session, table, office_id: int, period_start: date, new: 
     _group_sizes().put((office_id, period_start), moved.rowcount)  # type: ignore[attr-defined]
 
 
-def _add_to_tallies(session: Session, new: list[dict]) -> None:
-    """The new responses' increments, summed per tally row first (one upsert per key)."""
+def _add_to_tallies(session: Session, new: list[dict], known: dict) -> None:
+    """The new responses' increments (each by its version's ``[scoring]``, from the
+    questionnaires ``known``), summed per tally row first (one upsert per key)."""
     rows: dict[tuple, dict] = {}
-    measures: dict[tuple, dict] = {}
+    keyed: tuple[dict[tuple, dict], ...] = ({}, {})  # measure rows, theme rows
+    names = ("measure", "theme")
     for response in new:
         key = tuple(response[name] for name in tally.KEY)
-        row, measure_rows = tally.increments(SimpleNamespace(**response))
+        scoring = known[response["questionnaire_version"]].scoring
+        row, *groups = tally.increments(SimpleNamespace(**response), scoring)
         total = rows.setdefault(key, dict.fromkeys(row, 0))
         for name, value in row.items():
             total[name] += value
-        for measure in measure_rows:
-            parts = measures.setdefault(
-                (*key, measure["measure"]), {name: 0 for name in measure if name != "measure"}
-            )
-            for name, value in measure.items():
-                if name != "measure":
-                    parts[name] += value
+        for sums, name, entries in zip(keyed, names, groups, strict=True):
+            for entry in entries:
+                parts = sums.setdefault(
+                    (*key, entry[name]), {part: 0 for part in entry if part != name}
+                )
+                for part, value in entry.items():
+                    if part != name:
+                        parts[part] += value
     tally.add_rows(
         session,
-        [dict(zip(tally.KEY, key, strict=False)) | row for key, row in rows.items()],
-        [
-            dict(zip((*tally.KEY, "measure"), key, strict=False)) | parts
-            for key, parts in measures.items()
-        ],
+        [dict(zip(tally.KEY, key, strict=True)) | row for key, row in rows.items()],
+        *(
+            [dict(zip((*tally.KEY, name), key, strict=True)) | parts for key, parts in sums.items()]
+            for sums, name in zip(keyed, names, strict=True)
+        ),
     )
 
 
@@ -755,6 +755,7 @@ def vacuum() -> None:
             "submission_receipt",
             "tally",
             "measure_tally",
+            "theme_tally",
         ):
             connection.execute(text(f"VACUUM {name}"))
 

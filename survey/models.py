@@ -36,14 +36,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 
-THEME_INDEX_COLUMNS = {
-    "medvirkning": "medvirkning_index",
-    "stigma": "stigma_index",
-    "talmodighet": "talmodighet_index",
-    "relasjon": "relasjon_index",
-}
-
-
 # A questionnaire under way when its office's period ends may still be sent for this long.
 ANSWER_GRACE = timedelta(days=1)
 
@@ -112,10 +104,11 @@ class Response(db.Model):
     scoring_version: Mapped[int] = mapped_column(SmallInteger)
     rung: Mapped[int | None] = mapped_column(SmallInteger)
     band: Mapped[int | None] = mapped_column(SmallInteger)
-    medvirkning_index: Mapped[float | None] = mapped_column(Float)
-    stigma_index: Mapped[float | None] = mapped_column(Float)
-    talmodighet_index: Mapped[float | None] = mapped_column(Float)
-    relasjon_index: Mapped[float | None] = mapped_column(Float)
+    # Theme code -> index 0-100, for the themes the questionnaire version declares and the
+    # response answered enough of (``survey.scoring``): a theme absent here has no index.
+    # One JSON value, not a column per theme, so a version with a new theme needs no
+    # migration.
+    theme_indices: Mapped[dict] = mapped_column(JSON, default=dict)
 
     office: Mapped[Office] = relationship(back_populates="responses")
 
@@ -123,10 +116,6 @@ class Response(db.Model):
         CheckConstraint("language IN ('nb', 'nn', 'en')", name="language_known"),
         CheckConstraint("rung IS NULL OR rung BETWEEN 1 AND 8", name="rung_range"),
         CheckConstraint("band IS NULL OR band BETWEEN 1 AND 3", name="band_range"),
-        *(
-            CheckConstraint(f"{col} IS NULL OR {col} BETWEEN 0 AND 100", name=f"{col}_range")
-            for col in THEME_INDEX_COLUMNS.values()
-        ),
         Index("ix_response_office_period", "office_id", "period_start"),
         Index("ix_response_period", "period_start"),
         # On SQLite the rows lie in the order of their random id, not of a rowid that
@@ -255,11 +244,6 @@ tally_table = Table(
     Column("questionnaire_version", SmallInteger, primary_key=True),
     Column("responses", Integer, nullable=False, default=0),
     *(Column(f"rung_{rung}", Integer, nullable=False, default=0) for rung in RUNGS),
-    *(
-        Column(f"{theme}_{part}", Float if part != "n" else Integer, nullable=False, default=0)
-        for theme in THEME_INDEX_COLUMNS
-        for part in ("n", "sum", "sumsq")
-    ),
     *(Column(name, Integer, nullable=False, default=0) for name in MEASURE_SUMMARY_COLUMNS),
 )
 
@@ -281,6 +265,27 @@ class MeasureTally(db.Model):
     questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     measure: Mapped[str] = mapped_column(String(64), primary_key=True)
     participants: Mapped[int] = mapped_column(default=0)
+
+
+# The parts of a theme's mean and its interval: how many have an index, their sum and the
+# sum of their squares.
+THEME_PARTS = ("n", "sum", "sumsq")
+
+
+class ThemeTally(db.Model):
+    """Each theme's index summed (``THEME_PARTS``) over the responses that have one; a row
+    per theme, so that themes are data (a new theme in a questionnaire version is new rows,
+    never a new column). No row where no response has the theme's index."""
+
+    __tablename__ = "theme_tally"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    theme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+    sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sumsq: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 # --- Accounts -----------------------------------------------------------------------------
@@ -482,6 +487,23 @@ class ReleaseMeasure(db.Model):
     questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     measure: Mapped[str] = mapped_column(String(64), primary_key=True)
     participants: Mapped[int] = mapped_column(default=0)
+
+
+class ReleaseTheme(db.Model):
+    """A theme-tally row as it was when released."""
+
+    __tablename__ = "release_theme"
+
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("release.id", ondelete="CASCADE"), primary_key=True
+    )
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    questionnaire_version: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    theme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+    sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sumsq: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class ReleaseCell(db.Model):

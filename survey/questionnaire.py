@@ -116,12 +116,35 @@ class Theme:
 
 
 @dataclass(frozen=True)
+class Scoring:
+    """Which items the figures beside the themes come from (the ``[scoring]`` table; the
+    defaults are the codes every shipped version uses, so a file without the table means
+    them). An item a version does not ask simply counts nothing."""
+
+    ladder_item: str = "med_stige"  # the ladder: the rung and band
+    measures_item: str = "tilt_deltatt"  # multi-choice: the measures taken part in
+    not_measures: tuple[str, ...] = ("ingen", "vet_ikke")  # its options that are not measures
+    useful_item: str = "tilt_nyttig"  # scale: whether the last measure was useful
+    fit_item: str = "tilt_passet"  # scale: whether it fitted
+    agree: tuple[int, ...] = (4, 5)  # the answers to those two that count as agreeing
+
+
+SCORING_KEYS = {
+    "ladder_item": "ladder",
+    "measures_item": "multi",
+    "useful_item": "scale",
+    "fit_item": "scale",
+}
+
+
+@dataclass(frozen=True)
 class Questionnaire:
     version: int
     title: Text
     pages: tuple[Page, ...]
     themes: dict[str, Theme] = field(default_factory=dict)
     crosswalk_from: int | None = None  # the earlier version the crosswalk refers to
+    scoring: Scoring = field(default_factory=Scoring)
 
     # A questionnaire never changes once parsed, so what is derived from its pages is
     # computed once (every submission reads it for every item).
@@ -159,7 +182,9 @@ class Questionnaire:
 
     @property
     def ladder(self) -> Item:
-        return next(item for item in self.items if item.type == "ladder")
+        """The ladder item the ``[scoring]`` table names (the one ladder by default)."""
+        found = self._by_code.get(self.scoring.ladder_item)
+        return found or next(item for item in self.items if item.type == "ladder")
 
     def theme_items(self, theme: str) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.theme == theme)
@@ -387,6 +412,43 @@ def crosswalk_problems(new: Questionnaire, versions: dict[int, Questionnaire]) -
     return problems
 
 
+def _scoring(raw, items: dict[str, Item], problems: list[str]) -> Scoring:
+    """The ``[scoring]`` table: each item it names must be asked, and of the right type;
+    the ladder item defaults to the one ladder."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        problems.append("scoring: must be a table")
+        raw = {}
+    unknown = sorted(set(raw) - {*SCORING_KEYS, "not_measures", "agree"})
+    if unknown:
+        problems.append(f"scoring: unknown keys {', '.join(unknown)}")
+    ladders = [code for code, item in items.items() if item.type == "ladder"]
+    values: dict = {"ladder_item": ladders[0]} if ladders else {}
+    for key, kind in SCORING_KEYS.items():
+        if key not in raw:
+            continue
+        code = raw[key]
+        if not isinstance(code, str) or code not in items or items[code].type != kind:
+            problems.append(f"scoring: {key} must name a {kind} item")
+        else:
+            values[key] = code
+    for key in ("not_measures", "agree"):
+        if key not in raw:
+            continue
+        value = raw[key]
+        wanted = str if key == "not_measures" else int
+        if not isinstance(value, list) or not all(
+            isinstance(v, wanted) and not isinstance(v, bool) for v in value
+        ):
+            problems.append(f"scoring: {key} must be a list of {wanted.__name__}s")
+        elif wanted is str and not all(CODE_RE.match(v) for v in value):
+            problems.append(f"scoring: {key} must be option codes (lower snake_case ascii)")
+        else:
+            values[key] = tuple(value)
+    return Scoring(**values)
+
+
 # One check per rule of the file format, so every problem is reported at once.
 def parse(data: dict) -> Questionnaire:  # noqa: C901
     """Build a questionnaire from parsed TOML, or raise ``QuestionnaireError`` listing
@@ -407,6 +469,8 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
 
     themes = {}
     for code, raw in (data.get("themes") or {}).items():
+        if not CODE_RE.match(code):
+            problems.append(f"theme {code}: code must be lower snake_case ascii")
         themes[code] = Theme(
             code=code,
             label=_required_text(raw.get("label"), f"theme {code}", problems),
@@ -496,6 +560,7 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
     for code in themes:
         if not any(i.theme == code for page in pages for i in page.items):
             problems.append(f"theme {code}: no item scores it")
+    scoring = _scoring(data.get("scoring"), seen_items, problems)
     if problems:
         raise QuestionnaireError(problems)
     return Questionnaire(
@@ -504,6 +569,7 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
         pages=tuple(pages),
         themes=themes,
         crosswalk_from=crosswalk_from,
+        scoring=scoring,
     )
 
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime
 from typing import Any
@@ -50,17 +50,19 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, disclosure, mixer, periods
+from . import audit, disclosure, mixer, periods, versions
 from .extensions import db
 from .models import (
     MEASURE_SUMMARY_COLUMNS,
     RUNGS,
-    THEME_INDEX_COLUMNS,
+    THEME_PARTS,
     Comment,
     MeasureTally,
     Release,
     ReleaseCell,
     ReleaseMeasure,
+    ReleaseTheme,
+    ThemeTally,
     release_tally_table,
     tally_table,
 )
@@ -69,7 +71,6 @@ from .suppression import NATIONAL, PublishedLeak, Shape, lattice, protect
 
 log = logging.getLogger(__name__)
 
-THEMES = tuple(THEME_INDEX_COLUMNS)
 NATIONAL_SCOPE = 0  # how the country is stored in ``release_cell.scope``
 BANDS = {1: (1, 2), 2: (3, 4, 5), 3: (6, 7, 8)}
 # Families shown for offices only (the measures table on the office page).
@@ -139,8 +140,8 @@ def publish(actor, today: date | None = None) -> Release | None:
 
     # Read and audit first, write after: the audit takes seconds, and on SQLite a
     # transaction that has written holds the only write lock (submissions would wait).
-    rows, measure_rows = _figures(previous, end)
-    decisions, summary = _decide(rows, measure_rows, end, previous, k)
+    rows, measure_rows, theme_rows = _figures(previous, end)
+    decisions, summary = _decide(rows, measure_rows, theme_rows, end, previous, k)
     release = Release(
         id=(previous.id + 1) if previous else 1,
         made_at=datetime.now(UTC),
@@ -151,7 +152,7 @@ def publish(actor, today: date | None = None) -> Release | None:
     )
     db.session.add(release)
     db.session.flush()  # the release number is taken here (or IntegrityError)
-    _store_figures(release, rows, measure_rows)
+    _store_figures(release, rows, measure_rows, theme_rows)
     cell_rows = [
         {
             "release_id": release.id,
@@ -233,20 +234,26 @@ def _flush_mixer(end: date) -> None:
     mixer.flush(before=end)
 
 
-MEASURE_COLUMNS = ("office_id", "period_start", "questionnaire_version", "measure", "participants")
+KEY_COLUMNS = ("office_id", "period_start", "questionnaire_version")
+MEASURE_COLUMNS = (*KEY_COLUMNS, "measure", "participants")
+THEME_COLUMNS = (*KEY_COLUMNS, "theme", *THEME_PARTS)
 
 
-def _figures(previous: Release | None, end: date) -> tuple[list[dict], list[tuple]]:
+def _figures(previous: Release | None, end: date) -> tuple[list[dict], list[tuple], list[tuple]]:
     """What a release up to ``end`` holds: the previous release's rows verbatim (months
     once released are never read from the tallies again), then the tallies of the newly
     complete months. Tally rows as mappings of the tally's columns; measure rows as
-    (office_id, period_start, version, measure, participants)."""
+    (office_id, period_start, version, measure, participants); theme rows as
+    (office_id, period_start, version, theme, n, sum, sumsq)."""
     rt, t = release_tally_table.c, tally_table.c
-    m, mt = ReleaseMeasure.__table__.c, MeasureTally.__table__.c
     values = [c.name for c in tally_table.columns]
     rows: list[dict] = []
-    measure_rows: list[tuple] = []
     start = previous.end if previous else None
+    keyed: dict[tuple, list[tuple]] = {MEASURE_COLUMNS: [], THEME_COLUMNS: []}
+    sources = {
+        MEASURE_COLUMNS: (ReleaseMeasure.__table__.c, MeasureTally.__table__.c),
+        THEME_COLUMNS: (ReleaseTheme.__table__.c, ThemeTally.__table__.c),
+    }
     if previous is not None:
         rows += [
             dict(r._mapping)
@@ -254,40 +261,48 @@ def _figures(previous: Release | None, end: date) -> tuple[list[dict], list[tupl
                 select(*(rt[name] for name in values)).where(rt.release_id == previous.id)
             )
         ]
-        measure_rows += [
-            tuple(r)
-            for r in db.session.execute(
-                select(*(m[n] for n in MEASURE_COLUMNS)).where(m.release_id == previous.id)
-            )
-        ]
+        for names, (released, _) in sources.items():
+            keyed[names] += [
+                tuple(r)
+                for r in db.session.execute(
+                    select(*(released[n] for n in names)).where(released.release_id == previous.id)
+                )
+            ]
     if start is None or start < end:
         where = [t.period_start < end] + ([t.period_start >= start] if start else [])
         rows += [
             dict(r._mapping)
             for r in db.session.execute(select(*(t[name] for name in values)).where(*where))
         ]
-        where = [mt.period_start < end] + ([mt.period_start >= start] if start else [])
-        measure_rows += [
-            tuple(r)
-            for r in db.session.execute(select(*(mt[n] for n in MEASURE_COLUMNS)).where(*where))
-        ]
-    return rows, measure_rows
+        for names, (_, live) in sources.items():
+            where = [live.period_start < end] + ([live.period_start >= start] if start else [])
+            keyed[names] += [
+                tuple(r)
+                for r in db.session.execute(select(*(live[n] for n in names)).where(*where))
+            ]
+    return rows, keyed[MEASURE_COLUMNS], keyed[THEME_COLUMNS]
 
 
-def _store_figures(release: Release, rows: list[dict], measure_rows: list[tuple]) -> None:
+def _store_figures(
+    release: Release, rows: list[dict], measure_rows: list[tuple], theme_rows: list[tuple]
+) -> None:
     """The figures the release was audited on, exactly as they were read."""
     if rows:
         db.session.execute(
             insert(release_tally_table), [{"release_id": release.id, **row} for row in rows]
         )
-    if measure_rows:
-        db.session.execute(
-            insert(ReleaseMeasure.__table__),
-            [
-                {"release_id": release.id, **dict(zip(MEASURE_COLUMNS, row, strict=False))}
-                for row in measure_rows
-            ],
-        )
+    for table, names, keyed in (
+        (ReleaseMeasure.__table__, MEASURE_COLUMNS, measure_rows),
+        (ReleaseTheme.__table__, THEME_COLUMNS, theme_rows),
+    ):
+        if keyed:
+            db.session.execute(
+                insert(table),
+                [
+                    {"release_id": release.id, **dict(zip(names, row, strict=False))}
+                    for row in keyed
+                ],
+            )
 
 
 def _shown_cells(release_id: int, family: str | None = None) -> dict:
@@ -313,40 +328,50 @@ def _month(day: date) -> date:
     return day.replace(day=1)
 
 
-def family_counts(rows, measure_rows) -> dict[int, dict[str, dict]]:
+def family_counts(rows, measure_rows, theme_rows=()) -> dict[int, dict[str, dict]]:
     """version -> family -> {(office, month): count}: the counts each family is protected
-    on, from release-tally rows (mappings of the tally's columns) and release-measure rows
-    (office_id, period_start, version, measure, participants). Weeks fold into months."""
+    on, from release-tally rows (mappings of the tally's columns), release-measure rows
+    (office_id, period_start, version, measure, participants) and release-theme rows
+    (office_id, period_start, version, theme, n, sum, sumsq). Weeks fold into months."""
     out: dict[int, dict[str, dict]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     for row in rows:
         families = out[row["questionnaire_version"]]
         key = (row["office_id"], _month(row["period_start"]))
         families["responses"][key] += row["responses"]
         families["ladder"][key] += sum(row[f"rung_{r}"] for r in RUNGS)
-        for theme in THEMES:
-            families[f"theme:{theme}"][key] += row[f"{theme}_n"]
         families["useful"][key] += row["useful_answered"]
         families["fit"][key] += row["fit_answered"]
     for office_id, period_start, version, measure, participants in measure_rows:
         out[version][f"measure:{measure}"][(office_id, _month(period_start))] += participants
+    for office_id, period_start, version, theme, n, *_ in theme_rows:
+        out[version][f"theme:{theme}"][(office_id, _month(period_start))] += n
     return out
 
 
-def _extra_counts(rows) -> dict[int, dict[str, dict]]:
+def _extra_counts(rows, theme_rows) -> dict[int, dict[str, dict]]:
     """version -> name -> {(office, month): value}: the parts of distributions and means
     (each rung, agreed answers, theme sums) that the homogeneity rules look at."""
     out: dict[int, dict[str, dict]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
-    names = (
-        [f"rung_{r}" for r in RUNGS]
-        + ["useful_agreed", "fit_agreed"]
-        + [f"{t}_{p}" for t in THEMES for p in ("sum", "sumsq")]
-    )
+    names = [f"rung_{r}" for r in RUNGS] + ["useful_agreed", "fit_agreed"]
     for row in rows:
         parts = out[row["questionnaire_version"]]
         key = (row["office_id"], _month(row["period_start"]))
         for name in names:
             parts[name][key] += row[name]
+    for office_id, period_start, version, theme, _, total, total_sq in theme_rows:
+        key = (office_id, _month(period_start))
+        out[version][f"{theme}_sum"][key] += total
+        out[version][f"{theme}_sumsq"][key] += total_sq
     return out
+
+
+def themes_of(version: int, found: Iterable[str]) -> tuple[str, ...]:
+    """The themes of a version's figures, in order: those its questionnaire declares (each
+    audited and shown, with nothing to show where no one has its index), then any other
+    ``found`` in the figures, so that no figure goes unaudited."""
+    known = versions.available().get(version)
+    declared = tuple(known.themes) if known is not None else ()
+    return declared + tuple(sorted(set(found) - set(declared)))
 
 
 def decide(
@@ -381,12 +406,18 @@ def _lattice_of(month_counts: Mapping, offices) -> tuple[dict, list]:
 
 
 def _decide(
-    rows: list[dict], measure_rows: list[tuple], end: date, previous: Release | None, k: int
+    rows: list[dict],
+    measure_rows: list[tuple],
+    theme_rows: list[tuple],
+    end: date,
+    previous: Release | None,
+    k: int,
 ):
-    """Decide every family of every version of a release up to ``end`` holding ``rows``
-    and ``measure_rows`` (see ``_figures``); returns ({(version, family): cells}, summary)."""
-    counts_by_version = family_counts(rows, measure_rows)
-    extras = _extra_counts(rows)
+    """Decide every family of every version of a release up to ``end`` holding ``rows``,
+    ``measure_rows`` and ``theme_rows`` (see ``_figures``); returns ({(version, family):
+    cells}, summary)."""
+    counts_by_version = family_counts(rows, measure_rows, theme_rows)
+    extras = _extra_counts(rows, theme_rows)
     before = _shown_cells(previous.id) if previous else {}
     previous_end = previous.end if previous else None
     decisions: dict[tuple[int, str], frozenset] = {}
@@ -468,7 +499,8 @@ def _decide(
         ]
         run("ladder", ladder_counts, allowed, fixed, [split(*rungs.values()), split(*bands)])
 
-        for theme in THEMES:
+        found = [f.removeprefix("theme:") for f in families if f.startswith("theme:")]
+        for theme in themes_of(version, found):
             family = f"theme:{theme}"
             theme_counts = on_lattice(families[family])
             allowed, fixed = allowed_for(family, responses)
@@ -566,6 +598,7 @@ def drop_all() -> None:
     for table in (
         ReleaseCell.__table__,
         ReleaseMeasure.__table__,
+        ReleaseTheme.__table__,
         release_tally_table,
         Release.__table__,
     ):

@@ -33,6 +33,12 @@ class Scores:
     band: int | None
     theme_indices: dict[str, float | None]
 
+    @property
+    def stored_indices(self) -> dict[str, float]:
+        """The theme indices as a response stores them (``Response.theme_indices``): only
+        the themes that have one."""
+        return {theme: value for theme, value in self.theme_indices.items() if value is not None}
+
 
 def band_of(rung: int | None) -> int | None:
     """The band a rung belongs to: 1–2 → 1, 3–5 → 2, 6–8 → 3."""
@@ -45,7 +51,7 @@ def band_of(rung: int | None) -> int | None:
 
 def rung_of(questionnaire: Questionnaire, answers: dict) -> int | None:
     """The rung of the ladder option picked, or None if skipped or 'vet ikke'."""
-    item = next(i for i in questionnaire.items if i.type == "ladder")
+    item = questionnaire.ladder
     value = answers.get(item.code)
     if value is None or value == DONT_KNOW:
         return None

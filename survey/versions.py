@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, caching
 from .extensions import db
-from .models import THEME_INDEX_COLUMNS, PublishedQuestionnaire, Setting
+from .models import PublishedQuestionnaire, Setting
 from .numbers import whole_number
 from .questionnaire import Questionnaire, QuestionnaireError, crosswalk_problems, parse, published
 
@@ -279,8 +279,8 @@ def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
 
 def check(source: str) -> Questionnaire:
     """The questionnaire in ``source`` if it may be published, or ``QuestionnaireError``
-    with every problem found: TOML syntax, the format's rules, a number already taken,
-    themes Stigen does not store."""
+    with every problem found: TOML syntax, the format's rules, a number already taken.
+    A theme no earlier version had needs nothing more: themes are stored as data."""
     if "\x00" in source:
         raise QuestionnaireError([_("Teksten inneholder et NUL-tegn.")])
     try:
@@ -317,16 +317,6 @@ def check(source: str) -> Questionnaire:
             problems.append(
                 _("Versjonsnummeret kan ikke være større enn %(max)d.", max=MAX_VERSION)
             )
-    themes = data.get("themes")
-    unknown = sorted(set(themes) - set(THEME_INDEX_COLUMNS)) if isinstance(themes, dict) else []
-    if unknown:
-        problems.append(
-            _(
-                "Ukjente temaer: %(themes)s. Stigen lagrer bare %(known)s.",
-                themes=", ".join(map(str, unknown)),
-                known=", ".join(THEME_INDEX_COLUMNS),
-            )
-        )
     if problems or questionnaire is None:  # None only with a problem found
         raise QuestionnaireError(problems)
     return questionnaire

@@ -141,6 +141,7 @@ ANSWER_TABLES = {
     "submission_receipt",
     "tally",
     "measure_tally",
+    "theme_tally",
     "inbox",
     "mix_batch",
 }

@@ -57,26 +57,17 @@ def test_summer_adds_up_like_increments_one_by_one():
         {
             "answers": {"tilt_deltatt": ["kurs", "mentor"], "tilt_nyttig": 5},
             "rung": 3,
-            "medvirkning_index": 50.0,
-            "stigma_index": None,
-            "talmodighet_index": 12.5,
-            "relasjon_index": 100 / 3,
+            "theme_indices": {"medvirkning": 50.0, "talmodighet": 12.5, "relasjon": 100 / 3},
         },
         {
             "answers": {"tilt_deltatt": ["kurs"], "tilt_nyttig": -1},
             "rung": None,
-            "medvirkning_index": None,
-            "stigma_index": 75.0,
-            "talmodighet_index": 0.0,
-            "relasjon_index": 20.0,
+            "theme_indices": {"stigma": 75.0, "talmodighet": 0.0, "relasjon": 20.0},
         },
         {
             "answers": {},
             "rung": 8,
-            "medvirkning_index": 100.0,
-            "stigma_index": 0.0,
-            "talmodighet_index": None,
-            "relasjon_index": None,
+            "theme_indices": {"medvirkning": 100.0, "stigma": 0.0},
         },
     ]
     from types import SimpleNamespace
@@ -85,7 +76,7 @@ def test_summer_adds_up_like_increments_one_by_one():
     chosen = [0, 1, 1, 2, 0, 0, 2]
     summer = tally.Summer()
     assert [summer.add(d) for d in distinct] == [0, 1, 2]
-    row, measures = summer.sum(chosen)
+    row, measures, themes = summer.sum(chosen)
     expected = {name: sum(distinct[c][0][name] for c in chosen) for name in distinct[0][0]}
     assert row == expected and row["responses"] == 7 and row["rung_3"] == 3
     by_measure = {m["measure"]: m for m in measures}
@@ -94,6 +85,17 @@ def test_summer_adds_up_like_increments_one_by_one():
     # "Var nyttig" once per response that took part: 3 × person 0 (5), 2 × person 1 (-1).
     assert (row["measured"], row["useful_answered"], row["useful_agreed"]) == (5, 3, 3)
     assert by_measure["mentor"]["participants"] == 3
+    # Each theme: summed over the chosen responses that have its index, none for others.
+    by_theme = {t["theme"]: t for t in themes}
+    for theme in ("medvirkning", "stigma", "talmodighet", "relasjon"):
+        rows = [r for c in chosen for r in distinct[c][2] if r["theme"] == theme]
+        assert by_theme[theme] == {
+            "theme": theme,
+            "n": len(rows),
+            "sum": sum(r["sum"] for r in rows),
+            "sumsq": sum(r["sumsq"] for r in rows),
+        }
+    assert by_theme["medvirkning"]["n"] == 5 and by_theme["stigma"]["n"] == 4
 
 
 def test_a_failed_seed_leaves_nothing_and_the_pragmas_back(app, monkeypatch):

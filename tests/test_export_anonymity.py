@@ -388,10 +388,7 @@ def add_answered(slug: str, month: date, count: int, rng: random.Random) -> None
             scoring_version=1,
             rung=scores.rung,
             band=scores.band,
-            medvirkning_index=scores.theme_indices.get("medvirkning"),
-            stigma_index=scores.theme_indices.get("stigma"),
-            talmodighet_index=scores.theme_indices.get("talmodighet"),
-            relasjon_index=scores.theme_indices.get("relasjon"),
+            theme_indices=scores.stored_indices,
         )
         db.session.add(response)
         tally.add(db.session, response)

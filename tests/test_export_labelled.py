@@ -113,10 +113,11 @@ def seed(app, count: int = 60, tromso: int = 0) -> None:
                     scoring_version=1,
                     rung=rung,
                     band=None if rung is None else 1 if rung <= 2 else 2 if rung <= 5 else 3,
-                    medvirkning_index=float(n % 100),
-                    stigma_index=12.5,
-                    talmodighet_index=None,
-                    relasjon_index=100.0 / 3,
+                    theme_indices={
+                        "medvirkning": float(n % 100),
+                        "stigma": 12.5,
+                        "relasjon": 100.0 / 3,
+                    },
                 )
             )
         db.session.commit()

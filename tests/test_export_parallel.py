@@ -127,10 +127,11 @@ def test_answers_with_backslashes_and_quotes_come_out_alike(app):
                     scoring_version=1,
                     rung=3,
                     band=2,
-                    medvirkning_index=100 / 3,
-                    stigma_index=None,
-                    talmodighet_index=0.1 + 0.2,
-                    relasjon_index=1e-05,
+                    theme_indices={
+                        "medvirkning": 100 / 3,
+                        "talmodighet": 0.1 + 0.2,
+                        "relasjon": 1e-05,
+                    },
                 )
             )
         db.session.commit()

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from survey.config import LANGUAGES
 from survey.extensions import db
-from survey.models import THEME_INDEX_COLUMNS, Comment, Office, Response
+from survey.models import Comment, Office, Response
 from survey.questionnaire import published
 from survey.redact import redact
 from survey.scoring import score
@@ -370,9 +370,11 @@ def assert_new_rows_are_valid(app, seen: Counter, languages: Counter) -> None:
                     assert type(value) is int and value in item.values, (code, value)
             assert response.rung is None or 1 <= response.rung <= 8
             assert response.band is None or 1 <= response.band <= 3
-            for column in THEME_INDEX_COLUMNS.values():
-                index = getattr(response, column)
-                assert index is None or (not math.isnan(index) and 0 <= index <= 100), column
+            assert set(response.theme_indices) <= set(
+                published()[response.questionnaire_version].themes
+            )
+            for theme, index in response.theme_indices.items():
+                assert not math.isnan(index) and 0 <= index <= 100, theme
             expected = score(questionnaire, response.answers)
             assert (response.rung, response.band) == (expected.rung, expected.band)
         for comment in comments:

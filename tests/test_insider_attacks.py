@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from survey import periods, releases
 from survey.extensions import db
-from survey.models import Office, release_tally_table
+from survey.models import Office, ReleaseTheme, release_tally_table
 from survey.periods import ReportingPeriod
 from survey.suppression import NATIONAL, lattice
 
@@ -182,7 +182,13 @@ def true_lattices(release_id: int, offices: dict[str, int]):
     rows = [
         dict(r._mapping) for r in db.session.execute(select(rt).where(rt.release_id == release_id))
     ]
-    counts = releases.family_counts(rows, [])[1]
+    t = ReleaseTheme
+    theme_rows = db.session.execute(
+        select(
+            t.office_id, t.period_start, t.questionnaire_version, t.theme, t.n, t.sum, t.sumsq
+        ).where(t.release_id == release_id)
+    ).all()
+    counts = releases.family_counts(rows, [], theme_rows)[1]
     ids = sorted(offices.values())
     return {
         family: lattice(dict(counts[family]), ids)

@@ -130,7 +130,7 @@ def test_a_mixer_stopped_inside_a_step_leaves_that_step_undone(app, client, monk
     settle(app)
     submit(client, range(4, 9))
 
-    def half_way(session, new):
+    def half_way(session, new, known):
         raise Crash  # responses deleted and inserted again, tallies not yet: rolled back
 
     monkeypatch.setattr(mixer, "_add_to_tallies", half_way)
@@ -204,7 +204,7 @@ KILLER = textwrap.dedent("""
     url, where = sys.argv[1], sys.argv[2]
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
     if where == "inside":
-        mixer._add_to_tallies = lambda session, new: os._exit(9)
+        mixer._add_to_tallies = lambda session, new, known: os._exit(9)
     else:
         mixer.after_step = lambda number: number == int(where) and os._exit(9)
     with app.app_context():

@@ -195,7 +195,7 @@ def test_the_public_page_shows_only_what_the_leaders_page_shows(app, client):
 
 
 def vector(n: int, rung: int = 6) -> list[float]:
-    row = [0.0] * data.WIDTH
+    row = [0.0] * data.width(data.shipped_themes(1))
     row[data.RESPONSES] = row[data.RUNG_AT[rung]] = n
     return row
 

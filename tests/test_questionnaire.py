@@ -123,3 +123,67 @@ def test_vet_ikke_code_cannot_be_an_option_value():
         counsellors["options"][0]["value"] = -1
 
     assert any("reserved" in p for p in broken(reserved))
+
+
+# --- the [scoring] table ------------------------------------------------------------------
+
+
+def test_every_shipped_version_declares_its_scoring_as_the_defaults():
+    from survey.questionnaire import Scoring
+
+    for questionnaire in published().values():
+        assert questionnaire.scoring == Scoring()
+        assert questionnaire.ladder.code == questionnaire.scoring.ladder_item == "med_stige"
+        for code in ("measures_item", "useful_item", "fit_item"):
+            assert getattr(questionnaire.scoring, code) in {i.code for i in questionnaire.items}
+
+
+def test_a_file_without_a_scoring_table_means_the_defaults():
+    from survey.questionnaire import Scoring
+
+    data = copy.deepcopy(RAW)
+    del data["scoring"]
+    assert parse(data).scoring == Scoring()
+
+
+def test_a_scoring_table_naming_what_is_not_there_is_refused():
+    def wrong(d):
+        d["scoring"] |= {
+            "ladder_item": "med_spurt",  # a scale item, not the ladder
+            "measures_item": "nowhere",
+            "useful_item": "tilt_deltatt",  # a multi item, not a scale
+            "agree": ["4"],
+            "not_measures": ["Ingen X"],
+            "threshold": 4,
+        }
+
+    problems = broken(wrong)
+    for expected in (
+        "ladder_item must name a ladder item",
+        "measures_item must name a multi item",
+        "useful_item must name a scale item",
+        "agree must be a list of ints",
+        "not_measures must be option codes",
+        "unknown keys threshold",
+    ):
+        assert any(expected in p for p in problems), expected
+
+
+def test_the_tallies_read_the_items_and_the_agreement_a_version_declares():
+    from types import SimpleNamespace
+
+    from survey import tally
+
+    data = copy.deepcopy(RAW)
+    data["scoring"] |= {"useful_item": "tilt_passet", "fit_item": "tilt_nyttig", "agree": [5]}
+    scoring = parse(data).scoring
+    answers = {"tilt_deltatt": ["kurs"], "tilt_nyttig": 5, "tilt_passet": 4}
+    response = SimpleNamespace(rung=None, answers=answers, theme_indices={})
+    row, _, _ = tally.increments(response, scoring)
+    assert (row["useful_answered"], row["useful_agreed"]) == (1, 0)  # tilt_passet: 4
+    assert (row["fit_answered"], row["fit_agreed"]) == (1, 1)  # tilt_nyttig: 5
+    row, _, _ = tally.increments(response)  # the defaults: both agree
+    assert row["useful_agreed"] == row["fit_agreed"] == 1
+    data["scoring"]["not_measures"] = ["ingen", "vet_ikke", "kurs"]
+    row, measures, _ = tally.increments(response, parse(data).scoring)
+    assert measures == [] and row["measured"] == row["useful_answered"] == 0

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from survey.dashboard.data import Cell, Ladder, ThemeFigure, bridged
 from survey.export.codebook import crosswalk_rows, not_carried_over
 from survey.extensions import db
-from survey.models import THEME_INDEX_COLUMNS, Response
+from survey.models import Response
 from survey.periods import ReportingPeriod
 from survey.questionnaire import (
     DIRECTORY,
@@ -51,8 +51,10 @@ def rung(n: int) -> str:
 def test_v2_is_shipped_beside_v1_with_the_same_four_themes():
     assert sorted(published()) == [1, 2]
     assert V2.version == 2 and V1.version == 1
-    # The database stores exactly these four indices: no migration for version 2.
-    assert list(V2.themes) == list(V1.themes) == list(THEME_INDEX_COLUMNS)
+    # The same four themes as version 1, in the same order.
+    assert (
+        list(V2.themes) == list(V1.themes) == ["medvirkning", "stigma", "talmodighet", "relasjon"]
+    )
     for theme in V2.themes:
         assert 4 <= len(V2.theme_items(theme)) <= 6, theme
 
@@ -349,8 +351,8 @@ def test_a_trend_joins_the_versions_only_where_the_crosswalk_says_comparable():
         1.0,
         (0.7, 1.0),
     )
-    earlier = Cell(7, period, 12, ladder, {t: _figure(50.0) for t in THEME_INDEX_COLUMNS})
-    empty = Cell(7, period, None, None, {t: None for t in THEME_INDEX_COLUMNS})
+    earlier = Cell(7, period, 12, ladder, {t: _figure(50.0) for t in V1.themes})
+    empty = Cell(7, period, None, None, {t: None for t in V1.themes})
     joined = bridged(empty, earlier, V2, 1)
     assert joined.responses == 12 and joined.ladder == ladder  # the rung is comparable
     assert joined.themes["medvirkning"] == _figure(50.0)
@@ -358,7 +360,7 @@ def test_a_trend_joins_the_versions_only_where_the_crosswalk_says_comparable():
     # Measured differently in version 2: the line breaks here instead of joining.
     assert joined.themes["stigma"] is None and joined.themes["talmodighet"] is None
     # A period with its own figures keeps them; with no earlier figures nothing is made up.
-    own = Cell(7, period, 9, None, {t: _figure(70.0) for t in THEME_INDEX_COLUMNS})
+    own = Cell(7, period, 9, None, {t: _figure(70.0) for t in V1.themes})
     assert bridged(own, earlier, V2, 1) is own
     assert bridged(empty, None, V2, 1) is empty
     # Version 1 names no crosswalk: nothing of another version is ever joined to it.

@@ -22,6 +22,7 @@ from survey.models import (
     Release,
     ReleaseCell,
     ReleaseMeasure,
+    ReleaseTheme,
     Response,
     release_tally_table,
 )
@@ -65,10 +66,12 @@ def add(
             scoring_version=1,
             rung=rung,
             band=band_of(rung),
-            medvirkning_index=index,
-            stigma_index=100 - index,
-            talmodighet_index=index,
-            relasjon_index=index,
+            theme_indices={
+                "medvirkning": index,
+                "stigma": 100 - index,
+                "talmodighet": index,
+                "relasjon": index,
+            },
         )
         db.session.add(response)
         tally.add(db.session, response)
@@ -131,7 +134,13 @@ def released_cells(release_id: int) -> dict[tuple, int]:
             m.office_id, m.period_start, m.questionnaire_version, m.measure, m.participants
         ).where(m.release_id == release_id)
     ).all()
-    counts = releases.family_counts(rows, measure_rows)
+    t = ReleaseTheme
+    theme_rows = db.session.execute(
+        select(
+            t.office_id, t.period_start, t.questionnaire_version, t.theme, t.n, t.sum, t.sumsq
+        ).where(t.release_id == release_id)
+    ).all()
+    counts = releases.family_counts(rows, measure_rows, theme_rows)
     lattices = {}
     for version, families in counts.items():
         offices = sorted({o for fam in families.values() for o, _ in fam})
@@ -199,16 +208,23 @@ def test_walk_one_submission_at_a_time_consecutive_releases_differ_by_k_or_more(
             for cell in set(new) - set(old):
                 assert new[cell] >= K, f"new cell {cell} holds fewer than k"
         # The frozen copy: months of an earlier release are copied verbatim.
-        rt = release_tally_table.c
+        rt, th = release_tally_table.c, ReleaseTheme.__table__.c
         for before, after in pairwise(made):
 
             def rows(release, end=before.end):
                 return sorted(
                     tuple(r)
                     for r in db.session.execute(
-                        select(
-                            rt.office_id, rt.period_start, rt.responses, rt.rung_6, rt.stigma_sum
-                        ).where(rt.release_id == release.id, rt.period_start < end)
+                        select(rt.office_id, rt.period_start, rt.responses, rt.rung_6).where(
+                            rt.release_id == release.id, rt.period_start < end
+                        )
+                    )
+                ) + sorted(
+                    tuple(r)
+                    for r in db.session.execute(
+                        select(th.office_id, th.period_start, th.theme, th.n, th.sum).where(
+                            th.release_id == release.id, th.period_start < end
+                        )
                     )
                 )
 
@@ -297,14 +313,11 @@ def test_usefulness_is_counted_once_per_response_that_took_part():
             SimpleNamespace(
                 rung=None,
                 answers=answers,
-                medvirkning_index=None,
-                stigma_index=None,
-                talmodighet_index=None,
-                relasjon_index=None,
+                theme_indices={},
             )
         )
 
-    row, measures = increments(
+    row, measures, _themes = increments(
         {"tilt_deltatt": ["mentor", "kurs", "avklaring"], "tilt_nyttig": 5, "tilt_passet": 1}
     )
     assert [m["measure"] for m in measures] == ["mentor", "kurs", "avklaring"]
@@ -315,9 +328,9 @@ def test_usefulness_is_counted_once_per_response_that_took_part():
         row["fit_answered"],
         row["fit_agreed"],
     ) == (1, 1, 1, 1, 0)
-    row, measures = increments({"tilt_deltatt": ["ingen"], "tilt_nyttig": 5})
+    row, measures, _themes = increments({"tilt_deltatt": ["ingen"], "tilt_nyttig": 5})
     assert measures == [] and row["measured"] == row["useful_answered"] == 0
-    row, measures = increments({"tilt_deltatt": ["vet_ikke"], "tilt_passet": 4})
+    row, measures, _themes = increments({"tilt_deltatt": ["vet_ikke"], "tilt_passet": 4})
     assert measures == [] and row["fit_answered"] == 0
 
 

@@ -20,29 +20,44 @@ from functools import cached_property
 from flask import current_app
 from sqlalchemy import select
 
-from .. import caching, releases
+from .. import caching, questionnaire, releases
 from ..disclosure import diverse_mean
 from ..extensions import db
 from ..models import (
     MEASURE_SUMMARY_COLUMNS,
     RUNGS,
-    THEME_INDEX_COLUMNS,
     ReleaseCell,
     ReleaseMeasure,
+    ReleaseTheme,
     release_tally_table,
 )
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from ..statistics import mean_interval, median_from_counts, wilson_interval
 from ..suppression import NATIONAL, Shape, lattice, protect
 
-THEMES = tuple(THEME_INDEX_COLUMNS)
 BANDS = {1: (1, 2), 2: (3, 4, 5), 3: (6, 7, 8)}
-# Position of each number in a tally vector.
+# Position of each number in a tally vector: the tally row's numbers, then n, sum and
+# sumsq of each of the snapshot's themes in turn (``theme_positions``).
 RESPONSES = 0
 RUNG_AT = {rung: rung for rung in RUNGS}  # 1..8
-THEME_AT = {theme: 9 + 3 * n for n, theme in enumerate(THEMES)}  # n, sum, sumsq
-SUMMARY_AT = {name: 9 + 3 * len(THEMES) + n for n, name in enumerate(MEASURE_SUMMARY_COLUMNS)}
-WIDTH = 9 + 3 * len(THEMES) + len(MEASURE_SUMMARY_COLUMNS)
+SUMMARY_AT = {name: 9 + n for n, name in enumerate(MEASURE_SUMMARY_COLUMNS)}
+THEMES_AT = 9 + len(MEASURE_SUMMARY_COLUMNS)
+
+
+def theme_positions(themes) -> dict[str, int]:
+    """Where each theme's n (then its sum and sumsq) is in a vector of ``themes``."""
+    return {theme: THEMES_AT + 3 * n for n, theme in enumerate(themes)}
+
+
+def width(themes) -> int:
+    """How many numbers a tally vector of ``themes`` holds."""
+    return THEMES_AT + 3 * len(themes)
+
+
+def shipped_themes(version: int) -> tuple[str, ...]:
+    """The themes of a questionnaire version shipped as a file (none for another)."""
+    known = questionnaire.published().get(version)
+    return tuple(known.themes) if known is not None else ()
 
 
 def _month(day: date) -> date:
@@ -94,8 +109,17 @@ class Snapshot:
     # the release itself (its number, ``through`` and ``end``). None: worked out here.
     shown: dict[str, frozenset] | None = None
     release: ReleaseInfo | None = None
+    # The themes in the vectors, in order (``theme_positions``); if none are given, those
+    # of the version's shipped questionnaire file.
+    themes: tuple[str, ...] = ()
     _sums: dict = field(default_factory=dict, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if not self.themes:
+            self.themes = shipped_themes(self.version)
+        self.theme_at = theme_positions(self.themes)
+        self.width = width(self.themes)
 
     def memo(self, key, make):
         """What a page derives from this snapshot (charts, measures), made once: a
@@ -109,7 +133,7 @@ class Snapshot:
         key = (scope, period)
         if key not in self._sums:
             scopes = self.offices if scope == NATIONAL else (scope,)
-            total = [0.0] * WIDTH
+            total = [0.0] * self.width
             month = period.start
             while month < period.end:
                 for office in scopes:
@@ -218,10 +242,10 @@ class Snapshot:
     @cached_property
     def visible_themes(self) -> dict[str, frozenset]:
         if self.shown is not None:
-            return {theme: self.shown_cells(f"theme:{theme}") for theme in THEMES}
+            return {theme: self.shown_cells(f"theme:{theme}") for theme in self.themes}
         return {
-            theme: self._protected(THEME_AT[theme], allowed=self.visible_responses)
-            for theme in THEMES
+            theme: self._protected(self.theme_at[theme], allowed=self.visible_responses)
+            for theme in self.themes
         }
 
     def published_total(self) -> int:
@@ -267,7 +291,7 @@ class Snapshot:
     def cell(self, scope, period: ReportingPeriod) -> Cell:
         key = (scope, period)
         if key not in self.visible_responses:
-            return Cell(scope, period, None, None, {theme: None for theme in THEMES})
+            return Cell(scope, period, None, None, dict.fromkeys(self.themes))
         vector = self.vector(scope, period)
         return Cell(
             scope,
@@ -275,10 +299,10 @@ class Snapshot:
             int(vector[RESPONSES]),
             _ladder(vector) if key in self.visible_ladder else None,
             {
-                theme: _theme(vector, THEME_AT[theme])
+                theme: _theme(vector, self.theme_at[theme])
                 if key in self.visible_themes[theme]
                 else None
-                for theme in THEMES
+                for theme in self.themes
             },
         )
 
@@ -304,9 +328,9 @@ class Snapshot:
             return None
         ladder_pool = pool(self.visible_ladder, slice(1, 9))
         themes = {}
-        for theme in THEMES:
-            vector = pool(self.visible_themes[theme], THEME_AT[theme])
-            at = THEME_AT[theme]
+        for theme in self.themes:
+            at = self.theme_at[theme]
+            vector = pool(self.visible_themes[theme], at)
             # A pooled mean of identical answers gives each of them away (homogeneity).
             themes[theme] = (
                 _theme(vector, at)
@@ -385,6 +409,7 @@ def _snapshot_of(app, version: int, k: int | None = None, release=None) -> Snaps
             offices=(),
             shown={},
             release=None,
+            themes=releases.themes_of(version, ()),
         )
     cache = SNAPSHOTS.of(app)
 
@@ -420,9 +445,16 @@ def _load(release, version: int) -> Snapshot:
     columns = [
         t.responses,
         *(t[f"rung_{rung}"] for rung in RUNGS),
-        *(t[f"{theme}_{part}"] for theme in THEMES for part in ("n", "sum", "sumsq")),
         *(t[name] for name in MEASURE_SUMMARY_COLUMNS),
     ]
+    rt = ReleaseTheme
+    theme_rows = db.session.execute(
+        select(rt.office_id, rt.period_start, rt.theme, rt.n, rt.sum, rt.sumsq).where(
+            rt.release_id == release.id, rt.questionnaire_version == version
+        )
+    ).all()
+    themes = releases.themes_of(version, {row.theme for row in theme_rows})
+    theme_at, size = theme_positions(themes), width(themes)
     months: dict[tuple[object, date], list[float]] = {}
     offices = set()
     rows = db.session.execute(
@@ -433,10 +465,13 @@ def _load(release, version: int) -> Snapshot:
     for office_id, period_start, *values in rows:
         key = (office_id, _month(period_start))  # ISO-week dates fold into their month
         offices.add(office_id)
-        if key in months:
-            months[key] = [a + b for a, b in zip(months[key], values, strict=True)]
-        else:
-            months[key] = [float(v) for v in values]
+        vector = months.setdefault(key, [0.0] * size)
+        for n, value in enumerate(values):
+            vector[n] += value
+    for office_id, period_start, theme, *parts in theme_rows:
+        vector = months.setdefault((office_id, _month(period_start)), [0.0] * size)
+        for n, value in enumerate(parts):
+            vector[theme_at[theme] + n] += value
     c = ReleaseCell
     shown: dict[str, set] = defaultdict(set)
     parsed: dict[str, ReportingPeriod] = {}
@@ -455,6 +490,7 @@ def _load(release, version: int) -> Snapshot:
         offices=tuple(sorted(offices)),
         shown={family: frozenset(cells) for family, cells in shown.items()},
         release=info,
+        themes=themes,
     )
 
 

@@ -26,7 +26,7 @@ PLOTLY_JS = (
     Path(__file__).resolve().parent.parent / "static" / "vendor" / "plotly" / "plotly-basic.min.js"
 )
 TREND_PERIODS = 8
-SORT_KEYS = ("navn", "svar", "median", "reell", *data.THEMES)
+SORT_KEYS = ("navn", "svar", "median", "reell")  # and each theme of the version shown
 
 
 def accessible_offices() -> list[Office]:
@@ -85,11 +85,13 @@ def period_choices(snap: data.Snapshot) -> list[tuple[str, list[tuple[str, str]]
     ]
 
 
-def theme_labels(version: int) -> dict[str, str]:
+def theme_labels(version: int, codes) -> dict[str, str]:
+    """The label of each theme in ``codes`` (a snapshot's themes), in ``version``'s
+    questionnaire."""
     lang = str(get_locale())
     known = available()
     themes = known[version].themes if version in known else {}
-    return {code: (themes[code].label(lang) if code in themes else code) for code in data.THEMES}
+    return {code: (themes[code].label(lang) if code in themes else code) for code in codes}
 
 
 def band_labels() -> dict[int, str]:
@@ -123,7 +125,7 @@ def overview():
     rows, pool, national, figure, sketch = [], None, None, None, None
     if period:
         rows = [(office, snap.cell(office.id, period)) for office in offices]
-        rows = _sorted(rows, request.args.get("sorter", "navn"))
+        rows = _sorted(rows, request.args.get("sorter", "navn"), snap.themes)
         national = snap.cell(data.NATIONAL, period)
         if current_user.sees_all_offices():
             pool = snap.hidden_remainder(period)
@@ -159,16 +161,16 @@ def overview():
         national=national,
         figure=figure,
         sketch=sketch,
-        themes=theme_labels(version),
+        themes=theme_labels(version, snap.themes),
         band_legend=[(label, charts.BAND_COLOURS[band]) for band, label in band_labels().items()],
         sort=request.args.get("sorter", "navn"),
-        sort_keys=SORT_KEYS,
+        sort_keys=(*SORT_KEYS, *snap.themes),
         period_label=period_label,
         **released,
     )
 
 
-def _sorted(rows, key: str):
+def _sorted(rows, key: str, themes: tuple[str, ...]):
     def value(row):
         office, cell = row
         if key == "svar":
@@ -177,12 +179,12 @@ def _sorted(rows, key: str):
             return cell.ladder.median if cell.ladder else None
         if key == "reell":
             return cell.ladder.real_share if cell.ladder else None
-        if key in data.THEMES:
+        if key in themes:
             figure = cell.themes[key]
             return figure.mean if figure else None
         return None
 
-    if key not in SORT_KEYS or key == "navn":
+    if key not in (*SORT_KEYS, *themes) or key == "navn":
         return rows
     # Highest first; cells too small to show go last and look the same as empty ones.
     return sorted(rows, key=lambda row: (value(row) is None, -(value(row) or 0)))
@@ -211,7 +213,7 @@ def office(slug: str):
         "versions": versions,
         "period_label": period_label,
         "choices": period_choices(snap) if period else [],
-        "themes": theme_labels(version),
+        "themes": theme_labels(version, snap.themes),
         "rung_label": rung_label,
         "band_labels": band_labels(),
         "band_of_rung": BAND_OF_RUNG,
@@ -257,7 +259,7 @@ def office(slug: str):
         and questionnaire is not None
         and snap.cell(office.id, c.period).responses is None
         and c.responses is not None
-        for code in data.THEMES
+        for code in snap.themes
         if not questionnaire.comparable(code, earlier.version)
     }
     measure_labels = _measure_labels(version, lang)
@@ -348,6 +350,8 @@ def _office_figures(
     """The office page's plotly figures as JSON, and the same charts as rows for the
     server-drawn SVG (built once per snapshot and language)."""
     figures, sketches = {}, {}
+    labels = context["themes"]
+    themes = list(labels)
     if cell.ladder:
         figures["ladder"] = charts.ladder(
             {r: cell.ladder.share(r) for r in RUNGS},
@@ -365,15 +369,13 @@ def _office_figures(
             [percent(cell.ladder.share(r)) for r in top_down],
         )
     theme_values = [
-        (name, [(f.mean, f.low, f.high) if (f := c.themes[t]) else None for t in data.THEMES])
+        (name, [(f.mean, f.low, f.high) if (f := c.themes.get(t)) else None for t in themes])
         for name, c in series
     ]
     if any(v for _, values in theme_values for v in values):
-        figures["themes"] = charts.themes(
-            [context["themes"][t] for t in data.THEMES], theme_values, lang
-        )
+        figures["themes"] = charts.themes([labels[t] for t in themes], theme_values, lang)
         sketches["themes"] = charts.mark_rows(
-            [context["themes"][t] for t in data.THEMES], [values for _, values in theme_values]
+            [labels[t] for t in themes], [values for _, values in theme_values]
         )
     if any(c.ladder for c in trend_cells):
         shares = {
@@ -410,10 +412,12 @@ def _office_figures(
 
 
 def _measure_labels(version: int, lang: str) -> dict[int | str, str]:
-    from ..tally import MEASURES_ITEM
-
     known = available()
-    if version not in known or MEASURES_ITEM not in {i.code for i in known[version].items}:
+    if version not in known:
         return {}
-    item = known[version].item(MEASURES_ITEM)
+    questionnaire = known[version]
+    code = questionnaire.scoring.measures_item
+    if code not in {i.code for i in questionnaire.items}:
+        return {}
+    item = questionnaire.item(code)
     return {o.value: o.label(lang) for o in item.options}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .. import tally
 from ..extensions import db
-from ..models import THEME_INDEX_COLUMNS, Account, Office, Response
+from ..models import Account, Office, Response
 from ..periods import today_in_norway
 from ..scoring import SCORING_VERSION
 from ..versions import live as live_questionnaire
@@ -67,7 +67,7 @@ COLUMNS = (
     "scoring_version",
     "rung",
     "band",
-    *THEME_INDEX_COLUMNS.values(),
+    "theme_indices",
 )
 
 
@@ -136,10 +136,10 @@ def seed_responses(
                     SCORING_VERSION,
                     person.scores.rung,
                     person.scores.band,
-                    *(person.scores.theme_indices.get(theme) for theme in THEME_INDEX_COLUMNS),
+                    json.dumps(person.scores.stored_indices),
                 )
             )
-            summer.add(tally.increments(_as_response(person)))
+            summer.add(tally.increments(_as_response(person), questionnaire.scoring))
     pool_of = [rng.randrange(len(POOL_MEANS)) for _ in offices]
     # A cell is an office and a month; its rows draw from the office's pool.
     cells = [(office, month) for office in offices for month in periods]
@@ -166,12 +166,12 @@ def seed_responses(
                 _insert_rows(connection, rows)
             with Session(bind=connection) as session:
                 for at in range(0, len(cells), TALLY_CELLS):
-                    tally_rows, measure_rows = [], []
+                    tally_rows, measure_rows, theme_rows = [], [], []
                     for (office, month), cell_members in zip(
                         cells[at : at + TALLY_CELLS], members[at : at + TALLY_CELLS], strict=True
                     ):
                         if cell_members:
-                            row, measures = summer.sum(cell_members)
+                            row, measures, themes = summer.sum(cell_members)
                             key = {
                                 "office_id": office.id,
                                 "period_start": month,
@@ -179,7 +179,8 @@ def seed_responses(
                             }
                             tally_rows.append(key | row)
                             measure_rows += [key | measure for measure in measures]
-                    tally.add_rows(session, tally_rows, measure_rows)
+                            theme_rows += [key | theme for theme in themes]
+                    tally.add_rows(session, tally_rows, measure_rows, theme_rows)
                 session.commit()
         finally:
             if sqlite:
@@ -221,10 +222,7 @@ def _as_response(person) -> SimpleNamespace:
     return SimpleNamespace(
         answers=person.answers,
         rung=person.scores.rung,
-        **{
-            column: person.scores.theme_indices.get(theme)
-            for theme, column in THEME_INDEX_COLUMNS.items()
-        },
+        theme_indices=person.scores.stored_indices,
     )
 
 

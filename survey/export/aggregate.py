@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..dashboard.data import NATIONAL, THEMES, Cell, Snapshot
+from ..dashboard.data import NATIONAL, Cell, Snapshot
 from ..periods import ReportingPeriod
 
-HEADER = [
+LADDER_HEADER = [
     "office",
     "period",
     "responses",
@@ -20,16 +20,28 @@ HEADER = [
     "share_reell_innflytelse",
     "reell_low95",
     "reell_high95",
-    *(f"{theme}_{part}" for theme in THEMES for part in ("n", "index", "low95", "high95")),
 ]
-FLOAT_COLUMNS = tuple(
-    i
-    for i, name in enumerate(HEADER)
-    if name.startswith(("median", "share", "reell")) or name.endswith(("index", "low95", "high95"))
-)
 
 
-def _row(label: str, cell: Cell) -> list:
+def header(themes) -> list[str]:
+    """The table's columns: the ladder's, then n, index and interval of each theme."""
+    return [
+        *LADDER_HEADER,
+        *(f"{theme}_{part}" for theme in themes for part in ("n", "index", "low95", "high95")),
+    ]
+
+
+def float_columns(themes) -> tuple[int, ...]:
+    """The places of the columns with decimals in ``header(themes)``."""
+    return tuple(
+        i
+        for i, name in enumerate(header(themes))
+        if name.startswith(("median", "share", "reell"))
+        or name.endswith(("index", "low95", "high95"))
+    )
+
+
+def _row(label: str, cell: Cell, themes) -> list:
     ladder = cell.ladder
     row: list[object] = [label, cell.period.code, cell.responses]
     if ladder:
@@ -42,8 +54,8 @@ def _row(label: str, cell: Cell) -> list:
         ]
     else:
         row += [None] * 7
-    for theme in THEMES:
-        figure = cell.themes[theme]
+    for theme in themes:
+        figure = cell.themes.get(theme)
         row += (
             [figure.n, round(figure.mean, 2), round(figure.low, 2), round(figure.high, 2)]
             if figure
@@ -59,13 +71,15 @@ def aggregate_rows(
     with_pool: bool,
 ) -> list[list]:
     """One row per office and period, then "andre" (offices not shown, pooled) and
-    "hele_landet"; a hidden figure is an empty cell, exactly as a missing one."""
+    "hele_landet"; a hidden figure is an empty cell, exactly as a missing one. Theme
+    columns are those of ``header(snap.themes)``."""
     rows = []
+    themes = snap.themes
     offices = list(offices)
     for period in periods:
         for office_id, code in offices:
-            rows.append(_row(code, snap.cell(office_id, period)))
+            rows.append(_row(code, snap.cell(office_id, period), themes))
         if with_pool and (pool := snap.hidden_remainder(period)):
-            rows.append(_row("andre", pool))
-        rows.append(_row("hele_landet", snap.cell(NATIONAL, period)))
+            rows.append(_row("andre", pool, themes))
+        rows.append(_row("hele_landet", snap.cell(NATIONAL, period), themes))
     return rows

@@ -41,7 +41,11 @@ LANGUAGE_NAMES = {
     "nn": Text("nynorsk", "nynorsk", "Norwegian Nynorsk"),
     "en": Text("engelsk", "engelsk", "English"),
 }
-FLOAT_KINDS = ("medvirkning_index", "stigma_index", "talmodighet_index", "relasjon_index")
+
+
+def _is_theme_index(column: Column) -> bool:
+    """Whether a column is a theme's index (0–100 with decimals): the scores with a theme."""
+    return column.kind == SCORE and column.theme is not None
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class Variable:
 def _measure(column: Column) -> str:
     if column.kind == SCALE or column.name in ("rung", "band"):
         return "ordinal"
-    if column.kind == ID or (column.kind == SCORE and column.name in FLOAT_KINDS):
+    if column.kind == ID or _is_theme_index(column):
         return "scale"
     return "nominal"
 
@@ -112,7 +116,7 @@ def variables(
                 values,
                 missing,
                 _measure(column),
-                "float" if column.name in FLOAT_KINDS else "integer",
+                "float" if _is_theme_index(column) else "integer",
             )
         )
     return result

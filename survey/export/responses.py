@@ -125,18 +125,25 @@ def item_text(questionnaire: Questionnaire, separator: str):
     return spilling.items_renderer(_segments(questionnaire), separator)
 
 
-SCORES = (
-    "rung",
-    "band",
-    "medvirkning_index",
-    "stigma_index",
-    "talmodighet_index",
-    "relasjon_index",
-    "scoring_version",
-)
+def score_sql(questionnaire: Questionnaire, dialect: str) -> list[str]:
+    """The score columns as the SELECT reads them, in the CSV's order (``columns.
+    score_columns``): the rung and band, each theme's index out of ``theme_indices`` (NULL
+    where the response has none), the scoring version."""
+    if dialect == "postgresql":
+        index = "CAST(theme_indices ->> '{}' AS double precision)"
+    else:
+        index = "json_extract(theme_indices, '$.{}')"
+    return [
+        "rung",
+        "band",
+        *(index.format(theme) for theme in questionnaire.themes),
+        "scoring_version",
+    ]
 
 
-FLOAT_SCORES = tuple(name.endswith("_index") for name in SCORES)
+def float_scores(questionnaire: Questionnaire) -> list[bool]:
+    """Which score columns have decimals: the theme indices."""
+    return [False, False, *(True for _ in questionnaire.themes), False]
 
 
 def query(
@@ -172,7 +179,8 @@ def query(
     else:
         key, answers = "office_id || '|' || period_start", "answers"
     sql = (
-        f"SELECT {key}, language, {answers}, {', '.join(SCORES)} FROM response "
+        f"SELECT {key}, language, {answers}, {', '.join(score_sql(questionnaire, dialect))} "
+        "FROM response "
         f"WHERE {' AND '.join(where)}"
     )
     return sql, params
@@ -214,7 +222,7 @@ def export_plan(
         "labels": labels,
         "cells": cells,
         "kept": pack_kept(kept),
-        "floats": list(FLOAT_SCORES),
+        "floats": float_scores(questionnaire),
         "k": decisions.k,
     }
 

@@ -25,9 +25,9 @@ from ..numbers import whole_number
 from ..periods import PERIOD_KINDS, ReportingPeriod
 from ..questionnaire import LANGUAGES, Questionnaire
 from . import bp, released, service
-from .aggregate import FLOAT_COLUMNS as AGGREGATE_FLOATS
-from .aggregate import HEADER as AGGREGATE_HEADER
 from .aggregate import aggregate_rows
+from .aggregate import float_columns as aggregate_floats
+from .aggregate import header as aggregate_header
 from .anonymity import BLANK_ORDER, POOLED, POOLED_OFFICE, QUASI_IDENTIFIERS, Decisions
 from .codebook import HEADER as CODEBOOK_HEADER
 from .codebook import (
@@ -404,7 +404,7 @@ def aggregate_csv():
     )
     audited("export.aggregate", selection, codes, kind=kind, rows=len(body), format=fmt.suffix)
     return download(
-        b"".join(encode(AGGREGATE_HEADER, body, fmt, AGGREGATE_FLOATS)),
+        b"".join(encode(aggregate_header(snap.themes), body, fmt, aggregate_floats(snap.themes))),
         f"stigen-aggregert-{kind}-v{selection.version}-{fmt.suffix}.csv",
     )
 

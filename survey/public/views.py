@@ -22,13 +22,13 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from .. import periods, releases
-from .. import questionnaire as questionnaires
 from ..dashboard import data
 from ..dashboard.labels import BANDS, RUNGS, period_label
 from ..dashboard.note_service import office_notes
 from ..dashboard.views import theme_labels
 from ..extensions import db
 from ..models import Office
+from ..versions import available
 from . import bp
 
 PUBLIC_KIND = "half"
@@ -73,8 +73,9 @@ def public_result(office_id: int, today: date) -> Shown | None:
 
 def theme_rows(version: int, cell: data.Cell) -> list[dict]:
     """The themes shown for ``cell``: label, index 0–100, and which way is better."""
-    labels = theme_labels(version)
-    themes = questionnaires.get(version).themes if version in questionnaires.published() else {}
+    labels = theme_labels(version, cell.themes)
+    known = available()
+    themes = known[version].themes if version in known else {}
     return [
         {
             "code": code,
