@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from survey.statistics import mean_interval, median_from_counts, wilson_interval
+from survey.domain.intervals import mean_interval, median_from_counts, wilson_interval
 
 
 def test_median_of_odd_and_even_totals():
@@ -64,7 +64,7 @@ def test_mean_interval_uses_students_t_as_scipy_computes_it(n):
 
 
 def test_t_quantile_at_small_n_is_wider_than_the_normal():
-    from survey.statistics import t_quantile
+    from survey.domain.intervals import t_quantile
 
     assert t_quantile(4) == pytest.approx(2.776445, rel=1e-6)  # the n = 5
     assert t_quantile(4) / 1.959964 > 1.4

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from .. import caching, questionnaire, releases
 from ..disclosure import diverse_mean
+from ..domain.intervals import mean_interval, median_from_counts, wilson_interval
 from ..extensions import db
 from ..models import (
     MEASURE_SUMMARY_COLUMNS,
@@ -32,7 +33,6 @@ from ..models import (
     release_tally_table,
 )
 from ..periods import PERIOD_KINDS, ReportingPeriod
-from ..statistics import mean_interval, median_from_counts, wilson_interval
 from ..suppression import NATIONAL, Shape, lattice, protect
 
 BANDS = {1: (1, 2), 2: (3, 4, 5), 3: (6, 7, 8)}

@@ -1,0 +1,1 @@
+"""Stigen's pure domain: the rules, without Flask or a database."""
