@@ -8,7 +8,7 @@ transaction of its own:
 
 - **T1 responses**: the claim (a ``mix_batch`` journal row with a random id, and the
   batch id on the inbox rows), then the batch's responses, scored
-  (``survey.scoring.score``, here rather than in the request, which keeps the submission
+  (``survey.domain.scoring.score``, here rather than in the request, which keeps the submission
   one write), added to the tallies and inserted under fresh random ids;
 - **T2 comments**: the batch's free texts, as ``held`` comments;
 - **T3 receipts**: the batch's nonce hashes; the batch's inbox rows and its journal row
@@ -91,6 +91,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import caching, tally, versions
+from .domain.scoring import SCORING_VERSION, score
 from .extensions import db
 from .models import (
     Comment,
@@ -101,7 +102,6 @@ from .models import (
     SubmissionReceipt,
 )
 from .periods import coarse_date, today_in_norway
-from .scoring import SCORING_VERSION, score
 
 # The journal's steps: a batch's row says the last step committed. CLAIMED alone is only
 # found in a journal left by a Stigen that claimed in a transaction of its own (before T1

@@ -105,7 +105,7 @@ class Response(db.Model):
     rung: Mapped[int | None] = mapped_column(SmallInteger)
     band: Mapped[int | None] = mapped_column(SmallInteger)
     # Theme code -> index 0-100, for the themes the questionnaire version declares and the
-    # response answered enough of (``survey.scoring``): a theme absent here has no index.
+    # response answered enough of (``survey.domain.scoring``): a theme absent here has no index.
     # One JSON value, not a column per theme, so a version with a new theme needs no
     # migration.
     theme_indices: Mapped[dict] = mapped_column(JSON, default=dict)

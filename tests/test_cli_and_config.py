@@ -10,11 +10,11 @@ from sqlalchemy import func, inspect, select
 
 from survey import create_app
 from survey.config import normalise_url
+from survey.domain.scoring import band_of, score
 from survey.extensions import db
 from survey.models import Office, Response
 from survey.periods import today_in_norway
 from survey.questionnaire import get
-from survey.scoring import band_of, score
 
 
 def test_seed_demo_makes_offices_and_scored_responses(runner, app):

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from survey import models
+from survey.domain.scoring import answers_needed, counts_as_response, scored_answers, scored_items
 from survey.extensions import db
 from survey.questionnaire import DONT_KNOW, Item, Page, Questionnaire, Text, Theme, get
-from survey.scoring import answers_needed, counts_as_response, scored_answers, scored_items
 
 from .forms import settle
 from .test_respond import FULL, HALF, answer_all, send

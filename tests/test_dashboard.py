@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import and_, func, select
 
 from survey import tally
+from survey.domain.scoring import band_of
 from survey.extensions import db
 from survey.models import (
     Account,
@@ -23,7 +24,6 @@ from survey.models import (
     tally_table,
 )
 from survey.periods import ReportingPeriod
-from survey.scoring import band_of
 
 from .forms import Page
 

@@ -373,7 +373,7 @@ def theme_answers(rng: random.Random) -> dict:
 
 def add_answered(slug: str, month: date, count: int, rng: random.Random) -> None:
     from survey import tally
-    from survey.scoring import score
+    from survey.domain.scoring import score
 
     oid = office_id(slug)
     for _ in range(count):

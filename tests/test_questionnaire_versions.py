@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from survey import versions
+from survey.domain.scoring import score
 from survey.extensions import db
 from survey.models import AuditEvent, PublishedQuestionnaire, Response, Setting
 from survey.questionnaire import DIRECTORY, compare, get
-from survey.scoring import score
 
 from .conftest import make_app
 from .forms import Page, settle

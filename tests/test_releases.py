@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from survey import periods, releases, tally
 from survey.dashboard import data
+from survey.domain.scoring import band_of
 from survey.extensions import db
 from survey.models import (
     AuditEvent,
@@ -27,7 +28,6 @@ from survey.models import (
     release_tally_table,
 )
 from survey.periods import ReportingPeriod, complete_through, next_complete_on
-from survey.scoring import band_of
 from survey.suppression import NATIONAL, lattice
 
 from .test_dashboard import accounts, sign_in  # noqa: F401 - fixture

@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from survey.domain.scoring import score
 from survey.extensions import db
 from survey.models import Comment, Office, Response, SubmissionReceipt
 from survey.questionnaire import get
-from survey.scoring import score
 
 from .forms import Page, settle, start
 

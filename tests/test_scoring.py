@@ -2,8 +2,8 @@
 
 import pytest
 
+from survey.domain.scoring import band_of, item_score, rung_of, score, theme_index
 from survey.questionnaire import DONT_KNOW, get
-from survey.scoring import band_of, item_score, rung_of, score, theme_index
 
 V1 = get(1)
 

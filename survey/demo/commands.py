@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import tally
+from ..domain.scoring import SCORING_VERSION
 from ..extensions import db
 from ..models import Account, Office, Response
 from ..periods import today_in_norway
-from ..scoring import SCORING_VERSION
 from ..versions import live as live_questionnaire
 from .administration import seed_administration
 from .synthetic import answer_pool, demo_offices, random_ids

@@ -12,8 +12,8 @@ import os
 import random
 from dataclasses import dataclass
 
+from ..domain.scoring import Scores, score
 from ..questionnaire import DONT_KNOW, Questionnaire
-from ..scoring import Scores, score
 
 DEMO_OFFICES = (
     # slug, name, municipality, county

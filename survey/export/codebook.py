@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ..domain.scoring import answers_needed, scored_items
 from ..questionnaire import DONT_KNOW, Questionnaire, published
-from ..scoring import answers_needed, scored_items
 from .anonymity import ALPHA_MIN_N, QUASI_IDENTIFIERS
 from .columns import BINARY, CATEGORY, CHOICE, ID, SCALE, SCORE, Column, columns
 

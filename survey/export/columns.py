@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..domain.scoring import BANDS, SCORING_VERSION
 from ..questionnaire import DONT_KNOW, Item, Questionnaire, Text
-from ..scoring import BANDS, SCORING_VERSION
 
 # Column kinds, as the codebook names them.
 ID, CATEGORY, SCALE, CHOICE, BINARY, SCORE = "id", "category", "scale", "choice", "binary", "score"

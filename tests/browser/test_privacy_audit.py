@@ -23,7 +23,7 @@ from .conftest import answer_page, page_count, press
 
 AGENT = "Mozilla/5.0 (Linux; Android 14; StigenAuditPhone) AuditBrowser/77.7"
 FORWARDED = "203.0.113.199"
-# Enough answered to count as a response (survey.scoring.counts_as_response).
+# Enough answered to count as a response (survey.domain.scoring.counts_as_response).
 ANSWERS = {
     **FULL,
     "med_stige": 6,

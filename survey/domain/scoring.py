@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .questionnaire import DONT_KNOW, Item, Questionnaire
+from ..questionnaire import DONT_KNOW, Item, Questionnaire
 
 SCORING_VERSION = 1
 
