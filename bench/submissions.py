@@ -451,9 +451,9 @@ def _mix_here() -> None:
     from sqlalchemy import func, insert, select
 
     from survey import create_app, mixer
+    from survey.domain.periods import coarse_date, today_in_norway
     from survey.extensions import db
     from survey.models import Inbox, Response
-    from survey.periods import coarse_date, today_in_norway
 
     app = create_app()
     with app.app_context():

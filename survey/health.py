@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select, text
 
-from . import periods
+from .domain import periods
 from .extensions import db, limiter
 from .resources import MIGRATIONS
 

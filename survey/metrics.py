@@ -43,7 +43,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import periods
+from .domain import periods
 from .extensions import db, limiter
 
 bp = Blueprint("metrics", __name__)

@@ -91,6 +91,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import caching, tally, versions
+from .domain.periods import coarse_date, today_in_norway
 from .domain.scoring import SCORING_VERSION, score
 from .extensions import db
 from .models import (
@@ -101,7 +102,6 @@ from .models import (
     Response,
     SubmissionReceipt,
 )
-from .periods import coarse_date, today_in_norway
 
 # The journal's steps: a batch's row says the last step committed. CLAIMED alone is only
 # found in a journal left by a Stigen that claimed in a transaction of its own (before T1

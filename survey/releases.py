@@ -3,7 +3,7 @@
 The release rule
 ----------------
 Figures are published only for whole months that have ended and can no longer change
-(``survey.periods.complete_through``, the one statement of when a month is complete), and
+(``survey.domain.periods.complete_through``, the one statement of when a month is complete), and
 for quarters and half-years only once all their months are in. A release covers every
 month up to ``through`` (the first day of its last month):
 
@@ -50,7 +50,9 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, disclosure, mixer, periods, versions
+from . import audit, disclosure, mixer, versions
+from .domain import periods
+from .domain.periods import ReportingPeriod
 from .extensions import db
 from .models import (
     MEASURE_SUMMARY_COLUMNS,
@@ -66,7 +68,6 @@ from .models import (
     release_tally_table,
     tally_table,
 )
-from .periods import ReportingPeriod
 from .suppression import NATIONAL, PublishedLeak, Shape, lattice, protect
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, select, true
 
-from . import audit, periods
+from . import audit
+from .domain import periods
 from .extensions import db
 from .models import Comment, Release, Response, SubmissionReceipt
 

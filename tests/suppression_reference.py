@@ -13,7 +13,7 @@ from datetime import date
 from itertools import compress
 from typing import NamedTuple
 
-from survey.periods import ReportingPeriod
+from survey.domain.periods import ReportingPeriod
 
 MIN_K = 3  # privacy.md: k is never below 3
 

@@ -15,9 +15,9 @@ from datetime import date
 import pytest
 from sqlalchemy import DateTime, Interval, Time, inspect, make_url, select, text
 
+from survey.domain.periods import today_in_norway
 from survey.extensions import db
 from survey.models import Response
-from survey.periods import today_in_norway
 
 from .forms import settle
 from .test_respond import FULL, answer_all, send

@@ -10,10 +10,10 @@ from sqlalchemy import func, inspect, select
 
 from survey import create_app
 from survey.config import normalise_url
+from survey.domain.periods import today_in_norway
 from survey.domain.scoring import band_of, score
 from survey.extensions import db
 from survey.models import Office, Response
-from survey.periods import today_in_norway
 from survey.questionnaire import get
 
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import and_, func, select
 
 from survey import tally
+from survey.domain.periods import ReportingPeriod
 from survey.domain.scoring import band_of
 from survey.extensions import db
 from survey.models import (
@@ -23,7 +24,6 @@ from survey.models import (
     ThemeTally,
     tally_table,
 )
-from survey.periods import ReportingPeriod
 
 from .forms import Page
 
@@ -485,8 +485,8 @@ def test_snapshot_lattice_counts_match_the_suppression_lattice(app):
 def test_new_responses_reach_the_dashboard_only_with_a_release(app, monkeypatch):
     """Figures come from the current release: responses added after it change nothing
     until a release covers their month, and a month once released never changes."""
-    from survey import periods
     from survey.dashboard import data
+    from survey.domain import periods
 
     monkeypatch.setattr(periods, "today_in_norway", lambda: date(2026, 5, 10))
     april, may = ReportingPeriod.parse("2026-04"), ReportingPeriod.parse("2026-05")

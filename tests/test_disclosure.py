@@ -19,7 +19,7 @@ from survey.disclosure import (
     intervals,
     protect_distributions,
 )
-from survey.periods import ReportingPeriod
+from survey.domain.periods import ReportingPeriod
 from survey.suppression import NATIONAL, PublishedLeak, lattice, protect
 from tests.attacker import intervals as attacked
 from tests.attacker import pinned_small

@@ -15,13 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from survey.domain.periods import add_months, today_in_norway
 from survey.export import released
 from survey.export.columns import columns
 from survey.export.csvfile import CsvFormat, LineWriter, guard, quote
 from survey.export.responses import item_text
 from survey.extensions import db
 from survey.models import AuditEvent, Comment, Office
-from survey.periods import add_months, today_in_norway
 from survey.questionnaire import get
 
 from .export_reference import item_values, shuffled_lines

@@ -15,6 +15,7 @@ from datetime import UTC, date
 import pytest
 from sqlalchemy import select
 
+from survey.domain.periods import ReportingPeriod
 from survey.export import anonymity, released, service, spill
 from survey.export.anonymity import (
     ALPHA_MIN_N,
@@ -29,7 +30,6 @@ from survey.export.csvfile import CsvFormat
 from survey.export.responses import Selection, Tally, response_file
 from survey.extensions import db
 from survey.models import Comment, Office, Response
-from survey.periods import ReportingPeriod
 from survey.questionnaire import get
 
 from .forms import settle

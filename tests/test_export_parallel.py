@@ -88,7 +88,7 @@ def test_workers_write_the_same_rows_as_one_process_in_a_new_order(seeded):
 def test_workers_write_excel_format_alike_and_respect_the_filters(seeded):
     from sqlalchemy import func
 
-    from survey.periods import ReportingPeriod
+    from survey.domain.periods import ReportingPeriod
 
     with seeded.app_context():  # the biggest office-month, surely shown
         office, month = db.session.execute(

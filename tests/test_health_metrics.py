@@ -9,7 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, text
 
-from survey import health, metrics, periods, releases
+from survey import health, metrics, releases
+from survey.domain import periods
 from survey.extensions import db, limiter
 from survey.models import Inbox, Office
 

@@ -14,10 +14,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from survey import periods, releases
+from survey import releases
+from survey.domain import periods
+from survey.domain.periods import ReportingPeriod
 from survey.extensions import db
 from survey.models import Office, ReleaseTheme, release_tally_table
-from survey.periods import ReportingPeriod
 from survey.suppression import NATIONAL, lattice
 
 from .attacker import pinned_small

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from survey import periods
+from survey.domain import periods
 from survey.extensions import db
 from survey.models import ActionNote, AuditEvent
 

@@ -16,7 +16,8 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from survey import periods, releases, retention
+from survey import releases, retention
+from survey.domain import periods
 from survey.extensions import db
 from survey.models import (
     AuditEvent,

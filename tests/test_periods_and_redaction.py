@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from survey.periods import ReportingPeriod, coarse_date, parse_month
+from survey.domain.periods import ReportingPeriod, coarse_date, parse_month
 from survey.redact import REMOVED, redact
 
 

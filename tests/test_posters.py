@@ -97,7 +97,7 @@ def test_a_long_link_and_a_footer_still_fit_the_sheet():
 
 
 def test_month_codes():
-    # Typed months are read by survey.periods.parse_month (tests/test_periods_and_redaction.py).
+    # Typed months are read by survey.domain.periods.parse_month (tests/test_periods_and_redaction.py).
     assert month_code(date(2026, 3, 15)) == "2026-03" and month_code(None) == ""
 
 

@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from survey import periods
 from survey.dashboard import data
+from survey.domain import periods
+from survey.domain.periods import ReportingPeriod
 from survey.extensions import db
 from survey.models import Comment, Office
-from survey.periods import ReportingPeriod
 from survey.public.views import latest_shown, public_result
 
 from .test_dashboard import add_responses, make_account, office_id, sign_in

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from survey.dashboard.data import Cell, Ladder, ThemeFigure, bridged
+from survey.domain.periods import ReportingPeriod
 from survey.export.codebook import crosswalk_rows, not_carried_over
 from survey.extensions import db
 from survey.models import Response
-from survey.periods import ReportingPeriod
 from survey.questionnaire import (
     DIRECTORY,
     LANGUAGES,
@@ -373,7 +373,8 @@ def test_the_office_page_carries_comparable_scores_across_the_version_change(
     """Version 1 in the first quarter, version 2 in the second: on version 2's office
     page the previous quarter (version 1) shows the comparable indices and the ladder's
     trend, and says "ikke sammenlignbar" for the themes version 2 measures differently."""
-    from survey import periods, tally
+    from survey import tally
+    from survey.domain import periods
 
     from .test_dashboard import add_varied
 

@@ -12,8 +12,10 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import func, select
 
-from survey import periods, releases, tally
+from survey import releases, tally
 from survey.dashboard import data
+from survey.domain import periods
+from survey.domain.periods import ReportingPeriod, complete_through, next_complete_on
 from survey.domain.scoring import band_of
 from survey.extensions import db
 from survey.models import (
@@ -27,7 +29,6 @@ from survey.models import (
     Response,
     release_tally_table,
 )
-from survey.periods import ReportingPeriod, complete_through, next_complete_on
 from survey.suppression import NATIONAL, lattice
 
 from .test_dashboard import accounts, sign_in  # noqa: F401 - fixture

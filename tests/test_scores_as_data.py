@@ -10,10 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from survey import periods, tally
+from survey import tally
+from survey.domain import periods
+from survey.domain.periods import ReportingPeriod, add_months, today_in_norway
 from survey.extensions import db
 from survey.models import MeasureTally, Response, ThemeTally
-from survey.periods import ReportingPeriod, add_months, today_in_norway
 
 from .forms import settle
 from .test_dashboard import make_account, sign_in

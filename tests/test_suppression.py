@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey.periods import ReportingPeriod
+from survey.domain.periods import ReportingPeriod
 from survey.suppression import MIN_K, NATIONAL, Relation, lattice, protect
 
 K = 5

@@ -31,11 +31,11 @@ from wtforms.validators import DataRequired, Length
 from .. import versions
 from ..auth.access import admin_required
 from ..dashboard.labels import period_label
+from ..domain.periods import ReportingPeriod
 from ..extensions import db
 from ..models import Comment, Office
 from ..moderation import find_risks, highlight
 from ..numbers import whole_number
-from ..periods import ReportingPeriod
 from ..redact import redact
 from . import bp
 from .moderation_service import decide, status_counts

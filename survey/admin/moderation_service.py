@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from .. import audit
+from ..domain.periods import ReportingPeriod
 from ..extensions import db
 from ..models import Comment, Office
-from ..periods import ReportingPeriod
 
 STATUSES = ("pending", "approved", "rejected")
 

@@ -12,10 +12,10 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from ..audit import record
+from ..domain.periods import ReportingPeriod, parse_month, today_in_norway
 from ..extensions import db
 from ..models import Office
 from ..offices import office_or_fail
-from ..periods import ReportingPeriod, parse_month, today_in_norway
 from . import posters
 from .office_forms import RESERVED_SLUGS, SLUG_RE, suggest_slug
 from .office_service import (

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..periods import parse_month
+from ..domain.periods import parse_month
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Words in the admin addresses beside /admin/kontor/<slug>: never an office's slug.
@@ -38,7 +38,7 @@ _ASCII = str.maketrans(
 )
 
 
-# --- Pure helpers (a typed month is read by ``survey.periods.parse_month``) -----------------
+# --- Pure helpers (a typed month is read by ``survey.domain.periods.parse_month``) -----------------
 
 
 def month_code(day: date | None) -> str:

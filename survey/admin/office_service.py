@@ -13,10 +13,10 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 
 from ..audit import record
+from ..domain.periods import parse_month
 from ..extensions import db
 from ..links import absolute_url
 from ..models import Office
-from ..periods import parse_month
 from . import posters
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
 from ..auth.access import admin_required
+from ..domain.periods import today_in_norway
 from ..extensions import db
 from ..models import Office
 from ..offices import office_or_404
-from ..periods import today_in_norway
 from . import bp, posters
 from .office_forms import (
     RESERVED_SLUGS,

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from .. import releases
 from ..auth.access import admin_required
 from ..dashboard.labels import period_label
+from ..domain.periods import ReportingPeriod
 from ..extensions import db
-from ..periods import ReportingPeriod
 from . import bp
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from .. import caching, questionnaire, releases
 from ..disclosure import diverse_mean
 from ..domain.intervals import mean_interval, median_from_counts, wilson_interval
+from ..domain.periods import PERIOD_KINDS, ReportingPeriod
 from ..extensions import db
 from ..models import (
     MEASURE_SUMMARY_COLUMNS,
@@ -32,7 +33,6 @@ from ..models import (
     ReleaseTheme,
     release_tally_table,
 )
-from ..periods import PERIOD_KINDS, ReportingPeriod
 from ..suppression import NATIONAL, Shape, lattice, protect
 
 BANDS = {1: (1, 2), 2: (3, 4, 5), 3: (6, 7, 8)}

@@ -6,7 +6,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..periods import ReportingPeriod
+from ..domain.periods import ReportingPeriod
 
 # Arnstein (1969), in the Norwegian the theses use.
 RUNGS = {

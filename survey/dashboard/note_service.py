@@ -10,8 +10,8 @@ import re
 
 from sqlalchemy import select
 
-from .. import periods
 from ..audit import record
+from ..domain import periods
 from ..extensions import db
 from ..models import ActionNote, Office
 

@@ -12,11 +12,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import releases
+from ..domain.periods import PERIOD_KINDS, ReportingPeriod
 from ..extensions import db
 from ..formatting import number, percent
 from ..models import Office
 from ..numbers import whole_number
-from ..periods import PERIOD_KINDS, ReportingPeriod
 from ..versions import available, live_version
 from . import bp, charts, data
 from .labels import BAND_OF_RUNG, BANDS, KIND_LABELS, RUNGS, period_label, rung_label

@@ -9,9 +9,9 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from ..domain.periods import today_in_norway
 from ..extensions import db
 from ..models import ActionNote, Comment, Office
-from ..periods import today_in_norway
 
 COMMENTS = (
     ("Jeg fikk endelig være med på å bestemme hvilket tiltak jeg skulle prøve.", "approved"),

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import tally
+from ..domain.periods import today_in_norway
 from ..domain.scoring import SCORING_VERSION
 from ..extensions import db
 from ..models import Account, Office, Response
-from ..periods import today_in_norway
 from ..versions import live as live_questionnaire
 from .administration import seed_administration
 from .synthetic import answer_pool, demo_offices, random_ids
@@ -198,7 +198,7 @@ def seed_two_versions(offices: list[Office], responses: int, months: int) -> flo
     before it, and version 2 made live, so the dashboards show both versions and the
     crosswalk between them. Returns the seconds taken."""
     from .. import versions
-    from ..periods import ReportingPeriod
+    from ..domain.periods import ReportingPeriod
     from ..questionnaire import get
 
     today = today_in_norway()

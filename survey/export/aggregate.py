@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..dashboard.data import NATIONAL, Cell, Snapshot
-from ..periods import ReportingPeriod
+from ..domain.periods import ReportingPeriod
 
 LADDER_HEADER = [
     "office",

@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from ..periods import ReportingPeriod
+from ..domain.periods import ReportingPeriod
 
 POOLED = "andre"
 POOLED_OFFICE = 0  # the selection's office id for "andre" (office ids start at 1)

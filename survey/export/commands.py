@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from .. import audit
 from .. import versions as questionnaires
+from ..domain.periods import ReportingPeriod
 from ..extensions import db
 from ..models import Office
-from ..periods import ReportingPeriod
 from . import released, service
 from .anonymity import AnonymityError
 from .csvfile import CsvFormat

@@ -41,7 +41,7 @@ from typing import IO, cast
 
 import orjson
 
-from ..periods import ReportingPeriod
+from ..domain.periods import ReportingPeriod
 from ..questionnaire import Questionnaire
 from . import spill as spilling
 from .anonymity import POOLED, POOLED_OFFICE, Decisions, check, pack_kept

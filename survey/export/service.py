@@ -14,9 +14,9 @@ import orjson
 from flask import current_app
 from sqlalchemy import select
 
+from ..domain.periods import ReportingPeriod
 from ..extensions import db
 from ..models import Comment
-from ..periods import ReportingPeriod
 from ..questionnaire import Questionnaire
 from . import labelled, released, rscript
 from .anonymity import ALPHA_MIN_N, BLANK_ORDER, POOLED, RISK_FACTOR, Decisions, LabelStats

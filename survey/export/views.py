@@ -19,10 +19,10 @@ from .. import versions as questionnaires
 from ..auth.access import researcher_required
 from ..dashboard import data
 from ..dashboard.labels import KIND_LABELS, period_label
+from ..domain.periods import PERIOD_KINDS, ReportingPeriod
 from ..extensions import db
 from ..models import Office
 from ..numbers import whole_number
-from ..periods import PERIOD_KINDS, ReportingPeriod
 from ..questionnaire import LANGUAGES, Questionnaire
 from . import bp, released, service
 from .aggregate import aggregate_rows

@@ -21,11 +21,12 @@ from flask import abort, current_app, render_template
 from flask_babel import get_locale
 from sqlalchemy import select
 
-from .. import periods, releases
+from .. import releases
 from ..dashboard import data
 from ..dashboard.labels import BANDS, RUNGS, period_label
 from ..dashboard.note_service import office_notes
 from ..dashboard.views import theme_labels
+from ..domain import periods
 from ..extensions import db
 from ..models import Office
 from ..versions import available

@@ -25,9 +25,9 @@ from sqlalchemy import bindparam, exists, insert, literal, literal_column, selec
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import mixer, versions
+from ..domain.periods import coarse_date
 from ..extensions import db
 from ..models import ANSWER_GRACE, Inbox, Office, SubmissionReceipt
-from ..periods import coarse_date
 from ..redact import redact
 
 _COLUMNS = (

@@ -16,13 +16,13 @@ from wtforms.validators import ValidationError
 
 from .. import codes as access_codes
 from .. import versions
+from ..domain.periods import today_in_norway
 from ..domain.scoring import answers_needed, counts_as_response, scored_answers, scored_items
 from ..errors import error_page
 from ..extensions import csrf, db, limiter
 from ..models import AccessCode, Office
 from ..numbers import whole_number
 from ..offices import matching, office_or_404
-from ..periods import today_in_norway
 from . import bp, service
 from .forms import CodeForm, answer_form, answers_of, given_answers, posted_data, stored_answers
 

@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 
-from survey import codes, periods
+from survey import codes
+from survey.domain import periods
 from survey.extensions import db
 from survey.models import AccessCode, ActionNote, Comment, Office
 

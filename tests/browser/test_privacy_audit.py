@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from survey.domain.periods import OSLO
 from survey.extensions import db
 from survey.models import Response
-from survey.periods import OSLO
 
 from ..forms import settle
 from ..test_anonymity import database_bytes
