@@ -265,7 +265,7 @@ def report(
         "built from.",
         "- **Disclosure audit**: `bench/audit.py`, no database: counts drawn for 250 offices "
         "× 24 months at the size's number of responses (one office in ten small, or nine in "
-        "ten), six measures each protected (`survey.suppression`) and audited against the LP "
+        "ten), six measures each protected (`survey.domain.suppression`) and audited against the LP "
         "attacker (`survey.disclosure`); also one monthly release against all earlier ones. "
         "Measured once per size, in this process.",
         "- **CSV export**: `flask export responses` as a process of its own, wall time "

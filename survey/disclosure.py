@@ -1,7 +1,7 @@
 """The disclosure audit: what an attacker can work out from a release, and the rule it must
 meet before it is published (issue 11, privacy.md "Insiders").
 
-``survey.suppression.protect`` treats the published counts as linear equations. An insider
+``survey.domain.suppression.protect`` treats the published counts as linear equations. An insider
 knows more: counts are never negative, a cell shown (or known) as 0 is 0, months after a
 release's last month are still empty, and everything published in earlier releases stays
 published. With those, the attacker's knowledge of a hidden count is an interval: the
@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:  # NumPy is imported where used: the app and its exports load without it
     import numpy as np
 
-from .suppression import MIN_K, Cell, PublishedLeak, Relation, Shape, _Table
+from .domain.suppression import MIN_K, Cell, PublishedLeak, Relation, Shape, _Table
 
 __all__ = [
     "AuditResult",

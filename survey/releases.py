@@ -25,7 +25,7 @@ since the last one ("stamped" with the release that first shows them).
 The audit, per questionnaire version and family of figures (``responses``; ``ladder``:
 answers on the ladder; ``theme:<code>``: each theme's n; per office ``measure:<code>``:
 participants; ``useful``/``fit``: answers to "var nyttig"/"passet" among those who took
-part in a measure), over the reporting lattice (``survey.suppression.lattice``) of the
+part in a measure), over the reporting lattice (``survey.domain.suppression.lattice``) of the
 released months, where months after ``through`` in the last half-year are known zeros:
 ``allowed`` = the cells of complete periods not decided hidden before, ``fixed`` = the
 cells shown in the previous release, then ``protect``, the attacker audit
@@ -53,6 +53,7 @@ from sqlalchemy.exc import IntegrityError
 from . import audit, disclosure, mixer, versions
 from .domain import periods
 from .domain.periods import ReportingPeriod
+from .domain.suppression import NATIONAL, PublishedLeak, Shape, lattice, protect
 from .extensions import db
 from .models import (
     MEASURE_SUMMARY_COLUMNS,
@@ -68,7 +69,6 @@ from .models import (
     release_tally_table,
     tally_table,
 )
-from .suppression import NATIONAL, PublishedLeak, Shape, lattice, protect
 
 log = logging.getLogger(__name__)
 

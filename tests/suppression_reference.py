@@ -1,4 +1,4 @@
-"""The suppression of survey/suppression.py as it was before its closure was made
+"""The suppression of survey/domain/suppression.py as it was before its closure was made
 incremental (issue #7: the dashboard's first request), kept unchanged as the reference
 that tests/test_suppression_reference.py holds the new one to: the same cells, always.
 Only this docstring and the import of ReportingPeriod differ from the original.

@@ -1,5 +1,5 @@
 """What small-group suppression must guarantee, as a brute-force specification over small
-tables: the rules ``survey.suppression.protect`` and ``survey.disclosure.audit`` are held
+tables: the rules ``survey.domain.suppression.protect`` and ``survey.disclosure.audit`` are held
 to (tests/test_suppression_spec.py). Written to be obviously right rather than fast, and
 sharing no code with the package.
 
@@ -56,7 +56,7 @@ class Table:
 def office_months(counts: Sequence[Sequence[int]]) -> Table:
     """The reporting lattice in small: ``counts[office][month]`` over 1, 2 or 4 months,
     each office and the country ("N") per month, per quarter (two months) and per
-    half-year (two quarters), related as ``survey.suppression.lattice`` relates them."""
+    half-year (two quarters), related as ``survey.domain.suppression.lattice`` relates them."""
     months = len(counts[0])
     assert months in (1, 2, 4) and all(len(row) == months for row in counts)
     scopes = [f"o{office}" for office in range(len(counts))]

@@ -469,7 +469,7 @@ def test_snapshot_lattice_counts_match_the_suppression_lattice(app):
     """The snapshot sums each measure up the lattice itself (once per cell); it must give
     exactly what ``suppression.lattice`` gives."""
     from survey.dashboard import data
-    from survey.suppression import lattice
+    from survey.domain.suppression import lattice
 
     with app.app_context():
         add_responses("bodo", APRIL, 7, rung=2)

@@ -20,7 +20,7 @@ from survey.disclosure import (
     protect_distributions,
 )
 from survey.domain.periods import ReportingPeriod
-from survey.suppression import NATIONAL, PublishedLeak, lattice, protect
+from survey.domain.suppression import NATIONAL, PublishedLeak, lattice, protect
 from tests.attacker import intervals as attacked
 from tests.attacker import pinned_small
 

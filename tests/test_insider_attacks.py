@@ -17,9 +17,9 @@ from sqlalchemy import select
 from survey import releases
 from survey.domain import periods
 from survey.domain.periods import ReportingPeriod
+from survey.domain.suppression import NATIONAL, lattice
 from survey.extensions import db
 from survey.models import Office, ReleaseTheme, release_tally_table
-from survey.suppression import NATIONAL, lattice
 
 from .attacker import pinned_small
 from .test_dashboard import make_account, sign_in

@@ -17,6 +17,7 @@ from survey.dashboard import data
 from survey.domain import periods
 from survey.domain.periods import ReportingPeriod, complete_through, next_complete_on
 from survey.domain.scoring import band_of
+from survey.domain.suppression import NATIONAL, lattice
 from survey.extensions import db
 from survey.models import (
     AuditEvent,
@@ -29,7 +30,6 @@ from survey.models import (
     Response,
     release_tally_table,
 )
-from survey.suppression import NATIONAL, lattice
 
 from .test_dashboard import accounts, sign_in  # noqa: F401 - fixture
 
@@ -532,8 +532,9 @@ def test_admin_questionnaire_counts_come_from_the_release(client, app, accounts)
 
 def test_snapshot_reads_no_live_tally(app, monkeypatch):
     """Pages read the release: no suppression is worked out per request."""
-    from survey import caching, suppression
+    from survey import caching
     from survey.dashboard import data as data_module
+    from survey.domain import suppression
 
     with app.app_context():
         add("bodo", date(2026, 4, 1), count=6)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survey.domain.periods import ReportingPeriod
-from survey.suppression import MIN_K, NATIONAL, Relation, lattice, protect
+from survey.domain.suppression import MIN_K, NATIONAL, Relation, lattice, protect
 
 K = 5
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey import suppression
-from survey.suppression import NATIONAL, Shape, lattice, protect
+from survey.domain import suppression
+from survey.domain.suppression import NATIONAL, Shape, lattice, protect
 from tests import suppression_reference as reference
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survey.disclosure import audit, intervals
-from survey.suppression import PublishedLeak, protect
+from survey.domain.suppression import PublishedLeak, protect
 from tests.suppression_spec import (
     Table,
     bounds,

@@ -6,7 +6,7 @@ audited decisions, both read from the release tables, never from the live tallie
 nothing is worked out per request (no suppression run; figures and visibility both come
 frozen). It is cached per process under the release's number, so it is replaced only when
 a new release is published. A snapshot made directly from month vectors (no ``shown``)
-works its visibility out with ``survey.suppression`` as before: that is for tests and
+works its visibility out with ``survey.domain.suppression`` as before: that is for tests and
 benchmarks of the rule, never for pages.
 """
 
@@ -24,6 +24,7 @@ from .. import caching, questionnaire, releases
 from ..disclosure import diverse_mean
 from ..domain.intervals import mean_interval, median_from_counts, wilson_interval
 from ..domain.periods import PERIOD_KINDS, ReportingPeriod
+from ..domain.suppression import NATIONAL, Shape, lattice, protect
 from ..extensions import db
 from ..models import (
     MEASURE_SUMMARY_COLUMNS,
@@ -33,7 +34,6 @@ from ..models import (
     ReleaseTheme,
     release_tally_table,
 )
-from ..suppression import NATIONAL, Shape, lattice, protect
 
 BANDS = {1: (1, 2), 2: (3, 4, 5), 3: (6, 7, 8)}
 # Position of each number in a tally vector: the tally row's numbers, then n, sum and

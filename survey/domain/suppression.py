@@ -43,7 +43,7 @@ from datetime import date
 from itertools import compress, filterfalse
 from typing import NamedTuple, cast
 
-from .domain.periods import ReportingPeriod
+from .periods import ReportingPeriod
 
 MIN_K = 3  # privacy.md: k is never below 3
 
