@@ -1,4 +1,4 @@
-"""The disclosure audit (survey.disclosure) on the whole country: 250 offices × 24 months,
+"""The disclosure audit (survey.domain.disclosure) on the whole country: 250 offices × 24 months,
 six measures (responses, ladder answers, four themes), each protected (survey.domain.suppression)
 and then audited against an attacker with non-negativity (LP), as a release is built.
 Pure Python: no database. Counts are drawn, not read:
@@ -87,7 +87,7 @@ def run(tables: dict[str, dict], release: bool = False) -> dict[str, float]:
     ``release``, only the release of the fourth month from the end: the months before it
     fixed as an earlier (protected and audited) release published them, the months after
     it in its half-year known to be 0."""
-    from survey.disclosure import audit
+    from survey.domain.disclosure import audit
     from survey.domain.suppression import lattice, protect
 
     figures = {"protect": 0.0, "audit": 0.0, "audit hid": 0}

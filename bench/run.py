@@ -266,7 +266,7 @@ def report(
         "- **Disclosure audit**: `bench/audit.py`, no database: counts drawn for 250 offices "
         "× 24 months at the size's number of responses (one office in ten small, or nine in "
         "ten), six measures each protected (`survey.domain.suppression`) and audited against the LP "
-        "attacker (`survey.disclosure`); also one monthly release against all earlier ones. "
+        "attacker (`survey.domain.disclosure`); also one monthly release against all earlier ones. "
         "Measured once per size, in this process.",
         "- **CSV export**: `flask export responses` as a process of its own, wall time "
         "including start-up, memory the peak resident memory of its whole process tree "

@@ -29,7 +29,7 @@ part in a measure), over the reporting lattice (``survey.domain.suppression.latt
 released months, where months after ``through`` in the last half-year are known zeros:
 ``allowed`` = the cells of complete periods not decided hidden before, ``fixed`` = the
 cells shown in the previous release, then ``protect``, the attacker audit
-(``survey.disclosure.audit``: linear programming with non-negativity and known zeros) and
+(``survey.domain.disclosure.audit``: linear programming with non-negativity and known zeros) and
 the homogeneity rules (``protect_distributions`` for rung, band and usefulness
 distributions; ``diverse_mean`` for theme means).
 
@@ -50,8 +50,8 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, disclosure, mixer, versions
-from .domain import periods
+from . import audit, mixer, versions
+from .domain import disclosure, periods
 from .domain.periods import ReportingPeriod
 from .domain.suppression import NATIONAL, PublishedLeak, Shape, lattice, protect
 from .extensions import db

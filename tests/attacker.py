@@ -1,5 +1,5 @@
 """An independent attacker, for tests: what an insider can work out from the figures a
-page or a file publishes. The specification of survey.disclosure, written as plainly as
+page or a file publishes. The specification of survey.domain.disclosure, written as plainly as
 possible and sharing no code with it (so that a mistake there is not repeated here).
 
 Given the published counts, the relations between cells (parent == sum of children), and

@@ -1,5 +1,5 @@
 """What small-group suppression must guarantee, as a brute-force specification over small
-tables: the rules ``survey.domain.suppression.protect`` and ``survey.disclosure.audit`` are held
+tables: the rules ``survey.domain.suppression.protect`` and ``survey.domain.disclosure.audit`` are held
 to (tests/test_suppression_spec.py). Written to be obviously right rather than fast, and
 sharing no code with the package.
 

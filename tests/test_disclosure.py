@@ -1,4 +1,4 @@
-"""The disclosure audit (survey.disclosure) and protect's fixed and known cells, without
+"""The disclosure audit (survey.domain.disclosure) and protect's fixed and known cells, without
 Flask: the cases of issue 11 by hand, then an independent LP attacker (tests/attacker.py)
 against random lattices and random sequences of releases."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey.disclosure import (
+from survey.domain.disclosure import (
     AuditResult,
     audit,
     diverse,
@@ -200,7 +200,7 @@ def test_no_cell_passes_on_the_solvers_word_alone(monkeypatch):
 
     import numpy as np
 
-    from survey import disclosure
+    from survey.domain import disclosure
 
     def lying(objective, **problem):
         if "A_ub" in problem:

@@ -41,7 +41,7 @@ def public(client, slug: str = "bodo", lang: str | None = None):
 
 def add_varied(slug: str, month: date, count: int) -> None:
     """``count`` responses whose answers differ (rungs in two bands, two theme values):
-    answers all alike are hidden by the homogeneity rule (``survey.disclosure``)."""
+    answers all alike are hidden by the homogeneity rule (``survey.domain.disclosure``)."""
     add_responses(slug, month, count - count // 2, rung=6, index=70.0)
     add_responses(slug, month, count // 2, rung=3, index=40.0)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey.disclosure import audit, intervals
+from survey.domain.disclosure import audit, intervals
 from survey.domain.suppression import PublishedLeak, protect
 from tests.suppression_spec import (
     Table,

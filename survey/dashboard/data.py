@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from .. import caching, questionnaire, releases
-from ..disclosure import diverse_mean
+from ..domain.disclosure import diverse_mean
 from ..domain.intervals import mean_interval, median_from_counts, wilson_interval
 from ..domain.periods import PERIOD_KINDS, ReportingPeriod
 from ..domain.suppression import NATIONAL, Shape, lattice, protect

@@ -25,7 +25,7 @@ The layers, from the bottom up:
   finds the rare leaks that need several relations at once.
 - **``protect``**: primary suppression, then one hidden cell per leak, until none is left.
 
-Above these, ``survey.disclosure`` audits a release against an attacker who also knows
+Above these, ``survey.domain.disclosure`` audits a release against an attacker who also knows
 that counts are never negative (intervals, by linear programming) and hides more where it
 must. Pure Python: no Flask, no database.
 
@@ -192,7 +192,7 @@ class _Column(NamedTuple):
 
 class Shape:
     """The cells and relations of one lattice as integers, without counts. Make one with
-    ``Shape(counts, relations)`` and pass it to ``protect`` (and ``survey.disclosure``) for
+    ``Shape(counts, relations)`` and pass it to ``protect`` (and ``survey.domain.disclosure``) for
     every measure counted over the same cells in the same order: the dashboard's measures
     and a release's families share one. Read-only once made.
 

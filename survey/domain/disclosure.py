@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:  # NumPy is imported where used: the app and its exports load without it
     import numpy as np
 
-from .domain.suppression import MIN_K, Cell, PublishedLeak, Relation, Shape, _Table
+from .suppression import MIN_K, Cell, PublishedLeak, Relation, Shape, _Table
 
 __all__ = [
     "AuditResult",
