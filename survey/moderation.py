@@ -1,6 +1,6 @@
 """Risks in free text, for the moderator's eye: first names, places and numbers.
 
-privacy.md ("Free text"): people write names and places. ``survey.redact`` removes what a
+privacy.md ("Free text"): people write names and places. ``survey.domain.redaction`` removes what a
 machine can remove with certainty before a comment is stored; what is left to a person's
 judgement is found here and highlighted, so the moderator approves, redacts or rejects it.
 A finder that misses a risk costs only the highlight: the moderator reads every comment.

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from survey.config import LANGUAGES
+from survey.domain.redaction import redact
 from survey.domain.scoring import score
 from survey.extensions import db
 from survey.models import Comment, Office, Response
 from survey.questionnaire import published
-from survey.redact import redact
 
 from .forms import Page, settle, start
 from .test_dashboard import add_responses, make_account, sign_in

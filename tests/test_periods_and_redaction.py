@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from survey.domain.periods import ReportingPeriod, coarse_date, parse_month
-from survey.redact import REMOVED, redact
+from survey.domain.redaction import REMOVED, redact
 
 
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))

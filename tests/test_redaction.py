@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.no import fodselsnummer, kontonr
 
-from survey.redact import REMOVED, redact
+from survey.domain.redaction import REMOVED, redact
 
 FOUND_AS_WRITTEN = [
     "987 654 32",

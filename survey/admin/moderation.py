@@ -32,11 +32,11 @@ from .. import versions
 from ..auth.access import admin_required
 from ..dashboard.labels import period_label
 from ..domain.periods import ReportingPeriod
+from ..domain.redaction import redact
 from ..extensions import db
 from ..models import Comment, Office
 from ..moderation import find_risks, highlight
 from ..numbers import whole_number
-from ..redact import redact
 from . import bp
 from .moderation_service import decide, status_counts
 

@@ -26,9 +26,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import mixer, versions
 from ..domain.periods import coarse_date
+from ..domain.redaction import redact
 from ..extensions import db
 from ..models import ANSWER_GRACE, Inbox, Office, SubmissionReceipt
-from ..redact import redact
 
 _COLUMNS = (
     "nonce_hash",
