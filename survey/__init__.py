@@ -82,7 +82,7 @@ def trust_proxies(app: Flask) -> None:
 def check_config(app: Flask) -> None:
     if app.config["STIGEN_K"] < 3:
         raise RuntimeError("STIGEN_K may never be below 3 (privacy.md, 'Small groups').")
-    from .codes import BATCH_MIN_FLOOR, MAX_COUNT
+    from .domain.access_codes import BATCH_MIN_FLOOR, MAX_COUNT
 
     if not BATCH_MIN_FLOOR <= app.config["STIGEN_CODE_BATCH_MIN"] <= MAX_COUNT:
         raise RuntimeError(

@@ -137,7 +137,7 @@ def defaults(instance_path: str) -> dict:
         "STIGEN_PAGE_LIMIT": os.environ.get("STIGEN_PAGE_LIMIT", "600 per 10 minutes"),
         "STIGEN_SUBMIT_LIMIT": os.environ.get("STIGEN_SUBMIT_LIMIT", "30 per 10 minutes"),
         # The fewest codes a batch may hold (issue 12): a batch of one or two, labelled,
-        # would point at a person. Never below survey.codes.BATCH_MIN_FLOOR (20).
+        # would point at a person. Never below survey.domain.access_codes.BATCH_MIN_FLOOR (20).
         "STIGEN_CODE_BATCH_MIN": int(os.environ.get("STIGEN_CODE_BATCH_MIN", "20")),
         # Access codes tried and refused (unknown or used), against guessing.
         "STIGEN_CODE_LIMIT": os.environ.get("STIGEN_CODE_LIMIT", "20 per 10 minutes"),

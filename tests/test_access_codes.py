@@ -12,8 +12,8 @@ from html import unescape
 import pytest
 from sqlalchemy import inspect, select, text, update
 
-from survey import codes
 from survey.admin.code_service import new_batch
+from survey.domain import access_codes
 from survey.extensions import db
 from survey.models import AccessCode, AuditEvent, Office, Response, SubmissionReceipt
 
@@ -22,7 +22,7 @@ from .forms import Page, settle
 from .test_dashboard import make_account, sign_in
 from .test_respond import FULL, LAST, answer_all, count, send
 
-MIN = codes.BATCH_MIN_FLOOR  # the fewest codes a batch may hold, by default
+MIN = access_codes.BATCH_MIN_FLOOR  # the fewest codes a batch may hold, by default
 
 
 def codes_only(slug: str = "bodo", n: int = MIN, batch: str = "2026-11 venterom") -> list[str]:
@@ -70,16 +70,18 @@ def test_a_code_works_once_and_a_second_use_is_refused_kindly(app, client):
     assert 'for="code"' in start.html and 'autocomplete="off"' in start.html
     assert 'inputmode="text"' in start.html and 'name="nav" value="start"' not in start.html
 
-    first = enter_code(client, " " + codes.display(code).lower() + " ")  # as typed on a phone
+    first = enter_code(
+        client, " " + access_codes.display(code).lower() + " "
+    )  # as typed on a phone
     assert first.status == 200 and "Side 1 av" in first.html
     assert len(first.hidden("admission")) == 1 and first.hidden("nonce")
     assert used_flags(app) == [False] * (MIN - 1) + [True]
 
     other = app.test_client()
-    again = enter_code(other, codes.display(code))
+    again = enter_code(other, access_codes.display(code))
     assert again.status == 200
     assert "allerede brukt" in again.html and "Side 1 av" not in again.html
-    assert f'value="{codes.display(code)}"' in again.html  # the typed code is kept
+    assert f'value="{access_codes.display(code)}"' in again.html  # the typed code is kept
     assert 'aria-invalid="true"' in again.html and not again.hidden("admission")
     assert used_flags(app) == [False] * (MIN - 1) + [True]
 
@@ -184,7 +186,7 @@ def test_an_open_office_works_as_before_without_a_code(app, client):
 
 
 def forged(app, office_id: int, nonce: str, key: str = "test") -> str:
-    return codes.admission(key, office_id, nonce)
+    return access_codes.admission(key, office_id, nonce)
 
 
 def test_a_code_only_office_stores_nothing_without_a_genuine_admission(app, client):
@@ -254,9 +256,9 @@ def test_the_database_holds_no_link_from_a_response_to_its_code(app, client):
         clear = codes_only()
         make_account("admin", "admin")
     code = next(c for c in clear if re.search("[A-Z]", c))
-    digest = codes.code_hash(code, "test")
-    assert send(client, walk(client, enter_code(client, codes.display(code)))).status == 303
-    forms_of_it = {code, codes.display(code), code.lower(), digest}
+    digest = access_codes.code_hash(code, "test")
+    assert send(client, walk(client, enter_code(client, access_codes.display(code)))).status == 303
+    forms_of_it = {code, access_codes.display(code), code.lower(), digest}
     settle(app)
     with app.app_context():
         assert count(Response) == 1

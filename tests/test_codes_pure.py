@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey import codes
-from survey.codes import ALPHABET, CodeError, code_hash, display, generate, normalise
+from survey.domain import access_codes
+from survey.domain.access_codes import ALPHABET, CodeError, code_hash, display, generate, normalise
 
 code_strategy = st.text(alphabet=ALPHABET, min_size=8, max_size=8)
 
@@ -18,7 +18,7 @@ code_strategy = st.text(alphabet=ALPHABET, min_size=8, max_size=8)
 def test_the_alphabet_has_no_look_alikes_and_no_repeats():
     for ch in "0O1IL5S2Z8B6GQUV":
         assert ch not in ALPHABET
-    assert codes.CONFUSABLE == "0O1IL5S2Z8B6GQUV"
+    assert access_codes.CONFUSABLE == "0O1IL5S2Z8B6GQUV"
     assert len(set(ALPHABET)) == len(ALPHABET) == 20
     assert ALPHABET.upper() == ALPHABET and ALPHABET.isalnum()
 
@@ -83,10 +83,10 @@ def test_a_batch_is_unique_and_drawn_from_the_alphabet(count):
 
 def test_a_batch_of_the_largest_size_is_unique_and_avoids_what_exists():
     avoid = set(generate(100))
-    batch = generate(codes.MAX_COUNT, avoid=avoid)
-    assert len(set(batch)) == codes.MAX_COUNT
+    batch = generate(access_codes.MAX_COUNT, avoid=avoid)
+    assert len(set(batch)) == access_codes.MAX_COUNT
     assert not avoid & set(batch)
-    for bad in (0, -1, codes.MAX_COUNT + 1):
+    for bad in (0, -1, access_codes.MAX_COUNT + 1):
         with pytest.raises(ValueError):
             generate(bad)
 
@@ -111,27 +111,31 @@ def test_the_hash_is_keyed_hmac_sha256(code):
 
 def test_an_admission_admits_its_office_and_nonce_only():
     nonce = "a" * 32
-    token = codes.admission("key", 7, nonce)
-    assert codes.admits("key", token, 7, nonce)
-    assert not codes.admits("key", token, 8, nonce)
-    assert not codes.admits("key", token, 7, "b" * 32)
-    assert not codes.admits("other-key", token, 7, nonce)
-    assert not codes.admits("key", token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), 7, nonce)
+    token = access_codes.admission("key", 7, nonce)
+    assert access_codes.admits("key", token, 7, nonce)
+    assert not access_codes.admits("key", token, 8, nonce)
+    assert not access_codes.admits("key", token, 7, "b" * 32)
+    assert not access_codes.admits("other-key", token, 7, nonce)
+    assert not access_codes.admits(
+        "key", token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), 7, nonce
+    )
     for junk in (None, "", "x", "a.b.c", "é" * 40, "x" * 10_000):
-        assert not codes.admits("key", junk, 7, nonce)
+        assert not access_codes.admits("key", junk, 7, nonce)
 
 
 def test_an_admission_expires():
-    token = codes.admission("key", 7, "a" * 32)
+    token = access_codes.admission("key", 7, "a" * 32)
     time.sleep(1.1)
-    assert codes.read_admission("key", token, max_age=0) is None
-    assert codes.read_admission("key", token, max_age=60) == codes.Admission(7, "a" * 32)
+    assert access_codes.read_admission("key", token, max_age=0) is None
+    assert access_codes.read_admission("key", token, max_age=60) == access_codes.Admission(
+        7, "a" * 32
+    )
 
 
 def test_a_signed_payload_of_another_shape_is_no_admission():
     from itsdangerous import URLSafeTimedSerializer
 
-    signer = URLSafeTimedSerializer("key", salt=codes.ADMISSION_SALT)
+    signer = URLSafeTimedSerializer("key", salt=access_codes.ADMISSION_SALT)
     for payload in (
         [7, "n"],
         {"office": "7", "nonce": "n"},
@@ -139,10 +143,10 @@ def test_a_signed_payload_of_another_shape_is_no_admission():
         {"office": 7, "nonce": 5},
         "text",
     ):
-        assert codes.read_admission("key", signer.dumps(payload)) is None
+        assert access_codes.read_admission("key", signer.dumps(payload)) is None
 
 
 @pytest.mark.parametrize("configured, minimum", [(None, 20), (0, 20), (5, 20), (20, 20), (50, 50)])
 def test_a_batch_is_never_allowed_below_twenty(configured, minimum):
-    assert codes.BATCH_MIN_FLOOR == 20
-    assert codes.batch_minimum(configured) == minimum
+    assert access_codes.BATCH_MIN_FLOOR == 20
+    assert access_codes.batch_minimum(configured) == minimum

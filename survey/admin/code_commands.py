@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from .. import audit, codes
+from .. import audit
+from ..domain import access_codes
 from ..export.csvfile import CsvFormat
 from ..extensions import db
 from ..models import Office
@@ -38,7 +39,7 @@ def codes_command() -> None:
 @click.option("--office", "slug", required=True, help="Office slug.")
 @click.option(
     "--count",
-    type=click.IntRange(1, codes.MAX_COUNT),
+    type=click.IntRange(1, access_codes.MAX_COUNT),
     required=True,
     help="How many codes: at least STIGEN_CODE_BATCH_MIN (never below 20).",
 )

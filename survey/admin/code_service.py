@@ -1,7 +1,7 @@
 """What the access-code pages (``admin/codes.py``) and ``flask codes``
 (``admin/code_commands.py``) both do: a new batch of codes, the batches' counts, deleting
 a batch's unused codes, and the CSV file a batch is handed over in. The codes themselves
-(drawing, hashing, display) are in ``survey.codes``.
+(drawing, hashing, display) are in ``survey.domain.access_codes``.
 
 A code exists in clear text only in what ``new_batch`` returns; the table keeps its keyed
 hash, the office, the batch label and used/unused (privacy.md).
@@ -15,7 +15,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, delete, func, insert, select
 
-from .. import audit, codes
+from .. import audit
+from ..domain import access_codes
 from ..export.csvfile import CsvFormat, encode, guard
 from ..extensions import db
 from ..models import AccessCode, Office
@@ -33,7 +34,7 @@ class BatchTooSmall(ValueError):
 
 def batch_minimum() -> int:
     """The fewest codes a batch may hold here (``STIGEN_CODE_BATCH_MIN``, never below 20)."""
-    return codes.batch_minimum(current_app.config.get("STIGEN_CODE_BATCH_MIN"))
+    return access_codes.batch_minimum(current_app.config.get("STIGEN_CODE_BATCH_MIN"))
 
 
 def too_small_message(minimum: int) -> str:
@@ -42,7 +43,7 @@ def too_small_message(minimum: int) -> str:
         "En bunke må ha minst %(min)d koder, så den aldri kan peke ut én person. "
         "Skriv et antall fra %(min)d til %(max)d.",
         min=minimum,
-        max=codes.MAX_COUNT,
+        max=access_codes.MAX_COUNT,
     )
 
 
@@ -64,9 +65,9 @@ def new_batch(office: Office, count: int, batch: str) -> list[str]:
     if count < minimum:
         raise BatchTooSmall(minimum)
     key = current_app.config["SECRET_KEY"]
-    fresh = codes.generate(count)
+    fresh = access_codes.generate(count)
     while True:
-        hashes = {codes.code_hash(code, key): code for code in fresh}
+        hashes = {access_codes.code_hash(code, key): code for code in fresh}
         taken = set()
         digests = list(hashes)
         for at in range(0, len(digests), CHUNK):
@@ -80,7 +81,7 @@ def new_batch(office: Office, count: int, batch: str) -> list[str]:
             break
         # An existing code was drawn again (rare): draw replacements for those only.
         keep = [code for digest, code in hashes.items() if digest not in taken]
-        fresh = keep + codes.generate(len(taken), avoid=set(keep))
+        fresh = keep + access_codes.generate(len(taken), avoid=set(keep))
     db.session.execute(
         insert(AccessCode),
         [
@@ -118,7 +119,7 @@ def csv_bytes(
     office: Office, batch: str, clear: list[str], link: str, fmt: CsvFormat = CsvFormat()
 ) -> bytes:
     """The codes as CSV: one line per code with its batch, the office and its link."""
-    rows = ([codes.display(code), guard(batch), guard(office.name), link] for code in clear)
+    rows = ([access_codes.display(code), guard(batch), guard(office.name), link] for code in clear)
     return b"".join(encode(["code", "batch", "office", "link"], rows, fmt))
 
 

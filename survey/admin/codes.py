@@ -20,8 +20,9 @@ from wtforms import HiddenField, IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from .. import audit, codes
+from .. import audit
 from ..auth.access import admin_required
+from ..domain import access_codes
 from ..export.csvfile import CsvFormat
 from ..extensions import db
 from ..models import Office
@@ -65,7 +66,7 @@ class ModeForm(FlaskForm):
 class GenerateForm(FlaskForm):
     # The lower bound is the configured minimum, checked in ``validate``.
     count = IntegerField(
-        _l("Antall koder"), validators=[InputRequired(), NumberRange(1, codes.MAX_COUNT)]
+        _l("Antall koder"), validators=[InputRequired(), NumberRange(1, access_codes.MAX_COUNT)]
     )
     batch = StringField(
         _l("Navn på bunken"),
@@ -99,7 +100,11 @@ class GenerateForm(FlaskForm):
         minimum = batch_minimum()
         if self.count.errors:  # one message, also for text that is not a number
             self.count.errors = [
-                _("Skriv et antall fra %(min)d til %(max)d.", min=minimum, max=codes.MAX_COUNT)
+                _(
+                    "Skriv et antall fra %(min)d til %(max)d.",
+                    min=minimum,
+                    max=access_codes.MAX_COUNT,
+                )
             ]
         elif self.count.data < minimum:
             self.count.errors = [too_small_message(minimum)]
@@ -144,7 +149,7 @@ def _page(office: Office, mode_form=None, generate_form=None, status: int = 200)
             batches=batches,
             link=office_link(office),
             unused_total=sum(unused for _b, _u, unused in batches),
-            max_count=codes.MAX_COUNT,
+            max_count=access_codes.MAX_COUNT,
             min_count=batch_minimum(),
         ),
         status,
@@ -222,7 +227,7 @@ def codes_generate(slug: str):
                 office=office,
                 batch=batch,
                 link=link,
-                codes=[codes.display(code) for code in clear],
+                codes=[access_codes.display(code) for code in clear],
             ),
             200,
             NO_STORE,

@@ -277,6 +277,6 @@ def stored_answers(questionnaire: Questionnaire, data: dict) -> tuple[dict, dict
 
 class CodeForm(FlaskForm):
     """A one-time access code (templates/respond/code.html draws its input). Only the CSRF
-    token is checked here; what a code looks like is ``survey.codes.normalise``'s job."""
+    token is checked here; what a code looks like is ``survey.domain.access_codes.normalise``'s job."""
 
     code = StringField()

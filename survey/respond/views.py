@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms.validators import ValidationError
 
-from .. import codes as access_codes
 from .. import versions
+from ..domain import access_codes
 from ..domain.periods import today_in_norway
 from ..domain.scoring import answers_needed, counts_as_response, scored_answers, scored_items
 from ..errors import error_page

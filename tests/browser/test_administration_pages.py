@@ -8,8 +8,7 @@ from datetime import date
 
 import pytest
 
-from survey import codes
-from survey.domain import periods
+from survey.domain import access_codes, periods
 from survey.extensions import db
 from survey.models import AccessCode, ActionNote, Comment, Office
 
@@ -50,7 +49,9 @@ def offices(browsing):
         tromso.codes_required = True
         db.session.add(
             AccessCode(
-                code_hash=codes.code_hash(codes.normalise(CODE), app.config["SECRET_KEY"]),
+                code_hash=access_codes.code_hash(
+                    access_codes.normalise(CODE), app.config["SECRET_KEY"]
+                ),
                 office_id=tromso.id,
                 batch="venterom",
             )
