@@ -1,4 +1,4 @@
-"""The risk finder and the highlighter of ``survey.moderation``, without the app: names,
+"""The risk finder and the highlighter of ``survey.domain.text_risks``, without the app: names,
 places and numbers found where a moderator should look, and HTML that shows exactly the
 text, escaped, whatever the spans."""
 
@@ -10,7 +10,7 @@ from html import unescape
 from hypothesis import given
 from hypothesis import strategies as st
 
-from survey.moderation import KINDS, Span, find_risks, first_names, highlight, merge, places
+from survey.domain.text_risks import KINDS, Span, find_risks, first_names, highlight, merge, places
 
 
 def found(text: str, extra=()) -> list[tuple[str, str]]:

@@ -1,5 +1,5 @@
 """Moderation of free text: a queue of pending comments with the risks a machine finds
-highlighted (``survey.moderation``); a moderator approves, redacts and approves, or
+highlighted (``survey.domain.text_risks``); a moderator approves, redacts and approves, or
 rejects. Only approved text reaches leaders and researchers (privacy.md, "Free text").
 
 What is kept is only what may be shown: a redacted comment keeps only the edited text, a
@@ -33,9 +33,9 @@ from ..auth.access import admin_required
 from ..dashboard.labels import period_label
 from ..domain.periods import ReportingPeriod
 from ..domain.redaction import redact
+from ..domain.text_risks import find_risks, highlight
 from ..extensions import db
 from ..models import Comment, Office
-from ..moderation import find_risks, highlight
 from ..numbers import whole_number
 from . import bp
 from .moderation_service import decide, status_counts

@@ -1,7 +1,7 @@
 """The decisions on free text, for the moderation queue (``admin/moderation.py``) and
 ``flask moderation`` (``admin/moderation_commands.py``): approve, redact or reject a
 comment, each audited with the office and the month, never the text; and the counts by
-status. The risks a machine finds are in ``survey.moderation``.
+status. The risks a machine finds are in ``survey.domain.text_risks``.
 """
 
 from __future__ import annotations
