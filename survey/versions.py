@@ -35,8 +35,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import audit, caching
 from .extensions import db
 from .models import PublishedQuestionnaire, Setting
-from .numbers import whole_number
 from .questionnaire import Questionnaire, QuestionnaireError, crosswalk_problems, parse, published
+from .whole_numbers import whole_number
 
 LIVE_SETTING = "live_questionnaire_version"
 RETIRED_PREFIX = "questionnaire_retired:"  # + version: when it stopped being live (UTC)

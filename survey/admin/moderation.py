@@ -36,7 +36,7 @@ from ..domain.redaction import redact
 from ..domain.text_risks import find_risks, highlight
 from ..extensions import db
 from ..models import Comment, Office
-from ..numbers import whole_number
+from ..whole_numbers import whole_number
 from . import bp
 from .moderation_service import decide, status_counts
 

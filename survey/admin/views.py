@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from ..auth.access import admin_required
 from ..extensions import db
 from ..models import AuditEvent
-from ..numbers import whole_number
+from ..whole_numbers import whole_number
 from . import bp
 
 PAGE = 100

@@ -22,7 +22,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from ..extensions import db, login_manager
 from ..models import Account
-from ..numbers import whole_number
+from ..whole_numbers import whole_number
 
 VERSION, SINCE, SEEN, ENDED = "staff_version", "staff_since", "staff_seen", "staff_ended"
 # What Flask-Login keeps for a signed-in session, dropped with ours when a session ends.

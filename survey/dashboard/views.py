@@ -16,8 +16,8 @@ from ..domain.periods import PERIOD_KINDS, ReportingPeriod
 from ..extensions import db
 from ..formatting import number, percent
 from ..models import Office
-from ..numbers import whole_number
 from ..versions import available, live_version
+from ..whole_numbers import whole_number
 from . import bp, charts, data
 from .labels import BAND_OF_RUNG, BANDS, KIND_LABELS, RUNGS, period_label, rung_label
 

@@ -22,8 +22,8 @@ from ..dashboard.labels import KIND_LABELS, period_label
 from ..domain.periods import PERIOD_KINDS, ReportingPeriod
 from ..extensions import db
 from ..models import Office
-from ..numbers import whole_number
 from ..questionnaire import LANGUAGES, Questionnaire
+from ..whole_numbers import whole_number
 from . import bp, released, service
 from .aggregate import aggregate_rows
 from .aggregate import float_columns as aggregate_floats
