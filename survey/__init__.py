@@ -19,7 +19,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
-from .privacy import install_log_filters
+from .log_filters import install_log_filters
 from .resources import CHECKOUT, MIGRATIONS, TEMPLATES, TRANSLATIONS, default_instance
 
 ROOT = CHECKOUT

@@ -3,21 +3,21 @@
 (the container), or ``gunicorn app:app`` in a checkout (``gunicorn.conf.py`` there loads
 this module).
 
-Logs (privacy.md; issue 12, "Logs"; the rule is ``survey.privacy``):
+Logs (privacy.md; issue 12, "Logs"; the rule is ``survey.log_filters``):
 
 - **No line per respondent request.** A request to anything that is not a staff route
   (the questionnaire, its start and thank-you pages, the front page, the public pages,
   static files, the probes and /metrics) writes no access-log line, whatever its status:
   a line carries status and size, every 303 of "Send inn" would mark one stored
   response, in order, and the journal's timestamps would date it
-  (``survey.privacy.StaffAccessOnly``).
+  (``survey.log_filters.StaffAccessOnly``).
 - **Staff requests** (/resultater, /eksport, /admin, /logg-inn, /logg-ut) are logged
   as method, path without its query string, status, size and duration: no client
   address, no time of day, no user agent, no referrer.
 - **No address in the error log.** gunicorn's "Invalid request from ip=…" becomes
   "Invalid request refused: <kind of fault>", "Error handling request <uri>" loses its
   query string, and any address left in a line is blanked
-  (``survey.privacy.NoAddressInErrors``). Only gunicorn's "Listening at:" line names an
+  (``survey.log_filters.NoAddressInErrors``). Only gunicorn's "Listening at:" line names an
   address: the server's own.
 - ``STIGEN_LOG_FORMAT=json``: the same lines as JSON objects, one per line
   (``survey.logs.JsonFormatter``), the filters applied to every field.
@@ -35,7 +35,7 @@ import tempfile
 
 from dotenv import load_dotenv
 
-from survey.privacy import NoAddressInErrors, StaffAccessOnly
+from survey.log_filters import NoAddressInErrors, StaffAccessOnly
 
 load_dotenv(os.path.join(os.getcwd(), ".env"))
 

@@ -5,7 +5,7 @@ releases and the mixer not stuck beyond their documented ages, docs/deploy.md).
 Cheap and private: a handful of tiny queries that read no response, comment, receipt or
 inbox content (the mixer check asks only whether a waiting row of a long-ended period
 exists), no session, no cookie; exempt from the rate limits; and, like every
-non-staff path, never written to the access log (survey.privacy)."""
+non-staff path, never written to the access log (survey.log_filters)."""
 
 from __future__ import annotations
 

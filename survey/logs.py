@@ -1,7 +1,7 @@
 """JSON logs (issue 15): one object per line, for the app and for gunicorn's error and
 access logs, when ``STIGEN_LOG_FORMAT=json`` (the container's default; docs/deploy.md).
 
-The privacy rules of ``survey.privacy`` hold for every field, not only the message: the
+The privacy rules of ``survey.log_filters`` hold for every field, not only the message: the
 handlers' filters run first (no line per respondent request; addresses and query strings
 rewritten), and the formatter then scrubs every string it writes (message, exception,
 extra fields) and takes the access fields from gunicorn's atoms one by one, the path
@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from .privacy import _path_only, scrub
+from .log_filters import _path_only, scrub
 
 # A LogRecord's own attributes: anything else on a record came from ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {

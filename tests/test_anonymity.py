@@ -214,7 +214,7 @@ def test_development_server_logs_no_address_and_no_query(app, caplog):
 
     from werkzeug.serving import make_server
 
-    from survey.privacy import PrivateRequestHandler
+    from survey.log_filters import PrivateRequestHandler
 
     server = make_server("127.0.0.1", 0, app, request_handler=PrivateRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -245,7 +245,7 @@ def test_development_server_logs_no_address_and_no_query(app, caplog):
 
 
 def test_log_filter_strips_address_time_and_query_from_werkzeug_lines():
-    from survey.privacy import RequestLineFilter
+    from survey.log_filters import RequestLineFilter
 
     record = logging.LogRecord(
         "werkzeug",

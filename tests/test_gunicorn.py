@@ -95,7 +95,7 @@ def test_gunicorn_logs_hold_no_trace_of_the_respondent(gunicorn, app):
     time.sleep(0.3)  # let the access log flush
     logged = log.read_text()
     access = [line for line in logged.splitlines() if line.startswith('"')]
-    # No line per respondent request (survey/privacy.py; more in tests/test_logs.py).
+    # No line per respondent request (survey/log_filters.py; more in tests/test_logs.py).
     assert not any("/k/bodo" in line for line in access), logged
     for trace in (
         AGENT,

@@ -1,5 +1,5 @@
 """JSON logs (issue 15; survey/logs.py): gunicorn's error and access logs and the app's
-lines, one JSON object per line, with the privacy rules of survey/privacy.py on every
+lines, one JSON object per line, with the privacy rules of survey/log_filters.py on every
 field; and /metrics summed over gunicorn's workers (prometheus multiprocess mode)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the logs say (issue 12, "Logs"; the rule is survey/privacy.py): no line per
+"""What the logs say (issue 12, "Logs"; the rule is survey/log_filters.py): no line per
 respondent request, whatever its status; no client address anywhere, gunicorn's error log
 included; no query string. Read from the real servers: gunicorn with gunicorn.conf.py,
 and werkzeug's development server as the demo runs it, for 200, 303, 400, 404, 429 and
@@ -17,14 +17,14 @@ import pytest
 from flask_migrate import upgrade
 
 from survey.extensions import db
-from survey.models import Office
-from survey.privacy import (
+from survey.log_filters import (
     NoAddressInErrors,
     RequestLineFilter,
     StaffAccessOnly,
     is_staff_path,
     scrub,
 )
+from survey.models import Office
 
 from .conftest import make_app
 from .test_gunicorn import running_gunicorn
@@ -163,7 +163,7 @@ def test_the_development_server_writes_no_line_per_respondent_and_no_address(
 ):
     from werkzeug.serving import make_server
 
-    from survey.privacy import PrivateRequestHandler
+    from survey.log_filters import PrivateRequestHandler
 
     # As the demo runs it: not in testing mode, so a failure is the app's 500 page.
     app = make_app(sqlite_url, tmp_path / "dev", TESTING=False, STIGEN_SUBMIT_LIMIT="1 per minute")

@@ -393,9 +393,9 @@ def test_every_route_for_sso_mapped_accounts(app, who, role):
 
 def test_the_servers_log_the_return_address_without_its_code():
     """The provider's return carries the code and state in its query string: werkzeug's
-    and gunicorn's lines keep the path only (survey/privacy.py)."""
+    and gunicorn's lines keep the path only (survey/log_filters.py)."""
     from survey import gunicorn_conf
-    from survey.privacy import RequestLineFilter, StaffAccessOnly
+    from survey.log_filters import RequestLineFilter, StaffAccessOnly
 
     from .test_logs import werkzeug_record
 

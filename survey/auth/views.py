@@ -155,7 +155,7 @@ def reset_password():
     link (unknown, expired, used, deactivated account) gets the same page.
 
     The token travels in the query string (``?lenke=``), never in the path, because the
-    access logs keep paths but drop query strings (gunicorn.conf.py, survey/privacy.py)."""
+    access logs keep paths but drop query strings (gunicorn.conf.py, survey/log_filters.py)."""
     token = request.args.get("lenke", "").replace("\x00", "")
     account = account_for_token(token, lock=request.method == "POST")
     if account is None:

@@ -307,7 +307,7 @@ def demo_command(host: str, port: int, responses: int) -> None:
     click.echo("")
     from werkzeug.serving import run_simple
 
-    from ..privacy import PrivateRequestHandler
+    from ..log_filters import PrivateRequestHandler
 
     run_simple(
         host,
