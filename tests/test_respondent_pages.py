@@ -16,7 +16,7 @@ from sqlalchemy import select
 from survey.config import defaults
 from survey.extensions import db
 from survey.models import Inbox, Office, Response
-from survey.offices import fold, matching
+from survey.office_lookup import fold, matching
 from survey.questionnaire import get
 from survey.respond.forms import LADDER_ORDER, draw_order, ladder_order
 

@@ -132,7 +132,7 @@ def test_the_rule_sees_the_modules_it_is_about():
         "survey.admin.office_forms",
         "survey.admin.posters",
         "survey.dashboard.note_service",
-        "survey.offices",
+        "survey.office_lookup",
     }.isdisjoint(views)
     assert {
         "survey.admin.office_commands",

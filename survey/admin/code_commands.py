@@ -15,7 +15,7 @@ from ..domain import access_codes
 from ..export.csvfile import CsvFormat
 from ..extensions import db
 from ..models import Office
-from ..offices import office_or_fail
+from ..office_lookup import office_or_fail
 from .code_service import (
     batch_counts,
     batch_minimum,

@@ -26,7 +26,7 @@ from ..domain import access_codes
 from ..export.csvfile import CsvFormat
 from ..extensions import db
 from ..models import Office
-from ..offices import office_or_404
+from ..office_lookup import office_or_404
 from . import bp
 from .code_service import (
     batch_counts,

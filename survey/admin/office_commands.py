@@ -15,7 +15,7 @@ from ..audit import record
 from ..domain.periods import ReportingPeriod, parse_month, today_in_norway
 from ..extensions import db
 from ..models import Office
-from ..offices import office_or_fail
+from ..office_lookup import office_or_fail
 from . import posters
 from .office_forms import RESERVED_SLUGS, SLUG_RE, suggest_slug
 from .office_service import (

@@ -18,7 +18,7 @@ from ..auth.access import admin_required
 from ..domain.periods import today_in_norway
 from ..extensions import db
 from ..models import Office
-from ..offices import office_or_404
+from ..office_lookup import office_or_404
 from . import bp, posters
 from .office_forms import (
     RESERVED_SLUGS,

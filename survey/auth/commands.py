@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from .. import audit
 from ..extensions import db
 from ..models import ROLES, Account, Office
-from ..offices import office_or_fail
+from ..office_lookup import office_or_fail
 from .accounts import (
     clear_reset,
     end_sessions,

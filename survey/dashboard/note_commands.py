@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..extensions import db
-from ..offices import office_or_fail
+from ..office_lookup import office_or_fail
 from . import note_service  # its add_note by module: the command below is add_note too
 from .note_service import NOTE_MAX, clean_text, office_notes
 

@@ -21,7 +21,7 @@ from ..domain.scoring import answers_needed, counts_as_response, scored_answers,
 from ..errors import error_page
 from ..extensions import csrf, db, limiter
 from ..models import AccessCode, Office
-from ..offices import matching, office_or_404
+from ..office_lookup import matching, office_or_404
 from ..whole_numbers import whole_number
 from . import bp, service
 from .forms import CodeForm, answer_form, answers_of, given_answers, posted_data, stored_answers
