@@ -17,10 +17,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import config
+from . import config, moved_modules
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .log_filters import install_log_filters
 from .resources import CHECKOUT, MIGRATIONS, TEMPLATES, TRANSLATIONS, default_instance
+
+moved_modules.install()  # survey.periods and the other old paths still import
 
 ROOT = CHECKOUT
 
