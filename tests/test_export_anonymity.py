@@ -27,7 +27,7 @@ from survey.export.anonymity import (
     qi_code,
 )
 from survey.export.csvfile import CsvFormat
-from survey.export.responses import Selection, Tally, response_file
+from survey.export.responses import Selection, WrittenCounts, response_file
 from survey.extensions import db
 from survey.models import Comment, Office, Response
 from survey.questionnaire import get
@@ -85,10 +85,10 @@ def pycanon_k(body: bytes, separator: str = ",", decimal: str = ".") -> int:
 
 def export_body(
     app, selection: Selection, workers: int = 0, fmt: CsvFormat = CsvFormat(), decisions=None
-) -> tuple[bytes, Tally]:
+) -> tuple[bytes, WrittenCounts]:
     with app.app_context():
         codes = dict(db.session.execute(select(Office.id, Office.slug)).all())
-        tally = Tally()
+        tally = WrittenCounts()
         with db.engine.connect() as connection:
             decisions = decisions or released.decisions(connection, 1, K)
             body = b"".join(
@@ -292,7 +292,7 @@ def test_no_row_streams_when_a_class_is_under_k(seeded):
                 Selection(1),
                 tampered,
                 {},
-                Tally(),
+                WrittenCounts(),
                 CsvFormat(),
                 workers=workers,
             )

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from survey.export import released
 from survey.export import responses as export
 from survey.export.csvfile import CsvFormat
-from survey.export.responses import Selection, Tally, response_file
+from survey.export.responses import Selection, WrittenCounts, response_file
 from survey.export.spill import copy_unescape, items_renderer
 from survey.extensions import db
 from survey.models import Office, Response
@@ -52,7 +52,7 @@ def export_rows(app, workers: int, fmt: CsvFormat = CsvFormat(), selection=None)
     with app.app_context():
         selection = selection or Selection(1)
         codes = dict(db.session.execute(select(Office.id, Office.slug)).all())
-        tally = Tally()
+        tally = WrittenCounts()
         with db.engine.connect() as connection:
             decisions = released.decisions(connection, 1, app.config["STIGEN_K"])
             body = b"".join(
@@ -210,7 +210,7 @@ def test_a_download_stopped_halfway_stops_the_workers_and_removes_its_files(seed
     with seeded.app_context(), db.engine.connect() as connection:
         decisions = released.decisions(connection, 1, seeded.config["STIGEN_K"])
         chunks = response_file(
-            connection, V1, Selection(1), decisions, {}, Tally(), CsvFormat(), workers=2
+            connection, V1, Selection(1), decisions, {}, WrittenCounts(), CsvFormat(), workers=2
         )
         assert next(chunks).startswith(b"row,office,")
         assert next(chunks)[:2] == b"1,"  # the first rows are out

@@ -13,7 +13,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from survey.dashboard.data import Cell, Ladder, ThemeFigure, bridged
+from survey.dashboard.data import Ladder, PeriodFigures, ThemeFigure, bridged
 from survey.domain.periods import ReportingPeriod
 from survey.export.codebook import crosswalk_rows, not_carried_over
 from survey.extensions import db
@@ -351,8 +351,8 @@ def test_a_trend_joins_the_versions_only_where_the_crosswalk_says_comparable():
         1.0,
         (0.7, 1.0),
     )
-    earlier = Cell(7, period, 12, ladder, {t: _figure(50.0) for t in V1.themes})
-    empty = Cell(7, period, None, None, {t: None for t in V1.themes})
+    earlier = PeriodFigures(7, period, 12, ladder, {t: _figure(50.0) for t in V1.themes})
+    empty = PeriodFigures(7, period, None, None, {t: None for t in V1.themes})
     joined = bridged(empty, earlier, V2, 1)
     assert joined.responses == 12 and joined.ladder == ladder  # the rung is comparable
     assert joined.themes["medvirkning"] == _figure(50.0)
@@ -360,7 +360,7 @@ def test_a_trend_joins_the_versions_only_where_the_crosswalk_says_comparable():
     # Measured differently in version 2: the line breaks here instead of joining.
     assert joined.themes["stigma"] is None and joined.themes["talmodighet"] is None
     # A period with its own figures keeps them; with no earlier figures nothing is made up.
-    own = Cell(7, period, 9, None, {t: _figure(70.0) for t in V1.themes})
+    own = PeriodFigures(7, period, 9, None, {t: _figure(70.0) for t in V1.themes})
     assert bridged(own, earlier, V2, 1) is own
     assert bridged(empty, None, V2, 1) is empty
     # Version 1 names no crosswalk: nothing of another version is ever joined to it.

@@ -89,7 +89,7 @@ class ThemeFigure:
 
 
 @dataclass(frozen=True)
-class Cell:
+class PeriodFigures:
     """Figures for one scope (office id or NATIONAL) and period; None where hidden."""
 
     scope: object
@@ -288,12 +288,12 @@ class Snapshot:
         return self
 
     # --- cells ------------------------------------------------------------------
-    def cell(self, scope, period: ReportingPeriod) -> Cell:
+    def cell(self, scope, period: ReportingPeriod) -> PeriodFigures:
         key = (scope, period)
         if key not in self.visible_responses:
-            return Cell(scope, period, None, None, dict.fromkeys(self.themes))
+            return PeriodFigures(scope, period, None, None, dict.fromkeys(self.themes))
         vector = self.vector(scope, period)
-        return Cell(
+        return PeriodFigures(
             scope,
             period,
             int(vector[RESPONSES]),
@@ -306,7 +306,7 @@ class Snapshot:
             },
         )
 
-    def hidden_remainder(self, period: ReportingPeriod) -> Cell | None:
+    def hidden_remainder(self, period: ReportingPeriod) -> PeriodFigures | None:
         """ "Andre kontorer": the offices whose figures are not shown for ``period``,
         pooled. Each figure is the national one minus the offices shown, so it is given
         only where the national figure is shown; the suppression rule keeps such a pool
@@ -337,7 +337,7 @@ class Snapshot:
                 if vector and diverse_mean(int(vector[at]), vector[at + 1], vector[at + 2])
                 else None
             )
-        return Cell(
+        return PeriodFigures(
             "andre",
             period,
             int(responses[RESPONSES]),
@@ -346,7 +346,9 @@ class Snapshot:
         )
 
 
-def bridged(cell: Cell, earlier: Cell | None, questionnaire, earlier_version: int) -> Cell:
+def bridged(
+    cell: PeriodFigures, earlier: PeriodFigures | None, questionnaire, earlier_version: int
+) -> PeriodFigures:
     """A period's cell for a trend of ``questionnaire``'s version across the change from
     ``earlier_version``: its own when it has figures; else the earlier version's cell,
     keeping only the scores the crosswalk says are comparable (``Questionnaire.
@@ -354,7 +356,7 @@ def bridged(cell: Cell, earlier: Cell | None, questionnaire, earlier_version: in
     version change instead of joining two different constructs."""
     if cell.responses is not None or earlier is None or earlier.responses is None:
         return cell
-    return Cell(
+    return PeriodFigures(
         earlier.scope,
         earlier.period,
         earlier.responses,

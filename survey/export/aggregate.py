@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..dashboard.data import NATIONAL, Cell, Snapshot
+from ..dashboard.data import NATIONAL, PeriodFigures, Snapshot
 from ..domain.periods import ReportingPeriod
 
 LADDER_HEADER = [
@@ -41,7 +41,7 @@ def float_columns(themes) -> tuple[int, ...]:
     )
 
 
-def _row(label: str, cell: Cell, themes) -> list:
+def _row(label: str, cell: PeriodFigures, themes) -> list:
     ladder = cell.ladder
     row: list[object] = [label, cell.period.code, cell.responses]
     if ladder:

@@ -20,7 +20,7 @@ from ..models import Office
 from . import released, service
 from .anonymity import AnonymityError
 from .csvfile import CsvFormat
-from .responses import Selection, Tally, response_file
+from .responses import Selection, WrittenCounts, response_file
 
 
 @click.group("export")
@@ -87,7 +87,7 @@ def responses(
             "(a release is made when a month has ended)."
         )
     codes = dict(db.session.execute(select(Office.id, Office.slug)).all())
-    tally = Tally()
+    tally = WrittenCounts()
     started = time.perf_counter()
     try:
         if kind == "csv":

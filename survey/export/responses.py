@@ -88,7 +88,7 @@ class Selection:
 
 
 @dataclass
-class Tally:
+class WrittenCounts:
     """What an export wrote and held back."""
 
     rows: int = 0
@@ -288,7 +288,7 @@ def response_file(
     selection: Selection,
     decisions: Decisions | None,
     office_codes: dict[int, str],
-    tally: Tally,
+    tally: WrittenCounts,
     fmt: CsvFormat,
     rng: random.Random | None = None,
     workers: int | None = None,
@@ -336,7 +336,7 @@ def _coalesced(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield b"".join(held)
 
 
-def _add(tally: Tally, counted: dict, written: dict[int, list[int]]) -> None:
+def _add(tally: WrittenCounts, counted: dict, written: dict[int, list[int]]) -> None:
     tally.rows += counted["rows"]
     tally.pooled += counted["pooled"]
     tally.left_out += counted["left_out"]
@@ -353,7 +353,7 @@ def _in_process(
     sql: str,
     params: dict,
     folder: str,
-    tally: Tally,
+    tally: WrittenCounts,
     rng: random.Random,
     decisions: Decisions,
 ) -> Generator[bytes, None, None]:
@@ -382,7 +382,7 @@ def _in_workers(  # noqa: C901
     params: dict,
     folder: str,
     count: int,
-    tally: Tally,
+    tally: WrittenCounts,
     rng: random.Random,
     decisions: Decisions,
 ) -> Generator[bytes, None, None]:

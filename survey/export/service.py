@@ -22,7 +22,7 @@ from . import labelled, released, rscript
 from .anonymity import ALPHA_MIN_N, BLANK_ORDER, POOLED, RISK_FACTOR, Decisions, LabelStats
 from .csvfile import CsvFormat, guard
 from .reliability import Alpha, alpha_over_cells
-from .responses import Selection, Tally, expected_rows, response_file
+from .responses import Selection, WrittenCounts, expected_rows, response_file
 
 
 def release_decisions(version: int) -> Decisions | None:
@@ -158,7 +158,7 @@ def _csv_chunks(
     selection: Selection,
     decisions: Decisions | None,
     office_codes: dict[int, str],
-    tally: Tally,
+    tally: WrittenCounts,
 ):
     """The selection's svar.csv as it streams (RFC 4180), read on a connection of its own."""
     with db.engine.connect() as connection:
@@ -189,7 +189,7 @@ def response_frame(
     selection: Selection,
     decisions: Decisions | None,
     office_codes: dict[int, str],
-    tally: Tally,
+    tally: WrittenCounts,
     lang: str,
     only=None,
 ):
@@ -224,7 +224,7 @@ def labelled_file(
     selection: Selection,
     decisions: Decisions | None,
     office_codes: dict[int, str],
-    tally: Tally,
+    tally: WrittenCounts,
     lang: str,
 ) -> str:
     """Write one labelled export into ``folder`` and return its path: a .sav, a .dta, a
@@ -292,7 +292,7 @@ def measurement_report(
             return _REPORTS[key]
     needed = {item.code for item in questionnaire.items} | {"rung"}
     frame, _ = response_frame(
-        questionnaire, selection, decisions, office_codes, Tally(), "nb", only=needed
+        questionnaire, selection, decisions, office_codes, WrittenCounts(), "nb", only=needed
     )
 
     def column_of(name):

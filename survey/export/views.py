@@ -40,7 +40,7 @@ from .codebook import (
 )
 from .columns import columns
 from .csvfile import CsvFormat, encode
-from .responses import Selection, Tally, response_file
+from .responses import Selection, WrittenCounts, response_file
 
 
 def chosen_selection() -> tuple[Selection, list[str]]:
@@ -158,7 +158,7 @@ def audited(event: str, selection: Selection, codes: dict[int, str], **details) 
 
 def audited_stream(
     blocks: Callable[[], Iterator[bytes]],
-    tally: Tally,
+    tally: WrittenCounts,
     details: dict,
     cleanup: Callable[[], None] | None = None,
 ):
@@ -245,7 +245,7 @@ def responses_csv():
     selection, questionnaire, decisions = chosen_version()
     fmt = chosen_format()
     codes = office_codes()
-    tally = Tally()
+    tally = WrittenCounts()
 
     def blocks():
         with db.engine.connect() as connection:
@@ -280,7 +280,7 @@ def responses_labelled(kind: str):
     selection, questionnaire, decisions = chosen_version()
     lang = chosen_labels()
     codes = office_codes()
-    tally = Tally()
+    tally = WrittenCounts()
     folder = tempfile.mkdtemp(prefix="stigen-labelled-")
 
     def blocks():

@@ -41,7 +41,7 @@ class Shown:
     """What the public page shows: one dashboard cell and the version it comes from."""
 
     version: int
-    cell: data.Cell
+    cell: data.PeriodFigures
 
 
 def settled(period, today: date) -> bool:
@@ -49,7 +49,7 @@ def settled(period, today: date) -> bool:
     return period.end + SETTLE <= today
 
 
-def latest_shown(snap: data.Snapshot, office_id: int, today: date) -> data.Cell | None:
+def latest_shown(snap: data.Snapshot, office_id: int, today: date) -> data.PeriodFigures | None:
     """The office's newest settled half-year whose ladder or a theme the dashboard
     shows, or None."""
     for period in snap.periods(PUBLIC_KIND):  # newest first
@@ -72,7 +72,7 @@ def public_result(office_id: int, today: date) -> Shown | None:
     return best
 
 
-def theme_rows(version: int, cell: data.Cell) -> list[dict]:
+def theme_rows(version: int, cell: data.PeriodFigures) -> list[dict]:
     """The themes shown for ``cell``: label, index 0–100, and which way is better."""
     labels = theme_labels(version, cell.themes)
     known = available()
