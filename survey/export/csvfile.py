@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .spill import decimal_text
+
 # A cell starting with one of these can become a formula in a spreadsheet (OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Where a spreadsheet may start a cell: the start of the text, or after a character some
@@ -102,7 +104,7 @@ class LineWriter:
             row = list(row)
             for at in self.floats:
                 if type(row[at]) is float:
-                    row[at] = _Number(repr(row[at]).replace(".", self.decimal))
+                    row[at] = _Number(decimal_text(row[at], self.decimal))
         return self.join(map(_cell, row)) + LINE_END
 
 

@@ -129,6 +129,14 @@ class _Memo(dict):
         return text
 
 
+def decimal_text(value: float, decimal: str) -> str:
+    """A float as Python writes it (``repr``: the shortest text that reads back the same),
+    with ``decimal`` as its decimal mark: the one place a score's text is made, for the
+    export's workers (``score_memos``) and the single-process writer (``csvfile``)."""
+    text = repr(value)
+    return text if decimal == "." else text.replace(".", decimal)
+
+
 def score_memos(floats: list[bool], decimal: str, copy_text: bool) -> list[_Memo]:
     """One memo per score column: Python values (from a cursor) or COPY text (NULL as an
     empty field) to the cell's text. Floats are written as Python writes them (``repr``),
@@ -140,8 +148,8 @@ def score_memos(floats: list[bool], decimal: str, copy_text: bool) -> list[_Memo
     def real(value) -> str:
         if value is None or value == "":
             return ""
-        text = str(float(value))  # COPY writes 45.0 as "45": the float gives Python's text
-        return text.replace(".", decimal) if decimal != "." else text
+        # COPY writes 45.0 as "45": the float gives Python's text
+        return decimal_text(float(value), decimal)
 
     memos = [_Memo(real if is_float else whole) for is_float in floats]
     for memo in memos:
