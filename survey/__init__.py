@@ -218,37 +218,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from .admin.code_commands import codes_command
-    from .admin.moderation_commands import moderation_command
-    from .admin.office_commands import offices as offices_command
-    from .admin.office_commands import periods as periods_command
-    from .admin.questionnaire_commands import questionnaire_command
-    from .admin.release_commands import releases_command
-    from .admin.retention_commands import backup_command, retention_command
-    from .auth.commands import users
-    from .dashboard.note_commands import notes as notes_command
+    """The commands of no blueprint; each feature registers its own on its blueprint's
+    ``cli`` (``admin/__init__.py``, …), top-level all the same (``cli_group=None``)."""
     from .demo.commands import demo_command, seed_demo_command
-    from .export.commands import export_command
     from .mixer import mix_command
     from .translate import translate_command
 
-    for command in (
-        users,
-        offices_command,
-        periods_command,
-        codes_command,
-        questionnaire_command,
-        moderation_command,
-        notes_command,
-        export_command,
-        seed_demo_command,
-        demo_command,
-        translate_command,
-        mix_command,
-        releases_command,
-        retention_command,
-        backup_command,
-    ):
+    for command in (seed_demo_command, demo_command, translate_command, mix_command):
         app.cli.add_command(command)
 
 

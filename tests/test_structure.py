@@ -182,3 +182,19 @@ def test_a_command_importing_a_page_is_caught(tmp_path, statement):
     assert violations(tmp_path / "survey") == []
     (shop / "shop_commands.py").write_text(statement + "\n")
     assert len(violations(tmp_path / "survey")) == 1
+
+
+def test_a_features_commands_hang_on_its_blueprints_cli(app):
+    """Each feature registers its ``flask`` commands on its blueprint's ``cli``
+    (top-level all the same: ``cli_group=None``), not in the app factory."""
+    from survey import admin, auth, dashboard, export
+
+    for feature in (admin, auth, dashboard, export):
+        own = {
+            name
+            for name, command in app.cli.commands.items()
+            if command.callback.__module__.startswith(feature.__name__ + ".")
+        }
+        assert own, feature.__name__
+        assert own <= set(feature.bp.cli.commands), feature.__name__
+        assert feature.bp.cli_group is None

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, cli_group=None)  # ``flask users``, top-level
 
 
 @bp.record_once
@@ -14,3 +14,6 @@ def _install_session_interface(state) -> None:
 
 
 from . import sso_views, views  # noqa: E402,F401
+from .commands import users  # noqa: E402
+
+bp.cli.add_command(users)
