@@ -449,26 +449,20 @@ def _scoring(raw, items: dict[str, Item], problems: list[str]) -> Scoring:
     return Scoring(**values)
 
 
-# One check per rule of the file format, so every problem is reported at once.
-def parse(data: dict) -> Questionnaire:  # noqa: C901
-    """Build a questionnaire from parsed TOML, or raise ``QuestionnaireError`` listing
-    every problem (codes unique, translations complete, scales consistent, one ladder)."""
-    problems: list[str] = []
-    version = data.get("version")
-    if not isinstance(version, int) or version < 1:
-        problems.append("version: must be a positive integer")
-    title = _required_text(data.get("title"), "title", problems)
-
+def _scales(raw_scales, problems: list[str]) -> dict[str, tuple[Option, ...]]:
     scales = {}
-    for code, raw in (data.get("scales") or {}).items():
+    for code, raw in (raw_scales or {}).items():
         opts = _options(raw.get("options"), f"scale {code}", problems, string_codes=False)
         values = sorted(o.value for o in opts)
         if values and values != list(range(values[0], values[0] + len(values))):
             problems.append(f"scale {code}: values must be consecutive integers")
         scales[code] = opts
+    return scales
 
+
+def _themes(raw_themes, problems: list[str]) -> dict[str, Theme]:
     themes = {}
-    for code, raw in (data.get("themes") or {}).items():
+    for code, raw in (raw_themes or {}).items():
         if not CODE_RE.match(code):
             problems.append(f"theme {code}: code must be lower snake_case ascii")
         themes[code] = Theme(
@@ -478,67 +472,81 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
             comparable=_flag(raw, "comparable", f"theme {code}", problems),
             crosswalk_note=_note(raw, f"theme {code}", problems),
         )
+    return themes
 
+
+def _item_options(raw, kind: str, where: str, scales, problems: list[str]) -> tuple:
+    if kind == "scale":
+        if raw.get("scale") not in scales:
+            problems.append(f"{where}: unknown scale {raw.get('scale')!r}")
+        return scales.get(raw.get("scale"), ())
+    if kind in ("ladder", "choice"):
+        return _options(raw.get("options"), where, problems, string_codes=False)
+    if kind == "multi":
+        return _options(raw.get("options"), where, problems, string_codes=True)
+    return ()
+
+
+def _item(raw, scales, themes, codes: set[str], seen_items, problems: list[str]) -> Item | None:
+    """One item, its problems noted (None if its type is unknown). ``codes``: the codes
+    so far, this one added; ``seen_items``: those of earlier pages, which a condition
+    may name."""
+    code = raw.get("code", "")
+    where = f"item {code or '?'}"
+    if not CODE_RE.match(code):
+        problems.append(f"{where}: code must be lower snake_case ascii")
+    if code in codes:
+        problems.append(f"{where}: duplicate code")
+    codes.add(code)
+    kind = raw.get("type")
+    if kind not in ITEM_TYPES:
+        problems.append(f"{where}: unknown type {kind!r}")
+        return None
+    options = _item_options(raw, kind, where, scales, problems)
+    theme = raw.get("theme")
+    if theme is not None and (kind != "scale" or theme not in themes):
+        problems.append(f"{where}: theme {theme!r} needs a scale item and a known theme")
+    if kind == "ladder":
+        rungs = sorted(o.rung for o in options if isinstance(o.rung, int))
+        if rungs != list(range(1, 9)) or any(o.value != o.rung for o in options):
+            problems.append(f"{where}: a ladder has eight options, value == rung 1..8")
+    show_if = _condition(raw.get("show_if"), where, seen_items, problems)
+    exclusive = tuple(raw.get("exclusive") or ())
+    if set(exclusive) - {o.value for o in options}:
+        problems.append(f"{where}: exclusive names an unknown option")
+    return Item(
+        code=code,
+        type=kind,
+        text=_required_text(raw.get("text"), where, problems),
+        hint=_text(raw.get("hint"), f"{where} hint", problems, required=False),
+        options=options,
+        scale=raw.get("scale"),
+        theme=theme,
+        reverse=bool(raw.get("reverse", False)),
+        dont_know=bool(raw.get("dont_know", False)) and kind != "multi",
+        exclusive=exclusive,
+        max_length=int(raw.get("max_length", 1000)),
+        show_if=show_if,
+        comparable_with=_comparable_with(raw, where, problems),
+    )
+
+
+def _pages(raw_pages, scales, themes, seen_items, problems: list[str]) -> list[Page]:
+    """The pages in order; ``seen_items`` gathers every item (a condition may name only
+    the items of earlier pages)."""
     pages = []
     codes: set[str] = set()
-    ladders = 0
-    seen_items: dict[str, Item] = {}  # items on earlier pages: what a condition may name
-    for p, raw_page in enumerate(data.get("pages") or []):
+    raw_pages = raw_pages or []
+    for p, raw_page in enumerate(raw_pages):
         page_code = raw_page.get("code", f"#{p + 1}")
         page_if = _condition(raw_page.get("show_if"), f"page {page_code}", seen_items, problems)
-        if page_if is not None and p in (0, len(data.get("pages") or []) - 1):
+        if page_if is not None and p in (0, len(raw_pages) - 1):
             problems.append(f"page {page_code}: the first and the last page are always shown")
-        items = []
-        for raw in raw_page.get("items") or []:
-            code = raw.get("code", "")
-            where = f"item {code or '?'}"
-            if not CODE_RE.match(code):
-                problems.append(f"{where}: code must be lower snake_case ascii")
-            if code in codes:
-                problems.append(f"{where}: duplicate code")
-            codes.add(code)
-            kind = raw.get("type")
-            if kind not in ITEM_TYPES:
-                problems.append(f"{where}: unknown type {kind!r}")
-                continue
-            options: tuple = ()
-            if kind == "scale":
-                if raw.get("scale") not in scales:
-                    problems.append(f"{where}: unknown scale {raw.get('scale')!r}")
-                options = scales.get(raw.get("scale"), ())
-            elif kind in ("ladder", "choice"):
-                options = _options(raw.get("options"), where, problems, string_codes=False)
-            elif kind == "multi":
-                options = _options(raw.get("options"), where, problems, string_codes=True)
-            theme = raw.get("theme")
-            if theme is not None and (kind != "scale" or theme not in themes):
-                problems.append(f"{where}: theme {theme!r} needs a scale item and a known theme")
-            if kind == "ladder":
-                ladders += 1
-                rungs = sorted(o.rung for o in options if isinstance(o.rung, int))
-                if rungs != list(range(1, 9)) or any(o.value != o.rung for o in options):
-                    problems.append(f"{where}: a ladder has eight options, value == rung 1..8")
-            show_if = _condition(raw.get("show_if"), where, seen_items, problems)
-            exclusive = tuple(raw.get("exclusive") or ())
-            if set(exclusive) - {o.value for o in options}:
-                problems.append(f"{where}: exclusive names an unknown option")
-            items.append(
-                Item(
-                    code=code,
-                    type=kind,
-                    text=_required_text(raw.get("text"), where, problems),
-                    hint=_text(raw.get("hint"), f"{where} hint", problems, required=False),
-                    options=options,
-                    scale=raw.get("scale"),
-                    theme=theme,
-                    reverse=bool(raw.get("reverse", False)),
-                    dont_know=bool(raw.get("dont_know", False)) and kind != "multi",
-                    exclusive=exclusive,
-                    max_length=int(raw.get("max_length", 1000)),
-                    show_if=show_if,
-                    comparable_with=_comparable_with(raw, where, problems),
-                )
-            )
+        items = [
+            item
+            for raw in raw_page.get("items") or []
+            if (item := _item(raw, scales, themes, codes, seen_items, problems)) is not None
+        ]
         if not items:
             problems.append(f"page {page_code}: has no items")
         pages.append(
@@ -551,10 +559,27 @@ def parse(data: dict) -> Questionnaire:  # noqa: C901
             )
         )
         seen_items.update((item.code, item) for item in items)
+    return pages
+
+
+def parse(data: dict) -> Questionnaire:
+    """Build a questionnaire from parsed TOML, or raise ``QuestionnaireError`` listing
+    every problem (codes unique, translations complete, scales consistent, one ladder):
+    one check per rule of the file format, so every problem is reported at once."""
+    problems: list[str] = []
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        problems.append("version: must be a positive integer")
+    title = _required_text(data.get("title"), "title", problems)
+    scales = _scales(data.get("scales"), problems)
+    themes = _themes(data.get("themes"), problems)
+    seen_items: dict[str, Item] = {}
+    pages = _pages(data.get("pages"), scales, themes, seen_items, problems)
     if not pages:
         problems.append("the questionnaire has no pages")
     crosswalk_from = data.get("crosswalk_from")
     _check_crosswalk_shape(crosswalk_from, version, themes, pages, problems)
+    ladders = sum(item.type == "ladder" for page in pages for item in page.items)
     if ladders != 1:
         problems.append(f"the questionnaire needs exactly one ladder item, has {ladders}")
     for code in themes:
