@@ -261,7 +261,7 @@ def report(
         "(`bench/staff_weight.py`); tests/browser/test_staff_phone.py measures it in Chromium.",
         f"- **Dashboard**: server time through the test client (no network), the median of "
         f"{args.repeat} requests ({max(2, args.repeat // 5)} with a cold cache). The floor "
-        "reads the version's tallies with raw SQL: the aggregate every dashboard page is "
+        "reads the version's tallies and their theme rows with raw SQL: the aggregate every dashboard page is "
         "built from.",
         "- **Disclosure audit**: `bench/audit.py`, no database: counts drawn for 250 offices "
         "× 24 months at the size's number of responses (one office in ten small, or nine in "
