@@ -332,3 +332,71 @@ def test_the_default_batch_follows_what_waiting_rows_show(app):
         else:
             assert mixer.batch_size() == max(k, 50)
             assert mixer.batch_size(group) == max(k, 50)  # nothing rewritten, no tenth
+
+
+INSERT_INTO_INBOX = "INSERT INTO inbox%"
+
+
+def _waits_for_a_lock(query_like: str) -> bool:
+    """Whether a statement like ``query_like`` comes to wait for a lock within 5 s."""
+    import time
+
+    with db.engine.connect() as watching:
+        for _ in range(200):
+            waiting = watching.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND query LIKE :like"
+                ),
+                {"like": query_like},
+            )
+            if waiting:
+                return True
+            watching.rollback()  # a fresh view of the activity each time
+            time.sleep(0.025)
+    return False
+
+
+@pytest.mark.skipif(not on_postgres(), reason="a statement's snapshot is PostgreSQL's")
+def test_a_resend_racing_the_receipts_step_is_not_stored_again(app, client):
+    """The resend's INSERT begins while the mixer's last step (its receipt written, its
+    inbox row deleted) is not yet committed, so the statement's own snapshot sees no
+    receipt and its key check waits for the deletion. When the step commits, the row
+    goes in, and the trigger of migration 0010, reading a fresh snapshot, finds the
+    receipt and refuses it: thanked as stored before, stored once."""
+    import hashlib
+    import threading
+
+    action, data = prepared(client, 1)
+    assert client.post(action, data=data).status_code == 303
+    nonce_hash = hashlib.sha256(data["nonce"].encode()).hexdigest()
+    with app.app_context():
+        row = db.session.get(Inbox, nonce_hash)
+        office_id, period_start = row.office_id, row.period_start
+        db.session.remove()
+        mixing = db.engine.connect()
+        mixing.execute(
+            text(
+                "INSERT INTO submission_receipt (nonce_hash, office_id, period_start) "
+                "VALUES (:h, :o, :p)"
+            ),
+            {"h": nonce_hash, "o": office_id, "p": period_start},
+        )
+        mixing.execute(text("DELETE FROM inbox WHERE nonce_hash = :h"), {"h": nonce_hash})
+        statuses = []
+        resend = threading.Thread(
+            target=lambda: statuses.append(client.post(action, data=data).status_code)
+        )
+        resend.start()
+        try:
+            waiting = _waits_for_a_lock(INSERT_INTO_INBOX)
+        finally:
+            # Whatever happened, the step ends (committed: the race as it would run).
+            mixing.commit()
+            mixing.close()
+            resend.join(timeout=30)
+        assert waiting, "the resend never waited for the mixer's step"
+        assert statuses == [303]
+        assert db.session.scalar(select(func.count()).select_from(Inbox)) == 0
+        receipts = select(func.count()).select_from(SubmissionReceipt)
+        assert db.session.scalar(receipts) == 1

@@ -4,7 +4,9 @@ One durable write: a row in the inbox, keyed by the hash of the form's nonce, wi
 redacted free texts; ``survey.mixer`` moves it into the counted tables in a shuffled batch
 (issue 12). The row is inserted only if no receipt holds the hash (it was mixed already),
 and its key refuses a second while it waits: a double-click or a resent form is stored
-once. After the commit the office × period is mixed if a batch has gathered
+once. On PostgreSQL a trigger (migration 0010) looks for the receipt again once the row
+is in, with a fresh snapshot: a resend whose statement began before the mix's last step
+committed, and then found the first row gone, is refused too. After the commit the office × period is mixed if a batch has gathered
 (``mixer.after_submission``).
 
 Two ways in, one statement each, built once so that a submission pays for no statement
