@@ -229,7 +229,9 @@ VERSION_STATES: caching.AppCache[
 ] = caching.AppCache("questionnaire version states", maxsize=64)
 
 
-_last_seen: tuple[dict[int, Questionnaire], int, frozenset[int]] | None = None
+# What ``for_respondent`` found when it last asked, per app (in ``app.extensions``): the
+# one record both its fallback (the database away) and Send inn's short way read.
+SEEN = "stigen.versions_seen"
 
 
 def last_seen() -> dict[int, Questionnaire] | None:
@@ -238,43 +240,43 @@ def last_seen() -> dict[int, Questionnaire] | None:
     version's questions never change once it is available (a number is published once),
     so these may be used to read a posted page; whether that version still takes answers
     is for the database to say (``is_live_clause``)."""
-    return current_app.extensions.get("stigen.versions_seen")
+    seen = current_app.extensions.get(SEEN)
+    return None if seen is None else seen[0]
 
 
 def for_respondent() -> tuple[dict[int, Questionnaire], int, frozenset[int]]:
     """The available versions, the live one and those accepting answers, for the
     questionnaire's pages, which must come back even when the database is away (every
-    answer is in the form): then what this process saw last, or the shipped files and
-    the configured version."""
-    global _last_seen
+    answer is in the form): then what this process saw last for this app, or the shipped
+    files and the configured version."""
     try:
         rows = tuple(db.session.execute(_VERSION_ROWS).all())
-        states = VERSION_STATES.of(current_app)
-        state = states.get(rows)
-        if state is None:
-            found = _available_from(
-                sorted((int(name), value) for kind, name, value in rows if kind == "published")
-            )
-            settings = {name: value for kind, name, value in rows if kind == "setting"}
-            state = (
-                found,
-                _live_from(found, settings.get(LIVE_SETTING)),
-                _retired_from(
-                    (name, value)
-                    for name, value in settings.items()
-                    if name.startswith(RETIRED_PREFIX)
-                ),
-            )
-            states.put(rows, state)
-        found, live_now, retired = state
-        _last_seen = found, live_now, _accepting_from(found, live_now, retired)
-        current_app.extensions["stigen.versions_seen"] = found
     except SQLAlchemyError:
         db.session.rollback()
-        if _last_seen is None:
+        seen = current_app.extensions.get(SEEN)
+        if seen is None:
             configured = current_app.config["STIGEN_QUESTIONNAIRE_VERSION"]
             return dict(published()), configured, frozenset({configured})
-    return _last_seen
+        return seen
+    states = VERSION_STATES.of(current_app)
+    state = states.get(rows)
+    if state is None:
+        found = _available_from(
+            sorted((int(name), value) for kind, name, value in rows if kind == "published")
+        )
+        settings = {name: value for kind, name, value in rows if kind == "setting"}
+        state = (
+            found,
+            _live_from(found, settings.get(LIVE_SETTING)),
+            _retired_from(
+                (name, value) for name, value in settings.items() if name.startswith(RETIRED_PREFIX)
+            ),
+        )
+        states.put(rows, state)
+    found, live_now, retired = state
+    seen = found, live_now, _accepting_from(found, live_now, retired)
+    current_app.extensions[SEEN] = seen
+    return seen
 
 
 def check(source: str) -> Questionnaire:

@@ -250,3 +250,48 @@ def test_the_short_way_asks_the_database_which_version_is_live(app, client, monk
     assert page.status_code == 200 and built
     with app.app_context():
         assert db.session.query(Inbox).count() == 1  # nothing more stored
+
+
+def test_with_the_database_away_each_app_falls_back_on_what_it_saw_itself(app, tmp_path):
+    """``for_respondent`` serves the questionnaire's pages with the database away (the
+    versions table unreadable: a real error from the real database): what this app saw
+    last when it has asked before (version 2 live), and the shipped files with the
+    configured version in an app that never asked, never another app's record."""
+    from sqlalchemy import text
+
+    from survey import versions
+
+    from .conftest import make_app
+
+    def unreadable(flask_app, away: bool):
+        with flask_app.app_context():
+            names = ("setting", "setting_away") if away else ("setting_away", "setting")
+            db.session.execute(text(f"ALTER TABLE {names[0]} RENAME TO {names[1]}"))
+            db.session.commit()
+
+    with app.app_context():
+        versions.make_live(2)
+        db.session.commit()
+        assert versions.for_respondent()[1:] == (2, frozenset({1, 2}))
+    fresh = make_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "fresh")
+    unreadable(app, away=True)
+    try:
+        with app.app_context():
+            found, live, accepting = versions.for_respondent()
+            assert (live, accepting) == (2, frozenset({1, 2})) and set(found) >= {1, 2}
+            assert versions.last_seen() is found
+        with fresh.app_context():
+            configured = fresh.config["STIGEN_QUESTIONNAIRE_VERSION"]
+            assert versions.for_respondent()[1:] == (configured, frozenset({configured}))
+            assert versions.last_seen() is None
+        unreadable(app, away=False)
+        with fresh.app_context():
+            assert versions.for_respondent()[1] == 2  # back: it asks, and learns
+            assert set(versions.last_seen()) >= {1, 2}
+    finally:
+        with app.app_context():
+            if "setting_away" in db.inspect(db.engine).get_table_names():
+                unreadable(app, away=False)
+        with fresh.app_context():
+            db.session.remove()
+            db.engine.dispose()
