@@ -149,6 +149,76 @@ def test_answers_with_backslashes_and_quotes_come_out_alike(app):
     assert row["talmodighet_index"] == repr(0.1 + 0.2) and row["relasjon_index"] == "1e-05"
 
 
+# Indices (0-100) whose text is easy to get wrong: thirds and sevenths, sums that do not
+# add up exactly, a tiny one written with an exponent, whole numbers (COPY writes 45.0 as
+# "45"), one a hair below a half.
+AWKWARD_INDICES = [100 / 3, 200 / 3, 100 / 7, 0.1 + 0.2, 1e-05, 45.0, 0.0, 100.0, 87.49999999999999]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("fmt", [CsvFormat(), CsvFormat.excel_norwegian()], ids=["csv", "excel"])
+def test_theme_cells_are_each_index_as_the_database_reads_it(app, workers, fmt):
+    """The export reads a response's theme indices as one JSON text and takes each theme
+    out itself (one parse per row); every cell is what the database's own extraction
+    (``json_extract`` on SQLite, ``->>`` cast to a double on PostgreSQL) gives, written
+    as Python writes the float: missing themes, an empty object and awkward floats
+    included, in the process and in workers, with either decimal mark."""
+    from survey.export.columns import score_columns
+    from survey.export.spill import decimal_text
+
+    themes = list(V1.themes)
+    rng = random.Random(18)
+    with app.app_context():
+        oid = db.session.scalar(select(Office.id).where(Office.slug == "bodo"))
+        for n in range(24):
+            indices = {theme: rng.choice(AWKWARD_INDICES) for theme in themes if rng.random() < 0.8}
+            db.session.add(
+                Response(
+                    office_id=oid,
+                    period_start=APRIL,
+                    questionnaire_version=1,
+                    language="nb",
+                    answers={"med_stige": 3},
+                    scoring_version=1,
+                    rung=3,
+                    band=n % 3 + 1,
+                    theme_indices={} if n == 0 else indices,
+                )
+            )
+        db.session.commit()
+        from survey import tally
+
+        tally.rebuild(db.session)
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            extract = "CAST(theme_indices ->> '{}' AS double precision)"
+        else:
+            extract = "json_extract(theme_indices, '$.{}')"
+        sql = (
+            "SELECT rung, band, "
+            + ", ".join(extract.format(theme) for theme in themes)
+            + ", scoring_version FROM response"
+        )
+        with db.engine.connect() as connection:
+            stored = connection.exec_driver_sql(sql).all()
+
+    def cell(value, is_index):
+        if value is None:
+            return ""
+        return decimal_text(float(value), fmt.decimal) if is_index else str(value)
+
+    is_index = [False, False, *([True] * len(themes)), False]
+    expected = Counter(
+        tuple(cell(v, i) for v, i in zip(row, is_index, strict=True)) for row in stored
+    )
+    header, rows, tally_w, _ = export_rows(app, workers, fmt)
+    at = [header.index(column.name) for column in score_columns(V1)]
+    assert tally_w.rows == 24
+    assert Counter(tuple(r[n] for n in at) for r in rows) == expected
+    assert ("", "", "", "") in {t[2:-1] for t in expected}  # the empty object
+    assert any(decimal_text(1e-05, fmt.decimal) in t for t in expected)
+
+
 def test_the_download_renders_in_workers_for_a_large_selection(seeded, monkeypatch):
     from .test_dashboard import make_account, sign_in
 

@@ -125,25 +125,13 @@ def item_text(questionnaire: Questionnaire, separator: str):
     return spilling.items_renderer(_segments(questionnaire), separator)
 
 
-def score_sql(questionnaire: Questionnaire, dialect: str) -> list[str]:
-    """The score columns as the SELECT reads them, in the CSV's order (``columns.
-    score_columns``): the rung and band, each theme's index out of ``theme_indices`` (NULL
-    where the response has none), the scoring version."""
-    if dialect == "postgresql":
-        index = "CAST(theme_indices ->> '{}' AS double precision)"
-    else:
-        index = "json_extract(theme_indices, '$.{}')"
-    return [
-        "rung",
-        "band",
-        *(index.format(theme) for theme in questionnaire.themes),
-        "scoring_version",
-    ]
-
-
-def float_scores(questionnaire: Questionnaire) -> list[bool]:
-    """Which score columns have decimals: the theme indices."""
-    return [False, False, *(True for _ in questionnaire.themes), False]
+def score_sql(dialect: str) -> list[str]:
+    """The score columns as the SELECT reads them: the rung and band, the theme indices as
+    stored (JSON text, NULL where none: the renderer reads each theme out of it, one parse
+    per row, instead of the database extracting once per theme and row), the scoring
+    version. The CSV's cells follow ``columns.score_columns``."""
+    indices = "CAST(theme_indices AS text)" if dialect == "postgresql" else "theme_indices"
+    return ["rung", "band", indices, "scoring_version"]
 
 
 def query(
@@ -179,7 +167,7 @@ def query(
     else:
         key, answers = "office_id || '|' || period_start", "answers"
     sql = (
-        f"SELECT {key}, language, {answers}, {', '.join(score_sql(questionnaire, dialect))} "
+        f"SELECT {key}, language, {answers}, {', '.join(score_sql(dialect))} "
         "FROM response "
         f"WHERE {' AND '.join(where)}"
     )
@@ -193,7 +181,8 @@ def export_plan(
     office_codes: dict[int, str],
     fmt: CsvFormat,
 ) -> dict:
-    """What a renderer needs, as plain data: the item segments, the format, the published
+    """What a renderer needs, as plain data: the item segments, the format, the themes in
+    column order, the published
     labels the selection holds (office code guarded and quoted, or "andre"; period code),
     each office-month's label, and the kept QI classes of those labels."""
     chosen = decisions.selected(selection.office_ids, selection.periods)
@@ -222,7 +211,7 @@ def export_plan(
         "labels": labels,
         "cells": cells,
         "kept": pack_kept(kept),
-        "floats": float_scores(questionnaire),
+        "themes": list(questionnaire.themes),
         "k": decisions.k,
     }
 

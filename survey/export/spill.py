@@ -14,9 +14,10 @@ storage (or submission) order survives. Both phases split over processes: each w
 renders its share of the rows into its own bucket files, then numbers its share of the
 buckets; bucket ``b`` is the union of every worker's files for ``b``.
 
-Rows come as tuples ``(key, language, answers, *scores)`` from a DBAPI cursor, or as
-PostgreSQL ``COPY … TO STDOUT`` text with the same fields; ``key`` is
-``office_id|YYYY-MM-DD`` (the period's first day).
+Rows come as tuples ``(key, language, answers, rung, band, theme_indices,
+scoring_version)`` from a DBAPI cursor, or as PostgreSQL ``COPY … TO STDOUT`` text with
+the same fields; ``key`` is ``office_id|YYYY-MM-DD`` (the period's first day), the answers
+and theme indices are JSON text.
 """
 
 from __future__ import annotations
@@ -132,29 +133,42 @@ class _Memo(dict):
 def decimal_text(value: float, decimal: str) -> str:
     """A float as Python writes it (``repr``: the shortest text that reads back the same),
     with ``decimal`` as its decimal mark: the one place a score's text is made, for the
-    export's workers (``score_memos``) and the single-process writer (``csvfile``)."""
+    export's workers (``themes_renderer``) and the single-process writer (``csvfile``)."""
     text = repr(value)
     return text if decimal == "." else text.replace(".", decimal)
 
 
-def score_memos(floats: list[bool], decimal: str, copy_text: bool) -> list[_Memo]:
-    """One memo per score column: Python values (from a cursor) or COPY text (NULL as an
-    empty field) to the cell's text. Floats are written as Python writes them (``repr``),
-    with ``decimal`` as the decimal mark; integers as they are; NULL as an empty cell."""
+def whole_memo() -> _Memo:
+    """A whole-number score cell's text (rung, band, scoring version) by value: a Python
+    value from a cursor or COPY text; NULL (None, or COPY's empty field) an empty cell."""
+    memo = _Memo(str)
+    memo[None] = memo[""] = ""
+    return memo
 
-    def whole(value) -> str:
-        return "" if value is None else str(value)
 
-    def real(value) -> str:
-        if value is None or value == "":
-            return ""
-        # COPY writes 45.0 as "45": the float gives Python's text
-        return decimal_text(float(value), decimal)
+def themes_renderer(themes: list[str], decimal: str, separator: str):
+    """A function from a response's stored theme indices (JSON text; None, or COPY's empty
+    field, for NULL) to its theme cells, each led by ``separator``, in ``themes``' order:
+    one parse per row, each index written as Python writes the float (``decimal_text``),
+    an empty cell for a theme the response has no index for."""
+    names = tuple(themes)
+    if not names:
+        return lambda indices: ""
+    lead = separator
+    join = separator.join
+    empty = separator * len(names)
+    real = _Memo(lambda value: decimal_text(float(value), decimal))
+    real[None] = ""
+    cell = real.__getitem__
 
-    memos = [_Memo(real if is_float else whole) for is_float in floats]
-    for memo in memos:
-        memo["" if copy_text else None] = ""
-    return memos
+    def text_of(indices) -> str:
+        if indices:
+            found = loads(indices)
+            if found:  # not JSON null, not {}
+                return lead + join(map(cell, map(found.get, names)))
+        return empty
+
+    return text_of
 
 
 # The k-anonymity rule's QIs besides office and period, as survey/export/anonymity.py
@@ -204,8 +218,8 @@ class Renderer:
     """Rows to CSV lines (without the row number) by a plan, keeping count of the rows
     written, pooled and left out, and of the rows in every quasi-identifier class (for the
     k-anonymity check before a row streams). The plan (plain data, so it can go to a
-    worker) holds the item segments, the separator and decimal mark, the questionnaire
-    version, every published label the selection holds (office code, guarded and quoted,
+    worker) holds the item segments, the separator and decimal mark, the version's themes
+    in column order, the questionnaire version, every published label the selection holds (office code, guarded and quoted,
     or "andre"; period code), each office-month's label, and the kept QI classes."""
 
     def __init__(self, plan: dict):
@@ -215,8 +229,7 @@ class Renderer:
         self.cells = plan["cells"]  # "office|YYYY-MM" -> label id
         self.detail, self.bits = kept_lookup(plan["kept"], len(self.labels))
         self.items = items_renderer(plan["segments"], self.separator)
-        self.floats = plan["floats"]
-        self.decimal = plan["decimal"]
+        self.themes = themes_renderer(plan["themes"], plan["decimal"], self.separator)
         self.heads: dict = {}
         # Per label id: rows written, and the sums of their class codes and squares.
         self.labels_written: dict[int, list[int]] = {}
@@ -246,21 +259,20 @@ class Renderer:
         return found
 
     def spill_tuples(self, batches: Iterable[list], spill: Spill) -> None:
-        """Render cursor rows ``(key, language, answers, *scores)``, a batch at a time,
-        into ``spill``."""
-        self._spill(chain.from_iterable(batches), spill, copy_text=False)
+        """Render cursor rows ``(key, language, answers, rung, band, theme_indices,
+        scoring_version)``, a batch at a time, into ``spill``."""
+        self._spill(chain.from_iterable(batches), spill)
 
     def spill_copy(self, blocks: Iterable[str], spill: Spill) -> None:
         """Render blocks of whole lines of COPY text (NULL written as an empty field)
         into ``spill``."""
-        self._spill(chain.from_iterable(map(_copy_rows, blocks)), spill, copy_text=True)
+        self._spill(chain.from_iterable(map(_copy_rows, blocks)), spill)
 
-    def _spill(self, rows, spill: Spill, copy_text: bool) -> None:
+    def _spill(self, rows, spill: Spill) -> None:
         heads, head, items = self.heads, self.head, self.items
         sep = self.separator
-        join = sep.join
-        memos = score_memos(self.floats, self.decimal, copy_text)
-        cell = dict.__getitem__
+        whole = whole_memo().__getitem__
+        themes = self.themes
         pending, pick = spill.pending, spill.pick
         detail, bits = self.detail, self.bits
         bisect, size = bisect_left, len(detail)
@@ -273,7 +285,7 @@ class Renderer:
             for level, mask in enumerate(LEVEL_MASKS[1:], 1)
         ]
         written = pooled = left_out = held = 0
-        for key, language, answers, *scores in rows:
+        for key, language, answers, rung, band, indices, scoring in rows:
             found = heads.get(key, False)
             if found is False:
                 found = head(key)
@@ -332,8 +344,8 @@ class Renderer:
             except KeyError:
                 language = _text(language)
             pending[pick(BUCKET_BITS)].append(
-                f"{lead}{sep}{language}{sep}{items(answers)}{sep}{join(map(cell, memos, scores))}"
-                f"{END}"
+                f"{lead}{sep}{language}{sep}{items(answers)}{sep}{whole(rung)}{sep}{whole(band)}"
+                f"{themes(indices)}{sep}{whole(scoring)}{END}"
             )
             held += 1
             if held == FLUSH_ROWS:
