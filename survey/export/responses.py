@@ -363,8 +363,7 @@ SPILL_SCRIPT = spilling.__file__
 ORJSON_PATH = os.path.dirname(os.path.dirname(orjson.__file__))  # where a worker finds it
 
 
-# The worker pool's two phases and their clean-up, kept in one place on purpose.
-def _in_workers(  # noqa: C901
+def _in_workers(
     connection,
     plan: dict,
     sql: str,
@@ -379,76 +378,129 @@ def _in_workers(  # noqa: C901
     buckets), then phase 2 (each numbers every ``count``-th bucket of the random order
     into a file), while this process streams the numbered files in order."""
     postgres = connection.dialect.name == "postgresql"
-    workers: list[subprocess.Popen] = []
-    # Closed in the finally below, after the workers writing to it.
-    errors = open(os.path.join(folder, "errors"), "w+b")  # noqa: SIM115
+    workers = _Workers(folder)
     try:
-        ranges = [] if postgres else _id_ranges(count)
-        for part in range(count):
-            job: dict = {"folder": folder, "part": part, "plan": plan, "orjson": ORJSON_PATH}
-            if not postgres:
-                low, high = ranges[part]
-                job.update(
-                    sqlite=_sqlite_file(connection),
-                    sql=f"{sql} AND id >= :low AND id < :high",
-                    params={**params, "low": low, "high": high},
-                )
+        workers.start(_jobs(connection, plan, sql, params, folder, count), wide_pipes=postgres)
+        if postgres:
+            workers.feed_copy(connection, sql, params)
+        counts = [0] * BUCKETS
+        written: dict[int, list[int]] = {}
+        for result in workers.tallies():
+            _add(tally, result, written)
+            counts = [a + b for a, b in zip(counts, result["counts"], strict=True)]
+        check(decisions, written)  # before the first row streams
+        yield from workers.numbered(bucket_order(counts, rng))
+        workers.wait()
+    finally:
+        workers.close()  # also when the download stops halfway: no process is left
+
+
+def _jobs(connection, plan: dict, sql: str, params: dict, folder: str, count: int) -> list[dict]:
+    """Each worker's job: the plan, where to write, and on SQLite the file and its share
+    of the ids to read (on PostgreSQL this process reads, and feeds the workers)."""
+    jobs = [
+        {"folder": folder, "part": part, "plan": plan, "orjson": ORJSON_PATH}
+        for part in range(count)
+    ]
+    if connection.dialect.name != "postgresql":
+        for job, (low, high) in zip(jobs, _id_ranges(count), strict=True):
+            job.update(
+                sqlite=_sqlite_file(connection),
+                sql=f"{sql} AND id >= :low AND id < :high",
+                params={**params, "low": low, "high": high},
+            )
+    return jobs
+
+
+class _Workers:
+    """One export's worker processes (``python spill.py``), spoken to a JSON line at a
+    time: started with their jobs, fed COPY text (PostgreSQL), asked for their tallies,
+    handed their buckets to number, and always stopped, their pipes closed (``close``).
+    Their error output goes to one file, quoted when a worker fails."""
+
+    def __init__(self, folder: str):
+        self.processes: list[subprocess.Popen] = []
+        # Closed by close(), after the workers writing to it.
+        self.errors = open(os.path.join(folder, "errors"), "w+b")  # noqa: SIM115
+        self.folder = folder
+
+    def start(self, jobs: list[dict], wide_pipes: bool) -> None:
+        for job in jobs:
             worker = subprocess.Popen(
                 [sys.executable, "-I", "-S", SPILL_SCRIPT],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=errors,
+                stderr=self.errors,
                 close_fds=True,
             )
-            workers.append(worker)
-            assert worker.stdin is not None  # stdin=PIPE
-            if postgres and hasattr(fcntl, "F_SETPIPE_SZ"):
+            self.processes.append(worker)
+            if wide_pipes and hasattr(fcntl, "F_SETPIPE_SZ"):
                 # Room for a few blocks, so a busy worker does not hold up the reading; where
                 # the system's limit is lower, the default will do.
                 with contextlib.suppress(OSError):
-                    fcntl.fcntl(worker.stdin.fileno(), fcntl.F_SETPIPE_SZ, 4 * COPY_BLOCK)
-            worker.stdin.write((json.dumps(job) + "\n").encode())
-            worker.stdin.flush()
-        if postgres:
-            try:
-                _feed_copy(connection, sql, params, workers)
-            except BrokenPipeError:
-                gone = next((w for w in workers if w.poll() is not None), workers[0])
-                gone.wait()
-                raise RuntimeError(_failure(gone, errors)) from None
-        counts = [0] * BUCKETS
-        written: dict[int, list[int]] = {}
-        for worker in workers:
-            result = json.loads(_reply(worker, errors))
-            _add(tally, result, written)
-            counts = [a + b for a, b in zip(counts, result["counts"], strict=True)]
-        check(decisions, written)  # before the first row streams
-        order = bucket_order(counts, rng)
-        for n, worker in enumerate(workers):
+                    fcntl.fcntl(_stdin(worker).fileno(), fcntl.F_SETPIPE_SZ, 4 * COPY_BLOCK)
+            _stdin(worker).write((json.dumps(job) + "\n").encode())
+            _stdin(worker).flush()
+
+    def feed_copy(self, connection, sql: str, params: dict) -> None:
+        """Read the selection with COPY and hand it to the workers (``_feed_copy``)."""
+        try:
+            _feed_copy(connection, sql, params, self.processes)
+        except BrokenPipeError:
+            gone = next((w for w in self.processes if w.poll() is not None), self.processes[0])
+            gone.wait()
+            raise self.failure(gone) from None
+
+    def tallies(self) -> Iterator[dict]:
+        """Each worker's report once its rows are rendered: its tally and bucket sizes."""
+        for worker in self.processes:
+            yield json.loads(self.reply(worker))
+
+    def numbered(self, order: list[tuple[int, int]]) -> Iterator[bytes]:
+        """Phase 2: worker ``n`` numbers every ``n``-th bucket of ``order`` into a file;
+        the files are read (and removed) in order, as their workers say they are done."""
+        count = len(self.processes)
+        for n, worker in enumerate(self.processes):
             share = [
                 [position, bucket, first]
                 for position, (bucket, first) in enumerate(order)
                 if position % count == n
             ]
-            assert worker.stdin is not None  # stdin=PIPE
-            worker.stdin.write((json.dumps({"parts": count, "buckets": share}) + "\n").encode())
-            worker.stdin.close()
+            _stdin(worker).write((json.dumps({"parts": count, "buckets": share}) + "\n").encode())
+            _stdin(worker).close()
         for position in range(len(order)):
-            done = _reply(workers[position % count], errors)
+            done = self.reply(self.processes[position % count])
             if int(done) != position:
                 raise RuntimeError(
                     f"export worker numbered bucket {done.strip()!r}, not {position}"
                 )
-            path = os.path.join(folder, f"out-{position}")
+            path = os.path.join(self.folder, f"out-{position}")
             with open(path, "rb") as numbered:
                 data = numbered.read()
             os.remove(path)
             yield data
-        for worker in workers:
+
+    def wait(self) -> None:
+        """Every worker ended well, or the export fails with what the failing one said."""
+        for worker in self.processes:
             if worker.wait() != 0:
-                raise RuntimeError(_failure(worker, errors))
-    finally:
-        for worker in workers:
+                raise self.failure(worker)
+
+    def reply(self, worker: subprocess.Popen) -> bytes:
+        assert worker.stdout is not None  # stdout=PIPE
+        line = worker.stdout.readline()
+        if not line:
+            worker.wait()
+            raise self.failure(worker)
+        return line
+
+    def failure(self, worker: subprocess.Popen) -> RuntimeError:
+        self.errors.seek(0)
+        said = self.errors.read()[-2000:].decode(errors="replace")
+        return RuntimeError(f"export worker stopped ({worker.returncode}): {said}")
+
+    def close(self) -> None:
+        for worker in self.processes:
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
@@ -457,22 +509,11 @@ def _in_workers(  # noqa: C901
                     # A broken pipe to a worker that is already gone.
                     with contextlib.suppress(OSError):
                         stream.close()
-        errors.close()
+        self.errors.close()
 
 
-def _reply(worker: subprocess.Popen, errors) -> bytes:
-    assert worker.stdout is not None  # stdout=PIPE
-    line = worker.stdout.readline()
-    if not line:
-        worker.wait()
-        raise RuntimeError(_failure(worker, errors))
-    return line
-
-
-def _failure(worker: subprocess.Popen, errors) -> str:
-    errors.seek(0)
-    said = errors.read()[-2000:].decode(errors="replace")
-    return f"export worker stopped ({worker.returncode}): {said}"
+def _stdin(worker: subprocess.Popen) -> IO[bytes]:
+    return cast(IO[bytes], worker.stdin)  # stdin=PIPE
 
 
 def _id_ranges(count: int) -> list[tuple[str, str]]:
