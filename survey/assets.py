@@ -87,85 +87,98 @@ def choose(accepted, offered: dict[str, bytes]) -> str | None:
     return None
 
 
-# Complex only as the sum of its nested hooks, which share the hash cache.
-def register(app: Flask) -> None:  # noqa: C901
-    # filename -> (mtime_ns, digest); bound: the files of the static folder
-    hashes: Cache[str, tuple[int, str]] = Cache(maxsize=256)
+def register(app: Flask) -> None:
+    """Content-hashed static addresses, a year's cache for a current hash, and compressed
+    text files, on ``app`` (see the module's docstring)."""
+    files = StaticFiles(app)
+    app.url_defaults(files.hashed_static)
+    if app.static_folder:
+        app.view_functions["static"] = files.static
+    app.after_request(files.cache_hashed)
 
-    def file_hash(filename: str) -> str | None:
+
+class StaticFiles:
+    """One app's static files: their hashes and compressed variants, each kept until the
+    file changes (bound: the files of the static folder), and the hooks that use them."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.plain_static = app.view_functions["static"]  # Flask's own view
+        # filename -> (mtime_ns, digest)
+        self.hashes: Cache[str, tuple[int, str]] = Cache(maxsize=256)
+        # path -> (mtime_ns, size, variants)
+        self.compressed: Cache[str, tuple[int, int, dict[str, bytes]]] = Cache(maxsize=256)
+
+    def path(self, filename: str) -> str | None:
+        folder = self.app.static_folder
+        return safe_join(folder, filename) if folder else None
+
+    def file_hash(self, filename: str) -> str | None:
         """The file's hash, or None for a name outside the folder or no file there."""
-        path = safe_join(app.static_folder, filename) if app.static_folder else None
+        path = self.path(filename)
         if path is None or not os.path.isfile(path):
             return None
         try:
             mtime = os.stat(path).st_mtime_ns
-            known = hashes.get(filename)
+            known = self.hashes.get(filename)
             if known and known[0] == mtime:
                 return known[1]
             with open(path, "rb") as handle:
                 digest = hashlib.sha256(handle.read()).hexdigest()[:16]
         except OSError:
             return None
-        hashes.put(filename, (mtime, digest))
+        self.hashes.put(filename, (mtime, digest))
         return digest
 
-    @app.url_defaults
-    def hashed_static(endpoint: str, values: dict) -> None:
+    def hashed_static(self, endpoint: str, values: dict) -> None:
+        """``url_for('static', …)`` gets ``v``, the file's hash."""
         if endpoint == "static" and "filename" in values and "v" not in values:
-            digest = file_hash(values["filename"])
+            digest = self.file_hash(values["filename"])
             if digest:
                 values["v"] = digest
 
-    # path -> (mtime, size, variants); bound: the text files of the static folder
-    compressed: Cache[str, tuple[int, int, dict[str, bytes]]] = Cache(maxsize=256)
-
-    def static_variants(path: str) -> dict[str, bytes]:
+    def variants(self, path: str) -> dict[str, bytes]:
         stat = os.stat(path)
-        known = compressed.get(path)
+        known = self.compressed.get(path)
         if known and known[:2] == (stat.st_mtime_ns, stat.st_size):
             return known[2]
         found = variants(path)
-        compressed.put(path, (stat.st_mtime_ns, stat.st_size, found))
+        self.compressed.put(path, (stat.st_mtime_ns, stat.st_size, found))
         return found
 
-    plain_static = app.view_functions["static"]
-
-    def static(filename: str):
+    def static(self, filename: str):
         """Flask's static view, but a text file goes compressed when the browser takes it."""
-        path = safe_join(app.static_folder, filename) if app.static_folder else None
+        path = self.path(filename)
         if (
             path is None
             or os.path.splitext(path)[1] not in COMPRESSIBLE
             or not os.path.isfile(path)
         ):
-            return plain_static(filename=filename)
-        offered = static_variants(path)
+            return self.plain_static(filename=filename)
+        offered = self.variants(path)
         encoding = choose(request.accept_encodings, offered)
         response: BaseResponse
         if encoding is None:
             # Flask's static view: typed as any view's return value, it is a Response.
-            response = cast(Response, plain_static(filename=filename))
+            response = cast(Response, self.plain_static(filename=filename))
         else:
             mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            response = app.response_class(offered[encoding], mimetype=mimetype)
+            response = self.app.response_class(offered[encoding], mimetype=mimetype)
             response.headers["Content-Encoding"] = encoding
-            response.set_etag(f"{file_hash(filename)}-{encoding}")
+            response.set_etag(f"{self.file_hash(filename)}-{encoding}")
             response.last_modified = datetime.fromtimestamp(int(os.stat(path).st_mtime), UTC)
             response.cache_control.no_cache = True  # as Flask's own: revalidate
             response = response.make_conditional(request)
         response.vary.add("Accept-Encoding")
         return response
 
-    if app.static_folder:
-        app.view_functions["static"] = static
-
-    @app.after_request
-    def cache_hashed(response):
+    def cache_hashed(self, response):
+        """A year's cache for a static file asked for by its current hash."""
         if (
             request.endpoint == "static"
             and response.status_code in (200, 304)
             and request.args.get("v")
-            and request.args["v"] == file_hash(request.view_args.get("filename", ""))
+            and request.args["v"] == self.file_hash(request.view_args.get("filename", ""))
         ):
             response.headers["Cache-Control"] = YEAR
             response.headers.pop("Expires", None)
