@@ -219,6 +219,24 @@ def test_theme_cells_are_each_index_as_the_database_reads_it(app, workers, fmt):
     assert any(decimal_text(1e-05, fmt.decimal) in t for t in expected)
 
 
+def test_theme_cells_are_the_same_remembered_or_not(monkeypatch):
+    """Past the memo's bound a text is parsed every time: the same cells."""
+    from survey.export import spill
+
+    monkeypatch.setattr(spill, "THEMES_MEMO_LIMIT", 3)
+    render = spill.themes_renderer(["a", "b"], ",", ";")
+    rng = random.Random(5)
+    texts = [json.dumps({"a": rng.choice(AWKWARD_INDICES), "b": n / 7}) for n in range(40)]
+    for text in texts * 2 + ["{}", "null", "", None]:
+        found = json.loads(text) if text else None
+        expected = "".join(
+            ";" + ("" if not found or found.get(t) is None else repr(found[t]).replace(".", ","))
+            for t in ("a", "b")
+        )
+        assert render(text) == expected
+    assert spill.themes_renderer([], ".", ",")('{"a": 1.5}') == ""
+
+
 def test_the_download_renders_in_workers_for_a_large_selection(seeded, monkeypatch):
     from .test_dashboard import make_account, sign_in
 

@@ -48,6 +48,10 @@ POOLED = "andre"
 POOLED_CELL = '"andre"'  # as the office cell holds it: every text cell is quoted
 FRAME = struct.Struct(">Q")  # length prefix of a block of COPY text on a worker's stdin
 MEMO_LIMIT = 100_000  # distinct values remembered per score column
+# Distinct theme-index texts remembered, with their cells (about 320 bytes each with long
+# floats: 5 MB at most per process). Few occur (each index takes few values: 11,600 in
+# the 1M-row benchmark), so nearly every row's theme cells are one lookup.
+THEMES_MEMO_LIMIT = 16_000
 
 
 # The language cell as written: quoted, as every text cell (survey/export/csvfile.py); empty
@@ -117,15 +121,17 @@ def fresh_random() -> random.Random:
 
 
 class _Memo(dict):
-    """A score cell's text by value, worked out once per distinct value."""
+    """A cell's text by value, worked out once per distinct value (the first ``limit``
+    distinct values are remembered)."""
 
-    def __init__(self, convert):
+    def __init__(self, convert, limit: int = MEMO_LIMIT):
         super().__init__()
         self.convert = convert
+        self.limit = limit
 
     def __missing__(self, value):
         text = self.convert(value)
-        if len(self) < MEMO_LIMIT:
+        if len(self) < self.limit:
             self[value] = text
         return text
 
@@ -149,26 +155,26 @@ def whole_memo() -> _Memo:
 def themes_renderer(themes: list[str], decimal: str, separator: str):
     """A function from a response's stored theme indices (JSON text; None, or COPY's empty
     field, for NULL) to its theme cells, each led by ``separator``, in ``themes``' order:
-    one parse per row, each index written as Python writes the float (``decimal_text``),
-    an empty cell for a theme the response has no index for."""
+    each index written as Python writes the float (``decimal_text``), an empty cell for a
+    theme the response has no index for. A text is parsed once (orjson) and its cells
+    remembered (``THEMES_MEMO_LIMIT``)."""
     names = tuple(themes)
     if not names:
         return lambda indices: ""
-    lead = separator
     join = separator.join
     empty = separator * len(names)
     real = _Memo(lambda value: decimal_text(float(value), decimal))
     real[None] = ""
     cell = real.__getitem__
 
-    def text_of(indices) -> str:
+    def cells(indices) -> str:
         if indices:
             found = loads(indices)
             if found:  # not JSON null, not {}
-                return lead + join(map(cell, map(found.get, names)))
+                return separator + join(map(cell, map(found.get, names)))
         return empty
 
-    return text_of
+    return _Memo(cells, THEMES_MEMO_LIMIT).__getitem__
 
 
 # The k-anonymity rule's QIs besides office and period, as survey/export/anonymity.py
