@@ -542,6 +542,9 @@ def work(stdin, stdout) -> None:
         counts = spill.close()
     stdout.write((json.dumps({**renderer.tally(), "counts": counts}) + "\n").encode())
     stdout.flush()
+    # Phase 2 needs nothing of the renderer: its memos and lookups go before the buckets
+    # are read, so the two phases' memory is not added up.
+    del renderer, spill
     line = stdin.readline()
     if not line:
         return  # nothing to number: the export stopped
