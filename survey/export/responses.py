@@ -127,9 +127,9 @@ def item_text(questionnaire: Questionnaire, separator: str):
 
 def score_sql(dialect: str) -> list[str]:
     """The score columns as the SELECT reads them: the rung and band, the theme indices as
-    stored (JSON text, NULL where none: the renderer reads each theme out of it, one parse
-    per row, instead of the database extracting once per theme and row), the scoring
-    version. The CSV's cells follow ``columns.score_columns``."""
+    stored (JSON text: the renderer takes each theme out of it, one parse per row, instead
+    of the database extracting once per theme and row), the scoring version. The CSV's
+    cells follow ``columns.score_columns``."""
     indices = "CAST(theme_indices AS text)" if dialect == "postgresql" else "theme_indices"
     return ["rung", "band", indices, "scoring_version"]
 
@@ -182,9 +182,9 @@ def export_plan(
     fmt: CsvFormat,
 ) -> dict:
     """What a renderer needs, as plain data: the item segments, the format, the themes in
-    column order, the published
-    labels the selection holds (office code guarded and quoted, or "andre"; period code),
-    each office-month's label, and the kept QI classes of those labels."""
+    column order, the published labels the selection holds (office code guarded and
+    quoted, or "andre"; period code), each office-month's label, and the kept QI classes
+    of those labels."""
     chosen = decisions.selected(selection.office_ids, selection.periods)
     labels: list = []
     for label_id, (office, period) in enumerate(decisions.labels):

@@ -225,8 +225,9 @@ class Renderer:
     written, pooled and left out, and of the rows in every quasi-identifier class (for the
     k-anonymity check before a row streams). The plan (plain data, so it can go to a
     worker) holds the item segments, the separator and decimal mark, the version's themes
-    in column order, the questionnaire version, every published label the selection holds (office code, guarded and quoted,
-    or "andre"; period code), each office-month's label, and the kept QI classes."""
+    in column order, the questionnaire version, every published label the selection
+    holds (office code, guarded and quoted, or "andre"; period code), each office-month's
+    label, and the kept QI classes."""
 
     def __init__(self, plan: dict):
         self.separator = plan["separator"]
