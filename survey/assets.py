@@ -137,7 +137,8 @@ class StaticFiles:
             if digest:
                 values["v"] = digest
 
-    def variants(self, path: str) -> dict[str, bytes]:
+    def compressed_variants(self, path: str) -> dict[str, bytes]:
+        """``variants(path)``, made again only when the file changes."""
         stat = os.stat(path)
         known = self.compressed.get(path)
         if known and known[:2] == (stat.st_mtime_ns, stat.st_size):
@@ -155,7 +156,7 @@ class StaticFiles:
             or not os.path.isfile(path)
         ):
             return self.plain_static(filename=filename)
-        offered = self.variants(path)
+        offered = self.compressed_variants(path)
         encoding = choose(request.accept_encodings, offered)
         response: BaseResponse
         if encoding is None:

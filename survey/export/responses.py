@@ -529,7 +529,7 @@ def _feed_copy(connection, sql: str, params: dict, workers: list[subprocess.Pope
     """Read the selection as COPY text (the server formats the rows) and hand it to the
     workers in blocks of whole lines, each block to a worker ready to take it."""
     raw = connection.connection.driver_connection
-    pipes = [cast(IO[bytes], worker.stdin) for worker in workers]  # stdin=PIPE
+    pipes = [_stdin(worker) for worker in workers]
     with raw.cursor() as cursor:
         # Floats as their shortest exact text (the default since PostgreSQL 12, made sure).
         cursor.execute("SET LOCAL extra_float_digits = 1")

@@ -6,8 +6,8 @@ redacted free texts; ``survey.mixer`` moves it into the counted tables in a shuf
 and its key refuses a second while it waits: a double-click or a resent form is stored
 once. On PostgreSQL a trigger (migration 0010) looks for the receipt again once the row
 is in, with a fresh snapshot: a resend whose statement began before the mix's last step
-committed, and then found the first row gone, is refused too. After the commit the office × period is mixed if a batch has gathered
-(``mixer.after_submission``).
+committed, and then found the first row gone, is refused too. After the commit the
+office × period is mixed if a batch has gathered (``mixer.after_submission``).
 
 Two ways in, one statement each, built once so that a submission pays for no statement
 building: ``save`` for an office the view has looked up (and checked: open, its access
