@@ -111,34 +111,35 @@ def test_workers_write_excel_format_alike_and_respect_the_filters(seeded):
     assert any("," in r[at] for r in rows) and not any("." in r[at] for r in rows)
 
 
-def test_answers_with_backslashes_and_quotes_come_out_alike(app):
-    """Stored answers are checked on the way in; if text with escapes ever reached them,
-    COPY's escaping (PostgreSQL) must not change a cell."""
+def store_at_bodo_in_april(app, responses: list[dict]) -> None:
+    """Store a version-1 response at NAV Bodø in April for each dict (its fields over
+    plain defaults), then rebuild the tallies the release reads."""
+    from survey import tally
+
     with app.app_context():
         oid = db.session.scalar(select(Office.id).where(Office.slug == "bodo"))
-        for _ in range(6):
+        for fields in responses:
+            plain = dict(language="nb", answers={"med_stige": 3}, rung=3, band=2)
             db.session.add(
                 Response(
                     office_id=oid,
                     period_start=APRIL,
                     questionnaire_version=1,
-                    language="nn",
-                    answers={"med_stige": 3, "tilt_deltatt": ["kurs", 'a\\b"\t\n', "mentor"]},
                     scoring_version=1,
-                    rung=3,
-                    band=2,
-                    theme_indices={
-                        "medvirkning": 100 / 3,
-                        "talmodighet": 0.1 + 0.2,
-                        "relasjon": 1e-05,
-                    },
+                    **(plain | fields),
                 )
             )
         db.session.commit()
-        from survey import tally
-
         tally.rebuild(db.session)
         db.session.commit()
+
+
+def test_answers_with_backslashes_and_quotes_come_out_alike(app):
+    """Stored answers are checked on the way in; if text with escapes ever reached them,
+    COPY's escaping (PostgreSQL) must not change a cell."""
+    answers = {"med_stige": 3, "tilt_deltatt": ["kurs", 'a\\b"\t\n', "mentor"]}
+    indices = {"medvirkning": 100 / 3, "talmodighet": 0.1 + 0.2, "relasjon": 1e-05}
+    store_at_bodo_in_april(app, [dict(language="nn", answers=answers, theme_indices=indices)] * 6)
     _, alone, _, _ = export_rows(app, 0)
     header, rows, tally_w, _ = export_rows(app, 2)
     assert tally_w.rows == 6 and sorted(rows) == sorted(alone)
@@ -168,28 +169,18 @@ def test_theme_cells_are_each_index_as_the_database_reads_it(app, workers, fmt):
 
     themes = list(V1.themes)
     rng = random.Random(18)
+    drawn = [
+        {theme: rng.choice(AWKWARD_INDICES) for theme in themes if rng.random() < 0.8}
+        for _ in range(24)
+    ]
+    store_at_bodo_in_april(
+        app,
+        [
+            dict(band=n % 3 + 1, theme_indices={} if n == 0 else indices)
+            for n, indices in enumerate(drawn)
+        ],
+    )
     with app.app_context():
-        oid = db.session.scalar(select(Office.id).where(Office.slug == "bodo"))
-        for n in range(24):
-            indices = {theme: rng.choice(AWKWARD_INDICES) for theme in themes if rng.random() < 0.8}
-            db.session.add(
-                Response(
-                    office_id=oid,
-                    period_start=APRIL,
-                    questionnaire_version=1,
-                    language="nb",
-                    answers={"med_stige": 3},
-                    scoring_version=1,
-                    rung=3,
-                    band=n % 3 + 1,
-                    theme_indices={} if n == 0 else indices,
-                )
-            )
-        db.session.commit()
-        from survey import tally
-
-        tally.rebuild(db.session)
-        db.session.commit()
         if db.engine.dialect.name == "postgresql":
             extract = "CAST(theme_indices ->> '{}' AS double precision)"
         else:
